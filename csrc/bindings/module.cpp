@@ -1,0 +1,9 @@
+// The _core extension: each algorithm registers its functions from its own file.
+#include <pybind11/pybind11.h>
+
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "emd's C++ kernels. Private: call them through the emd package, which validates inputs.";
+    emd::bindings::bind_one_d(m);
+}

@@ -1,0 +1,35 @@
+// Exact Wasserstein distances between weighted empirical measures on the line.
+#pragma once
+#include <cstdint>
+
+namespace emd {
+
+// A batch of rows: values (num_rows, n) C-contiguous; weights the same shape,
+// or one row (n,) shared by every row (shared_weights), or nullptr for uniform
+// weights. Weights are nonnegative with a positive sum (checked by the
+// caller); they need not be normalized.
+template <class T>
+struct Rows {
+    const T* values;
+    const T* weights;
+    std::int64_t num_rows;
+    std::int64_t n;
+    bool shared_weights = false;
+
+    const T* weights_of(std::int64_t r) const {
+        return weights == nullptr ? nullptr : weights + (shared_weights ? 0 : r * n);
+    }
+};
+
+// out[k] = W_p(u[pair_u[k]], v[pair_v[k]]) for k < num_pairs.
+//
+// p == 1 integrates |F_u - F_v| over the line (the CDF form); p > 1 integrates
+// |F_u^{-1}(q) - F_v^{-1}(q)|^p over q in [0, 1] (the quantile form), and the
+// result is that integral to the power 1/p. Rows are sorted by an LSD radix
+// sort unless assume_sorted; sums are accumulated in double for both T.
+template <class T>
+void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
+                    const std::int64_t* pair_v, std::int64_t num_pairs, double p,
+                    bool assume_sorted, T* out);
+
+}  // namespace emd

@@ -1,0 +1,70 @@
+"""Result types shared by the solvers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+__all__ = ["OTResult"]
+
+
+@dataclass(frozen=True)
+class OTResult:
+    """The outcome of an optimal-transport solve (exact or entropic).
+
+    Attributes
+    ----------
+    cost : float or ndarray
+        The transport cost :math:`\\langle P, M \\rangle` ((B,) for a batch).
+    plan_coo : tuple of ndarray or None
+        The plan's nonzero entries as ``(rows, cols, values)``.
+    potential_a, potential_b : ndarray or None
+        Dual potentials f (n,) and g (m,) ((B, n) and (B, m) for a batch).
+    duality_gap : float or ndarray
+        :math:`|\\text{cost} - (\\langle a, f \\rangle + \\langle b, g \\rangle)|` for the
+        exact solver; the certificate of optimality is a gap near 0 together with
+        dual feasibility :math:`f_i + g_j \\le M_{ij}`.
+    status : str or ndarray of str
+        "optimal", "converged", "max_iter_reached" or "infeasible".
+    n_iter : int or ndarray
+        Iterations (pivots for the network simplex, sweeps for Sinkhorn).
+    objective : float or ndarray or None
+        Entropic objective :math:`\\langle P, M \\rangle + \\varepsilon \\mathrm{KL}(P \\| a \\otimes b)`
+        (Sinkhorn only).
+    marginal_error : float or ndarray or None
+        :math:`\\| P 1 - a \\|_1` after the last iteration (Sinkhorn only).
+    """
+
+    cost: Any
+    potential_a: Any = None
+    potential_b: Any = None
+    duality_gap: Any = None
+    status: Any = "optimal"
+    n_iter: Any = 0
+    plan_coo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    objective: Any = None
+    marginal_error: Any = None
+    shape: tuple[int, ...] | None = None
+    _dense_plan: Any = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def plan(self) -> np.ndarray:
+        """The dense transport plan (n, m), built on first access from ``plan_coo``."""
+        if self._dense_plan is not None:
+            return self._dense_plan
+        if self.plan_coo is None or self.shape is None:
+            raise AttributeError("this result carries no transport plan")
+        rows, cols, vals = self.plan_coo
+        out = np.zeros(self.shape, dtype=np.asarray(vals).dtype)
+        np.add.at(out, (rows, cols), vals)
+        return out
+
+    @property
+    def converged(self) -> Any:
+        """True where the solver reached its optimality or stopping criterion."""
+        st = np.asarray(self.status)
+        ok = (st == "optimal") | (st == "converged")
+        return bool(ok) if ok.ndim == 0 else ok

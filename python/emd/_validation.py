@@ -1,0 +1,163 @@
+"""Every input check of the public API, in one place.
+
+Errors name the argument, say what was expected and what came, and where it
+helps, how to fix the input. Checks never use ``assert`` (``python -O`` strips
+it). Fast paths: ``isfinite(x.sum())`` proves a whole array finite in one pass
+without a temporary; only when it fails do we look for the offending element.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "as_float_array",
+    "check_finite",
+    "check_weights",
+    "check_p",
+    "check_positive_int",
+    "check_choice",
+    "result_float_dtype",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of dtype {x.dtype} and shape {x.shape}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def _to_numpy(x: Any, name: str) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    mod = type(x).__module__.split(".")[0]
+    if mod in ("cupy", "torch", "jax", "jaxlib", "tensorflow"):
+        raise TypeError(
+            f"`{name}` is a {mod} array; this function takes NumPy arrays"
+            " (GPU arrays are accepted only where emd has CUDA kernels: see emd.has_cuda())"
+        )
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"`{name}` must be array-like of real numbers, got {_describe(x)}") from exc
+    return arr
+
+
+def result_float_dtype(*arrays: np.ndarray | None) -> np.dtype:
+    """The one promotion rule: float32 only when every float input is float32.
+
+    Integers and booleans count as float64, float16 as float32; the result is
+    numpy's promotion of those (so float32 with float64 gives float64).
+    """
+    dtypes = []
+    for a in arrays:
+        if a is None:
+            continue
+        k = a.dtype.kind
+        if k == "f" and a.dtype.itemsize <= 4:
+            dtypes.append(np.dtype(np.float32))
+        else:
+            dtypes.append(np.dtype(np.float64))
+    return np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
+
+
+def as_float_array(
+    x: Any,
+    name: str,
+    *,
+    min_ndim: int = 0,
+    max_ndim: int | None = None,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Convert ``x`` to a numpy array of a real numeric dtype (not yet cast).
+
+    Raises TypeError for complex, object, string, datetime and other non-real
+    dtypes, ValueError for a wrong number of dimensions or an empty array.
+    """
+    arr = _to_numpy(x, name)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"`{name}` must be real, got complex dtype {arr.dtype}; pass its real part or modulus")
+    if kind not in "biuf":
+        raise TypeError(f"`{name}` must have a real numeric dtype, got {arr.dtype}")
+    if kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(
+            f"`{name}` has dtype {arr.dtype}; emd computes in float32 or float64, cast it explicitly"
+        )
+    if arr.ndim < min_ndim:
+        raise ValueError(f"`{name}` must have at least {min_ndim} dimension(s), got shape {arr.shape}")
+    if max_ndim is not None and arr.ndim > max_ndim:
+        raise ValueError(f"`{name}` must have at most {max_ndim} dimension(s), got shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}); it needs at least one value")
+    return arr
+
+
+def cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """C-contiguous array of ``dtype``; no copy when ``arr`` already is one."""
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    if arr.dtype.kind not in "fc" or arr.size == 0:
+        return
+    with np.errstate(all="ignore"):
+        if np.isfinite(arr.sum()):  # a finite sum proves every element finite
+            return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = idx[0] if len(idx) == 1 else idx
+        raise ValueError(f"`{name}` must be finite, but {name}[{where}] = {arr[idx]}")
+
+
+def check_weights(weights: np.ndarray, values_shape: tuple[int, ...], name: str, values_name: str) -> None:
+    """Nonnegative, finite, positive total along the last axis, shaped like the values."""
+    if weights.shape != tuple(values_shape):
+        raise ValueError(
+            f"`{name}` must have the shape of `{values_name}` {tuple(values_shape)}, got {weights.shape}"
+        )
+    check_finite(weights, name)
+    if weights.size and weights.min() < 0:
+        idx = tuple(int(i) for i in np.argwhere(weights < 0)[0])
+        where = idx[0] if len(idx) == 1 else idx
+        raise ValueError(f"`{name}` must be nonnegative, but {name}[{where}] = {weights[idx]}")
+    totals = weights.sum(axis=-1, dtype=np.float64)
+    if np.any(totals <= 0):
+        if totals.ndim == 0:
+            raise ValueError(f"`{name}` sums to 0; a distribution needs positive total mass")
+        idx = tuple(int(i) for i in np.argwhere(totals <= 0)[0])
+        raise ValueError(f"`{name}` sums to 0 along its last axis at batch index {idx}; each distribution needs positive total mass")
+
+
+def check_p(p: Any, name: str = "p") -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number >= 1, got {_describe(p)}")
+    pf = float(p)
+    if not np.isfinite(pf) or pf < 1.0:
+        raise ValueError(f"`{name}` must be a finite number >= 1, got {p!r}")
+    return pf
+
+
+def check_positive_int(k: Any, name: str) -> int:
+    if isinstance(k, bool):
+        raise TypeError(f"`{name}` must be an integer >= 1, got {k!r}")
+    try:
+        ki = operator.index(k)
+    except TypeError:
+        raise TypeError(f"`{name}` must be an integer >= 1, got {_describe(k)}") from None
+    if ki < 1:
+        raise ValueError(f"`{name}` must be >= 1, got {ki}")
+    return ki
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
