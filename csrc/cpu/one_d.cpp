@@ -7,180 +7,250 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
-#include <vector>
+#include <limits>
 
+#include "emd/buffer.hpp"
 #include "emd/parallel.hpp"
 #include "emd/radix_sort.hpp"
 
 namespace emd {
 namespace {
 
-// Neumaier's compensated sum: the walk adds up to n + m terms of mixed sign
-// magnitude, and the tests hold the result to 1e-12 of scipy's.
+using detail::KeyWeight;
+using detail::key_of_t;
+using detail::key_to_float;
+
+// Neumaier's compensated sum: the walk adds up to n + m terms, and the tests
+// hold the result to 1e-12 of scipy's.
 struct CompensatedSum {
     double sum = 0.0, c = 0.0;
     void add(double x) {
-        double t = sum + x;
+        const double t = sum + x;
         c += (std::fabs(sum) >= std::fabs(x)) ? (sum - t) + x : (x - t) + sum;
         sum = t;
     }
-    double value() const { return sum + c; }
+    // An overflowed sum stays inf: the correction term is then inf - inf = NaN.
+    double value() const { return std::isfinite(sum) ? sum + c : sum; }
 };
 
+// Row accessors: the walk is written once over value(i) / weight(i).
 template <class T>
-struct SortedRow {
-    const T* values;
-    const T* weights;  // nullptr: uniform
+struct RawRow {  // the caller's arrays (assume_sorted)
+    const T* v;
+    const T* w;  // nullptr: uniform
     std::int64_t n;
+    double value(std::int64_t i) const { return double(v[i]); }
+    double weight(std::int64_t i) const { return w ? double(w[i]) : 1.0; }
+    bool weighted() const { return w != nullptr; }
+};
+template <class T>
+struct KeyRow {  // sorted keys, uniform weights
+    const key_of_t<T>* k;
+    std::int64_t n;
+    double value(std::int64_t i) const { return double(key_to_float<T>(k[i])); }
+    double weight(std::int64_t) const { return 1.0; }
+    bool weighted() const { return false; }
+};
+template <class T>
+struct KeyWeightRow {  // sorted key-weight records
+    const KeyWeight<T>* e;
+    std::int64_t n;
+    double value(std::int64_t i) const { return double(key_to_float<T>(e[i].key)); }
+    double weight(std::int64_t i) const { return double(e[i].weight); }
+    bool weighted() const { return true; }
 };
 
-template <class T>
-double total_weight(const SortedRow<T>& r) {
-    double s = 0.0;  // sequential, in walk order: the last cumulative sum equals it exactly
-    for (std::int64_t i = 0; i < r.n; ++i) s += double(r.weights[i]);
+template <class R>
+double total_weight(const R& r) {
+    if (!r.weighted()) return double(r.n);
+    double s = 0.0;  // sequential, in walk order: the last running sum equals it exactly
+    for (std::int64_t i = 0; i < r.n; ++i) s += r.weight(i);
     return s;
 }
 
-// W_1 = int |F_u(t) - F_v(t)| dt, both rows uniform: F_u = i/n exactly, so the
-// CDF difference is the integer |i m - j n| / (n m).
-template <class T>
-double w1_uniform(const SortedRow<T>& u, const SortedRow<T>& v) {
+// Trailing zero-weight points carry no mass; dropping them keeps the level-1
+// step of the quantile walk off them (a far zero-weight point changes nothing).
+template <class R>
+std::int64_t last_positive(const R& r) {
+    std::int64_t n = r.n;
+    if (r.weighted())
+        while (n > 1 && r.weight(n - 1) == 0.0) --n;
+    return n;
+}
+
+// W_1 = int |F_u(t) - F_v(t)| dt. Both uniform: F_u = i/n exactly, so the CDF
+// gap is the integer |i m - j n| / (n m). The merge picks the smaller head
+// without a branch (the choice is a coin flip for overlapping samples).
+template <class U, class V>
+double w1_uniform(const U& u, const V& v) {
     const std::int64_t n = u.n, m = v.n;
     std::int64_t i = 0, j = 0;
-    double prev = std::min(double(u.values[0]), double(v.values[0]));
+    double prev = std::min(u.value(0), v.value(0));
     CompensatedSum acc;
-    while (i < n || j < m) {
-        double x;
+    while (i < n && j < m) {
+        const double ui = u.value(i), vj = v.value(j);
         const std::int64_t diff = i * m - j * n;
-        if (j >= m || (i < n && u.values[i] <= v.values[j])) {
-            x = double(u.values[i++]);
-        } else {
-            x = double(v.values[j++]);
-        }
-        if (diff != 0) acc.add(double(diff < 0 ? -diff : diff) * (x - prev));
+        const bool take_u = ui <= vj;
+        const double x = take_u ? ui : vj;
+        acc.add(double(diff < 0 ? -diff : diff) * (x - prev));
+        prev = x;
+        i += take_u;
+        j += !take_u;
+    }
+    for (; i < n; ++i) {  // v is exhausted: gap (n - i) m / (n m) shrinking to 0
+        const double x = u.value(i);
+        acc.add(double(n * m - i * m) * (x - prev));
+        prev = x;
+    }
+    for (; j < m; ++j) {
+        const double x = v.value(j);
+        acc.add(double(n * m - j * n) * (x - prev));
         prev = x;
     }
     return acc.value() / (double(n) * double(m));
 }
 
-template <class T>
-double w1_weighted(const SortedRow<T>& u, const SortedRow<T>& v) {
-    const std::int64_t n = u.n, m = v.n;
-    const double su = u.weights ? total_weight(u) : double(n);
-    const double sv = v.weights ? total_weight(v) : double(m);
+template <class U, class V>
+double w1_weighted(const U& u, const V& v) {
+    // Trailing zero-weight points are dropped, and an exhausted side counts
+    // as exactly F = 1: a far zero-weight point then changes nothing, where a
+    // rounded F = 1 - 1e-16 would multiply its distance.
+    const std::int64_t n = last_positive(u), m = last_positive(v);
+    const double inv_su = 1.0 / total_weight(u), inv_sv = 1.0 / total_weight(v);
     std::int64_t i = 0, j = 0;
-    double cu = 0.0, cv = 0.0;  // unnormalized cumulative weights
-    double prev = std::min(double(u.values[0]), double(v.values[0]));
+    double cu = 0.0, cv = 0.0;  // running (unnormalized) cumulative weights
+    double prev = std::min(u.value(0), v.value(0));
     CompensatedSum acc;
-    while (i < n || j < m) {
-        const double gap = std::fabs(cu / su - cv / sv);
-        double x;
-        if (j >= m || (i < n && u.values[i] <= v.values[j])) {
-            x = double(u.values[i]);
-            cu += u.weights ? double(u.weights[i]) : 1.0;
-            ++i;
-        } else {
-            x = double(v.values[j]);
-            cv += v.weights ? double(v.weights[j]) : 1.0;
-            ++j;
-        }
-        if (gap != 0.0) acc.add(gap * (x - prev));
+    while (i < n && j < m) {
+        const double ui = u.value(i), vj = v.value(j);
+        const double gap = std::fabs(cu * inv_su - cv * inv_sv);
+        const bool take_u = ui <= vj;
+        const double x = take_u ? ui : vj;
+        acc.add(gap * (x - prev));
         prev = x;
+        cu += take_u ? u.weight(i) : 0.0;
+        cv += take_u ? 0.0 : v.weight(j);
+        i += take_u;
+        j += !take_u;
+    }
+    for (; i < n; ++i) {  // v exhausted: F_v = 1
+        const double x = u.value(i);
+        acc.add(std::fabs(1.0 - cu * inv_su) * (x - prev));
+        prev = x;
+        cu += u.weight(i);
+    }
+    for (; j < m; ++j) {  // u exhausted: F_u = 1
+        const double x = v.value(j);
+        acc.add(std::fabs(1.0 - cv * inv_sv) * (x - prev));
+        prev = x;
+        cv += v.weight(j);
     }
     return acc.value();
 }
 
-template <class P>
-inline double pow_abs(double d, double p, P) {
-    d = std::fabs(d);
-    if constexpr (P::value == 2) return d * d;
-    else return std::pow(d, p);
-}
-struct PowGeneral { static constexpr int value = 0; };
-struct PowTwo { static constexpr int value = 2; };
+struct PowGeneral {
+    double p;
+    double operator()(double d) const { return std::pow(std::fabs(d), p); }
+};
+struct PowTwo {
+    double operator()(double d) const { return d * d; }
+};
+struct PowOne {
+    double operator()(double d) const { return std::fabs(d); }
+};
 
 // W_p^p = int_0^1 |F_u^{-1}(q) - F_v^{-1}(q)|^p dq, both uniform: quantile
 // levels are i/n and j/m, compared exactly as integers in units of 1/(n m).
-template <class T, class P>
-double wpp_uniform(const SortedRow<T>& u, const SortedRow<T>& v, double p, P tag) {
+template <class U, class V, class Pow>
+double wpp_uniform(const U& u, const V& v, Pow pw) {
     const std::int64_t n = u.n, m = v.n;
     std::int64_t i = 0, j = 0, q = 0;
     CompensatedSum acc;
     while (i < n && j < m) {
         const std::int64_t next_u = (i + 1) * m, next_v = (j + 1) * n;
         const std::int64_t next = std::min(next_u, next_v);
-        acc.add(double(next - q) * pow_abs(double(u.values[i]) - double(v.values[j]), p, tag));
+        acc.add(double(next - q) * pw(u.value(i) - v.value(j)));
         q = next;
-        if (next_u == next) ++i;
-        if (next_v == next) ++j;
+        i += (next_u == next);
+        j += (next_v == next);
     }
     return acc.value() / (double(n) * double(m));
 }
 
-// Trailing zero-weight points carry no mass; dropping them keeps the level-1
-// step below from landing on them (a far zero-weight point must change nothing).
-template <class T>
-std::int64_t last_positive(const SortedRow<T>& r) {
-    std::int64_t n = r.n;
-    if (r.weights)
-        while (n > 1 && r.weights[n - 1] == T(0)) --n;
-    return n;
-}
-
-template <class T, class P>
-double wpp_weighted(const SortedRow<T>& u, const SortedRow<T>& v, double p, P tag) {
+template <class U, class V, class Pow>
+double wpp_weighted(const U& u, const V& v, Pow pw) {
     const std::int64_t n = last_positive(u), m = last_positive(v);
-    const double su = u.weights ? total_weight(u) : double(n);
-    const double sv = v.weights ? total_weight(v) : double(m);
+    const double inv_su = 1.0 / total_weight(u), inv_sv = 1.0 / total_weight(v);
     // Cumulative levels in [0, 1]; the last level of each row is forced to 1 so
     // both walks end together whatever the rounding of the running sums.
-    double cu = u.weights ? double(u.weights[0]) : 1.0;
-    double cv = v.weights ? double(v.weights[0]) : 1.0;
+    double cu = u.weight(0), cv = v.weight(0);
     std::int64_t i = 0, j = 0;
     double q = 0.0;
     CompensatedSum acc;
     while (i < n && j < m) {
-        const double next_u = (i == n - 1) ? 1.0 : cu / su;
-        const double next_v = (j == m - 1) ? 1.0 : cv / sv;
+        const double next_u = (i == n - 1) ? 1.0 : std::min(cu * inv_su, 1.0);
+        const double next_v = (j == m - 1) ? 1.0 : std::min(cv * inv_sv, 1.0);
         const double next = std::min(next_u, next_v);
         if (next > q) {
-            acc.add((next - q) * pow_abs(double(u.values[i]) - double(v.values[j]), p, tag));
+            acc.add((next - q) * pw(u.value(i) - v.value(j)));
             q = next;
         }
-        if (next_u <= q && ++i < n) cu += u.weights ? double(u.weights[i]) : 1.0;
-        if (next_v <= q && ++j < m) cv += v.weights ? double(v.weights[j]) : 1.0;
+        if (next_u <= q && ++i < n) cu += u.weight(i);
+        if (next_v <= q && ++j < m) cv += v.weight(j);
     }
     return acc.value();
 }
 
-template <class T>
-double wasserstein_pair(const SortedRow<T>& u, const SortedRow<T>& v, double p) {
-    const bool uniform = (u.weights == nullptr && v.weights == nullptr);
+template <class U, class V>
+double wasserstein_pair(const U& u, const V& v, double p) {
+    const bool uniform = !u.weighted() && !v.weighted();
     if (p == 1.0) return uniform ? w1_uniform(u, v) : w1_weighted(u, v);
-    double wpp;
-    if (p == 2.0) {
-        wpp = uniform ? wpp_uniform(u, v, p, PowTwo{}) : wpp_weighted(u, v, p, PowTwo{});
-        return std::sqrt(wpp);
-    }
-    wpp = uniform ? wpp_uniform(u, v, p, PowGeneral{}) : wpp_weighted(u, v, p, PowGeneral{});
-    return std::pow(wpp, 1.0 / p);
+    if (p == 2.0) return std::sqrt(uniform ? wpp_uniform(u, v, PowTwo{}) : wpp_weighted(u, v, PowTwo{}));
+    const PowGeneral pw{p};
+    return std::pow(uniform ? wpp_uniform(u, v, pw) : wpp_weighted(u, v, pw), 1.0 / p);
 }
 
-// Sorted copies of a batch of rows (or views of the caller's arrays when sorted).
+// One batch of rows sorted into encoded records: keys for uniform rows,
+// key-weight records for weighted ones.
 template <class T>
 struct SortedRows {
-    std::vector<T> values, weights;
-    const Rows<T>* rows = nullptr;
-    bool copied = false;
+    using K = key_of_t<T>;
+    const Rows<T>* rows;
+    Buffer<K> keys;
+    Buffer<KeyWeight<T>> records;
 
-    SortedRow<T> row(std::int64_t r) const {
-        const std::int64_t off = r * rows->n;
-        if (!copied)
-            return {rows->values + off, rows->weights_of(r), rows->n};
-        return {values.data() + off, rows->weights ? weights.data() + off : nullptr, rows->n};
+    explicit SortedRows(const Rows<T>& r) : rows(&r) {
+        const std::size_t size = std::size_t(r.num_rows * r.n);
+        if (r.weights) records.resize(size);
+        else keys.resize(size);
     }
+    KeyRow<T> key_row(std::int64_t r) const { return {keys.data() + r * rows->n, rows->n}; }
+    KeyWeightRow<T> record_row(std::int64_t r) const { return {records.data() + r * rows->n, rows->n}; }
 };
+
+template <class T>
+struct ThreadScratch {
+    Buffer<key_of_t<T>> keys;
+    Buffer<KeyWeight<T>> records;
+};
+
+template <class T>
+void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScratch<T>& scratch) {
+    using K = key_of_t<T>;
+    const std::int64_t n = src.n;
+    const T* values = src.values + r * n;
+    if (const T* w = src.weights_of(r)) {
+        scratch.records.resize(std::size_t(n));
+        detail::radix_sort_records<T>(
+            n, [&](std::int64_t i) { return KeyWeight<T>{detail::float_to_key(values[i]), w[i]}; },
+            dst.records.data() + r * n, scratch.records.data());
+    } else {
+        scratch.keys.resize(std::size_t(n));
+        detail::radix_sort_records<T>(
+            n, [&](std::int64_t i) -> K { return detail::float_to_key(values[i]); }, dst.keys.data() + r * n,
+            scratch.keys.data());
+    }
+}
 
 }  // namespace
 
@@ -188,37 +258,38 @@ template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
                     bool assume_sorted, T* out) {
-    SortedRows<T> su, sv;
-    su.rows = &u;
-    sv.rows = &v;
-    if (!assume_sorted) {
-        su.copied = sv.copied = true;
-        su.values.resize(std::size_t(u.num_rows * u.n));
-        sv.values.resize(std::size_t(v.num_rows * v.n));
-        if (u.weights) su.weights.resize(su.values.size());
-        if (v.weights) sv.weights.resize(sv.values.size());
-        const std::int64_t total_rows = u.num_rows + v.num_rows;
-        // Every row is sorted once, however many pairs use it; u's and v's rows
-        // share one loop so that a single pair still keeps two threads busy.
+    if (assume_sorted) {
+#pragma omp parallel for schedule(dynamic, 16) if (num_pairs > 1)
+        for (std::int64_t k = 0; k < num_pairs; ++k) {
+            const RawRow<T> ru{u.values + pair_u[k] * u.n, u.weights_of(pair_u[k]), u.n};
+            const RawRow<T> rv{v.values + pair_v[k] * v.n, v.weights_of(pair_v[k]), v.n};
+            out[k] = T(wasserstein_pair(ru, rv, p));
+        }
+        return;
+    }
+
+    SortedRows<T> su(u), sv(v);
+    const std::int64_t total_rows = u.num_rows + v.num_rows;
+    // Every row is sorted once, however many pairs use it; u's and v's rows
+    // share one loop so that a single pair still keeps two threads busy.
 #pragma omp parallel if (total_rows > 1)
-        {
-            detail::SortScratch<T> scratch;
+    {
+        ThreadScratch<T> scratch;
 #pragma omp for schedule(dynamic, 1)
-            for (std::int64_t r = 0; r < total_rows; ++r) {
-                const bool is_u = r < u.num_rows;
-                const Rows<T>& src = is_u ? u : v;
-                SortedRows<T>& dst = is_u ? su : sv;
-                const std::int64_t k = is_u ? r : r - u.num_rows;
-                const std::int64_t off = k * src.n;
-                detail::sort_row(src.values + off, src.weights_of(k), src.n,
-                                 dst.values.data() + off,
-                                 src.weights ? dst.weights.data() + off : nullptr, scratch);
-            }
+        for (std::int64_t r = 0; r < total_rows; ++r) {
+            if (r < u.num_rows) sort_into(u, r, su, scratch);
+            else sort_into(v, r - u.num_rows, sv, scratch);
         }
     }
 #pragma omp parallel for schedule(dynamic, 16) if (num_pairs > 1)
     for (std::int64_t k = 0; k < num_pairs; ++k) {
-        out[k] = T(wasserstein_pair(su.row(pair_u[k]), sv.row(pair_v[k]), p));
+        const std::int64_t iu = pair_u[k], iv = pair_v[k];
+        double w;
+        if (u.weights && v.weights) w = wasserstein_pair(su.record_row(iu), sv.record_row(iv), p);
+        else if (u.weights) w = wasserstein_pair(su.record_row(iu), sv.key_row(iv), p);
+        else if (v.weights) w = wasserstein_pair(su.key_row(iu), sv.record_row(iv), p);
+        else w = wasserstein_pair(su.key_row(iu), sv.key_row(iv), p);
+        out[k] = T(w);
     }
 }
 

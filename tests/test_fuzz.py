@@ -1,0 +1,76 @@
+"""Hypothesis throws odd shapes, dtypes and values at every public function.
+
+Accepted outcomes: a result, or a ValueError/TypeError. Anything else (a
+crash, another exception, a hang) fails.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import emd
+
+DTYPES = st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.int8, np.uint8, np.bool_, np.complex128])
+ELEMENTS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([0.0, -0.0, 1e308, -1e308, 1e-308, 5e-324, 1.0, -1.0]),
+)
+
+
+@st.composite
+def arrays(draw, max_dims=3):
+    dtype = np.dtype(draw(DTYPES))
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=0, max_side=5))
+    values = draw(hnp.arrays(np.float64, shape, elements=ELEMENTS))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return values.astype(dtype)
+
+
+maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
+ps = st.one_of(st.sampled_from([1.0, 2.0, 0.5, np.inf, np.nan, -1.0, 3]), st.floats(0.5, 8.0))
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _call(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            fn(*args, **kwargs)
+        except (ValueError, TypeError):
+            pass
+
+
+@SETTINGS
+@given(arrays(), arrays(), maybe(arrays()), maybe(arrays()), ps, st.booleans())
+def test_wasserstein_1d(u, v, uw, vw, p, assume_sorted):
+    _call(emd.wasserstein_1d, u, v, uw, vw, p=p, assume_sorted=assume_sorted)
+
+
+@SETTINGS
+@given(arrays(max_dims=2), arrays(max_dims=2), maybe(arrays(max_dims=1)), ps)
+def test_wasserstein(x, y, w, p):
+    try:
+        _call(emd.wasserstein, x, y, x_weights=w, p=p)
+    except NotImplementedError as exc:  # point clouds with d > 1, until the discrete solver lands
+        assert "dimension" in str(exc)
+
+
+@SETTINGS
+@given(arrays(max_dims=2), arrays(max_dims=2), maybe(arrays(max_dims=2)), ps,
+       st.one_of(st.integers(-2, 6), st.floats(0, 3)), st.sampled_from(["mean", "max", "sum"]))
+def test_sliced_wasserstein(x, y, proj, p, n_proj, reduce):
+    _call(emd.sliced_wasserstein, x, y, projections=proj, p=p, n_projections=n_proj, seed=0, reduce=reduce)
+
+
+@pytest.mark.parametrize("fn", [emd.tv, emd.kl, emd.js])
+@SETTINGS
+@given(p=arrays(), q=arrays(), axis=st.integers(-4, 4))
+def test_divergences(fn, p, q, axis):
+    _call(fn, p, q, axis=axis)

@@ -1,0 +1,253 @@
+"""emd.wasserstein_1d against scipy, POT, linprog and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+from scipy.stats import wasserstein_distance
+
+import emd
+from conftest import rtol
+
+ot = pytest.importorskip("ot")
+
+SIZES = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 5), (17, 9), (100, 101), (1000, 777)]
+
+
+def _sample(rng, n, m):
+    return rng.normal(size=n), rng.normal(1.0, 2.0, size=m), rng.random(n) + 0.01, rng.random(m) + 0.01
+
+
+# --- known answers ---------------------------------------------------------------
+
+
+def test_scipy_docstring_cases():
+    assert emd.wasserstein_1d([0, 1, 3], [5, 6, 8]) == pytest.approx(5.0, rel=1e-15)
+    assert emd.wasserstein_1d([0, 1], [0, 1], [3, 1], [2, 2]) == pytest.approx(0.25, rel=1e-15)
+    assert emd.wasserstein_1d([3.4, 3.9, 7.5, 7.8], [4.5, 1.4], [1.4, 0.9, 3.1, 7.2], [3.2, 3.5]) == pytest.approx(
+        4.0781331438047861, rel=1e-14
+    )
+    assert emd.wasserstein_1d([0.0, 1.0], [0.0], [1, 1], [1]) == 0.5
+    assert emd.wasserstein_1d([0.0, 1.0], [0.0], [3, 1], [1]) == 0.25
+
+
+@pytest.mark.parametrize("p", [1.0, 1.5, 2.0, 3.0])
+@pytest.mark.parametrize("t", [-2.5, 0.0, 1e-3, 7.0])
+def test_translation_gives_shift(rng, p, t):
+    x = rng.normal(size=333)
+    w = rng.random(333)
+    assert emd.wasserstein_1d(x, x + t, w, w, p=p) == pytest.approx(abs(t), rel=1e-12, abs=1e-12)
+    assert emd.wasserstein_1d(x, x + t, p=p) == pytest.approx(abs(t), rel=1e-12, abs=1e-12)
+
+
+def test_diracs():
+    for p in (1.0, 2.0, 3.7):
+        assert emd.wasserstein_1d([2.0], [-1.5], p=p) == pytest.approx(3.5, rel=1e-15)
+
+
+def test_integer_weights_equal_repeated_samples(rng):
+    x, y = rng.normal(size=20), rng.normal(size=15)
+    kx, ky = rng.integers(1, 5, size=20), rng.integers(1, 5, size=15)
+    for p in (1.0, 2.0, 2.5):
+        a = emd.wasserstein_1d(x, y, kx, ky, p=p)
+        b = emd.wasserstein_1d(np.repeat(x, kx), np.repeat(y, ky), p=p)
+        assert a == pytest.approx(b, rel=1e-12)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_zero_weight_far_point_changes_nothing(rng, p):
+    x, y = rng.normal(size=50), rng.normal(size=40)
+    wx, wy = rng.random(50), rng.random(40)
+    base = emd.wasserstein_1d(x, y, wx, wy, p=p)
+    for far in (1e10, -1e10):
+        got = emd.wasserstein_1d(np.append(x, far), y, np.append(wx, 0.0), wy, p=p)
+        assert got == pytest.approx(base, rel=1e-12)
+        got = emd.wasserstein_1d(x, np.append(y, far), wx, np.append(wy, 0.0), p=p)
+        assert got == pytest.approx(base, rel=1e-12)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_unsorted_weighted_gives_sorted_answer(rng, p):
+    # A historic POT bug: weights not permuted along with unsorted values.
+    x, y = rng.normal(size=64), rng.normal(size=48)
+    wx, wy = rng.random(64), rng.random(48)
+    ix, iy = np.argsort(x), np.argsort(y)
+    sorted_ans = emd.wasserstein_1d(x[ix], y[iy], wx[ix], wy[iy], p=p, assume_sorted=True)
+    assert emd.wasserstein_1d(x, y, wx, wy, p=p) == pytest.approx(sorted_ans, rel=1e-13)
+
+
+def test_ties_and_duplicates():
+    x = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 2.0])
+    y = np.array([1.0, 1.0, 1.0])
+    assert emd.wasserstein_1d(x, y) == pytest.approx(wasserstein_distance(x, y), rel=1e-15)
+    assert emd.wasserstein_1d(x, x) == 0.0
+
+
+# --- independent references ------------------------------------------------------
+
+
+@pytest.mark.parametrize("n,m", SIZES)
+def test_matches_scipy_p1(rng, n, m):
+    u, v, uw, vw = _sample(rng, n, m)
+    ref = wasserstein_distance(u, v)
+    assert emd.wasserstein_1d(u, v) == pytest.approx(ref, rel=1e-12)
+    ref = wasserstein_distance(u, v, uw, vw)
+    assert emd.wasserstein_1d(u, v, uw, vw) == pytest.approx(ref, rel=1e-12)
+    ref = wasserstein_distance(u, v, None, vw)
+    assert emd.wasserstein_1d(u, v, None, vw) == pytest.approx(ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("n,m", SIZES)
+@pytest.mark.parametrize("p", [1.5, 2.0, 3.0])
+def test_matches_pot(rng, n, m, p):
+    u, v, uw, vw = _sample(rng, n, m)
+    # POT returns W_p ** p and expects normalized weights.
+    ref = ot.wasserstein_1d(u, v, uw / uw.sum(), vw / vw.sum(), p=p) ** (1 / p)
+    assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(ref, rel=1e-11)
+    ref = ot.wasserstein_1d(u, v, p=p) ** (1 / p)
+    assert emd.wasserstein_1d(u, v, p=p) == pytest.approx(ref, rel=1e-11)
+
+
+def _linprog_wp(u, v, a, b, p):
+    n, m = len(u), len(v)
+    cost = np.abs(u[:, None] - v[None, :]) ** p
+    A = np.zeros((n + m, n * m))
+    for i in range(n):
+        A[i, i * m : (i + 1) * m] = 1
+    for j in range(m):
+        A[n + j, j::m] = 1
+    res = linprog(cost.ravel(), A_eq=A, b_eq=np.concatenate([a, b]), bounds=(0, None), method="highs")
+    assert res.status == 0
+    return res.fun ** (1 / p)
+
+
+@pytest.mark.parametrize("p", [1.0, 1.5, 2.0, 3.0])
+@pytest.mark.parametrize("n,m", [(1, 3), (4, 4), (5, 8), (9, 6)])
+def test_matches_linprog(rng, p, n, m):
+    u, v, uw, vw = _sample(rng, n, m)
+    a, b = uw / uw.sum(), vw / vw.sum()
+    assert emd.wasserstein_1d(u, v, a, b, p=p) == pytest.approx(_linprog_wp(u, v, a, b, p), rel=1e-8)
+
+
+# --- batching, dtypes ------------------------------------------------------------
+
+
+def test_batched_equals_looped_with_broadcasting(rng):
+    u = rng.normal(size=(3, 1, 40))
+    v = rng.normal(size=(4, 25))
+    uw = rng.random((3, 1, 40))
+    out = emd.wasserstein_1d(u, v, uw, None, p=2.0)
+    assert out.shape == (3, 4) and out.dtype == np.float64
+    for i in range(3):
+        for j in range(4):
+            assert out[i, j] == emd.wasserstein_1d(u[i, 0], v[j], uw[i, 0], None, p=2.0)
+
+
+def test_unbatched_returns_float(rng):
+    assert isinstance(emd.wasserstein_1d(rng.normal(size=5), rng.normal(size=3)), float)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 2.5])
+def test_float32_in_float32_out(rng, p):
+    u, v = rng.normal(size=(8, 300)), rng.normal(size=(8, 200))
+    uw, vw = rng.random((8, 300)), rng.random((8, 200))
+    ref = emd.wasserstein_1d(u.astype(np.float32).astype(np.float64), v.astype(np.float32).astype(np.float64),
+                             uw.astype(np.float32).astype(np.float64), vw.astype(np.float32).astype(np.float64), p=p)
+    got = emd.wasserstein_1d(u.astype(np.float32), v.astype(np.float32), uw.astype(np.float32), vw.astype(np.float32), p=p)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=rtol(np.float32))
+
+
+def test_integer_inputs_become_float64():
+    out = emd.wasserstein_1d(np.array([[0, 1, 3]]), np.array([[5, 6, 8]]))
+    assert out.dtype == np.float64 and out[0] == 5.0
+
+
+def test_mixed_float_dtypes_promote(rng):
+    out = emd.wasserstein_1d(rng.normal(size=(2, 4)).astype(np.float32), rng.normal(size=(2, 5)))
+    assert out.dtype == np.float64
+
+
+def test_non_contiguous_views(rng):
+    u = rng.normal(size=(50, 7))
+    v = rng.normal(size=(60, 7))
+    got = emd.wasserstein_1d(u[:, 3], v[::2, 1])
+    assert got == pytest.approx(wasserstein_distance(u[:, 3], v[::2, 1]), rel=1e-12)
+    got = emd.wasserstein_1d(u.T, v.T)  # (7, 50) rows from a transposed view
+    np.testing.assert_allclose(got, [wasserstein_distance(u[:, k], v[:, k]) for k in range(7)], rtol=1e-12)
+
+
+def test_large_sizes_cross_radix_threshold(rng):
+    # Rows above the comparison-sort cutoff take the radix path; check both.
+    for n in (191, 192, 193, 5000):
+        u, v = rng.normal(size=n), rng.standard_cauchy(size=n + 3)
+        assert emd.wasserstein_1d(u, v) == pytest.approx(wasserstein_distance(u, v), rel=1e-12)
+
+
+def test_negative_zero_and_constant_rows():
+    assert emd.wasserstein_1d([-0.0, 0.0] * 200, [0.0] * 300) == 0.0
+    assert emd.wasserstein_1d(np.full(500, 3.0), np.full(400, 1.0), p=2) == pytest.approx(2.0)
+
+
+def test_deterministic(rng):
+    u, v = rng.normal(size=(64, 2000)), rng.normal(size=(64, 1500))
+    a = emd.wasserstein_1d(u, v, rng.random((64, 2000)), None)
+    b = emd.wasserstein_1d(u, v, np.random.default_rng(20261121).random((64, 2000)) * 0 + 1, None)
+    assert np.array_equal(emd.wasserstein_1d(u, v), emd.wasserstein_1d(u, v))
+    assert a.shape == b.shape == (64,)
+
+
+# --- properties (hypothesis) -----------------------------------------------------
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+samples = st.lists(finite, min_size=1, max_size=40)
+positive = st.floats(min_value=1e-3, max_value=1e3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples, samples, st.sampled_from([1.0, 1.5, 2.0, 3.0]))
+def test_symmetry(u, v, p):
+    assert emd.wasserstein_1d(u, v, p=p) == pytest.approx(emd.wasserstein_1d(v, u, p=p), rel=1e-12, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples, samples, st.floats(min_value=-1e3, max_value=1e3), st.sampled_from([1.0, 2.0, 2.5]))
+def test_translation_invariance(u, v, t, p):
+    u, v = np.array(u), np.array(v)
+    a = emd.wasserstein_1d(u, v, p=p)
+    b = emd.wasserstein_1d(u + t, v + t, p=p)
+    # Shifting rounds each sample by up to ulp(|x| + |t|): the absolute slack says so.
+    scale = max(np.abs(u).max(), np.abs(v).max(), abs(t))
+    assert b == pytest.approx(a, rel=1e-9, abs=1e-12 * scale)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples, samples, st.floats(min_value=-100, max_value=100).filter(lambda s: s != 0), st.sampled_from([1.0, 2.0, 3.0]))
+def test_homogeneity(u, v, s, p):
+    u, v = np.array(u), np.array(v)
+    a = emd.wasserstein_1d(s * u, s * v, p=p)
+    assert a == pytest.approx(abs(s) * emd.wasserstein_1d(u, v, p=p), rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 30), st.integers(1, 30), st.integers(0, 2**32 - 1), st.sampled_from([1.0, 2.0, 1.7]))
+def test_batched_equals_looped_property(b, n, m, seed, p):
+    r = np.random.default_rng(seed)
+    u, v = r.normal(size=(b, n)), r.normal(size=(b, m))
+    uw, vw = r.random((b, n)), r.random((b, m)) + 0.1
+    out = emd.wasserstein_1d(u, v, uw + 0.1, vw, p=p)
+    for k in range(b):
+        assert out[k] == emd.wasserstein_1d(u[k], v[k], uw[k] + 0.1, vw[k], p=p)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 300), st.integers(0, 2**32 - 1))
+def test_float32_close_to_float64(n, m, seed):
+    r = np.random.default_rng(seed)
+    u, v = r.normal(size=n).astype(np.float32), r.normal(size=m).astype(np.float32)
+    ref = emd.wasserstein_1d(u.astype(np.float64), v.astype(np.float64))
+    got = emd.wasserstein_1d(u, v)
+    assert got == pytest.approx(ref, rel=1e-5, abs=1e-6)
