@@ -55,7 +55,7 @@ def result_float_dtype(*arrays: np.ndarray | None) -> np.dtype:
     Integers and booleans count as float64, float16 as float32; the result is
     numpy's promotion of those (so float32 with float64 gives float64).
     """
-    dtypes = []
+    dtypes: list[np.dtype] = []
     for a in arrays:
         if a is None:
             continue
