@@ -167,10 +167,14 @@ __device__ SortedRow<T> row_of(const T* x, const double* c, i64 row, i64 n) {
 }
 
 // Where the first d steps of the merge end: i steps in u, d - i in v, with
-// u[a] going before v[b] when key_u(a) <= key_v(b) (u first on ties).
+// u[a] going before v[b] when key_u(a) <= key_v(b) (u first on ties). The
+// answer is known to lie in [lo, hi] (the splits of an enclosing range of
+// diagonals bound it: splits are nondecreasing in d).
 template <class KeyU, class KeyV>
-__device__ i64 merge_path_split(i64 d, i64 n, i64 m, KeyU key_u, KeyV key_v) {
-    i64 lo = d > m ? d - m : 0, hi = d < n ? d : n;
+__device__ i64 merge_path_split(i64 d, i64 n, i64 m, i64 lo, i64 hi, KeyU key_u, KeyV key_v) {
+    lo = lo > d - m ? lo : d - m;
+    hi = hi < d ? hi : d;
+    hi = hi < n ? hi : n;
     while (lo < hi) {
         const i64 mid = (lo + hi) / 2;
         if (key_u(mid) <= key_v(d - 1 - mid)) lo = mid + 1;
@@ -187,9 +191,8 @@ __device__ inline double pow_abs(double d, double p) {
 // W_1: after each merged value x, the CDFs stay at (F_u, F_v) until the next
 // merged value; the step adds |F_u - F_v| (next - x).
 template <class T>
-__device__ double w1_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0, i64 d1) {
+__device__ double w1_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0, i64 d1, i64 i) {
     const i64 n = u.n, m = v.n;
-    i64 i = merge_path_split(d0, n, m, [&](i64 a) { return u.value(a); }, [&](i64 b) { return v.value(b); });
     i64 j = d0 - i;
     double fu = i > 0 ? u.level(i - 1) : 0.0, fv = j > 0 ? v.level(j - 1) : 0.0;
     double acc = 0.0;
@@ -215,9 +218,8 @@ __device__ double w1_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0,
 // W_p^p: between consecutive merged quantile levels the quantile functions are
 // the current points u[i], v[j]; the step adds (level - previous) |u_i - v_j|^p.
 template <class T>
-__device__ double wpp_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0, i64 d1, double p) {
+__device__ double wpp_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0, i64 d1, i64 i, double p) {
     const i64 n = u.n, m = v.n;
-    i64 i = merge_path_split(d0, n, m, [&](i64 a) { return u.level(a); }, [&](i64 b) { return v.level(b); });
     i64 j = d0 - i;
     double prev_u = i > 0 ? u.level(i - 1) : 0.0, prev_v = j > 0 ? v.level(j - 1) : 0.0;
     double acc = 0.0;
@@ -247,13 +249,28 @@ __global__ void walk_kernel(const T* __restrict__ u_x, const double* __restrict_
                             double p, double* __restrict__ partial) {
     const i64 b = blockIdx.x;
     const i64 k = b / blocks_per_pair;
-    const i64 d0 = ((b % blocks_per_pair) * WALK_BLOCK + threadIdx.x) * i64(WALK_ITEMS);
     const i64 total = n + m;
+    const i64 block_d0 = (b % blocks_per_pair) * WALK_SPAN;
+    const i64 d0 = block_d0 + i64(threadIdx.x) * WALK_ITEMS;
+    const SortedRow<T> u = row_of(u_x, u_c, pair_u[k], n), v = row_of(v_x, v_c, pair_v[k], m);
+    // p == 1 merges by value, p > 1 by quantile level.
+    const bool by_value = p == 1.0;
+    auto key_u = [&](i64 a) { return by_value ? u.value(a) : u.level(a); };
+    auto key_v = [&](i64 c) { return by_value ? v.value(c) : v.level(c); };
+    // Two-level search: two threads find the block's splits over the whole
+    // rows (log2(n) steps), then every thread searches only between them
+    // (log2(WALK_SPAN) steps).
+    __shared__ i64 block_split[2];
+    if (threadIdx.x < 2) {
+        const i64 db = block_d0 + threadIdx.x * WALK_SPAN;
+        block_split[threadIdx.x] = merge_path_split(db < total ? db : total, n, m, 0, n, key_u, key_v);
+    }
+    __syncthreads();
     double acc = 0.0;
     if (d0 < total) {
         const i64 d1 = d0 + WALK_ITEMS < total ? d0 + WALK_ITEMS : total;
-        const SortedRow<T> u = row_of(u_x, u_c, pair_u[k], n), v = row_of(v_x, v_c, pair_v[k], m);
-        acc = p == 1.0 ? w1_chunk(u, v, d0, d1) : wpp_chunk(u, v, d0, d1, p);
+        const i64 i = merge_path_split(d0, n, m, block_split[0], block_split[1], key_u, key_v);
+        acc = by_value ? w1_chunk(u, v, d0, d1, i) : wpp_chunk(u, v, d0, d1, i, p);
     }
     acc = detail::block_sum<WALK_BLOCK>(acc);
     if (threadIdx.x == 0) partial[b] = acc;
