@@ -39,7 +39,7 @@ def has_cuda() -> bool:
     """
     try:
         from . import _cuda  # type: ignore[attr-defined]
-    except ImportError:
+    except Exception:  # not built (ImportError), or a broken shared object (OSError)
         return False
     try:
         return bool(_cuda.device_count() > 0)
