@@ -150,6 +150,9 @@ def test_gpu_module_imports_where_cupy_does():
     # Same argument names as the public functions (the dispatch passes them through).
     for name in ("wasserstein_1d", "sliced_wasserstein", "tv", "kl", "js"):
         assert inspect.signature(getattr(gpu, name)) == inspect.signature(getattr(emd, name).__wrapped__)
+    if hasattr(emd, "cost_matrix"):  # the CPU function lives in emd/cost.py (another branch)
+        cpu = getattr(emd.cost_matrix, "__wrapped__", emd.cost_matrix)
+        assert inspect.signature(gpu.cost_matrix) == inspect.signature(cpu)
 
 
 def test_torch_cpu_tensors_round_trip(rng):

@@ -6,8 +6,8 @@
 // arithmetic is that of emd::metric_distance (csrc/include/emd/metrics.hpp):
 // differences, squares and sums in double with explicit round-to-nearest
 // intrinsics (no fused multiply-add), in the same coordinate order, so the
-// GPU and CPU cost matrices agree to the last bit for every metric but
-// Minkowski (whose pow() may differ in the last ulp).
+// GPU and CPU cost matrices can agree to the last bit (Minkowski's pow() aside)
+// when the host compiler does not contract either.
 #include <cmath>
 #include <cstdint>
 
