@@ -46,8 +46,9 @@ def test_matches_cpu(rng, fn, dtype, bins):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batched_axis_and_broadcast(rng, fn, dtype):
     p = rng.uniform(0, 1, (3, 9, 4)).astype(dtype)
-    q = rng.uniform(0.01, 1, (9, 1)).astype(dtype)
-    _check(fn, p, q, dtype, axis=1)
+    q = rng.uniform(0.01, 1, (9, 4)).astype(dtype)
+    _check(fn, p, q, dtype, axis=-2)  # q broadcasts over p's first axis
+    _check(fn, p, q[:, :1], dtype, axis=-2)  # and over p's last
     _check(fn, p, p[::-1], dtype, axis=-1)
 
 
