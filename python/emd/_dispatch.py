@@ -189,6 +189,13 @@ def accepts_gpu(*array_params: str) -> Callable[[Callable[..., Any]], Callable[.
                     raise TypeError(f"emd.{fn.__name__} takes torch tensors on the CPU or a CUDA device, got {device}")
                 if not has_cuda():
                     raise _gpu_unavailable(fn.__name__)
+                try:
+                    import cupy  # noqa: F401
+                except ImportError:
+                    raise ImportError(
+                        f"emd.{fn.__name__} runs torch CUDA tensors through CuPy, which is not installed;"
+                        " pip install cupy-cuda12x (or cupy-cuda13x) matching your CUDA driver"
+                    ) from None
                 conv_in, conv_out, call = _torch_to_cupy, _cupy_to_torch, _gpu_impl(fn.__name__)
             array_positions = {pos for _, pos in positions}
             args = tuple(conv_in(a) if i in array_positions else a for i, a in enumerate(args))
