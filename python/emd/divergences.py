@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ._dispatch import accepts_gpu
 from ._validation import as_float_array, check_finite, result_float_dtype
 
 __all__ = ["tv", "kl", "js"]
@@ -59,6 +60,7 @@ def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where((x > 0) & (y == 0), np.inf, r).astype(x.dtype, copy=False)
 
 
+@accepts_gpu("p", "q")
 def tv(p: Any, q: Any, axis: int = -1) -> Any:
     r"""Total variation distance between histograms.
 
@@ -80,6 +82,7 @@ def tv(p: Any, q: Any, axis: int = -1) -> Any:
     return _finish(0.5 * np.abs(pn - qn).sum(axis=ax), pn.dtype)
 
 
+@accepts_gpu("p", "q")
 def kl(p: Any, q: Any, axis: int = -1) -> Any:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \| q)` in nats.
 
@@ -103,6 +106,7 @@ def kl(p: Any, q: Any, axis: int = -1) -> Any:
     return _finish(np.maximum(out, 0.0), pn.dtype)
 
 
+@accepts_gpu("p", "q")
 def js(p: Any, q: Any, axis: int = -1) -> Any:
     r"""Jensen-Shannon divergence in nats.
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._dispatch import accepts_gpu
 from ._validation import as_float_array, cast, check_finite, check_p, check_weights, result_float_dtype
 
 __all__ = ["wasserstein_1d"]
@@ -25,6 +26,7 @@ def _leading_pairs(lead_u: tuple[int, ...], lead_v: tuple[int, ...]) -> tuple[tu
     return shape, np.ascontiguousarray(iu, dtype=np.int64).ravel(), np.ascontiguousarray(iv, dtype=np.int64).ravel()
 
 
+@accepts_gpu("u_values", "v_values", "u_weights", "v_weights")
 def wasserstein_1d(
     u_values: Any,
     v_values: Any,

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._dispatch import accepts_gpu
 from ._validation import (
     as_float_array,
     cast,
@@ -39,6 +40,7 @@ def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: 
     return np.ascontiguousarray((theta / norms).astype(dtype, copy=False))
 
 
+@accepts_gpu("x", "y", "x_weights", "y_weights", "projections")
 def sliced_wasserstein(
     x: Any,
     y: Any,

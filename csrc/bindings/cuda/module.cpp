@@ -1,0 +1,94 @@
+// The _cuda extension: conversion only. Device arrays arrive as integer
+// pointers (0 for None), with the device ordinal and CuPy's current stream;
+// python/emd/_gpu.py has validated them and allocated the outputs and the
+// workspace from CuPy's memory pool.
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+
+#include "emd/gpu.hpp"
+
+namespace py = pybind11;
+using emd::gpu::Dtype;
+using std::int64_t;
+using std::uintptr_t;
+
+namespace {
+
+Dtype to_dtype(int itemsize) {
+    if (itemsize == 4) return Dtype::float32;
+    if (itemsize == 8) return Dtype::float64;
+    throw std::invalid_argument("dtype itemsize must be 4 (float32) or 8 (float64)");
+}
+
+template <class P>
+P* ptr(uintptr_t address) {
+    return reinterpret_cast<P*>(address);
+}
+
+emd::gpu::OneDProblem one_d_problem(int itemsize, uintptr_t u, uintptr_t u_weights, int64_t u_rows, int64_t n,
+                                    uintptr_t v, uintptr_t v_weights, int64_t v_rows, int64_t m, uintptr_t pair_u,
+                                    uintptr_t pair_v, int64_t num_pairs, double p, bool assume_sorted) {
+    return {to_dtype(itemsize), ptr<const void>(u), ptr<const void>(u_weights), u_rows, n,
+            ptr<const void>(v), ptr<const void>(v_weights), v_rows, m, ptr<const int64_t>(pair_u),
+            ptr<const int64_t>(pair_v), num_pairs, p, assume_sorted};
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cuda, m) {
+    m.doc() = "emd's CUDA kernels. Private: call them through the emd package, which validates inputs.";
+    m.def("device_count", &emd::gpu::device_count, "Number of usable CUDA devices (0 when none or no driver).");
+
+    m.def(
+        "wasserstein_1d_workspace_bytes",
+        [](int itemsize, uintptr_t u, uintptr_t uw, int64_t u_rows, int64_t n, uintptr_t v, uintptr_t vw,
+           int64_t v_rows, int64_t mm, int64_t num_pairs, double p, bool assume_sorted, int device) {
+            auto prob = one_d_problem(itemsize, u, uw, u_rows, n, v, vw, v_rows, mm, 0, 0, num_pairs, p, assume_sorted);
+            return emd::gpu::wasserstein_1d_workspace_bytes(prob, device);
+        },
+        py::arg("itemsize"), py::arg("u"), py::arg("u_weights"), py::arg("u_rows"), py::arg("n"), py::arg("v"),
+        py::arg("v_weights"), py::arg("v_rows"), py::arg("m"), py::arg("num_pairs"), py::arg("p"),
+        py::arg("assume_sorted"), py::arg("device"));
+
+    m.def(
+        "wasserstein_1d",
+        [](int itemsize, uintptr_t u, uintptr_t uw, int64_t u_rows, int64_t n, uintptr_t v, uintptr_t vw,
+           int64_t v_rows, int64_t mm, uintptr_t pair_u, uintptr_t pair_v, int64_t num_pairs, double p,
+           bool assume_sorted, uintptr_t out, uintptr_t workspace, std::size_t workspace_bytes, int device,
+           uintptr_t stream) {
+            auto prob = one_d_problem(itemsize, u, uw, u_rows, n, v, vw, v_rows, mm, pair_u, pair_v, num_pairs, p,
+                                      assume_sorted);
+            py::gil_scoped_release release;
+            emd::gpu::wasserstein_1d(prob, ptr<void>(out), ptr<void>(workspace), workspace_bytes, device, stream);
+        },
+        "out[k] = W_p(u[pair_u[k]], v[pair_v[k]]) on `stream`; rows are (rows, n) device arrays.",
+        py::arg("itemsize"), py::arg("u"), py::arg("u_weights"), py::arg("u_rows"), py::arg("n"), py::arg("v"),
+        py::arg("v_weights"), py::arg("v_rows"), py::arg("m"), py::arg("pair_u"), py::arg("pair_v"),
+        py::arg("num_pairs"), py::arg("p"), py::arg("assume_sorted"), py::arg("out"), py::arg("workspace"),
+        py::arg("workspace_bytes"), py::arg("device"), py::arg("stream"));
+
+    m.def(
+        "cost_matrix",
+        [](int itemsize, uintptr_t x, int64_t n, uintptr_t y, int64_t mm, int64_t d, int metric, double q,
+           uintptr_t out, int device, uintptr_t stream) {
+            py::gil_scoped_release release;
+            emd::gpu::cost_matrix(to_dtype(itemsize), ptr<const void>(x), n, ptr<const void>(y), mm, d, metric, q,
+                                  ptr<void>(out), device, stream);
+        },
+        "out (n, m) = metric(x_i, y_j); metric is emd::Metric's code.", py::arg("itemsize"), py::arg("x"),
+        py::arg("n"), py::arg("y"), py::arg("m"), py::arg("d"), py::arg("metric"), py::arg("q"), py::arg("out"),
+        py::arg("device"), py::arg("stream"));
+
+    m.def(
+        "divergence",
+        [](int itemsize, int kind, uintptr_t p, uintptr_t q, int64_t rows, int64_t bins, uintptr_t out, int device,
+           uintptr_t stream) {
+            py::gil_scoped_release release;
+            emd::gpu::divergence(to_dtype(itemsize), kind, ptr<const void>(p), ptr<const void>(q), rows, bins,
+                                 ptr<void>(out), device, stream);
+        },
+        "out[r] = TV (kind 0), KL (1) or JS (2) of rows p[r], q[r].", py::arg("itemsize"), py::arg("kind"),
+        py::arg("p"), py::arg("q"), py::arg("rows"), py::arg("bins"), py::arg("out"), py::arg("device"),
+        py::arg("stream"));
+}
