@@ -31,7 +31,10 @@ from ._validation import (
     result_float_dtype,
 )
 
-__all__ = ["wasserstein_1d", "sliced_wasserstein", "tv", "kl", "js", "cost_matrix", "wasserstein"]
+__all__ = [
+    "wasserstein_1d", "sliced_wasserstein", "tv", "kl", "js", "cost_matrix", "wasserstein",
+    "sinkhorn", "sinkhorn_samples", "sinkhorn_divergence", "sinkhorn_wasserstein", "critic_forward", "kr_estimate",
+]
 
 
 def _shadow(arr: cupy.ndarray) -> np.ndarray:
@@ -334,3 +337,375 @@ def _on_host(name: str) -> Any:
 # The exact discrete solver has no CUDA kernel yet (GPU part 2 of the plan);
 # decorating emd.wasserstein with accepts_gpu(...) routes CuPy inputs here.
 wasserstein = _on_host("wasserstein")
+
+
+# --- sinkhorn -----------------------------------------------------------------
+# The CPU functions' checks and conventions (python/emd/sinkhorn.py), on CuPy
+# arrays: same messages, same result layout (OTResult with potentials on the
+# device; floats for one problem, CuPy arrays of shape (B,) for a batch;
+# status and n_iter as NumPy arrays: a few bytes read back for the warning).
+
+# emd::Metric codes of the metrics sinkhorn_samples takes.
+_SINKHORN_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2, "chebyshev": 3}
+# 1-D problems up to this many cost entries run on the batched kernel (one
+# block, no host round trips); larger ones on the dense kernels.
+_ONE_BLOCK_ENTRIES = 1 << 16
+
+
+def _sinkhorn_outputs(batch: int, n: int, m: int, dtype: np.dtype) -> dict[str, cupy.ndarray]:
+    return {
+        "f": cupy.empty((batch, n), dtype=dtype),
+        "g": cupy.empty((batch, m), dtype=dtype),
+        "cost": cupy.empty(batch, dtype=cupy.float64),
+        "objective": cupy.empty(batch, dtype=cupy.float64),
+        "marginal_error": cupy.empty(batch, dtype=cupy.float64),
+        "n_iter": cupy.empty(batch, dtype=cupy.int64),
+        "status": cupy.empty(batch, dtype=cupy.int32),
+    }
+
+
+_OUTPUT_ORDER = ("f", "g", "cost", "objective", "marginal_error", "n_iter", "status")
+
+
+def _output_ptrs(out: dict[str, cupy.ndarray], p: int = 0) -> tuple[int, ...]:
+    """Pointers to problem p's slot of every output array."""
+    return tuple(_device_ptr(out[k]) + p * (out[k].strides[0] if out[k].ndim else 0) for k in _OUTPUT_ORDER)
+
+
+def _device_init(init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype):
+    if init is None:
+        return None, None
+    if not isinstance(init, (tuple, list)) or len(init) != 2:
+        raise TypeError(f"`init` must be None or a pair (f, g) of potentials, got {type(init).__name__}")
+    out = []
+    for arr, name, length in ((init[0], "init[0]", n), (init[1], "init[1]", m)):
+        v = cast(_as_device_array(arr, name, min_ndim=1, max_ndim=2), dtype)
+        want = (batch, length) if batched else (length,)
+        if v.shape != want:
+            raise ValueError(f"`{name}` must have shape {want}, got {v.shape}")
+        check_finite(v, name)
+        out.append(cupy.ascontiguousarray(v.reshape(batch, length)))
+    return out[0], out[1]
+
+
+def _sinkhorn_result(out, dtype, batched, shape, plan_fn, max_iter, tol, what):
+    from ._result import OTResult
+    from .sinkhorn import _STATUS, _warn_unconverged
+
+    status = cupy.asnumpy(out["status"])
+    n_iter = cupy.asnumpy(out["n_iter"])
+    err_host = cupy.asnumpy(out["marginal_error"])
+    _warn_unconverged(status, err_host, max_iter, tol, what)
+    if batched:
+        return OTResult(
+            cost=out["cost"].astype(dtype), potential_a=out["f"], potential_b=out["g"], status=_STATUS[status],
+            n_iter=n_iter, objective=out["objective"].astype(dtype), marginal_error=out["marginal_error"].astype(dtype),
+            shape=(out["f"].shape[0], *shape), _plan_fn=plan_fn,
+        )
+    return OTResult(
+        cost=float(out["cost"][0]), potential_a=out["f"][0], potential_b=out["g"][0], status=str(_STATUS[status[0]]),
+        n_iter=int(n_iter[0]), objective=float(out["objective"][0]), marginal_error=float(err_host[0]),
+        shape=shape, _plan_fn=plan_fn,
+    )
+
+
+def _dense_plan(a2, b2, M, f, g, reg):
+    """P = a_i b_j exp((f_i + g_j - M_ij) / reg), (B, n, m), computed in float64 on the device."""
+    cost = M.astype(cupy.float64)
+    t = (f.astype(cupy.float64)[:, :, None] + g.astype(cupy.float64)[:, None, :] - cost) / reg
+    return (a2.astype(cupy.float64)[:, :, None] * b2.astype(cupy.float64)[:, None, :] * cupy.exp(t)).astype(f.dtype)
+
+
+def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol: float = 1e-9,
+             eps_scaling: float | None = None, init: tuple[Any, Any] | None = None) -> Any:
+    from .sinkhorn import _MASS_RTOL, _options
+
+    aa = _as_device_array(a, "a", min_ndim=1, max_ndim=2)
+    bb = _as_device_array(b, "b", min_ndim=1, max_ndim=2)
+    MM = _as_device_array(M, "M", min_ndim=2, max_ndim=3)
+    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
+    dtype = result_float_dtype(aa, bb, MM)
+    if aa.ndim != bb.ndim:
+        raise ValueError(
+            f"`a` and `b` must both be 1-D (one problem) or both 2-D (a batch), got shapes {aa.shape} and {bb.shape}"
+        )
+    batched = aa.ndim == 2
+    if batched and aa.shape[0] != bb.shape[0]:
+        raise ValueError(f"`a` {aa.shape} and `b` {bb.shape} must hold the same number of problems (first axis)")
+    batch = aa.shape[0] if batched else 1
+    n, m = aa.shape[-1], bb.shape[-1]
+    if MM.ndim == 2 and MM.shape != (n, m):
+        raise ValueError(f"`M` must have shape (n, m) = ({n}, {m}) to match `a` and `b`, got {MM.shape}")
+    if MM.ndim == 3 and (not batched or MM.shape != (batch, n, m)):
+        want = f"(B, n, m) = ({batch}, {n}, {m})" if batched else f"(n, m) = ({n}, {m}) for 1-D `a` and `b`"
+        raise ValueError(f"`M` must have shape {want}, got {MM.shape}")
+    aa, bb, MM = cast(aa, dtype), cast(bb, dtype), cast(MM, dtype)
+    check_weights(aa, aa.shape, "a", "a")
+    check_weights(bb, bb.shape, "b", "b")
+    check_finite(MM, "M")
+    mass_a_d = aa.sum(axis=-1, dtype=cupy.float64).reshape(batch)
+    mass_b_d = bb.sum(axis=-1, dtype=cupy.float64).reshape(batch)
+    mass_a, mass_b = cupy.asnumpy(mass_a_d), cupy.asnumpy(mass_b_d)  # B numbers: the check and the options
+    mismatch = np.abs(mass_a - mass_b) > _MASS_RTOL[dtype] * np.maximum(mass_a, mass_b)
+    if mismatch.any():
+        k = int(np.argmax(mismatch))
+        where = f" (problem {k})" if batched else ""
+        raise ValueError(
+            f"`b` has total mass {mass_b[k]:.9g} but `a` has {mass_a[k]:.9g}{where}; sinkhorn solves the balanced"
+            " problem: pass weights with equal sums, or use emd.sinkhorn_samples, which normalizes them"
+        )
+    a2 = cupy.ascontiguousarray(aa.reshape(batch, n))
+    b2 = cupy.ascontiguousarray((bb.reshape(batch, m) * (mass_a_d / mass_b_d)[:, None]).astype(dtype, copy=False))
+    MM = cupy.ascontiguousarray(MM)
+    f0, g0 = _device_init(init, batch, n, m, batched, dtype)
+    shared = MM.ndim == 2
+    out = _sinkhorn_outputs(batch, n, m, dtype)
+    device, stream = _device_id(), current_stream_ptr()
+    itemsize = dtype.itemsize
+    one_block = _cuda.sinkhorn_batched_fits(n, m) and (batched or n * m <= _ONE_BLOCK_ENTRIES)
+    if one_block:
+        scale = None
+        if eps > 0:  # eps_scaling starts from max |M| of each problem (the CPU's scale)
+            absmax = cupy.abs(MM).reshape(1 if shared else batch, -1).max(axis=1)
+            scale = cupy.ascontiguousarray(absmax.astype(cupy.float64))
+        _cuda.sinkhorn_batched(
+            itemsize, _device_ptr(a2), _device_ptr(b2), _device_ptr(MM), shared, batch, n, m, reg_f, tol_f,
+            max_iter_i, eps, _device_ptr(scale), _device_ptr(f0), _device_ptr(g0), _output_ptrs(out), device, stream,
+        )
+    else:
+        nbytes = _cuda.sinkhorn_dense_workspace_bytes(itemsize, n, m, device)
+        workspace = cupy.empty(nbytes, dtype=cupy.uint8)
+        scales = None
+        if eps > 0:
+            scales = cupy.asnumpy(cupy.abs(MM).reshape(1 if shared else batch, -1).max(axis=1)).astype(np.float64)
+        for p in range(batch):
+            cost = MM if shared else MM[p]
+            _cuda.sinkhorn_dense(
+                itemsize, _device_ptr(a2[p]), _device_ptr(b2[p]), _device_ptr(cost), n, m, reg_f, tol_f, max_iter_i,
+                eps, 0.0 if scales is None else float(scales[0 if shared else p]), float(mass_a[p]),
+                0 if f0 is None else _device_ptr(f0[p]), 0 if g0 is None else _device_ptr(g0[p]),
+                _output_ptrs(out, p), _device_ptr(workspace), nbytes, device, stream,
+            )
+
+    def plan() -> cupy.ndarray:
+        P = _dense_plan(a2, b2, MM if not shared else MM[None], out["f"], out["g"], reg_f)
+        return P if batched else P[0]
+
+    return _sinkhorn_result(out, dtype, batched, (n, m), plan, max_iter_i, tol_f, "sinkhorn")
+
+
+def _prepare_device_samples(x, y, x_weights, y_weights, p, metric):
+    """The checks of sinkhorn._prepare_samples on CuPy arrays (same messages)."""
+    xa = _as_device_array(x, "x", min_ndim=1, max_ndim=2)
+    ya = _as_device_array(y, "y", min_ndim=1, max_ndim=2)
+    xw = None if x_weights is None else _as_device_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
+    yw = None if y_weights is None else _as_device_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
+    pf = check_p(p)
+    check_choice(metric, "metric", tuple(_SINKHORN_METRICS))
+    dtype = result_float_dtype(xa, ya, xw, yw)
+    xa = xa.reshape(-1, 1) if xa.ndim == 1 else xa
+    ya = ya.reshape(-1, 1) if ya.ndim == 1 else ya
+    if xa.shape[1] != ya.shape[1]:
+        raise ValueError(f"`x` and `y` must have the same dimension d, got x {xa.shape} and y {ya.shape}")
+    if xa.shape[1] == 0:
+        raise ValueError(f"`x` and `y` have dimension 0 (shapes {xa.shape}, {ya.shape}); points need coordinates")
+    xa, ya = cupy.ascontiguousarray(cast(xa, dtype)), cupy.ascontiguousarray(cast(ya, dtype))
+    check_finite(xa, "x")
+    check_finite(ya, "y")
+    weights = []
+    for w, name, pts, pname in ((xw, "x_weights", xa, "x"), (yw, "y_weights", ya, "y")):
+        if w is None:
+            weights.append(cupy.full(pts.shape[0], 1.0 / pts.shape[0], dtype=dtype))
+            continue
+        w = cast(w, dtype)
+        check_weights(w, (pts.shape[0],), name, pname)
+        weights.append(cupy.ascontiguousarray((w / w.sum(dtype=cupy.float64)).astype(dtype, copy=False)))
+    # metric ** p: the Euclidean distance squared is computed as such (no sqrt then square).
+    if metric == "euclidean" and pf == 2.0:
+        code, power = _SINKHORN_METRICS["sqeuclidean"], 1.0
+    else:
+        code, power = _SINKHORN_METRICS[metric], pf
+    return xa, ya, weights[0], weights[1], code, power, dtype
+
+
+def _samples_scale(xa, ya, code, power) -> float:
+    """The CPU's eps_scaling start: the metric across the bounding box of both clouds, to the power."""
+    lo = cupy.asnumpy(cupy.minimum(xa.min(axis=0), ya.min(axis=0))).astype(np.float64)  # d numbers
+    hi = cupy.asnumpy(cupy.maximum(xa.max(axis=0), ya.max(axis=0))).astype(np.float64)
+    t = np.abs(hi - lo)
+    dist = {0: float((t * t).sum()), 1: float(np.sqrt((t * t).sum())), 2: float(t.sum()), 3: float(t.max())}[code]
+    return dist**power
+
+
+def _solve_device_samples(xa, ya, a, b, code, power, reg, max_iter, tol, eps):
+    (n, d), m = xa.shape, ya.shape[0]
+    dtype = xa.dtype
+    out = _sinkhorn_outputs(1, n, m, dtype)
+    device = _device_id()
+    nbytes = _cuda.sinkhorn_samples_workspace_bytes(dtype.itemsize, n, m, d, device)
+    workspace = cupy.empty(nbytes, dtype=cupy.uint8)
+    scale = _samples_scale(xa, ya, code, power) if eps > 0 else 0.0
+    _cuda.sinkhorn_samples(
+        dtype.itemsize, _device_ptr(xa), _device_ptr(ya), _device_ptr(a), _device_ptr(b), n, m, d, code, power, reg,
+        tol, max_iter, eps, scale, 0, 0, _output_ptrs(out), _device_ptr(workspace), nbytes, device,
+        current_stream_ptr(),
+    )
+    return out
+
+
+def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
+                     metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
+                     eps_scaling: float | None = None) -> Any:
+    from .sinkhorn import _MAX_SAMPLE_PLAN_ENTRIES, _options
+
+    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
+    xa, ya, a, b, code, power, dtype = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
+    out = _solve_device_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
+    n, m = xa.shape[0], ya.shape[0]
+
+    def plan() -> cupy.ndarray:
+        if n * m > _MAX_SAMPLE_PLAN_ENTRIES:
+            raise ValueError(
+                f"the plan of this {n} x {m} problem has {n * m} entries; sinkhorn_samples builds plans of at most"
+                f" {_MAX_SAMPLE_PLAN_ENTRIES} entries: use the potentials (P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg))"
+            )
+        names = {v: k for k, v in _SINKHORN_METRICS.items()}
+        C = cost_matrix(xa, ya, names[code]).astype(cupy.float64) ** power
+        return _dense_plan(a[None], b[None], C[None], out["f"], out["g"], reg_f)[0]
+
+    return _sinkhorn_result(out, dtype, False, (n, m), plan, max_iter_i, tol_f, "sinkhorn_samples")
+
+
+def sinkhorn_divergence(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
+                        metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
+                        eps_scaling: float | None = None) -> float:
+    from .sinkhorn import _options, _warn_unconverged
+
+    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
+    xa, ya, a, b, code, power, _ = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
+    values, statuses, errors = [], [], []
+    for u, v, wu, wv in ((xa, ya, a, b), (xa, xa, a, a), (ya, ya, b, b)):
+        out = _solve_device_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)
+        dual = wu.astype(cupy.float64) @ out["f"][0].astype(cupy.float64) + wv.astype(cupy.float64) @ out["g"][0].astype(
+            cupy.float64
+        )
+        values.append(float(dual))
+        statuses.append(int(out["status"][0]))
+        errors.append(float(out["marginal_error"][0]))
+    _warn_unconverged(np.array(statuses), np.array(errors), max_iter_i, tol_f, "sinkhorn_divergence")
+    return max(values[0] - 0.5 * values[1] - 0.5 * values[2], 0.0)
+
+
+def sinkhorn_wasserstein(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0,
+                         metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
+                         eps_scaling: float | None = None) -> float:
+    res = sinkhorn_samples(x, y, reg, x_weights=x_weights, y_weights=y_weights, p=p, metric=metric,
+                           max_iter=max_iter, tol=tol, eps_scaling=eps_scaling)
+    return float(max(res.cost, 0.0) ** (1.0 / check_p(p)))
+
+
+# --- critic -------------------------------------------------------------------
+# Narrow networks (every width <= 64) run emd's fused kernel; wider ones a
+# chain of cuBLAS products through CuPy's matmul (batched over stacked
+# critics), where a tensor-core GEMM beats a hand-written one. The critic's
+# parameters may be NumPy arrays (copied to the device on each call: a few
+# kilobytes for the networks the fused kernel takes) or CuPy arrays.
+
+
+def _critic_layers(critic: Any, dtype: np.dtype) -> tuple[list[cupy.ndarray], list[cupy.ndarray]]:
+    """(K, fan_in, fan_out) weights and (K, fan_out) biases on the device, contiguous, of `dtype`."""
+    ws, bs = [], []
+    for w, b in zip(critic.weights, critic.biases):
+        w = cupy.ascontiguousarray(cupy.asarray(w, dtype=dtype))
+        b = cupy.ascontiguousarray(cupy.asarray(b, dtype=dtype))
+        ws.append(w if w.ndim == 3 else w[None])
+        bs.append(b if b.ndim == 2 else b[None])
+    return ws, bs
+
+
+def _matmul_forward(ws, bs, slope: float, x: cupy.ndarray) -> cupy.ndarray:
+    """(K, B) outputs of a chain h @ W + b, LeakyReLU between, x (K, B, d) or (1, B, d) broadcast."""
+    h = x
+    last = len(ws) - 1
+    for l, (w, b) in enumerate(zip(ws, bs)):
+        h = cupy.matmul(h, w) + b[:, None, :]
+        if l < last:
+            h = cupy.maximum(h, h * h.dtype.type(slope))
+    return h[..., 0]
+
+
+def _critic_call(critic: Any, dtype: np.dtype):
+    from .critic import _check_critic
+
+    critic = _check_critic(critic)
+    ws, bs = _critic_layers(critic, dtype)
+    dims = [int(d) for d in critic.layers]
+    fused = len(ws) <= 8 and bool(_cuda.critic_fused_fits(dtype.itemsize, dims))
+    return critic, ws, bs, dims, fused
+
+
+def critic_forward(critic: Any, x: Any) -> cupy.ndarray:
+    from .critic import _check_critic
+
+    critic = _check_critic(critic)
+    d = critic.layers[0]
+    xa = _as_device_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
+    if xa.shape[-1] != d:
+        raise ValueError(f"`x` must have d = {d} columns (the critic's input width), got shape {xa.shape}")
+    if xa.ndim == 3 and xa.shape[0] != critic.num_critics:
+        raise ValueError(
+            f"`x` of shape {xa.shape} must have K = {critic.num_critics} batches, one per stacked critic, or be (B, d)"
+        )
+    if xa.shape[-2] == 0:
+        raise ValueError(f"`x` has no rows (shape {xa.shape})")
+    dtype = result_float_dtype(xa, _shadow_like(critic.weights[0]))
+    xa = cupy.ascontiguousarray(cast(xa, dtype))
+    check_finite(xa, "x")
+    critic, ws, bs, dims, fused = _critic_call(critic, dtype)
+    K, batch = critic.num_critics, xa.shape[-2]
+    if fused:
+        out = cupy.empty((K, batch), dtype=dtype)
+        _cuda.critic_forward(
+            dtype.itemsize, dims, [_device_ptr(w) for w in ws], [_device_ptr(b) for b in bs], K, float(critic.slope),
+            _device_ptr(xa), batch, xa.ndim == 2, _device_ptr(out), _device_id(), current_stream_ptr(),
+        )
+    else:
+        out = _matmul_forward(ws, bs, critic.slope, xa if xa.ndim == 3 else xa[None])
+        out = cupy.ascontiguousarray(cupy.broadcast_to(out, (K, batch)))
+    return out if critic.is_stacked else out[0]
+
+
+def _shadow_like(arr: Any) -> Any:
+    return _shadow(arr) if isinstance(arr, cupy.ndarray) else np.asarray(arr)
+
+
+def kr_estimate(critic: Any, x_real: Any, x_fake: Any) -> Any:
+    from .critic import _check_critic
+
+    critic = _check_critic(critic)
+    d = critic.layers[0]
+    xr = _as_device_array(x_real, "x_real", min_ndim=2, max_ndim=2)
+    xf = _as_device_array(x_fake, "x_fake", min_ndim=2, max_ndim=2)
+    for name, arr in (("x_real", xr), ("x_fake", xf)):
+        if arr.shape[1] != d:
+            raise ValueError(f"`{name}` must be (n, {d}) to match the critic's input width, got {arr.shape}")
+    dtype = result_float_dtype(xr, xf, _shadow_like(critic.weights[0]))
+    xr, xf = cupy.ascontiguousarray(cast(xr, dtype)), cupy.ascontiguousarray(cast(xf, dtype))
+    check_finite(xr, "x_real")
+    check_finite(xf, "x_fake")
+    critic, ws, bs, dims, fused = _critic_call(critic, dtype)
+    K = critic.num_critics
+    if fused:
+        out = cupy.empty(K, dtype=cupy.float64)
+        nbytes = _cuda.kr_estimate_workspace_bytes(K)
+        workspace = cupy.empty(nbytes, dtype=cupy.uint8)
+        _cuda.kr_estimate(
+            dtype.itemsize, dims, [_device_ptr(w) for w in ws], [_device_ptr(b) for b in bs], K, float(critic.slope),
+            _device_ptr(xr), xr.shape[0], _device_ptr(xf), xf.shape[0], _device_ptr(out), _device_ptr(workspace),
+            nbytes, _device_id(), current_stream_ptr(),
+        )
+    else:
+        fr = _matmul_forward(ws, bs, critic.slope, xr[None]).astype(cupy.float64)
+        ff = _matmul_forward(ws, bs, critic.slope, xf[None]).astype(cupy.float64)
+        out = fr.mean(axis=1) - ff.mean(axis=1)
+    return float(out[0]) if not critic.is_stacked else out

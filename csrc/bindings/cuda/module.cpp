@@ -36,6 +36,10 @@ emd::gpu::OneDProblem one_d_problem(int itemsize, uintptr_t u, uintptr_t u_weigh
 
 }  // namespace
 
+// One per kernel file beside this one (csrc/bindings/cuda/<name>.cpp).
+void bind_cuda_sinkhorn(py::module_& m);
+void bind_cuda_critic(py::module_& m);
+
 PYBIND11_MODULE(_cuda, m) {
     m.doc() = "emd's CUDA kernels. Private: call them through the emd package, which validates inputs.";
     m.def("device_count", &emd::gpu::device_count, "Number of usable CUDA devices (0 when none or no driver).");
@@ -91,4 +95,7 @@ PYBIND11_MODULE(_cuda, m) {
         "out[r] = TV (kind 0), KL (1) or JS (2) of rows p[r], q[r].", py::arg("itemsize"), py::arg("kind"),
         py::arg("p"), py::arg("q"), py::arg("rows"), py::arg("bins"), py::arg("out"), py::arg("device"),
         py::arg("stream"));
+
+    bind_cuda_sinkhorn(m);
+    bind_cuda_critic(m);
 }

@@ -60,3 +60,102 @@ void divergence(Dtype dtype, int kind, const void* d_p, const void* d_q, std::in
                 void* d_out, int device, std::uintptr_t stream);
 
 }  // namespace emd::gpu
+
+// --- sinkhorn ---------------------------------------------------------------
+// Log-domain Sinkhorn, the mathematics and the stopping rule of
+// emd::sinkhorn_dense / emd::sinkhorn_samples (csrc/include/emd/sinkhorn.hpp):
+// f_i = -eps log sum_j b_j exp((g_j - C_ij) / eps), then the same for g; the
+// row marginal error ||P 1 - a||_1 is measured after every g-update (on the
+// device: a control kernel decides, so the host reads the state back only
+// every few iterations) and the loop stops when it falls below tol; with
+// eps_scaling the epsilons scale, scale * s, scale * s^2, ... > reg, then reg
+// (intermediate stages stop at max(tol, 1e-2 * mass_a)). Plain Sinkhorn
+// updates (no over-relaxation): the same fixed point as the CPU.
+namespace emd {
+class Interrupt;
+}
+
+namespace emd::gpu {
+
+struct SinkhornOptions {
+    double reg = 1.0;
+    double tol = 1e-9;
+    std::int64_t max_iter = 10000;
+    double eps_scaling = 0.0;  // 0: off
+    double scale = 0.0;        // the first epsilon of eps_scaling (an upper bound of the cost)
+    double mass_a = 1.0;       // sum of a (the loose tolerance of intermediate stages)
+};
+
+// Per-problem outputs (device arrays of num_problems entries; f, g rows of n, m).
+struct SinkhornOutputs {
+    void* d_f;
+    void* d_g;
+    double* d_cost;            // <P, C>
+    double* d_objective;       // <P, C> + eps KL(P || a x b)
+    double* d_marginal_error;  // ||P 1 - a||_1 at the last check
+    std::int64_t* d_n_iter;
+    std::int32_t* d_status;    // 0 converged, 1 max_iter_reached, 2 interrupted
+};
+
+// One dense problem: a (n), b (m), cost (n, m) C-contiguous; f_init, g_init
+// nullptr (zeros) or device arrays. Warp-per-row log-sum-exp for f, a
+// column-tiled two-pass log-sum-exp for g (coalesced, no transpose).
+std::size_t sinkhorn_dense_workspace_bytes(Dtype dtype, std::int64_t n, std::int64_t m, int device);
+void sinkhorn_dense(Dtype dtype, const void* d_a, const void* d_b, const void* d_cost, std::int64_t n,
+                    std::int64_t m, const SinkhornOptions& options, const void* d_f_init, const void* d_g_init,
+                    const SinkhornOutputs& out, void* d_workspace, std::size_t workspace_bytes, int device,
+                    std::uintptr_t stream, Interrupt& interrupt);
+
+// Many small problems, one CUDA block each, the whole loop on the device with
+// per-problem stopping: a (B, n), b (B, m), cost (n, m) when shared_cost else
+// (B, n, m); d_scale (B,) doubles (first epsilons; ignored without
+// eps_scaling). Requires sinkhorn_batched_fits(n, m).
+bool sinkhorn_batched_fits(std::int64_t n, std::int64_t m);
+void sinkhorn_batched(Dtype dtype, const void* d_a, const void* d_b, const void* d_cost, bool shared_cost,
+                      std::int64_t num_problems, std::int64_t n, std::int64_t m, const SinkhornOptions& options,
+                      const double* d_scale, const void* d_f_init, const void* d_g_init, const SinkhornOutputs& out,
+                      int device, std::uintptr_t stream);
+
+// Matrix-free: x (n, d), y (m, d), weights a (n), b (m); the cost
+// metric(x_i, y_j) ** power (metric: emd::Metric 0..3) is recomputed per tile
+// of points staged in shared memory, with a streaming log-sum-exp; memory
+// O((n + m) d).
+std::size_t sinkhorn_samples_workspace_bytes(Dtype dtype, std::int64_t n, std::int64_t m, std::int64_t d, int device);
+void sinkhorn_samples(Dtype dtype, const void* d_x, const void* d_y, const void* d_a, const void* d_b,
+                      std::int64_t n, std::int64_t m, std::int64_t d, int metric, double power,
+                      const SinkhornOptions& options, const void* d_f_init, const void* d_g_init,
+                      const SinkhornOutputs& out, void* d_workspace, std::size_t workspace_bytes, int device,
+                      std::uintptr_t stream, Interrupt& interrupt);
+
+// --- critic -----------------------------------------------------------------
+// MLP critics (csrc/include/emd/critic.hpp): h_{l+1} = leaky(h_l W_l + b_l),
+// the last layer linear with fan_out 1; W_l (K, fan_in, fan_out), b_l (K,
+// fan_out) device arrays. The fused kernel keeps every layer's weights of one
+// critic in shared memory and a tile of samples' activations beside them; it
+// serves narrow networks (critic_fused_fits); wider ones go through cuBLAS
+// (CuPy's matmul) in python/emd/_gpu.py.
+constexpr int kCriticMaxLayers = 8;
+constexpr int kCriticMaxWidth = 64;
+
+struct CriticNet {
+    Dtype dtype;
+    int num_layers;
+    std::int64_t dims[kCriticMaxLayers + 1];
+    const void* d_weights[kCriticMaxLayers];
+    const void* d_biases[kCriticMaxLayers];
+    std::int64_t num_critics;
+    double slope;
+};
+
+bool critic_fused_fits(const CriticNet& net);
+// out (K, batch) = f_k(x[k]) with x (K, batch, d), or (batch, d) fed to every critic when shared_x.
+void critic_forward(const CriticNet& net, const void* d_x, std::int64_t batch, bool shared_x, void* d_out, int device,
+                    std::uintptr_t stream);
+// out (K,) doubles = mean_i f_k(x_real_i) - mean_j f_k(x_fake_j), summed in
+// double over a fixed grid (deterministic), f never stored.
+std::size_t kr_estimate_workspace_bytes(const CriticNet& net);
+void kr_estimate(const CriticNet& net, const void* d_x_real, std::int64_t n_real, const void* d_x_fake,
+                 std::int64_t n_fake, double* d_out, void* d_workspace, std::size_t workspace_bytes, int device,
+                 std::uintptr_t stream);
+
+}  // namespace emd::gpu
