@@ -124,3 +124,139 @@ def run(quick: bool) -> None:
     rows.append((f"cost_matrix sqeuclidean {n}x{n} d={d} float32", "cupy x^2 + y^2 - 2 x y^T", t_emd, t_ref,
                  f"emd writes {out_gb / t_emd:.0f} GB/s of output ({100 * out_gb / t_emd / peak_gbs:.0f}% of peak)"))
     print_table(f"GPU ({name})", rows)
+    _part2(quick, name, rng, sync, torch, ot)
+
+
+def _part2(quick: bool, name: str, rng, sync, torch, ot) -> None:
+    """Issue 7: Sinkhorn (dense, matrix-free, batched), critic kernels, the trainer."""
+    import time
+    import warnings
+
+    import cupy as cp
+
+    rows = []
+    no_pot = "POT on torch CUDA not available (pip install torch pot)"
+
+    # 6. Dense Sinkhorn, n = m = 10^4, d = 2, reg = 0.01, float32, marginal error 1e-5.
+    n = 2000 if quick else 10_000
+    x = rng.random((n, 2), dtype=cp.float32)
+    y = rng.random((n, 2), dtype=cp.float32)
+    a = cp.full(n, 1.0 / n, dtype=cp.float32)
+    M = emd._gpu.cost_matrix(x, y, "sqeuclidean")
+    reg, tol = 0.01, 1e-5
+    res = emd.sinkhorn(a, a, M, reg, tol=tol)
+    t_emd = median_time(lambda: emd.sinkhorn(a, a, M, reg, tol=tol), sync=sync)
+    label = f"dense sinkhorn n=m={n} d=2 reg={reg} f32 tol={tol} ({res.n_iter} it)"
+    if torch is not None and ot is not None:
+        ta, tM = torch.from_dlpack(a), torch.from_dlpack(M)
+        t_ref = median_time(lambda: ot.sinkhorn2(ta, ta, tM, reg, method="sinkhorn_log", stopThr=tol, numItermax=100_000),
+                            sync=sync)
+        rows.append((label, "ot.sinkhorn2 sinkhorn_log (torch CUDA)", t_emd, t_ref, "target >= 5x"))
+    else:
+        rows.append((label, no_pot, t_emd, float("nan"), ""))
+    try:
+        from geomloss import SamplesLoss
+
+        # GeomLoss's p = 2 cost is |x - y|^2 / 2 with epsilon = blur^2: the same
+        # problem as cost |x - y|^2 with reg when blur = sqrt(reg / 2).
+        loss = SamplesLoss("sinkhorn", p=2, blur=(reg / 2) ** 0.5, debias=False, backend="tensorized", scaling=0.9)
+        tx, ty = torch.from_dlpack(x), torch.from_dlpack(y)
+        t_ref = median_time(lambda: loss(tx, ty), sync=sync)
+        rows.append((label, "GeomLoss SamplesLoss tensorized (torch CUDA)", t_emd, t_ref, "target >= 5x"))
+    except Exception as exc:  # not installed, or no torch
+        rows.append((label, f"GeomLoss not available ({type(exc).__name__})", t_emd, float("nan"), ""))
+    del M
+
+    # 7. Matrix-free, n = m = 10^6, d = 3, reg = 0.01, eps_scaling: time per iteration, pairs per second.
+    n = 10**5 if quick else 10**6
+    x = rng.random((n, 3), dtype=cp.float32)
+    y = rng.random((n, 3), dtype=cp.float32)
+    iters = 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # max_iter is the point here
+        emd.sinkhorn_samples(x[:1000], y[:1000], 0.01, p=2, eps_scaling=0.5, max_iter=2)
+        sync()
+        t0 = time.perf_counter()
+        r = emd.sinkhorn_samples(x, y, 0.01, p=2, eps_scaling=0.5, max_iter=iters)
+        sync()
+        t = time.perf_counter() - t0
+    per_iter = t / r.n_iter
+    rows.append((f"matrix-free sinkhorn n=m={n:.0e} d=3 reg=0.01 eps_scaling=0.5 f32", "nothing dense fits", per_iter,
+                 float("nan"), f"time per iteration; {2 * n * n / per_iter:.3g} pairs/s ({r.n_iter} iterations timed)"))
+
+    # 8. Batched: 100,000 problems of 64 bins, shared cost, reg = 0.01.
+    B, k = (10_000, 64) if quick else (100_000, 64)
+    grid = cp.linspace(0, 1, k, dtype=cp.float32)
+    Mb = (grid[:, None] - grid[None, :]) ** 2
+    A = rng.random((B, k), dtype=cp.float32) + 0.1
+    A /= A.sum(1, keepdims=True)
+    Bw = rng.random((B, k), dtype=cp.float32) + 0.1
+    Bw /= Bw.sum(1, keepdims=True)
+    t_emd = median_time(lambda: emd.sinkhorn(A, Bw, Mb, 0.01, tol=1e-5), sync=sync)
+    label = f"batched sinkhorn {B} x {k} bins, shared cost, reg=0.01 f32"
+    if torch is not None and ot is not None:
+        ta = torch.from_dlpack(cp.ascontiguousarray(A[0]))
+        tB, tM = torch.from_dlpack(cp.ascontiguousarray(Bw.T)), torch.from_dlpack(Mb)
+        # POT takes one a against the (k, B) columns of b: the same work, a shared a.
+        t_ref = median_time(lambda: ot.sinkhorn2(ta, tB, tM, 0.01, stopThr=1e-5, numItermax=100_000), sync=sync)
+        rows.append((label, "ot.sinkhorn2 with b (64, B) (torch CUDA)", t_emd, t_ref, "target >= 10x"))
+    else:
+        rows.append((label, no_pot, t_emd, float("nan"), ""))
+
+    # 9. critic_forward: wide (cuBLAS path) and narrow (fused kernel) against the CuPy matmul chain.
+    def chain(ws, bs, h):
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            h = h @ w + b
+            if i < len(ws) - 1:
+                h = cp.maximum(h, h * cp.float32(0.2))
+        return h[:, 0]
+
+    batch = 10**5 if quick else 10**6
+    xb = rng.standard_normal((batch, 2), dtype=cp.float32)
+    for layers in ([2, 512, 512, 512, 1], [2, 64, 64, 64, 1]):
+        critic = emd.MLPCritic.init(layers, seed=0)
+        ws = [cp.asarray(w) for w in critic.weights]
+        bs = [cp.asarray(b) for b in critic.biases]
+        t_emd = median_time(lambda: emd.critic_forward(critic, xb), sync=sync)
+        t_ref = median_time(lambda: chain(ws, bs, xb), sync=sync)
+        rows.append((f"critic_forward {'-'.join(map(str, layers))} batch {batch:.0e} f32", "CuPy matmul chain", t_emd,
+                     t_ref, "target: at least as fast"))
+        xr, xf = xb[: batch // 2], xb[batch // 2 :]
+        t_emd = median_time(lambda: emd.kr_estimate(critic, xr, xf), sync=sync)
+        t_ref = median_time(lambda: float(chain(ws, bs, xr).astype(cp.float64).mean() - chain(ws, bs, xf).astype(cp.float64).mean()), sync=sync)
+        rows.append((f"kr_estimate {'-'.join(map(str, layers))} {batch:.0e} samples f32", "CuPy chain, means", t_emd, t_ref, ""))
+
+    # 10. 64 stacked critics, batch 4096, against a loop over the critics.
+    K, batch = 64, 4096
+    xs = rng.standard_normal((K, batch, 2), dtype=cp.float32)
+    for layers in ([2, 512, 512, 512, 1], [2, 64, 64, 64, 1]):
+        singles = [emd.MLPCritic.init(layers, seed=s) for s in range(K)]
+        stacked = emd.MLPCritic.stack(singles)
+        t_emd = median_time(lambda: emd.critic_forward(stacked, xs), sync=sync)
+        t_ref = median_time(lambda: [emd.critic_forward(c, xs[i]) for i, c in enumerate(singles)], sync=sync)
+        rows.append((f"{K} stacked critics {'-'.join(map(str, layers))} batch {batch} f32", "loop of critic_forward",
+                     t_emd, t_ref, "target >= 2x"))
+
+    # 11. The trainer, 8gaussians, README defaults: time per generator iteration, GPU vs CPU.
+    try:
+        import dataclasses
+        import tempfile
+
+        from emd.wgan import Config, train
+
+        if "device" not in {f.name for f in dataclasses.fields(Config)}:
+            raise ImportError("this emd.wgan has no --device")
+        iters = 50 if quick else 300
+        times = {}
+        for device in ("cpu", "cuda"):
+            with tempfile.TemporaryDirectory() as out:
+                cfg = Config(iters=iters, eval_every=iters, out=out, device=device)
+                t0 = time.perf_counter()
+                train(cfg, progress=False, log=None)
+                sync()
+                times[device] = (time.perf_counter() - t0) / iters
+        rows.append((f"wgan trainer 8gaussians, {iters} generator iterations", "the same run on the CPU", times["cuda"],
+                     times["cpu"], "time per generator iteration (evaluation included)"))
+    except Exception as exc:
+        rows.append(("wgan trainer --device cuda", f"not run ({type(exc).__name__}: {exc})", float("nan"), float("nan"), ""))
+    print_table(f"GPU part 2 ({name})", rows)
