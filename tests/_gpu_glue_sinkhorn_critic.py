@@ -191,7 +191,7 @@ def kr_estimate(itemsize, dims, weights, biases, num_critics, slope, x_real, n_r
 
 for name in ("sinkhorn_dense", "sinkhorn_batched", "sinkhorn_samples", "cost_matrix", "critic_forward", "kr_estimate"):
     setattr(fake, name, globals()[name])
-fake.critic_fused_fits = lambda itemsize, dims: max(dims) <= 64 and len(dims) <= 9
+fake.critic_fused_fits = lambda itemsize, dims, device: max(dims) <= 64 and len(dims) <= 9
 fake.kr_estimate_workspace_bytes = lambda K: 512 * 8 * K + 256
 sys.modules["emd._cuda"] = fake
 emd._cuda = fake

@@ -35,7 +35,6 @@ constexpr int kWidth = kCriticMaxWidth;          // 64
 constexpr int kStride = kWidth + 1;              // activation row stride: the last layer's per-sample reads avoid bank conflicts
 constexpr int kGroups = kBlock / kWidth;         // 4 sample groups per block
 constexpr int kPerThread = kTile / kGroups;      // 16 accumulators
-constexpr std::size_t kMaxSmem = 96 * 1024;      // fits every device since Volta with the opt-in
 constexpr int kMaxGrid = 512;                    // fixed: the sums' order does not depend on the device
 
 template <class T>
@@ -209,8 +208,8 @@ void set_smem(Kernel kernel, std::size_t bytes) {
                   "critic: shared memory opt-in");
 }
 
-void check_net(const CriticNet& net) {
-    detail::require(critic_fused_fits(net), "critic: network too wide or deep for the fused kernel (widths <= 64, <= 8 layers)");
+void check_net(const CriticNet& net, int device) {
+    detail::require(critic_fused_fits(net, device), "critic: network too wide or deep for the fused kernel (widths <= 64, <= 8 layers)");
     detail::require(net.num_critics >= 1 && net.num_critics < 65536, "critic: 1 <= num_critics < 65536");
 }
 
@@ -238,7 +237,7 @@ void kr_impl(const CriticNet& c, const T* xr, i64 n_real, const T* xf, i64 n_fak
 
 }  // namespace
 
-bool critic_fused_fits(const CriticNet& net) {
+bool critic_fused_fits(const CriticNet& net, int device) {
     if (net.num_layers < 1 || net.num_layers > kCriticMaxLayers) return false;
     if (net.dims[net.num_layers] != 1) return false;
     for (int l = 0; l < net.num_layers; ++l)
@@ -246,12 +245,20 @@ bool critic_fused_fits(const CriticNet& net) {
     std::size_t params = 0;
     for (int l = 0; l < net.num_layers; ++l) params += std::size_t(net.dims[l] * net.dims[l + 1] + net.dims[l + 1]);
     const std::size_t item = net.dtype == Dtype::float32 ? 4 : 8;
-    return (params * item + 15) / 16 * 16 + 2 * std::size_t(kTile) * kStride * item <= kMaxSmem;
+    // The device's opt-in limit (227 KiB on H100, 163 KiB on A100), less 1 KiB
+    // for the reduction's static storage; 48 KiB when it cannot be asked.
+    int optin = 0;
+    if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+        (void)cudaGetLastError();
+        optin = 48 * 1024;
+    }
+    const std::size_t limit = std::size_t(std::max(optin, 48 * 1024)) - 1024;
+    return (params * item + 15) / 16 * 16 + 2 * std::size_t(kTile) * kStride * item <= limit;
 }
 
 void critic_forward(const CriticNet& net, const void* d_x, i64 batch, bool shared_x, void* d_out, int device,
                     std::uintptr_t stream) {
-    check_net(net);
+    check_net(net, device);
     detail::require(batch >= 1, "critic_forward: batch must be >= 1");
     detail::use_device(device);
     const cudaStream_t s = detail::as_stream(stream);
@@ -267,7 +274,7 @@ std::size_t kr_estimate_workspace_bytes(const CriticNet& net) {
 
 void kr_estimate(const CriticNet& net, const void* d_x_real, i64 n_real, const void* d_x_fake, i64 n_fake,
                  double* d_out, void* d_workspace, std::size_t workspace_bytes, int device, std::uintptr_t stream) {
-    check_net(net);
+    check_net(net, device);
     detail::require(n_real >= 1 && n_fake >= 1, "kr_estimate: both samples must be nonempty");
     detail::require(d_workspace && workspace_bytes >= kr_estimate_workspace_bytes(net), "kr_estimate: workspace too small");
     detail::use_device(device);

@@ -640,7 +640,7 @@ def _critic_call(critic: Any, dtype: np.dtype):
     critic = _check_critic(critic)
     ws, bs = _critic_layers(critic, dtype)
     dims = [int(d) for d in critic.layers]
-    fused = len(ws) <= 8 and bool(_cuda.critic_fused_fits(dtype.itemsize, dims))
+    fused = len(ws) <= 8 and bool(_cuda.critic_fused_fits(dtype.itemsize, dims, _device_id()))
     return critic, ws, bs, dims, fused
 
 

@@ -38,13 +38,13 @@ emd::gpu::CriticNet net_of(int itemsize, const std::vector<int64_t>& dims, const
 
 void bind_cuda_critic(py::module_& m) {
     m.def("critic_fused_fits",
-          [](int itemsize, const std::vector<int64_t>& dims) {
+          [](int itemsize, const std::vector<int64_t>& dims, int device) {
               std::vector<uintptr_t> none(dims.empty() ? 0 : dims.size() - 1, 0);
               if (none.empty() || none.size() > std::size_t(emd::gpu::kCriticMaxLayers)) return false;
-              return emd::gpu::critic_fused_fits(net_of(itemsize, dims, none, none, 1, 0.0));
+              return emd::gpu::critic_fused_fits(net_of(itemsize, dims, none, none, 1, 0.0), device);
           },
           "Whether the fused kernel takes a network of these widths (d, hidden..., 1).", py::arg("itemsize"),
-          py::arg("dims"));
+          py::arg("dims"), py::arg("device"));
     m.def(
         "critic_forward",
         [](int itemsize, const std::vector<int64_t>& dims, const std::vector<uintptr_t>& weights,

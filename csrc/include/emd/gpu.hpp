@@ -147,7 +147,9 @@ struct CriticNet {
     double slope;
 };
 
-bool critic_fused_fits(const CriticNet& net);
+// Whether the fused kernel takes this network on `device` (widths <= 64, at most
+// 8 layers, parameters and two activation tiles within its shared memory).
+bool critic_fused_fits(const CriticNet& net, int device);
 // out (K, batch) = f_k(x[k]) with x (K, batch, d), or (batch, d) fed to every critic when shared_x.
 void critic_forward(const CriticNet& net, const void* d_x, std::int64_t batch, bool shared_x, void* d_out, int device,
                     std::uintptr_t stream);
