@@ -1,0 +1,313 @@
+// MLP critic forward passes: a register-tiled GEMM with the bias and the
+// LeakyReLU fused into its epilogue, run on row tiles that stay in cache
+// through every layer.
+//
+// Why not call BLAS per layer: numpy does `h @ W`, then a pass for the bias,
+// then passes for the activation, each over the whole (B, width) array in
+// memory. Here one row tile (TB rows) goes through all the layers while its
+// activations sit in L2, and the bias and activation are applied to the
+// accumulators while they are still in registers. The micro-kernel is the
+// classic one: MR rows x NR columns of accumulators in vector registers; for
+// each k, NR/lanes vector loads of W's row k and MR broadcasts of A's column
+// k, MR * NR / lanes FMAs. GCC/Clang vector extensions keep it portable: the
+// vector width follows the target (-march=native: AVX-512, AVX2, SSE, NEON).
+#include "emd/critic.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "emd/parallel.hpp"
+
+namespace emd {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+constexpr int kMR = 8;  // 32 vector registers: 16 accumulators + 2 of W + broadcasts
+#elif defined(__AVX__)
+constexpr int kVecBytes = 32;
+constexpr int kMR = 6;  // 16 registers: 12 accumulators + 2 of W + 1 broadcast
+#else
+constexpr int kVecBytes = 16;
+constexpr int kMR = 6;
+#endif
+constexpr int kNV = 2;         // vectors per accumulator row
+constexpr int kTileMax = 64;   // rows per tile: two (64 x 512) float buffers fit in L2 beside W's panels
+
+template <class T>
+struct Vec {
+    typedef T type __attribute__((vector_size(kVecBytes)));
+    static constexpr int lanes = kVecBytes / int(sizeof(T));
+};
+
+template <class T>
+inline typename Vec<T>::type load(const T* p) {
+    typename Vec<T>::type v;
+    std::memcpy(&v, p, sizeof(v));  // an unaligned vector load
+    return v;
+}
+
+template <class T>
+inline void store(T* p, const typename Vec<T>::type& v) {
+    std::memcpy(p, &v, sizeof(v));
+}
+
+template <class T>
+constexpr int NR = kNV * Vec<T>::lanes;
+
+// C[0:kMR, 0:ncols] = act(A[0:kMR, 0:K] @ B[0:K, 0:NR] + bias[0:NR]).
+// B and bias have NR readable columns (W itself, or a zero-padded tail panel);
+// only the first ncols columns of C are written.
+template <class T>
+inline void micro_kernel(std::int64_t K, const T* __restrict A, std::int64_t lda, const T* __restrict B,
+                         std::int64_t ldb, const T* __restrict bias, T slope, bool activate, T* __restrict C,
+                         std::int64_t ldc, int ncols) {
+    using V = typename Vec<T>::type;
+    constexpr int L = Vec<T>::lanes;
+    V acc[kMR][kNV];
+    for (int j = 0; j < kNV; ++j) {
+        const V b = load<T>(bias + j * L);
+        for (int i = 0; i < kMR; ++i) acc[i][j] = b;
+    }
+    for (std::int64_t k = 0; k < K; ++k) {
+        V w[kNV];
+        for (int j = 0; j < kNV; ++j) w[j] = load<T>(B + k * ldb + j * L);
+#pragma GCC unroll 8
+        for (int i = 0; i < kMR; ++i) {
+            const T a = A[i * lda + k];
+            for (int j = 0; j < kNV; ++j) acc[i][j] += w[j] * a;
+        }
+    }
+    if (activate) {
+        // leaky(t) = max(t, slope * t) for 0 <= slope <= 1 (checked in Python).
+        for (int i = 0; i < kMR; ++i)
+            for (int j = 0; j < kNV; ++j) {
+                const V s = acc[i][j] * slope;
+                acc[i][j] = acc[i][j] > s ? acc[i][j] : s;
+            }
+    }
+    if (ncols == NR<T>) {
+        for (int i = 0; i < kMR; ++i)
+            for (int j = 0; j < kNV; ++j) store<T>(C + i * ldc + j * L, acc[i][j]);
+    } else {
+        alignas(64) T tmp[kNV * Vec<T>::lanes];
+        for (int i = 0; i < kMR; ++i) {
+            for (int j = 0; j < kNV; ++j) store<T>(tmp + j * L, acc[i][j]);
+            std::memcpy(C + i * ldc, tmp, sizeof(T) * std::size_t(ncols));
+        }
+    }
+}
+
+// The last layer (fan_out 1): out[i] = A[i, :] . w + bias, vectorized along k.
+template <class T>
+inline void dot_layer(std::int64_t rows, std::int64_t K, const T* A, std::int64_t lda, const T* w, T bias, T* out) {
+    using V = typename Vec<T>::type;
+    constexpr int L = Vec<T>::lanes;
+    const std::int64_t kv = K / L * L;
+    for (std::int64_t i = 0; i < rows; ++i) {
+        const T* a = A + i * lda;
+        V acc{};
+        for (std::int64_t k = 0; k < kv; k += L) acc += load<T>(a + k) * load<T>(w + k);
+        T s = bias;
+        for (int l = 0; l < L; ++l) s += acc[l];
+        for (std::int64_t k = kv; k < K; ++k) s += a[k] * w[k];
+        out[i] = s;
+    }
+}
+
+// Zero-padded copies of each layer's last partial column panel (fan_out % NR
+// columns) and of its bias, built once per call so the micro-kernel always
+// reads NR columns. Layout: one (K, NR) panel and one (NR,) bias per (critic, layer).
+template <class T>
+struct TailPanels {
+    std::vector<T> data;
+    std::vector<std::int64_t> offset;  // [critic * num_layers + layer], -1 when no tail
+
+    explicit TailPanels(const MLPView<T>& net) {
+        const int nl = net.num_layers;
+        offset.assign(std::size_t(net.num_critics * nl), -1);
+        std::int64_t total = 0;
+        for (std::int64_t c = 0; c < net.num_critics; ++c)
+            for (int l = 0; l < nl - 1; ++l) {
+                const std::int64_t N = net.dims[l + 1];
+                if (N % NR<T> == 0) continue;
+                offset[std::size_t(c * nl + l)] = total;
+                total += (net.dims[l] + 1) * NR<T>;
+            }
+        data.assign(std::size_t(total), T(0));
+        for (std::int64_t c = 0; c < net.num_critics; ++c)
+            for (int l = 0; l < nl - 1; ++l) {
+                const std::int64_t off = offset[std::size_t(c * nl + l)];
+                if (off < 0) continue;
+                const std::int64_t K = net.dims[l], N = net.dims[l + 1], n0 = N / NR<T> * NR<T>;
+                const T* W = net.weights[l] + c * K * N;
+                const T* b = net.biases[l] + c * N;
+                T* panel = data.data() + off;
+                for (std::int64_t k = 0; k < K; ++k)
+                    for (std::int64_t j = n0; j < N; ++j) panel[k * NR<T> + (j - n0)] = W[k * N + j];
+                for (std::int64_t j = n0; j < N; ++j) panel[K * NR<T> + (j - n0)] = b[j];
+            }
+    }
+    const T* panel(std::int64_t critic, int layer, int num_layers) const {
+        const std::int64_t off = offset[std::size_t(critic * num_layers + layer)];
+        return off < 0 ? nullptr : data.data() + off;
+    }
+};
+
+// One thread's scratch: the padded input tile and two activation buffers.
+template <class T>
+struct Workspace {
+    std::vector<T> x_pad, h0, h1;
+    std::int64_t tile;
+    Workspace(const MLPView<T>& net, std::int64_t tile_rows) : tile(tile_rows) {
+        std::int64_t widest = 1;
+        for (int l = 1; l < net.num_layers; ++l) widest = std::max(widest, net.dims[l]);
+        x_pad.assign(std::size_t(tile * net.dims[0]), T(0));
+        h0.assign(std::size_t(tile * widest), T(0));
+        h1.assign(std::size_t(tile * widest), T(0));
+    }
+};
+
+// f_c on rows x[0:rows] (rows <= tile) of critic c; writes out[0:rows].
+template <class T>
+void forward_tile(const MLPView<T>& net, const TailPanels<T>& tails, std::int64_t c, const T* x, std::int64_t rows,
+                  Workspace<T>& ws, T* out) {
+    const std::int64_t d = net.dims[0];
+    const std::int64_t rows_pad = (rows + kMR - 1) / kMR * kMR;
+    const T* A = x;
+    if (rows_pad != rows) {  // the last, partial tile: zero rows complete the register tile
+        std::memcpy(ws.x_pad.data(), x, sizeof(T) * std::size_t(rows * d));
+        std::fill(ws.x_pad.begin() + rows * d, ws.x_pad.begin() + rows_pad * d, T(0));
+        A = ws.x_pad.data();
+    }
+    std::int64_t lda = d;
+    T* bufs[2] = {ws.h0.data(), ws.h1.data()};
+    const int nl = net.num_layers;
+    for (int l = 0; l < nl - 1; ++l) {
+        const std::int64_t K = net.dims[l], N = net.dims[l + 1];
+        const T* W = net.weights[l] + c * K * N;
+        const T* b = net.biases[l] + c * N;
+        T* C = bufs[l & 1];
+        const std::int64_t n0 = N / NR<T> * NR<T>;
+        // Column panels outer: a (K, NR) panel of W is reused by every row micro-tile.
+        for (std::int64_t j0 = 0; j0 < n0; j0 += NR<T>)
+            for (std::int64_t i0 = 0; i0 < rows_pad; i0 += kMR)
+                micro_kernel<T>(K, A + i0 * lda, lda, W + j0, N, b + j0, net.slope, true, C + i0 * N + j0, N, NR<T>);
+        if (n0 < N) {
+            const T* panel = tails.panel(c, l, nl);
+            for (std::int64_t i0 = 0; i0 < rows_pad; i0 += kMR)
+                micro_kernel<T>(K, A + i0 * lda, lda, panel, NR<T>, panel + K * NR<T>, net.slope, true,
+                                C + i0 * N + n0, N, int(N - n0));
+        }
+        A = C;
+        lda = N;
+    }
+    const std::int64_t K = net.dims[nl - 1];
+    dot_layer<T>(rows, K, A, lda, net.weights[nl - 1] + c * K, net.biases[nl - 1][c], out);
+}
+
+template <class T>
+void check_net(const MLPView<T>& net) {
+    if (net.num_layers < 1 || net.num_critics < 1) throw std::invalid_argument("critic needs >= 1 layer and >= 1 critic");
+    for (int l = 0; l <= net.num_layers; ++l)
+        if (net.dims[l] < 1) throw std::invalid_argument("critic layer widths must be >= 1");
+    if (net.dims[net.num_layers] != 1) throw std::invalid_argument("the critic's last layer must have fan_out 1");
+}
+
+std::int64_t tile_rows(std::int64_t total_rows, std::int64_t batch) {
+    // Enough tiles to keep every thread busy, at most kTileMax rows, a multiple of kMR.
+    const std::int64_t threads = max_threads();
+    std::int64_t t = (total_rows + threads - 1) / threads;
+    t = std::min<std::int64_t>({t, kTileMax, batch});
+    t = (t + kMR - 1) / kMR * kMR;
+    return std::max<std::int64_t>(t, kMR);
+}
+
+}  // namespace
+
+template <class T>
+void critic_forward(const MLPView<T>& net, const T* x, std::int64_t batch, bool shared_x, T* out) {
+    check_net(net);
+    if (batch < 1) return;
+    const TailPanels<T> tails(net);
+    const std::int64_t d = net.dims[0];
+    const std::int64_t tile = tile_rows(net.num_critics * batch, batch);
+    const std::int64_t tiles_per_critic = (batch + tile - 1) / tile;
+    const std::int64_t num_tasks = net.num_critics * tiles_per_critic;
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp parallel if (num_tasks > 1)
+#endif
+    {
+        Workspace<T> ws(net, tile);
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp for schedule(static)
+#endif
+        for (std::int64_t task = 0; task < num_tasks; ++task) {
+            const std::int64_t c = task / tiles_per_critic;
+            const std::int64_t r0 = (task % tiles_per_critic) * tile;
+            const std::int64_t rows = std::min(tile, batch - r0);
+            const T* xr = x + ((shared_x ? 0 : c * batch) + r0) * d;
+            forward_tile<T>(net, tails, c, xr, rows, ws, out + c * batch + r0);
+        }
+    }
+}
+
+template <class T>
+bool kr_estimate(const MLPView<T>& net, const T* x_real, std::int64_t n_real, const T* x_fake,
+                 std::int64_t n_fake, Interrupt& interrupt, double* result) {
+    check_net(net);
+    if (net.num_critics != 1) throw std::invalid_argument("kr_estimate takes one critic");
+    if (n_real < 1 || n_fake < 1) throw std::invalid_argument("kr_estimate needs samples on both sides");
+    const TailPanels<T> tails(net);
+    const std::int64_t d = net.dims[0];
+    // A fixed number of blocks per side, each summed in order in double: the
+    // partial sums do not depend on the thread count, and neither does the result.
+    constexpr std::int64_t kBlocks = 256;
+    double sums[2][kBlocks] = {};
+    const std::int64_t tile = tile_rows(n_real + n_fake, std::max(n_real, n_fake));
+    const T* xs[2] = {x_real, x_fake};
+    const std::int64_t ns[2] = {n_real, n_fake};
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp parallel
+#endif
+    {
+        Workspace<T> ws(net, tile);
+        std::vector<T> f(static_cast<std::size_t>(tile));
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (std::int64_t task = 0; task < 2 * kBlocks; ++task) {
+            const int side = int(task / kBlocks);
+            const std::int64_t blk = task % kBlocks;
+            const std::int64_t n = ns[side];
+            const std::int64_t lo = n * blk / kBlocks, hi = n * (blk + 1) / kBlocks;
+            double s = 0.0;
+            std::int64_t count = 0;
+            for (std::int64_t r0 = lo; r0 < hi; r0 += tile) {
+                // Asking Python takes the GIL: the master does it every 16 tiles.
+                if (interrupt.requested() || ((++count & 15) == 0 && interrupt.poll(thread_id() == 0))) break;
+                const std::int64_t rows = std::min(tile, hi - r0);
+                forward_tile<T>(net, tails, 0, xs[side] + r0 * d, rows, ws, f.data());
+                for (std::int64_t i = 0; i < rows; ++i) s += double(f[std::size_t(i)]);
+            }
+            sums[side][blk] = s;
+        }
+    }
+    if (interrupt.requested()) return false;
+    double total[2] = {0.0, 0.0};
+    for (int side = 0; side < 2; ++side)
+        for (std::int64_t b = 0; b < kBlocks; ++b) total[side] += sums[side][b];
+    *result = total[0] / double(n_real) - total[1] / double(n_fake);
+    return true;
+}
+
+template void critic_forward<float>(const MLPView<float>&, const float*, std::int64_t, bool, float*);
+template void critic_forward<double>(const MLPView<double>&, const double*, std::int64_t, bool, double*);
+template bool kr_estimate<float>(const MLPView<float>&, const float*, std::int64_t, const float*, std::int64_t,
+                                 Interrupt&, double*);
+template bool kr_estimate<double>(const MLPView<double>&, const double*, std::int64_t, const double*, std::int64_t,
+                                  Interrupt&, double*);
+
+}  // namespace emd
