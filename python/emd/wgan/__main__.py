@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import tempfile
 
@@ -90,7 +91,8 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
                 eval_samples=args.eval_samples, seed=args.seed, out=args.out,
             )
         except (ValueError, TypeError) as exc:
-            parser.error(str(exc).replace("`", "--").replace("_", "-"))
+            # "`n_critic` must be >= 1" -> "--n-critic must be >= 1"
+            parser.error(re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(exc)))
     if config.data is not None:
         try:
             load_npy(config.data)

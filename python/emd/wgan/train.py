@@ -278,11 +278,9 @@ def _write_plots(out: str, run: _Run, rows: list[dict[str, Any]]) -> str | None:
 
 
 def _read_metrics(path: str) -> list[dict[str, Any]]:
-    rows = []
+    # Rows stay as written (strings), so a resumed run rewrites them byte for byte.
     with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            rows.append({k: (float(v) if v not in ("", None) else "") for k, v in r.items()})
-    return rows
+        return list(csv.DictReader(f))
 
 
 def _default_w1(x: np.ndarray, y: np.ndarray) -> float:
@@ -329,7 +327,7 @@ def train(
     if resume:
         run.load_state(os.path.join(out, "checkpoint.npz"))
         if os.path.exists(metrics_path):
-            rows = [r for r in _read_metrics(metrics_path) if r["iter"] <= run.iteration]
+            rows = [r for r in _read_metrics(metrics_path) if int(r["iter"]) <= run.iteration]
     config.save(out)
     with open(metrics_path, "w", newline="") as f:  # rewritten from the kept rows, then appended
         writer = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
