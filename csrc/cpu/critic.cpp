@@ -216,9 +216,20 @@ void check_net(const MLPView<T>& net) {
     if (net.dims[net.num_layers] != 1) throw std::invalid_argument("the critic's last layer must have fan_out 1");
 }
 
-std::int64_t tile_rows(std::int64_t total_rows, std::int64_t batch) {
+// Threads worth starting: one per ~2 MFLOP of work (about 20 us), so small
+// calls (the trainer's evaluations, tiny critics) stay on the calling thread
+// instead of paying for a fork/join and, on a busy machine, for a descheduled worker.
+template <class T>
+int useful_threads(const MLPView<T>& net, std::int64_t total_rows) {
+    double flops_per_row = 0.0;
+    for (int l = 0; l < net.num_layers; ++l) flops_per_row += 2.0 * double(net.dims[l]) * double(net.dims[l + 1]);
+    const double work = flops_per_row * double(total_rows);
+    const double wanted = std::max(1.0, work / 2e6);
+    return int(std::min<double>(max_threads(), wanted));
+}
+
+std::int64_t tile_rows(std::int64_t total_rows, std::int64_t batch, int threads) {
     // Enough tiles to keep every thread busy, at most kTileMax rows, a multiple of kMR.
-    const std::int64_t threads = max_threads();
     std::int64_t t = (total_rows + threads - 1) / threads;
     t = std::min<std::int64_t>({t, kTileMax, batch});
     t = (t + kMR - 1) / kMR * kMR;
@@ -233,11 +244,12 @@ void critic_forward(const MLPView<T>& net, const T* x, std::int64_t batch, bool 
     if (batch < 1) return;
     const TailPanels<T> tails(net);
     const std::int64_t d = net.dims[0];
-    const std::int64_t tile = tile_rows(net.num_critics * batch, batch);
+    const int threads = useful_threads(net, net.num_critics * batch);
+    const std::int64_t tile = tile_rows(net.num_critics * batch, batch, threads);
     const std::int64_t tiles_per_critic = (batch + tile - 1) / tile;
     const std::int64_t num_tasks = net.num_critics * tiles_per_critic;
 #if defined(EMD_HAVE_OPENMP)
-#pragma omp parallel if (num_tasks > 1)
+#pragma omp parallel num_threads(threads) if (threads > 1 && num_tasks > 1)
 #endif
     {
         Workspace<T> ws(net, tile);
@@ -266,11 +278,12 @@ bool kr_estimate(const MLPView<T>& net, const T* x_real, std::int64_t n_real, co
     // partial sums do not depend on the thread count, and neither does the result.
     constexpr std::int64_t kBlocks = 256;
     double sums[2][kBlocks] = {};
-    const std::int64_t tile = tile_rows(n_real + n_fake, std::max(n_real, n_fake));
+    const int threads = useful_threads(net, n_real + n_fake);
+    const std::int64_t tile = tile_rows(n_real + n_fake, std::max(n_real, n_fake), threads);
     const T* xs[2] = {x_real, x_fake};
     const std::int64_t ns[2] = {n_real, n_fake};
 #if defined(EMD_HAVE_OPENMP)
-#pragma omp parallel
+#pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
     {
         Workspace<T> ws(net, tile);

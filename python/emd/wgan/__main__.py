@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=d.lr, help=f"RMSProp learning rate alpha (default {d.lr})")
     p.add_argument("--clip", type=float, default=d.clip, help=f"clipping bound c (default {d.clip})")
     p.add_argument("--gp-lambda", type=float, default=d.gp_lambda, help=f"gradient penalty weight (default {d.gp_lambda})")
-    p.add_argument("--iters", type=int, default=d.iters, help=f"total generator iterations (default {d.iters})")
+    p.add_argument("--iters", type=int, default=None,
+                   help=f"total generator iterations (default {d.iters}; with --resume, the saved run's)")
     p.add_argument("--n-critic", type=int, default=d.n_critic, help=f"critic steps per generator step (default {d.n_critic})")
     p.add_argument("--n-critic-boost", type=int, default=d.n_critic_boost,
                    help=f"critic steps for the first 25 and every 500th generator iteration, as in the paper's "
@@ -71,6 +72,11 @@ def _check_writable(out: str) -> str | None:
     return None
 
 
+def _option_message(exc: Exception) -> str:
+    # "`n_critic` must be >= 1" -> "--n-critic must be >= 1"
+    return re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(exc))
+
+
 def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tuple[Config, bool, bool]:
     args = parser.parse_args(argv)
     if args.resume:
@@ -79,20 +85,23 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
             parser.error(f"--resume: no checkpoint.npz and config.json in {args.out!r}")
         try:
             saved = Config.load(args.out)
-            config = dataclasses.replace(saved, iters=args.iters, out=args.out)
         except (ValueError, TypeError, OSError) as exc:
             parser.error(f"--resume: cannot read {args.out}/config.json ({exc})")
+        try:
+            iters = saved.iters if args.iters is None else args.iters
+            config = dataclasses.replace(saved, iters=iters, out=args.out)
+        except (ValueError, TypeError) as exc:
+            parser.error(_option_message(exc))
     else:
         try:
             config = Config(
                 dataset=args.dataset, data=args.data, loss=args.loss, lipschitz=args.lipschitz, lr=args.lr,
                 clip=args.clip, gp_lambda=args.gp_lambda, n_critic=args.n_critic, n_critic_boost=args.n_critic_boost, batch=args.batch,
-                hidden=args.hidden, z_dim=args.z_dim, iters=args.iters, eval_every=args.eval_every,
+                hidden=args.hidden, z_dim=args.z_dim, iters=Config.iters if args.iters is None else args.iters, eval_every=args.eval_every,
                 eval_samples=args.eval_samples, seed=args.seed, out=args.out,
             )
         except (ValueError, TypeError) as exc:
-            # "`n_critic` must be >= 1" -> "--n-critic must be >= 1"
-            parser.error(re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(exc)))
+            parser.error(_option_message(exc))
     if config.data is not None:
         try:
             load_npy(config.data)
