@@ -58,10 +58,10 @@ class Config:
     n_critic: int = 5
     n_critic_boost: int = 100
     batch: int = 64
-    hidden: int = 128
+    hidden: int = 64
     z_dim: int = 2
     iters: int = 3000
-    eval_every: int = 250
+    eval_every: int = 100
     eval_samples: int = 1000
     seed: int = 0
     out: str = "wgan_run"
