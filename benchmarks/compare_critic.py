@@ -8,6 +8,7 @@ during the call), so neither side's earlier allocations hide it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -53,23 +54,47 @@ def _gflops(layers, rows) -> float:
     return 2.0 * rows * sum(a * b for a, b in zip(layers[:-1], layers[1:])) / 1e9
 
 
+_PEAK_SNIPPET = """
+def _hwm_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise OSError("no VmHWM")
+
+def reset_peak():
+    # The peak RSS is inherited across fork/exec, so a child of a big process
+    # starts with the parent's peak: reset it (Linux >= 4.0), then read it back.
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _hwm_kb()
+
+def peak_growth_mb(before):
+    return (_hwm_kb() - before) / 1024.0
+"""
+
+
 def _peak_rss_mb(method: str, layers: list[int], n: int) -> float:
-    code = textwrap.dedent(
+    """Peak RSS growth (MB) of one kr_estimate, in a fresh process; nan where /proc cannot tell."""
+    code = _PEAK_SNIPPET + textwrap.dedent(
         f"""
-        import resource, sys, numpy as np, emd
-        sys.path.insert(0, {repr(sys.path[0])})
+        import sys, numpy as np, emd
+        sys.path.insert(0, {repr(os.path.dirname(os.path.abspath(__file__)))})
         from compare_critic import numpy_forward
         rng = np.random.default_rng(0)
         xr = rng.standard_normal(({n}, {layers[0]})).astype(np.float32)
         xf = rng.standard_normal(({n}, {layers[0]})).astype(np.float32)
         c = emd.MLPCritic.init({layers}, seed=0)
         emd.kr_estimate(c, xr[:100], xf[:100]); numpy_forward(c, xr[:100])
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        try:
+            before = reset_peak()
+        except OSError:
+            print("nan"); raise SystemExit
         if {method!r} == "emd":
             emd.kr_estimate(c, xr, xf)
         else:
             float(numpy_forward(c, xr).mean(dtype=np.float64) - numpy_forward(c, xf).mean(dtype=np.float64))
-        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024.0)
+        print(peak_growth_mb(before))
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
