@@ -39,55 +39,64 @@ constexpr int kTileMax = 64;   // rows per tile: two (64 x 512) float buffers fi
 template <class T>
 struct Vec {
     typedef T type __attribute__((vector_size(kVecBytes)));
+    // The same vector at the element's alignment, for unaligned loads and
+    // stores by plain dereference (memcpy into an array made GCC keep one of
+    // the micro-kernel's W vectors on the stack: an extra load per FMA).
+    typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T)), may_alias));
     static constexpr int lanes = kVecBytes / int(sizeof(T));
 };
 
 template <class T>
 inline typename Vec<T>::type load(const T* p) {
-    typename Vec<T>::type v;
-    std::memcpy(&v, p, sizeof(v));  // an unaligned vector load
-    return v;
+    return *reinterpret_cast<const typename Vec<T>::unaligned*>(p);
 }
 
 template <class T>
 inline void store(T* p, const typename Vec<T>::type& v) {
-    std::memcpy(p, &v, sizeof(v));
+    *reinterpret_cast<typename Vec<T>::unaligned*>(p) = v;
 }
 
 template <class T>
 constexpr int NR = kNV * Vec<T>::lanes;
 
 // C[0:kMR, 0:ncols] = act(A[0:kMR, 0:K] @ B[0:K, 0:NR] + bias[0:NR]).
+// A is a packed micro-panel: A[k * kMR + i] (the kMR values of column k side
+// by side, so the broadcasts come from one pointer and one cache line).
 // B and bias have NR readable columns (W itself, or a zero-padded tail panel);
 // only the first ncols columns of C are written.
 template <class T>
-inline void micro_kernel(std::int64_t K, const T* __restrict A, std::int64_t lda, const T* __restrict B,
-                         std::int64_t ldb, const T* __restrict bias, T slope, bool activate, T* __restrict C,
-                         std::int64_t ldc, int ncols) {
+inline void micro_kernel(std::int64_t K, const T* __restrict A, const T* __restrict B, std::int64_t ldb,
+                         const T* __restrict bias, T slope, T* __restrict C, std::int64_t ldc, int ncols) {
+    static_assert(kNV == 2, "the micro-kernel holds two vectors of W per k");
     using V = typename Vec<T>::type;
     constexpr int L = Vec<T>::lanes;
-    V acc[kMR][kNV];
-    for (int j = 0; j < kNV; ++j) {
-        const V b = load<T>(bias + j * L);
-        for (int i = 0; i < kMR; ++i) acc[i][j] = b;
-    }
+    // Named accumulators and W vectors, not arrays: GCC keeps them all in registers.
+    V c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    V c60, c61, c70, c71;
+    const V b0 = load<T>(bias), b1 = load<T>(bias + L);
+    c00 = c10 = c20 = c30 = c40 = c50 = c60 = c70 = b0;
+    c01 = c11 = c21 = c31 = c41 = c51 = c61 = c71 = b1;
     for (std::int64_t k = 0; k < K; ++k) {
-        V w[kNV];
-        for (int j = 0; j < kNV; ++j) w[j] = load<T>(B + k * ldb + j * L);
-#pragma GCC unroll 8
-        for (int i = 0; i < kMR; ++i) {
-            const T a = A[i * lda + k];
-            for (int j = 0; j < kNV; ++j) acc[i][j] += w[j] * a;
+        const V w0 = load<T>(B + k * ldb), w1 = load<T>(B + k * ldb + L);
+        const T* a = A + k * kMR;
+        c00 += w0 * a[0]; c01 += w1 * a[0];
+        c10 += w0 * a[1]; c11 += w1 * a[1];
+        c20 += w0 * a[2]; c21 += w1 * a[2];
+        c30 += w0 * a[3]; c31 += w1 * a[3];
+        c40 += w0 * a[4]; c41 += w1 * a[4];
+        c50 += w0 * a[5]; c51 += w1 * a[5];
+        if constexpr (kMR == 8) {
+            c60 += w0 * a[6]; c61 += w1 * a[6];
+            c70 += w0 * a[7]; c71 += w1 * a[7];
         }
     }
-    if (activate) {
-        // leaky(t) = max(t, slope * t) for 0 <= slope <= 1 (checked in Python).
-        for (int i = 0; i < kMR; ++i)
-            for (int j = 0; j < kNV; ++j) {
-                const V s = acc[i][j] * slope;
-                acc[i][j] = acc[i][j] > s ? acc[i][j] : s;
-            }
-    }
+    V acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    // leaky(t) = max(t, slope * t) for 0 <= slope <= 1 (checked in Python).
+    for (int i = 0; i < kMR; ++i)
+        for (int j = 0; j < kNV; ++j) {
+            const V s = acc[i][j] * slope;
+            acc[i][j] = acc[i][j] > s ? acc[i][j] : s;
+        }
     if (ncols == NR<T>) {
         for (int i = 0; i < kMR; ++i)
             for (int j = 0; j < kNV; ++j) store<T>(C + i * ldc + j * L, acc[i][j]);
@@ -97,6 +106,18 @@ inline void micro_kernel(std::int64_t K, const T* __restrict A, std::int64_t lda
             for (int j = 0; j < kNV; ++j) store<T>(tmp + j * L, acc[i][j]);
             std::memcpy(C + i * ldc, tmp, sizeof(T) * std::size_t(ncols));
         }
+    }
+}
+
+// Rows [0, rows_pad) of A (row-major, lda) as micro-panels: panel p holds rows
+// p*kMR..p*kMR+kMR-1 with out[p*K*kMR + k*kMR + i] = A[(p*kMR + i)*lda + k].
+template <class T>
+inline void pack_panels(const T* A, std::int64_t lda, std::int64_t rows_pad, std::int64_t K, T* out) {
+    for (std::int64_t p = 0; p < rows_pad / kMR; ++p) {
+        T* dst = out + p * K * kMR;
+        const T* src = A + p * kMR * lda;
+        for (std::int64_t k = 0; k < K; ++k)
+            for (int i = 0; i < kMR; ++i) dst[k * kMR + i] = src[i * lda + k];
     }
 }
 
@@ -159,7 +180,7 @@ struct TailPanels {
 // One thread's scratch: the padded input tile and two activation buffers.
 template <class T>
 struct Workspace {
-    std::vector<T> x_pad, h0, h1;
+    std::vector<T> x_pad, h0, h1, packed;
     std::int64_t tile;
     Workspace(const MLPView<T>& net, std::int64_t tile_rows) : tile(tile_rows) {
         std::int64_t widest = 1;
@@ -167,6 +188,7 @@ struct Workspace {
         x_pad.assign(std::size_t(tile * net.dims[0]), T(0));
         h0.assign(std::size_t(tile * widest), T(0));
         h1.assign(std::size_t(tile * widest), T(0));
+        packed.assign(std::size_t(tile * std::max(widest, net.dims[0])), T(0));
     }
 };
 
@@ -191,15 +213,18 @@ void forward_tile(const MLPView<T>& net, const TailPanels<T>& tails, std::int64_
         const T* b = net.biases[l] + c * N;
         T* C = bufs[l & 1];
         const std::int64_t n0 = N / NR<T> * NR<T>;
+        // The tile's rows packed once per layer, reused by every column panel.
+        T* Ap = ws.packed.data();
+        pack_panels<T>(A, lda, rows_pad, K, Ap);
         // Column panels outer: a (K, NR) panel of W is reused by every row micro-tile.
         for (std::int64_t j0 = 0; j0 < n0; j0 += NR<T>)
             for (std::int64_t i0 = 0; i0 < rows_pad; i0 += kMR)
-                micro_kernel<T>(K, A + i0 * lda, lda, W + j0, N, b + j0, net.slope, true, C + i0 * N + j0, N, NR<T>);
+                micro_kernel<T>(K, Ap + i0 * K, W + j0, N, b + j0, net.slope, C + i0 * N + j0, N, NR<T>);
         if (n0 < N) {
             const T* panel = tails.panel(c, l, nl);
             for (std::int64_t i0 = 0; i0 < rows_pad; i0 += kMR)
-                micro_kernel<T>(K, A + i0 * lda, lda, panel, NR<T>, panel + K * NR<T>, net.slope, true,
-                                C + i0 * N + n0, N, int(N - n0));
+                micro_kernel<T>(K, Ap + i0 * K, panel, NR<T>, panel + K * NR<T>, net.slope, C + i0 * N + n0, N,
+                                int(N - n0));
         }
         A = C;
         lda = N;
