@@ -318,3 +318,12 @@ def test_resume_keeps_existing_run_on_bad_input(tmp_path, capsys, monkeypatch):
     code, _ = run_cli(["--resume", "--iters", "-3", "--out", cfg.out], capsys)
     assert code == 2
     assert {n: os.path.getmtime(os.path.join(cfg.out, n)) for n in os.listdir(cfg.out)} == before
+
+
+def test_divergence_is_reported(tmp_path, capsys, monkeypatch):
+    # lr = 1e300 makes the parameters overflow within a few steps
+    monkeypatch.setattr(train_mod, "_default_w1", w1_lsa)
+    code = cli.main(["--lr", "1e300", "--loss", "gan", "--iters", "20", "--eval-every", "10", "--eval-samples", "16",
+                     "--hidden", "8", "--n-critic-boost", "0", "--out", str(tmp_path / "div"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and "diverged" in err and "Traceback" not in err

@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         train(config, resume=resume, progress=False if no_progress else None)
+    except FloatingPointError as exc:
+        print(f"python -m emd.wgan: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted; the last checkpoint is in " + config.out, file=sys.stderr)
         return 130

@@ -159,10 +159,18 @@ class _Run:
         if self.critic.lipschitz == "spectral":
             self.critic.update_spectral()
         loss, grads = self.critic.loss_and_grads(x, fake, loss=cfg.loss, gp_lambda=cfg.gp_lambda, rng=self.rng)
+        self._check_finite("critic", loss, grads)
         self.opt_critic.step(self.critic.params, grads)  # w <- w + alpha RMSProp(w, g_w)
         if self.critic.lipschitz == "clip":
             clip_weights(self.critic.as_view(), cfg.clip)  # w <- clip(w, -c, c)
         self.last_critic_loss = loss
+
+    def _check_finite(self, which: str, loss: float, grads: list[np.ndarray]) -> None:
+        if not (np.isfinite(loss) and all(np.isfinite(g).all() for g in grads)):
+            raise FloatingPointError(
+                f"training diverged at iteration {self.iteration}: the {which} loss or gradient is not finite "
+                f"(loss {loss}); lower --lr (now {self.config.lr})"
+            )
 
     def generator_step(self) -> None:
         cfg, m = self.config, self.config.batch
@@ -180,6 +188,7 @@ class _Run:
             g = -0.5 * (1.0 + np.tanh(0.5 * f)) / m
         _, _, gx = mlp_backward(self.critic.effective_weights(), self.critic.slope, ccache, g[:, None])
         grads = self.generator.backward(gcache, gx)
+        self._check_finite("generator", float(loss), grads)
         self.opt_gen.step(self.generator.params, grads)
         self.last_gen_loss = float(loss)
         self.last_gen_grad = float(np.sqrt(sum(float((q * q).sum()) for q in grads)))
@@ -357,9 +366,12 @@ def train(
     blas.__enter__()
     try:
         while run.iteration < config.iters:
-            for _ in range(run.critic_steps()):
-                run.critic_step()
-            run.generator_step()
+            # Overflow shows up as a non-finite loss or gradient, which the steps
+            # check and report themselves (FloatingPointError), not as warnings.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in range(run.critic_steps()):
+                    run.critic_step()
+                run.generator_step()
             run.iteration += 1
             if run.iteration % config.eval_every == 0 or run.iteration == config.iters:
                 record(run.evaluate(w1_fn, wall_offset + time.perf_counter() - t0))
