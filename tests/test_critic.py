@@ -34,7 +34,7 @@ def assert_close_forward(y: np.ndarray, ref: np.ndarray, dtype) -> None:
     # The output is a sum of terms that cancel; float32 rounding is relative to
     # the size of the outputs over the batch, not to each (possibly ~0) output.
     scale = np.max(np.abs(ref)) + 1e-300
-    np.testing.assert_allclose(y, ref, rtol=0, atol=rtol(dtype) * scale * 4)
+    np.testing.assert_allclose(y, ref, rtol=0, atol=rtol(dtype) * scale)
 
 
 ARCHS = [
@@ -136,7 +136,7 @@ def test_kr_estimate_is_two_means(rng, dtype):
     ref = reference_forward(critic, x_real).mean() - reference_forward(critic, x_fake).mean()
     scale = np.abs(reference_forward(critic, x_real)).max()
     assert isinstance(est, float)
-    assert abs(est - ref) <= 4 * rtol(dtype) * scale
+    assert abs(est - ref) <= rtol(dtype) * scale
     assert emd.kr_estimate(critic, x_real, x_fake) == est  # deterministic
     # stacked: one estimate per critic
     st_ = emd.MLPCritic.stack([critic, emd.MLPCritic.init([2, 30, 30, 1], seed=6, dtype=dtype)])
