@@ -280,7 +280,9 @@ def _write_plots(out: str, run: _Run, rows: list[dict[str, Any]]) -> str | None:
     fig, ax = plt.subplots(figsize=(6, 4))
     (l1,) = ax.plot(it, [float(r["w1_exact"]) for r in rows], label="exact W1 (emd)")
     ax2 = ax.twinx()
-    (l2,) = ax2.plot(it, [float(r["critic_estimate"]) for r in rows], color="C1", label="critic estimate")
+    # from iteration 1 on: the untrained critic's estimate at 0 would set the scale
+    trained = [(i, float(r["critic_estimate"])) for i, r in zip(it, rows) if i > 0]
+    (l2,) = ax2.plot([t[0] for t in trained], [t[1] for t in trained], color="C1", label="critic estimate")
     ax.set_xlabel("generator iteration")
     ax.set_ylabel("exact W1")
     ax2.set_ylabel("critic estimate")
