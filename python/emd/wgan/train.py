@@ -35,7 +35,7 @@ from ..critic import clip_weights, critic_forward, kr_estimate
 from ..sliced import sliced_wasserstein
 from ._blas import one_blas_thread
 from .config import Config
-from .data import Dataset, load_npy, make_dataset, user_dataset
+from .data import load_npy, make_dataset, user_dataset
 from .models import Critic, LineGenerator, MLPGenerator, RMSProp, mlp_backward
 
 __all__ = ["train", "spearman", "METRIC_FIELDS"]
@@ -123,7 +123,10 @@ class _Run:
         eval_rng = np.random.default_rng(eval_ss)
         if config.data is not None:
             self.dataset, held = user_dataset(load_npy(config.data), np.random.default_rng(data_ss))
-            self.eval_real = held[eval_rng.integers(0, len(held), size=config.eval_samples)] if len(held) < config.eval_samples else held[: config.eval_samples]
+            if len(held) >= config.eval_samples:
+                self.eval_real = held[: config.eval_samples]
+            else:  # fewer held-out rows than evaluation samples: draw them with replacement
+                self.eval_real = held[eval_rng.integers(0, len(held), size=config.eval_samples)]
         else:
             self.dataset = make_dataset(config.dataset)
             self.eval_real = self.dataset.sample(eval_rng, config.eval_samples)
