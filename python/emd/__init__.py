@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ._dispatch import has_cuda
 from ._result import OTResult
+from .critic import MLPCritic, clip_weights, critic_forward, kr_estimate, lipschitz_bound, spectral_norm
 from .divergences import js, kl, tv
 from .one_d import wasserstein_1d
 from .sliced import sliced_wasserstein
@@ -20,6 +21,12 @@ from .wasserstein import wasserstein
 __version__ = "0.1.0"
 
 __all__ = [
+    "MLPCritic",
+    "clip_weights",
+    "critic_forward",
+    "kr_estimate",
+    "lipschitz_bound",
+    "spectral_norm",
     "OTResult",
     "has_cuda",
     "js",

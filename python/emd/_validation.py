@@ -161,3 +161,25 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    strict_low: bool = False,
+) -> float:
+    """A finite real scalar in [low, high] (or (low, high] with ``strict_low``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number, got {_describe(value)}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"`{name}` must be finite, got {value!r}")
+    if low is not None and (v < low or (strict_low and v == low)):
+        op = ">" if strict_low else ">="
+        raise ValueError(f"`{name}` must be {op} {low}, got {value!r}")
+    if high is not None and v > high:
+        raise ValueError(f"`{name}` must be <= {high}, got {value!r}")
+    return v

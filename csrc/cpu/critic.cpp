@@ -1,0 +1,361 @@
+// MLP critic forward passes: a register-tiled GEMM with the bias and the
+// LeakyReLU fused into its epilogue, run on row tiles that stay in cache
+// through every layer.
+//
+// Why not call BLAS per layer: numpy does `h @ W`, then a pass for the bias,
+// then passes for the activation, each over the whole (B, width) array in
+// memory. Here one row tile (TB rows) goes through all the layers while its
+// activations sit in L2, and the bias and activation are applied to the
+// accumulators while they are still in registers. The micro-kernel is the
+// classic one: MR rows x NR columns of accumulators in vector registers; for
+// each k, NR/lanes vector loads of W's row k and MR broadcasts of A's column
+// k, MR * NR / lanes FMAs. GCC/Clang vector extensions keep it portable: the
+// vector width follows the target (-march=native: AVX-512, AVX2, SSE, NEON).
+#include "emd/critic.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "emd/parallel.hpp"
+
+namespace emd {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+constexpr int kMR = 8;  // 32 vector registers: 16 accumulators + 2 of W + broadcasts
+#elif defined(__AVX__)
+constexpr int kVecBytes = 32;
+constexpr int kMR = 6;  // 16 registers: 12 accumulators + 2 of W + 1 broadcast
+#else
+constexpr int kVecBytes = 16;
+constexpr int kMR = 6;
+#endif
+constexpr int kNV = 2;         // vectors per accumulator row
+constexpr int kTileMax = 64;   // rows per tile: two (64 x 512) float buffers fit in L2 beside W's panels
+
+template <class T>
+struct Vec {
+    typedef T type __attribute__((vector_size(kVecBytes)));
+    // The same vector at the element's alignment, for unaligned loads and
+    // stores by plain dereference (memcpy into an array made GCC keep one of
+    // the micro-kernel's W vectors on the stack: an extra load per FMA).
+    typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T)), may_alias));
+    static constexpr int lanes = kVecBytes / int(sizeof(T));
+};
+
+template <class T>
+inline typename Vec<T>::type load(const T* p) {
+    return *reinterpret_cast<const typename Vec<T>::unaligned*>(p);
+}
+
+template <class T>
+inline void store(T* p, const typename Vec<T>::type& v) {
+    *reinterpret_cast<typename Vec<T>::unaligned*>(p) = v;
+}
+
+template <class T>
+constexpr int NR = kNV * Vec<T>::lanes;
+
+// C[0:kMR, 0:ncols] = act(A[0:kMR, 0:K] @ B[0:K, 0:NR] + bias[0:NR]).
+// A is a packed micro-panel: A[k * kMR + i] (the kMR values of column k side
+// by side, so the broadcasts come from one pointer and one cache line).
+// B and bias have NR readable columns (W itself, or a zero-padded tail panel);
+// only the first ncols columns of C are written.
+template <class T>
+inline void micro_kernel(std::int64_t K, const T* __restrict A, const T* __restrict B, std::int64_t ldb,
+                         const T* __restrict bias, T slope, T* __restrict C, std::int64_t ldc, int ncols) {
+    static_assert(kNV == 2, "the micro-kernel holds two vectors of W per k");
+    using V = typename Vec<T>::type;
+    constexpr int L = Vec<T>::lanes;
+    // Named accumulators and W vectors, not arrays: GCC keeps them all in registers.
+    V c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    V c60, c61, c70, c71;
+    const V b0 = load<T>(bias), b1 = load<T>(bias + L);
+    c00 = c10 = c20 = c30 = c40 = c50 = c60 = c70 = b0;
+    c01 = c11 = c21 = c31 = c41 = c51 = c61 = c71 = b1;
+    for (std::int64_t k = 0; k < K; ++k) {
+        const V w0 = load<T>(B + k * ldb), w1 = load<T>(B + k * ldb + L);
+        const T* a = A + k * kMR;
+        c00 += w0 * a[0]; c01 += w1 * a[0];
+        c10 += w0 * a[1]; c11 += w1 * a[1];
+        c20 += w0 * a[2]; c21 += w1 * a[2];
+        c30 += w0 * a[3]; c31 += w1 * a[3];
+        c40 += w0 * a[4]; c41 += w1 * a[4];
+        c50 += w0 * a[5]; c51 += w1 * a[5];
+        if constexpr (kMR == 8) {
+            c60 += w0 * a[6]; c61 += w1 * a[6];
+            c70 += w0 * a[7]; c71 += w1 * a[7];
+        }
+    }
+    V acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    // leaky(t) = max(t, slope * t) for 0 <= slope <= 1 (checked in Python).
+    for (int i = 0; i < kMR; ++i)
+        for (int j = 0; j < kNV; ++j) {
+            const V s = acc[i][j] * slope;
+            acc[i][j] = acc[i][j] > s ? acc[i][j] : s;
+        }
+    if (ncols == NR<T>) {
+        for (int i = 0; i < kMR; ++i)
+            for (int j = 0; j < kNV; ++j) store<T>(C + i * ldc + j * L, acc[i][j]);
+    } else {
+        alignas(64) T tmp[kNV * Vec<T>::lanes];
+        for (int i = 0; i < kMR; ++i) {
+            for (int j = 0; j < kNV; ++j) store<T>(tmp + j * L, acc[i][j]);
+            std::memcpy(C + i * ldc, tmp, sizeof(T) * std::size_t(ncols));
+        }
+    }
+}
+
+// Rows [0, rows_pad) of A (row-major, lda) as micro-panels: panel p holds rows
+// p*kMR..p*kMR+kMR-1 with out[p*K*kMR + k*kMR + i] = A[(p*kMR + i)*lda + k].
+template <class T>
+inline void pack_panels(const T* A, std::int64_t lda, std::int64_t rows_pad, std::int64_t K, T* out) {
+    for (std::int64_t p = 0; p < rows_pad / kMR; ++p) {
+        T* dst = out + p * K * kMR;
+        const T* src = A + p * kMR * lda;
+        for (std::int64_t k = 0; k < K; ++k)
+            for (int i = 0; i < kMR; ++i) dst[k * kMR + i] = src[i * lda + k];
+    }
+}
+
+// The last layer (fan_out 1): out[i] = A[i, :] . w + bias, vectorized along k.
+template <class T>
+inline void dot_layer(std::int64_t rows, std::int64_t K, const T* A, std::int64_t lda, const T* w, T bias, T* out) {
+    using V = typename Vec<T>::type;
+    constexpr int L = Vec<T>::lanes;
+    const std::int64_t kv = K / L * L;
+    for (std::int64_t i = 0; i < rows; ++i) {
+        const T* a = A + i * lda;
+        V acc{};
+        for (std::int64_t k = 0; k < kv; k += L) acc += load<T>(a + k) * load<T>(w + k);
+        T s = bias;
+        for (int l = 0; l < L; ++l) s += acc[l];
+        for (std::int64_t k = kv; k < K; ++k) s += a[k] * w[k];
+        out[i] = s;
+    }
+}
+
+// Zero-padded copies of each layer's last partial column panel (fan_out % NR
+// columns) and of its bias, built once per call so the micro-kernel always
+// reads NR columns. Layout: one (K, NR) panel and one (NR,) bias per (critic, layer).
+template <class T>
+struct TailPanels {
+    std::vector<T> data;
+    std::vector<std::int64_t> offset;  // [critic * num_layers + layer], -1 when no tail
+
+    explicit TailPanels(const MLPView<T>& net) {
+        const int nl = net.num_layers;
+        offset.assign(std::size_t(net.num_critics * nl), -1);
+        std::int64_t total = 0;
+        for (std::int64_t c = 0; c < net.num_critics; ++c)
+            for (int l = 0; l < nl - 1; ++l) {
+                const std::int64_t N = net.dims[l + 1];
+                if (N % NR<T> == 0) continue;
+                offset[std::size_t(c * nl + l)] = total;
+                total += (net.dims[l] + 1) * NR<T>;
+            }
+        data.assign(std::size_t(total), T(0));
+        for (std::int64_t c = 0; c < net.num_critics; ++c)
+            for (int l = 0; l < nl - 1; ++l) {
+                const std::int64_t off = offset[std::size_t(c * nl + l)];
+                if (off < 0) continue;
+                const std::int64_t K = net.dims[l], N = net.dims[l + 1], n0 = N / NR<T> * NR<T>;
+                const T* W = net.weights[l] + c * K * N;
+                const T* b = net.biases[l] + c * N;
+                T* panel = data.data() + off;
+                for (std::int64_t k = 0; k < K; ++k)
+                    for (std::int64_t j = n0; j < N; ++j) panel[k * NR<T> + (j - n0)] = W[k * N + j];
+                for (std::int64_t j = n0; j < N; ++j) panel[K * NR<T> + (j - n0)] = b[j];
+            }
+    }
+    const T* panel(std::int64_t critic, int layer, int num_layers) const {
+        const std::int64_t off = offset[std::size_t(critic * num_layers + layer)];
+        return off < 0 ? nullptr : data.data() + off;
+    }
+};
+
+// One thread's scratch: the padded input tile, two activation buffers and the
+// packed micro-panels, in one uninitialized allocation (every element is
+// written before it is read, and zero-filling ~400 KB per call cost more than
+// a batch-64 forward pass's fork/join).
+template <class T>
+struct Workspace {
+    std::unique_ptr<T[]> storage;
+    T* x_pad;
+    T* h0;
+    T* h1;
+    T* packed;
+    Workspace(const MLPView<T>& net, std::int64_t tile) {
+        std::int64_t widest = 1;
+        for (int l = 1; l < net.num_layers; ++l) widest = std::max(widest, net.dims[l]);
+        const std::int64_t n_x = tile * net.dims[0], n_h = tile * widest;
+        const std::int64_t n_p = tile * std::max(widest, net.dims[0]);
+        storage.reset(new T[std::size_t(n_x + 2 * n_h + n_p)]);
+        x_pad = storage.get();
+        h0 = x_pad + n_x;
+        h1 = h0 + n_h;
+        packed = h1 + n_h;
+    }
+};
+
+// f_c on rows x[0:rows] (rows <= tile) of critic c; writes out[0:rows].
+template <class T>
+void forward_tile(const MLPView<T>& net, const TailPanels<T>& tails, std::int64_t c, const T* x, std::int64_t rows,
+                  Workspace<T>& ws, T* out) {
+    const std::int64_t d = net.dims[0];
+    const std::int64_t rows_pad = (rows + kMR - 1) / kMR * kMR;
+    const T* A = x;
+    if (rows_pad != rows) {  // the last, partial tile: zero rows complete the register tile
+        std::memcpy(ws.x_pad, x, sizeof(T) * std::size_t(rows * d));
+        std::fill(ws.x_pad + rows * d, ws.x_pad + rows_pad * d, T(0));
+        A = ws.x_pad;
+    }
+    std::int64_t lda = d;
+    T* bufs[2] = {ws.h0, ws.h1};
+    const int nl = net.num_layers;
+    for (int l = 0; l < nl - 1; ++l) {
+        const std::int64_t K = net.dims[l], N = net.dims[l + 1];
+        const T* W = net.weights[l] + c * K * N;
+        const T* b = net.biases[l] + c * N;
+        T* C = bufs[l & 1];
+        const std::int64_t n0 = N / NR<T> * NR<T>;
+        // The tile's rows packed once per layer, reused by every column panel.
+        T* Ap = ws.packed;
+        pack_panels<T>(A, lda, rows_pad, K, Ap);
+        // Column panels outer: a (K, NR) panel of W is reused by every row micro-tile.
+        for (std::int64_t j0 = 0; j0 < n0; j0 += NR<T>)
+            for (std::int64_t i0 = 0; i0 < rows_pad; i0 += kMR)
+                micro_kernel<T>(K, Ap + i0 * K, W + j0, N, b + j0, net.slope, C + i0 * N + j0, N, NR<T>);
+        if (n0 < N) {
+            const T* panel = tails.panel(c, l, nl);
+            for (std::int64_t i0 = 0; i0 < rows_pad; i0 += kMR)
+                micro_kernel<T>(K, Ap + i0 * K, panel, NR<T>, panel + K * NR<T>, net.slope, C + i0 * N + n0, N,
+                                int(N - n0));
+        }
+        A = C;
+        lda = N;
+    }
+    const std::int64_t K = net.dims[nl - 1];
+    dot_layer<T>(rows, K, A, lda, net.weights[nl - 1] + c * K, net.biases[nl - 1][c], out);
+}
+
+template <class T>
+void check_net(const MLPView<T>& net) {
+    if (net.num_layers < 1 || net.num_critics < 1) throw std::invalid_argument("critic needs >= 1 layer and >= 1 critic");
+    for (int l = 0; l <= net.num_layers; ++l)
+        if (net.dims[l] < 1) throw std::invalid_argument("critic layer widths must be >= 1");
+    if (net.dims[net.num_layers] != 1) throw std::invalid_argument("the critic's last layer must have fan_out 1");
+}
+
+// Threads worth starting: one per ~2 MFLOP of work (about 20 us), so small
+// calls (the trainer's evaluations, tiny critics) stay on the calling thread
+// instead of paying for a fork/join and, on a busy machine, for a descheduled worker.
+template <class T>
+int useful_threads(const MLPView<T>& net, std::int64_t total_rows) {
+    double flops_per_row = 0.0;
+    for (int l = 0; l < net.num_layers; ++l) flops_per_row += 2.0 * double(net.dims[l]) * double(net.dims[l + 1]);
+    const double work = flops_per_row * double(total_rows);
+    const double wanted = std::max(1.0, work / 2e6);
+    return int(std::min<double>(max_threads(), wanted));
+}
+
+std::int64_t tile_rows(std::int64_t total_rows, std::int64_t batch, int threads) {
+    // Enough tiles to keep every thread busy, at most kTileMax rows, a multiple of kMR.
+    std::int64_t t = (total_rows + threads - 1) / threads;
+    t = std::min<std::int64_t>({t, kTileMax, batch});
+    t = (t + kMR - 1) / kMR * kMR;
+    return std::max<std::int64_t>(t, kMR);
+}
+
+}  // namespace
+
+template <class T>
+void critic_forward(const MLPView<T>& net, const T* x, std::int64_t batch, bool shared_x, T* out) {
+    check_net(net);
+    if (batch < 1) return;
+    const TailPanels<T> tails(net);
+    const std::int64_t d = net.dims[0];
+    const int threads = useful_threads(net, net.num_critics * batch);
+    const std::int64_t tile = tile_rows(net.num_critics * batch, batch, threads);
+    const std::int64_t tiles_per_critic = (batch + tile - 1) / tile;
+    const std::int64_t num_tasks = net.num_critics * tiles_per_critic;
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp parallel num_threads(threads) if (threads > 1 && num_tasks > 1)
+#endif
+    {
+        Workspace<T> ws(net, tile);
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp for schedule(static)
+#endif
+        for (std::int64_t task = 0; task < num_tasks; ++task) {
+            const std::int64_t c = task / tiles_per_critic;
+            const std::int64_t r0 = (task % tiles_per_critic) * tile;
+            const std::int64_t rows = std::min(tile, batch - r0);
+            const T* xr = x + ((shared_x ? 0 : c * batch) + r0) * d;
+            forward_tile<T>(net, tails, c, xr, rows, ws, out + c * batch + r0);
+        }
+    }
+}
+
+template <class T>
+bool kr_estimate(const MLPView<T>& net, const T* x_real, std::int64_t n_real, const T* x_fake,
+                 std::int64_t n_fake, Interrupt& interrupt, double* result) {
+    check_net(net);
+    if (net.num_critics != 1) throw std::invalid_argument("kr_estimate takes one critic");
+    if (n_real < 1 || n_fake < 1) throw std::invalid_argument("kr_estimate needs samples on both sides");
+    const TailPanels<T> tails(net);
+    const std::int64_t d = net.dims[0];
+    // A fixed number of blocks per side, each summed in order in double: the
+    // partial sums do not depend on the thread count, and neither does the result.
+    constexpr std::int64_t kBlocks = 256;
+    double sums[2][kBlocks] = {};
+    const int threads = useful_threads(net, n_real + n_fake);
+    const std::int64_t tile = tile_rows(n_real + n_fake, std::max(n_real, n_fake), threads);
+    const T* xs[2] = {x_real, x_fake};
+    const std::int64_t ns[2] = {n_real, n_fake};
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+    {
+        Workspace<T> ws(net, tile);
+        std::vector<T> f(static_cast<std::size_t>(tile));
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (std::int64_t task = 0; task < 2 * kBlocks; ++task) {
+            const int side = int(task / kBlocks);
+            const std::int64_t blk = task % kBlocks;
+            const std::int64_t n = ns[side];
+            const std::int64_t lo = n * blk / kBlocks, hi = n * (blk + 1) / kBlocks;
+            double s = 0.0;
+            std::int64_t count = 0;
+            for (std::int64_t r0 = lo; r0 < hi; r0 += tile) {
+                // Asking Python takes the GIL: the master does it every 16 tiles.
+                if (interrupt.requested() || ((++count & 15) == 0 && interrupt.poll(thread_id() == 0))) break;
+                const std::int64_t rows = std::min(tile, hi - r0);
+                forward_tile<T>(net, tails, 0, xs[side] + r0 * d, rows, ws, f.data());
+                for (std::int64_t i = 0; i < rows; ++i) s += double(f[std::size_t(i)]);
+            }
+            sums[side][blk] = s;
+        }
+    }
+    if (interrupt.requested()) return false;
+    double total[2] = {0.0, 0.0};
+    for (int side = 0; side < 2; ++side)
+        for (std::int64_t b = 0; b < kBlocks; ++b) total[side] += sums[side][b];
+    *result = total[0] / double(n_real) - total[1] / double(n_fake);
+    return true;
+}
+
+template void critic_forward<float>(const MLPView<float>&, const float*, std::int64_t, bool, float*);
+template void critic_forward<double>(const MLPView<double>&, const double*, std::int64_t, bool, double*);
+template bool kr_estimate<float>(const MLPView<float>&, const float*, std::int64_t, const float*, std::int64_t,
+                                 Interrupt&, double*);
+template bool kr_estimate<double>(const MLPView<double>&, const double*, std::int64_t, const double*, std::int64_t,
+                                  Interrupt&, double*);
+
+}  // namespace emd

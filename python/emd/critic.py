@@ -1,0 +1,408 @@
+r"""MLP critics for Wasserstein GANs: fast forward passes and Lipschitz control.
+
+A WGAN estimates the Wasserstein-1 distance through Kantorovich-Rubinstein duality,
+
+.. math::
+
+    W_1(P_r, P_g) = \sup_{\|f\|_L \le 1} \; \mathbb{E}_{x \sim P_r} f(x) - \mathbb{E}_{x \sim P_g} f(x),
+
+with the supremum taken over a family of critics :math:`f_w` kept Lipschitz by
+weight clipping, spectral normalization or a gradient penalty. This module holds
+the critic's parameters as plain numpy arrays (so numpy code, the trainer in
+:mod:`emd.wgan` and later a GPU path share them) and runs its forward pass in
+C++: one row tile goes through every layer while it sits in cache, with the
+bias and activation fused into a register-tiled matrix product.
+
+Reference: M. Arjovsky, S. Chintala, L. Bottou, "Wasserstein generative
+adversarial networks", ICML 2017.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _core
+from ._validation import (
+    as_float_array,
+    cast,
+    check_finite,
+    check_positive_int,
+    check_real,
+    result_float_dtype,
+)
+
+__all__ = [
+    "MLPCritic",
+    "critic_forward",
+    "kr_estimate",
+    "clip_weights",
+    "spectral_norm",
+    "lipschitz_bound",
+]
+
+
+def _check_layers(layers: Any) -> tuple[int, ...]:
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(f"`layers` must be a sequence of widths like [d, 512, 512, 1], got {type(layers).__name__}")
+    widths = tuple(check_positive_int(w, f"layers[{i}]") for i, w in enumerate(layers))
+    if len(widths) < 2:
+        raise ValueError(f"`layers` needs at least an input and an output width, got {list(widths)}")
+    if widths[-1] != 1:
+        raise ValueError(f"`layers` must end with 1 (a critic outputs one number per sample), got {list(widths)}")
+    return widths
+
+
+@dataclass(frozen=True)
+class MLPCritic:
+    r"""An MLP critic :math:`f(x) = W_L^\top \sigma(\dots \sigma(x W_1 + b_1) \dots) + b_L`.
+
+    Hidden layers use the LeakyReLU :math:`\sigma(t) = \max(t, s\,t)` with slope
+    :math:`0 \le s \le 1` (``slope=0`` is the ReLU); the last layer is linear with
+    one output.
+
+    Attributes
+    ----------
+    weights : tuple of ndarray
+        Layer l has shape (fan_in, fan_out), so a layer is ``h @ W + b``; a
+        stacked critic (see :meth:`stack`) has (K, fan_in, fan_out).
+    biases : tuple of ndarray
+        Shapes (fan_out,), or (K, fan_out) when stacked.
+    slope : float
+        The LeakyReLU slope.
+
+    The dataclass is frozen (its fields cannot be rebound) but the arrays are
+    the parameters themselves: :func:`clip_weights` and an optimizer update
+    them in place. All arrays share one dtype, float32 or float64, and are
+    C-contiguous.
+    """
+
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    slope: float = 0.2
+
+    def __post_init__(self) -> None:
+        weights, biases = self.weights, self.biases
+        if not isinstance(weights, (tuple, list)) or not isinstance(biases, (tuple, list)):
+            raise TypeError("`weights` and `biases` must be sequences of arrays, one per layer")
+        if len(weights) == 0 or len(weights) != len(biases):
+            raise ValueError(
+                f"`weights` and `biases` need one array per layer, got {len(weights)} weights and {len(biases)} biases"
+            )
+        slope = check_real(self.slope, "slope", low=0.0, high=1.0)
+        ws = [as_float_array(w, f"weights[{i}]", min_ndim=2, max_ndim=3) for i, w in enumerate(weights)]
+        bs = [as_float_array(b, f"biases[{i}]", min_ndim=1, max_ndim=2) for i, b in enumerate(biases)]
+        stacked = ws[0].ndim == 3
+        dtype = result_float_dtype(*ws, *bs)
+        prev = None
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            if (w.ndim == 3) != stacked or (b.ndim == 2) != stacked:
+                raise ValueError(
+                    f"layer {i}: every array must be stacked (weights (K, fan_in, fan_out), biases (K, fan_out)) "
+                    f"or none; got weights {w.shape} and biases {b.shape}"
+                )
+            if stacked and (w.shape[0] != ws[0].shape[0] or b.shape[0] != ws[0].shape[0]):
+                raise ValueError(f"layer {i}: all stacked arrays need the same K = {ws[0].shape[0]}, got {w.shape}, {b.shape}")
+            if prev is not None and w.shape[-2] != prev:
+                raise ValueError(f"`weights[{i}]` has fan_in {w.shape[-2]} but the previous layer's fan_out is {prev}")
+            if b.shape[-1] != w.shape[-1]:
+                raise ValueError(f"`biases[{i}]` has shape {b.shape}; expected fan_out = {w.shape[-1]}")
+            prev = w.shape[-1]
+        if prev != 1:
+            raise ValueError(f"the last layer must have fan_out 1 (one score per sample), got {prev}")
+        ws = [cast(w, dtype) for w in ws]
+        bs = [cast(b, dtype) for b in bs]
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            check_finite(w, f"weights[{i}]")
+            check_finite(b, f"biases[{i}]")
+        object.__setattr__(self, "weights", tuple(ws))
+        object.__setattr__(self, "biases", tuple(bs))
+        object.__setattr__(self, "slope", slope)
+
+    # -- derived properties -------------------------------------------------
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """The widths (d, hidden..., 1)."""
+        return (self.weights[0].shape[-2],) + tuple(w.shape[-1] for w in self.weights)
+
+    @property
+    def is_stacked(self) -> bool:
+        return self.weights[0].ndim == 3
+
+    @property
+    def num_critics(self) -> int:
+        """K for a stacked critic, 1 otherwise."""
+        return self.weights[0].shape[0] if self.is_stacked else 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weights[0].dtype
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def init(cls, layers: Sequence[int], slope: float = 0.2, seed: Any = 0, dtype: Any = np.float32) -> "MLPCritic":
+        r"""A fresh critic with PyTorch's default initialization.
+
+        Every weight and bias of a layer with fan_in :math:`n` is drawn from
+        :math:`U(-1/\sqrt{n}, 1/\sqrt{n})` by ``numpy.random.default_rng(seed)``.
+
+        Parameters
+        ----------
+        layers : sequence of int
+            Widths ``[d, hidden..., 1]``.
+        slope : float, default 0.2
+        seed : int, Generator or None, default 0
+        dtype : float32 or float64, default float32
+        """
+        widths = _check_layers(layers)
+        dt = np.dtype(dtype)
+        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"`dtype` must be float32 or float64, got {dt}")
+        rng = np.random.default_rng(seed)
+        ws, bs = [], []
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            bound = 1.0 / np.sqrt(fan_in)
+            ws.append(rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(dt))
+            bs.append(rng.uniform(-bound, bound, size=fan_out).astype(dt))
+        return cls(tuple(ws), tuple(bs), slope)
+
+    @classmethod
+    def stack(cls, critics: Sequence["MLPCritic"]) -> "MLPCritic":
+        """K critics of one architecture as one stacked critic (arrays gain a leading K axis)."""
+        critics = list(critics)
+        if not critics or not all(isinstance(c, MLPCritic) for c in critics):
+            raise TypeError("`critics` must be a nonempty sequence of MLPCritic")
+        first = critics[0]
+        for i, c in enumerate(critics):
+            if c.is_stacked:
+                raise ValueError(f"`critics[{i}]` is already stacked; stack single critics")
+            if c.layers != first.layers or c.slope != first.slope or c.dtype != first.dtype:
+                raise ValueError(
+                    f"`critics[{i}]` has layers {c.layers}, slope {c.slope}, dtype {c.dtype}; "
+                    f"critics[0] has {first.layers}, {first.slope}, {first.dtype}: stacked critics share all three"
+                )
+        ws = tuple(np.stack([c.weights[l] for c in critics]) for l in range(len(first.weights)))
+        bs = tuple(np.stack([c.biases[l] for c in critics]) for l in range(len(first.biases)))
+        return cls(ws, bs, first.slope)
+
+    def copy(self) -> "MLPCritic":
+        return MLPCritic(tuple(w.copy() for w in self.weights), tuple(b.copy() for b in self.biases), self.slope)
+
+    def astype(self, dtype: Any) -> "MLPCritic":
+        """The same critic in another float dtype (no copy when it already has it)."""
+        dt = np.dtype(dtype)
+        if dt == self.dtype:
+            return self
+        return MLPCritic(tuple(w.astype(dt) for w in self.weights), tuple(b.astype(dt) for b in self.biases), self.slope)
+
+    # -- persistence --------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the critic to a ``.npz`` file (plain arrays only; no pickles)."""
+        arrays = {f"W{i}": w for i, w in enumerate(self.weights)}
+        arrays.update({f"b{i}": b for i, b in enumerate(self.biases)})
+        arrays["slope"] = np.asarray(self.slope, dtype=np.float64)
+        arrays["num_layers"] = np.asarray(len(self.weights), dtype=np.int64)
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "MLPCritic":
+        """Read a critic written by :meth:`save`; never unpickles (``allow_pickle=False``)."""
+        with np.load(path, allow_pickle=False) as f:
+            keys = set(f.files)
+            if "num_layers" not in keys or "slope" not in keys:
+                raise ValueError(f"{os.fspath(path)!r} is not a critic saved by MLPCritic.save (no num_layers/slope)")
+            n = int(f["num_layers"])
+            missing = [k for i in range(n) for k in (f"W{i}", f"b{i}") if k not in keys]
+            if missing:
+                raise ValueError(f"{os.fspath(path)!r} lacks the arrays {missing}")
+            ws = tuple(f[f"W{i}"] for i in range(n))
+            bs = tuple(f[f"b{i}"] for i in range(n))
+            slope = float(f["slope"])
+        return cls(ws, bs, slope)
+
+
+def _check_critic(critic: Any) -> MLPCritic:
+    if not isinstance(critic, MLPCritic):
+        raise TypeError(f"`critic` must be an emd.MLPCritic, got {type(critic).__name__}")
+    return critic
+
+
+def _core_args(critic: MLPCritic, dtype: np.dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Layers as the kernel takes them: (K, fan_in, fan_out) and (K, fan_out), views when possible."""
+    c = critic.astype(dtype)
+    if c.is_stacked:
+        return list(c.weights), list(c.biases)
+    return [w[None] for w in c.weights], [b[None] for b in c.biases]
+
+
+def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
+    r"""Evaluate the critic on a batch: :math:`f(x_i)` for every row.
+
+    Parameters
+    ----------
+    critic : MLPCritic
+        A single critic, or K stacked critics (:meth:`MLPCritic.stack`).
+    x : array_like
+        (B, d) for a single critic. For a stacked critic, (K, B, d) gives critic
+        k the batch ``x[k]``, and (B, d) feeds one batch to every critic. All
+        critics run in one kernel call.
+
+    Returns
+    -------
+    ndarray
+        (B,) for a single critic, (K, B) for a stacked one; float32 when the
+        critic and ``x`` are float32, float64 otherwise.
+    """
+    critic = _check_critic(critic)
+    d = critic.layers[0]
+    xa = as_float_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
+    if xa.shape[-1] != d:
+        raise ValueError(f"`x` must have d = {d} columns (the critic's input width), got shape {xa.shape}")
+    if xa.ndim == 3 and xa.shape[0] != critic.num_critics:
+        raise ValueError(
+            f"`x` of shape {xa.shape} must have K = {critic.num_critics} batches, one per stacked critic, or be (B, d)"
+        )
+    if xa.shape[-2] == 0:
+        raise ValueError(f"`x` has no rows (shape {xa.shape})")
+    dtype = result_float_dtype(xa, critic.weights[0])
+    xa = cast(xa, dtype)
+    check_finite(xa, "x")
+    ws, bs = _core_args(critic, dtype)
+    out = _core.critic_forward(ws, bs, critic.slope, xa)
+    return out if critic.is_stacked else out[0]
+
+
+def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarray:
+    r"""The Kantorovich-Rubinstein estimate of :math:`W_1` by a critic.
+
+    .. math::
+
+        \widehat{W}_1 = \frac{1}{n} \sum_{i=1}^{n} f(x^{\mathrm{real}}_i) - \frac{1}{m} \sum_{j=1}^{m} f(x^{\mathrm{fake}}_j),
+
+    a lower bound of :math:`W_1` between the two samples times the critic's
+    Lipschitz constant. Fused and tiled: f is never materialized over the
+    samples, so the extra memory is constant in n and m; sums are in float64.
+
+    Parameters
+    ----------
+    critic : MLPCritic
+        Single or stacked.
+    x_real : array_like, shape (n, d)
+    x_fake : array_like, shape (m, d)
+
+    Returns
+    -------
+    float, or ndarray (K,) float64 for a stacked critic.
+    """
+    critic = _check_critic(critic)
+    d = critic.layers[0]
+    xr = as_float_array(x_real, "x_real", min_ndim=2, max_ndim=2)
+    xf = as_float_array(x_fake, "x_fake", min_ndim=2, max_ndim=2)
+    for name, a in (("x_real", xr), ("x_fake", xf)):
+        if a.shape[1] != d:
+            raise ValueError(f"`{name}` must be (n, {d}) to match the critic's input width, got {a.shape}")
+    dtype = result_float_dtype(xr, xf, critic.weights[0])
+    xr, xf = cast(xr, dtype), cast(xf, dtype)
+    check_finite(xr, "x_real")
+    check_finite(xf, "x_fake")
+    ws, bs = _core_args(critic, dtype)
+    if not critic.is_stacked:
+        return float(_core.kr_estimate(ws, bs, critic.slope, xr, xf))
+    return np.array(
+        [_core.kr_estimate([w[k : k + 1] for w in ws], [b[k : k + 1] for b in bs], critic.slope, xr, xf)
+         for k in range(critic.num_critics)]
+    )
+
+
+def clip_weights(critic: MLPCritic, c: float) -> MLPCritic:
+    r"""Algorithm 1, line 7 of the WGAN paper: :math:`w \leftarrow \mathrm{clip}(w, -c, c)`, in place.
+
+    The paper's :math:`w` is every parameter of the critic, so biases are
+    clipped too. Returns ``critic`` (the same object) for chaining.
+    """
+    critic = _check_critic(critic)
+    cf = check_real(c, "c", low=0.0, strict_low=True)
+    for a in critic.weights + critic.biases:
+        np.clip(a, -cf, cf, out=a)
+    return critic
+
+
+def spectral_norm(W: Any, n_power_iterations: int = 1, u: Any = None) -> tuple[float, np.ndarray]:
+    r"""Largest singular value of W by power iteration (Miyato et al. 2018).
+
+    .. math::
+
+        v \leftarrow W^\top u / \|W^\top u\|, \quad u \leftarrow W v / \|W v\|, \quad \sigma = u^\top W v.
+
+    Each iteration tightens :math:`\sigma` from below towards :math:`\sigma_{\max}(W)`;
+    passing the returned ``u`` to the next call (as in spectral normalization
+    during training, where W changes little per step) makes one iteration per
+    call enough.
+
+    Parameters
+    ----------
+    W : array_like, shape (m, n)
+    n_power_iterations : int, default 1
+    u : array_like, shape (m,), optional
+        The left vector from the previous call; ``None`` starts from a fixed
+        random unit vector (seed 0), so results are reproducible.
+
+    Returns
+    -------
+    sigma : float
+    u : ndarray, shape (m,), float64 unit vector to pass back next time.
+
+    References
+    ----------
+    T. Miyato, T. Kataoka, M. Koyama, Y. Yoshida, "Spectral normalization for
+    generative adversarial networks", ICLR 2018.
+    """
+    Wa = as_float_array(W, "W", min_ndim=2, max_ndim=2)
+    Wa = np.asarray(Wa, dtype=np.float64)
+    check_finite(Wa, "W")
+    n_it = check_positive_int(n_power_iterations, "n_power_iterations")
+    m = Wa.shape[0]
+    if u is None:
+        ua = np.random.default_rng(0).standard_normal(m)
+    else:
+        ua = as_float_array(u, "u", min_ndim=1, max_ndim=1)
+        if ua.shape != (m,):
+            raise ValueError(f"`u` must have shape ({m},) = (W.shape[0],), got {ua.shape}")
+        ua = np.array(ua, dtype=np.float64)
+        check_finite(ua, "u")
+    nu = np.linalg.norm(ua)
+    if nu == 0:
+        raise ValueError("`u` is the zero vector; pass a nonzero start vector or None")
+    ua = ua / nu
+    tiny = np.finfo(np.float64).tiny
+    for _ in range(n_it):
+        v = Wa.T @ ua
+        v /= max(np.linalg.norm(v), tiny)
+        wv = Wa @ v
+        ua = wv / max(np.linalg.norm(wv), tiny)
+    sigma = float(ua @ (Wa @ v))
+    return sigma, ua
+
+
+def lipschitz_bound(critic: MLPCritic) -> float | np.ndarray:
+    r"""An upper bound of the critic's Lipschitz constant (Euclidean norms).
+
+    .. math::
+
+        \|f\|_L \le \max(1, s)^{L-1} \prod_{l=1}^{L} \sigma_{\max}(W_l),
+
+    since the LeakyReLU with slope :math:`s \in [0, 1]` is 1-Lipschitz. The
+    spectral norms are exact (SVD), not power-iteration estimates.
+
+    Returns
+    -------
+    float, or ndarray (K,) for a stacked critic.
+    """
+    critic = _check_critic(critic)
+    ws = [np.asarray(w, dtype=np.float64) for w in critic.weights]
+    if not critic.is_stacked:
+        return float(np.prod([np.linalg.norm(w, 2) for w in ws]))
+    return np.prod([np.linalg.svd(w, compute_uv=False)[:, 0] for w in ws], axis=0)

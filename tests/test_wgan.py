@@ -1,0 +1,329 @@
+"""emd.wgan: the reference trainer. Gradients against finite differences,
+short runs on every dataset and option, files, determinism, resume, bad input.
+
+The exact W1 of the evaluations is injected: an assignment problem solved by
+scipy's linear_sum_assignment (equal sizes, uniform weights, so the optimal
+plan is a permutation and this is the exact W1), independent of emd.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
+from scipy.stats import spearmanr
+
+import emd.wgan.__main__ as cli
+from emd.wgan import Config, spearman, train
+from emd.wgan.data import make_dataset
+from emd.wgan.models import Critic, LineGenerator, MLPGenerator, RMSProp, gradient_penalty, mlp_forward
+
+# the module, not the function emd.wgan.train that shadows it as a package attribute
+train_mod = importlib.import_module("emd.wgan.train")
+
+# Central differences in float64 with eps = 1e-6: truncation ~1e-12 times the
+# third derivative, rounding ~1e-16 / 1e-6 = 1e-10 relative; kinks of the
+# LeakyReLU are met with probability ~0 on random inputs.
+FD_EPS = 1e-6
+FD_TOL = 1e-6
+
+
+def w1_lsa(x: np.ndarray, y: np.ndarray) -> float:
+    cost = cdist(x, y)
+    r, c = linear_sum_assignment(cost)
+    return float(cost[r, c].mean())
+
+
+def finite_difference(fun, params):
+    grads = []
+    for p in params:
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + FD_EPS
+            a = fun()
+            p[idx] = old - FD_EPS
+            b = fun()
+            p[idx] = old
+            g[idx] = (a - b) / (2 * FD_EPS)
+        grads.append(g)
+    return grads
+
+
+def assert_grads_close(analytic, numeric):
+    for a, n in zip(analytic, numeric):
+        scale = max(1.0, float(np.abs(n).max()))
+        np.testing.assert_allclose(a, n, rtol=0, atol=FD_TOL * scale)
+
+
+# -- gradients ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["wgan", "gan"])
+@pytest.mark.parametrize("lipschitz", ["clip", "spectral", "gp"])
+def test_critic_gradients(rng, loss, lipschitz):
+    critic = Critic([2, 6, 5, 1], np.random.default_rng(0), lipschitz=lipschitz)
+    if lipschitz == "spectral":
+        for _ in range(3):
+            critic.update_spectral()
+    x_real, x_fake = rng.standard_normal((7, 2)), rng.standard_normal((5, 2)) + 1.0
+
+    def value():
+        if lipschitz == "spectral":  # sigma = u^T W v with u, v held fixed, as in the gradient
+            critic.sigma = [float(u @ W @ v) for u, W, v in zip(critic.u, critic.weights, critic.v)]
+        return critic.loss_and_grads(x_real, x_fake, loss=loss, gp_lambda=3.0, rng=np.random.default_rng(5))[0]
+
+    _, grads = critic.loss_and_grads(x_real, x_fake, loss=loss, gp_lambda=3.0, rng=np.random.default_rng(5))
+    assert_grads_close(grads, finite_difference(value, critic.params))
+
+
+def test_gradient_penalty_value_and_gradients(rng):
+    weights = [rng.standard_normal((3, 6)), rng.standard_normal((6, 4)), rng.standard_normal((4, 1))]
+    biases = [rng.standard_normal(6), rng.standard_normal(4), rng.standard_normal(1)]
+    x = rng.standard_normal((9, 3))
+    pen, gW, gb = gradient_penalty(weights, biases, 0.2, x, 2.5)
+    # the input gradient by finite differences, independently of the code's backprop
+    f = lambda z: mlp_forward(weights, biases, 0.2, z)[0][:, 0]  # noqa: E731
+    g = np.stack([(f(x + FD_EPS * e) - f(x - FD_EPS * e)) / (2 * FD_EPS) for e in np.eye(3)], axis=1)
+    assert pen == pytest.approx(2.5 * np.mean((np.linalg.norm(g, axis=1) - 1) ** 2), rel=1e-7)
+    numeric = finite_difference(lambda: gradient_penalty(weights, biases, 0.2, x, 2.5)[0], weights + biases)
+    assert_grads_close(gW + gb, numeric)
+
+
+def test_generator_gradients(rng):
+    gen = MLPGenerator(3, 7, 2, np.random.default_rng(1))
+    z = rng.standard_normal((6, 3))
+    upstream = rng.standard_normal((6, 2))
+    out, cache = gen.forward(z)
+    grads = gen.backward(cache, upstream)
+    assert_grads_close(grads, finite_difference(lambda: float((gen.forward(z)[0] * upstream).sum()), gen.params))
+    line = LineGenerator(0.7)
+    x, _ = line.forward(rng.uniform(size=(5, 1)))
+    assert np.all(x[:, 0] == 0.7)
+    grads = line.backward(None, upstream[:5])
+    assert grads[0][0] == pytest.approx(upstream[:5, 0].sum())
+
+
+def test_rmsprop_moves_by_about_lr():
+    p = [np.array([1.0, -1.0])]
+    opt = RMSProp(p, lr=0.01)
+    opt.step(p, [np.array([5.0, -0.001])])
+    # first step: v = 0.01 g^2, so the step is lr g / (0.1 |g| + eps), about 10 lr whatever |g|
+    g = np.array([5.0, -0.001])
+    np.testing.assert_allclose(p[0], [1.0, -1.0] - 0.01 * g / (0.1 * np.abs(g) + 1e-8), rtol=1e-12)
+    assert np.allclose(np.abs(p[0] - [1.0, -1.0]), 0.1, rtol=1e-3)
+
+
+def test_spearman_matches_scipy(rng):
+    for _ in range(20):
+        a = rng.integers(0, 6, size=15).astype(float)  # ties on purpose
+        b = a + rng.standard_normal(15)
+        assert spearman(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(spearman([1.0], [2.0]))
+    assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+
+
+@pytest.mark.parametrize("name", ["8gaussians", "25gaussians", "rings"])
+def test_real_samples_cover_every_mode(name):
+    ds = make_dataset(name)
+    x = ds.sample(np.random.default_rng(0), 5000)
+    covered, hq = ds.mode_coverage(x)
+    assert covered == ds.num_modes
+    # within 3 std: 1 - exp(-9/2) = 98.89% of a 2-D Gaussian, 99.73% of a ring's 1-D radial noise;
+    # 0.006 is 4 binomial standard deviations at n = 5000
+    expected = 0.9973 if name == "rings" else 1 - math.exp(-4.5)
+    assert abs(hq - expected) < 0.006
+    collapsed = np.repeat(x[:1], 100, axis=0)
+    assert ds.mode_coverage(collapsed)[0] == 1
+
+
+# -- short runs --------------------------------------------------------------
+
+TINY = dict(hidden=8, batch=16, iters=4, eval_every=2, eval_samples=24, n_critic=2, n_critic_boost=0)
+
+
+def read_metrics(out):
+    with open(os.path.join(out, "metrics.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def run_tiny(tmp_path, name="run", **kw):
+    cfg = Config(**{**TINY, **kw, "out": str(tmp_path / name)})
+    summary = train(cfg, w1_fn=w1_lsa, progress=False, log=None)
+    return cfg, summary
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(dataset="8gaussians"),
+        dict(dataset="25gaussians"),
+        dict(dataset="swissroll"),
+        dict(dataset="rings"),
+        dict(dataset="parallel_lines"),
+        dict(lipschitz="spectral"),
+        dict(lipschitz="gp"),
+        dict(loss="gan"),
+        dict(dataset="parallel_lines", loss="gan"),
+        dict(n_critic_boost=3),
+    ],
+    ids=lambda kw: "-".join(str(v) for v in kw.values()),
+)
+def test_short_runs_write_files(tmp_path, kw):
+    cfg, summary = run_tiny(tmp_path, **kw)
+    out = cfg.out
+    for name in ("metrics.csv", "config.json", "checkpoint.npz", "summary.json"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    rows = read_metrics(out)
+    assert [int(float(r["iter"])) for r in rows] == [0, 2, 4]
+    for r in rows[1:]:
+        for key in ("w1_exact", "sliced_w2", "critic_estimate", "critic_loss", "gen_loss", "gen_grad_norm"):
+            assert math.isfinite(float(r[key])), (key, r)
+    assert float(rows[0]["w1_exact"]) > 0
+    assert Config.load(out) == cfg
+    with open(os.path.join(out, "summary.json")) as f:
+        saved = json.load(f)
+    assert saved["w1_initial"] == pytest.approx(float(rows[0]["w1_exact"]))
+    if cfg.dataset in ("8gaussians", "25gaussians", "rings"):
+        assert rows[-1]["modes_covered"] != ""
+    if cfg.dataset == "parallel_lines":
+        assert 0.9 < float(rows[-1]["theta"]) <= 1.0 + 1e-12
+        # W1 between (theta, Z) and (0, Z) is |theta|, up to the sampling error of 24 points
+        assert float(rows[0]["w1_exact"]) == pytest.approx(1.0, abs=0.1)
+
+
+def test_clip_keeps_weights_in_range(tmp_path):
+    cfg, _ = run_tiny(tmp_path, clip=0.02)
+    with np.load(os.path.join(cfg.out, "checkpoint.npz")) as f:
+        critic = [f[k] for k in f.files if k.startswith("critic_p")]
+    assert critic and all(np.abs(a).max() <= 0.02 for a in critic)
+
+
+def test_same_seed_same_metrics(tmp_path):
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]  # noqa: E731
+    a, _ = run_tiny(tmp_path, "a", seed=3)
+    b, _ = run_tiny(tmp_path, "b", seed=3)
+    c, _ = run_tiny(tmp_path, "c", seed=4)
+    assert strip(read_metrics(a.out)) == strip(read_metrics(b.out))
+    assert strip(read_metrics(a.out)) != strip(read_metrics(c.out))
+
+
+@pytest.mark.parametrize("lipschitz", ["clip", "spectral"])
+def test_resume_continues_exactly(tmp_path, lipschitz):
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]  # noqa: E731
+    full, _ = run_tiny(tmp_path, "full", iters=6, lipschitz=lipschitz)
+    half, _ = run_tiny(tmp_path, "half", iters=4, lipschitz=lipschitz)
+    cont = Config(**{**json.loads(half.to_json()), "iters": 6})
+    train(cont, resume=True, w1_fn=w1_lsa, progress=False, log=None)
+    assert strip(read_metrics(half.out)) == strip(read_metrics(full.out))
+
+
+def test_user_data(tmp_path):
+    data = np.random.default_rng(0).standard_normal((200, 3)) * [1.0, 2.0, 0.5]
+    path = tmp_path / "pts.npy"
+    np.save(path, data)
+    cfg, summary = run_tiny(tmp_path, data=str(path))
+    assert summary["w1_initial"] > 0 and math.isfinite(summary["w1_final"])
+
+
+def test_plots_or_note(tmp_path):
+    _, summary = run_tiny(tmp_path)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in summary["plots"]
+    else:
+        assert os.path.isfile(os.path.join(tmp_path / "run", "curves.png"))
+
+
+# -- the command line --------------------------------------------------------
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    return exc.value.code, capsys.readouterr()
+
+
+def test_cli_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train_mod, "_default_w1", w1_lsa)
+    out = tmp_path / "cli"
+    code = cli.main(["--iters", "2", "--eval-every", "1", "--eval-samples", "20", "--hidden", "8",
+                     "--n-critic-boost", "0", "--out", str(out), "--no-progress"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "exact W1 at start" in text and "exact W1 at end" in text
+    assert len(read_metrics(out)) == 3
+    code = cli.main(["--resume", "--iters", "4", "--out", str(out), "--no-progress"])
+    assert code == 0 and len(read_metrics(out)) == 5
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset", "mnist"], "invalid choice"),
+        (["--loss", "hinge"], "invalid choice"),
+        (["--lipschitz", "none"], "invalid choice"),
+        (["--iters", "ten"], "invalid int"),
+        (["--iters", "0"], "iters"),
+        (["--lr", "-1"], "lr"),
+        (["--lr", "nan"], "lr"),
+        (["--batch", "0"], "batch"),
+        (["--data", "missing.npy"], "does not exist"),
+        (["--data", "points.txt"], ".npy"),
+        (["--resume"], "no checkpoint"),
+    ],
+)
+def test_cli_bad_input_exits_2(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "never"
+    code, captured = run_cli([*args, "--out", str(out)], capsys)
+    assert code == 2
+    assert message in captured.err and "usage:" in captured.err
+    assert "Traceback" not in captured.err
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("content, message", [
+    (np.zeros(5), "2-D"),
+    (np.array([[0.0, np.nan], [1.0, 2.0]]), "NaN"),
+    (np.array([["a", "b"], ["c", "d"]]), "numeric"),
+])
+def test_cli_bad_data_file(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.npy"
+    np.save(path, content)
+    code, captured = run_cli(["--data", str(path), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and message in captured.err and "Traceback" not in captured.err
+
+
+def test_cli_unwritable_out(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, captured = run_cli(["--out", str(blocker / "sub")], capsys)
+    assert code == 2 and "--out" in captured.err
+    assert blocker.read_text() == "x"
+
+
+def test_resume_keeps_existing_run_on_bad_input(tmp_path, capsys, monkeypatch):
+    cfg, _ = run_tiny(tmp_path)
+    before = {n: os.path.getmtime(os.path.join(cfg.out, n)) for n in os.listdir(cfg.out)}
+    code, _ = run_cli(["--resume", "--iters", "-3", "--out", cfg.out], capsys)
+    assert code == 2
+    assert {n: os.path.getmtime(os.path.join(cfg.out, n)) for n in os.listdir(cfg.out)} == before
+
+
+def test_divergence_is_reported(tmp_path, capsys, monkeypatch):
+    # lr = 1e300 makes the parameters overflow within a few steps
+    monkeypatch.setattr(train_mod, "_default_w1", w1_lsa)
+    code = cli.main(["--lr", "1e300", "--loss", "gan", "--iters", "20", "--eval-every", "10", "--eval-samples", "16",
+                     "--hidden", "8", "--n-critic-boost", "0", "--out", str(tmp_path / "div"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and "diverged" in err and "Traceback" not in err
