@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _core
+from ._dispatch import accepts_gpu, library_of
 from ._validation import (
     as_float_array,
     cast,
@@ -54,6 +55,15 @@ def _check_layers(layers: Any) -> tuple[int, ...]:
     if widths[-1] != 1:
         raise ValueError(f"`layers` must end with 1 (a critic outputs one number per sample), got {list(widths)}")
     return widths
+
+
+def _param_array(x: Any, name: str, **kwargs: Any) -> Any:
+    """A parameter array: NumPy, or CuPy for a critic kept on the GPU (checked alike)."""
+    if library_of(x) == "cupy":
+        from ._gpu import _as_device_array
+
+        return _as_device_array(x, name, **kwargs)
+    return as_float_array(x, name, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -93,8 +103,10 @@ class MLPCritic:
                 f"`weights` and `biases` need one array per layer, got {len(weights)} weights and {len(biases)} biases"
             )
         slope = check_real(self.slope, "slope", low=0.0, high=1.0)
-        ws = [as_float_array(w, f"weights[{i}]", min_ndim=2, max_ndim=3) for i, w in enumerate(weights)]
-        bs = [as_float_array(b, f"biases[{i}]", min_ndim=1, max_ndim=2) for i, b in enumerate(biases)]
+        ws = [_param_array(w, f"weights[{i}]", min_ndim=2, max_ndim=3) for i, w in enumerate(weights)]
+        bs = [_param_array(b, f"biases[{i}]", min_ndim=1, max_ndim=2) for i, b in enumerate(biases)]
+        if len({library_of(a) for a in ws + bs}) > 1:
+            raise TypeError("the critic's arrays mix NumPy and CuPy arrays; keep all of them on one device")
         stacked = ws[0].ndim == 3
         dtype = result_float_dtype(*ws, *bs)
         prev = None
@@ -230,6 +242,14 @@ def _check_critic(critic: Any) -> MLPCritic:
     return critic
 
 
+def _check_host_critic(critic: MLPCritic) -> None:
+    if library_of(critic.weights[0]) == "cupy":
+        raise TypeError(
+            "the critic's parameters are CuPy arrays but the samples are not; pass the samples as CuPy arrays"
+            " (cupy.asarray(x)) or move the critic to the host (cupy.asnumpy of each array)"
+        )
+
+
 def _core_args(critic: MLPCritic, dtype: np.dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Layers as the kernel takes them: (K, fan_in, fan_out) and (K, fan_out), views when possible."""
     c = critic.astype(dtype)
@@ -238,6 +258,7 @@ def _core_args(critic: MLPCritic, dtype: np.dtype) -> tuple[list[np.ndarray], li
     return [w[None] for w in c.weights], [b[None] for b in c.biases]
 
 
+@accepts_gpu("x")
 def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
     r"""Evaluate the critic on a batch: :math:`f(x_i)` for every row.
 
@@ -257,6 +278,7 @@ def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
         critic and ``x`` are float32, float64 otherwise.
     """
     critic = _check_critic(critic)
+    _check_host_critic(critic)
     d = critic.layers[0]
     xa = as_float_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
     if xa.shape[-1] != d:
@@ -275,6 +297,7 @@ def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
     return out if critic.is_stacked else out[0]
 
 
+@accepts_gpu("x_real", "x_fake")
 def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarray:
     r"""The Kantorovich-Rubinstein estimate of :math:`W_1` by a critic.
 
@@ -298,6 +321,7 @@ def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarr
     float, or ndarray (K,) float64 for a stacked critic.
     """
     critic = _check_critic(critic)
+    _check_host_critic(critic)
     d = critic.layers[0]
     xr = as_float_array(x_real, "x_real", min_ndim=2, max_ndim=2)
     xf = as_float_array(x_fake, "x_fake", min_ndim=2, max_ndim=2)

@@ -15,7 +15,7 @@ import re
 import sys
 import tempfile
 
-from .config import DATASETS, LIPSCHITZ, LOSSES, Config
+from .config import DATASETS, DEVICES, LIPSCHITZ, LOSSES, Config
 from .data import load_npy
 
 
@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=d.eval_every, help=f"evaluation period (default {d.eval_every})")
     p.add_argument("--eval-samples", type=int, default=d.eval_samples,
                    help=f"samples per side in each exact W1 (default {d.eval_samples})")
+    p.add_argument("--device", choices=DEVICES, default=d.device,
+                   help="cpu (default) or cuda: networks, optimizer states and batches on the GPU (needs CuPy and emd's CUDA kernels)")
     p.add_argument("--out", default=d.out, help=f"output directory (default {d.out})")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint up to --iters (its config.json is reused)")
@@ -72,6 +74,19 @@ def _check_writable(out: str) -> str | None:
     return None
 
 
+def _cuda_unavailable() -> str | None:
+    """None when --device cuda can run here; else why not."""
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return "--device cuda needs CuPy (pip install cupy-cuda12x or cupy-cuda13x)"
+    from .._dispatch import has_cuda
+
+    if not has_cuda():
+        return "--device cuda: emd's CUDA kernels are not usable here (see emd.has_cuda())"
+    return None
+
+
 def _option_message(exc: Exception) -> str:
     # "`n_critic` must be >= 1" -> "--n-critic must be >= 1"
     return re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(exc))
@@ -89,7 +104,7 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
             parser.error(f"--resume: cannot read {args.out}/config.json ({exc})")
         try:
             iters = saved.iters if args.iters is None else args.iters
-            config = dataclasses.replace(saved, iters=iters, out=args.out)
+            config = dataclasses.replace(saved, iters=iters, out=args.out, device=args.device)
         except (ValueError, TypeError) as exc:
             parser.error(_option_message(exc))
     else:
@@ -98,7 +113,7 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
                 dataset=args.dataset, data=args.data, loss=args.loss, lipschitz=args.lipschitz, lr=args.lr,
                 clip=args.clip, gp_lambda=args.gp_lambda, n_critic=args.n_critic, n_critic_boost=args.n_critic_boost, batch=args.batch,
                 hidden=args.hidden, z_dim=args.z_dim, iters=Config.iters if args.iters is None else args.iters, eval_every=args.eval_every,
-                eval_samples=args.eval_samples, seed=args.seed, out=args.out,
+                eval_samples=args.eval_samples, seed=args.seed, out=args.out, device=args.device,
             )
         except (ValueError, TypeError) as exc:
             parser.error(_option_message(exc))
@@ -107,6 +122,10 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
             load_npy(config.data)
         except ValueError as exc:
             parser.error(str(exc))
+    if config.device == "cuda":
+        reason = _cuda_unavailable()
+        if reason:
+            parser.error(reason)
     reason = _check_writable(config.out)
     if reason:
         parser.error(reason)

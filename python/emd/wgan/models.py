@@ -13,6 +13,17 @@ import numpy as np
 
 from ..critic import MLPCritic, spectral_norm
 
+
+def array_module(x):
+    """numpy, or cupy for a CuPy array (the trainer's --device cuda): the code
+    below is written against NumPy and runs unchanged on CuPy arrays through
+    NumPy's dispatch protocols, except where it creates arrays; those ask this."""
+    if type(x).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return np
+
 __all__ = [
     "mlp_forward",
     "mlp_backward",
@@ -21,6 +32,8 @@ __all__ = [
     "MLPGenerator",
     "LineGenerator",
     "RMSProp",
+    "array_module",
+    "to_device",
 ]
 
 
@@ -137,12 +150,33 @@ class Critic:
 
     def update_spectral(self) -> None:
         """One power iteration per layer (u persists), refreshing sigma_l and v_l."""
+        xp = array_module(self.weights[0])
+        if xp is not np:
+            self._update_spectral_device(xp)
+            return
         for l, W in enumerate(self.weights):
             _, u = spectral_norm(W, 1, self.u[l])
             wtu = W.T @ u
             v = wtu / max(np.linalg.norm(wtu), np.finfo(np.float64).tiny)
             self.u[l], self.v[l] = u, v
             self.sigma[l] = float(u @ W @ v)
+
+    def _update_spectral_device(self, xp) -> None:
+        # spectral_norm's iteration (one step, u kept), on the device; the same
+        # start vector (seed 0) as on the CPU.
+        tiny = np.finfo(np.float64).tiny
+        for l, W in enumerate(self.weights):
+            u = self.u[l]
+            if u is None:
+                u = xp.asarray(np.random.default_rng(0).standard_normal(W.shape[0]))
+            u = u / xp.linalg.norm(u)
+            v = W.T @ u
+            v = v / xp.maximum(xp.linalg.norm(v), tiny)
+            wv = W @ v
+            u = wv / xp.maximum(xp.linalg.norm(wv), tiny)
+            wtu = W.T @ u
+            self.u[l], self.v[l] = u, wtu / xp.maximum(xp.linalg.norm(wtu), tiny)
+            self.sigma[l] = float(u @ W @ self.v[l])
 
     def effective_weights(self) -> list[np.ndarray]:
         if self.lipschitz != "spectral":
@@ -160,7 +194,7 @@ class Critic:
             return gW
         out = []
         for G, W, u, v, s in zip(gW, self.weights, self.u, self.v, self.sigma):
-            out.append((G - (float((G * W).sum()) / s) * np.outer(u, v)) / s)
+            out.append((G - (float((G * W).sum()) / s) * array_module(G).outer(u, v)) / s)
         return out
 
     def loss_and_grads(self, x_real: np.ndarray, x_fake: np.ndarray, *, loss: str, gp_lambda: float = 0.0,
@@ -175,15 +209,16 @@ class Critic:
         x = np.concatenate([x_real, x_fake])
         f, cache = self.forward(x)
         fr, ff = f[:n_r], f[n_r:]
+        xp = array_module(x)
         if loss == "wgan":
             value = ff.mean() - fr.mean()
-            g = np.concatenate([np.full(n_r, -1.0 / n_r), np.full(n_f, 1.0 / n_f)])
+            g = xp.concatenate([xp.full(n_r, -1.0 / n_r), xp.full(n_f, 1.0 / n_f)])
         else:
             value = _softplus(-fr).mean() + _softplus(ff).mean()
             g = np.concatenate([-_sigmoid(-fr) / n_r, _sigmoid(ff) / n_f])
         gW, gb, _ = mlp_backward(self.effective_weights(), self.slope, cache, g[:, None])
         if loss == "wgan" and self.lipschitz == "gp" and gp_lambda > 0:
-            eps = rng.uniform(size=(min(n_r, n_f), 1))
+            eps = xp.asarray(rng.uniform(size=(min(n_r, n_f), 1)))  # drawn by the run's NumPy stream
             x_hat = eps * x_real[: len(eps)] + (1.0 - eps) * x_fake[: len(eps)]
             pen, pW, pb = gradient_penalty(self.effective_weights(), self.biases, self.slope, x_hat, gp_lambda)
             value = value + pen
@@ -235,10 +270,21 @@ class LineGenerator:
 
     def forward(self, z: np.ndarray):
         z1 = z[:, :1]
-        return np.concatenate([np.full_like(z1, self.theta[0]), z1], axis=1), None
+        xp = array_module(z1)
+        first = np.full_like(z1, self.theta[0]) if xp is np else xp.zeros_like(z1) + self.theta[0]
+        return xp.concatenate([first, z1], axis=1), None
 
     def backward(self, cache, grad_x: np.ndarray) -> list[np.ndarray]:
-        return [np.array([grad_x[:, 0].sum()])]
+        return [array_module(grad_x).reshape(grad_x[:, 0].sum(), (1,))]
+
+
+def to_device(net, xp) -> None:
+    """Move a network's parameters to the array module ``xp`` (cupy), in place of its lists."""
+    for name in ("weights", "biases"):
+        if hasattr(net, name):
+            setattr(net, name, [xp.asarray(a) for a in getattr(net, name)])
+    if hasattr(net, "theta"):
+        net.theta = xp.asarray(net.theta)
 
 
 class RMSProp:

@@ -36,7 +36,7 @@ from ..sliced import sliced_wasserstein
 from ._blas import one_blas_thread
 from .config import Config
 from .data import load_npy, make_dataset, user_dataset
-from .models import Critic, LineGenerator, MLPGenerator, RMSProp, mlp_backward
+from .models import Critic, LineGenerator, MLPGenerator, RMSProp, mlp_backward, to_device
 
 __all__ = ["train", "spearman", "METRIC_FIELDS"]
 
@@ -138,6 +138,17 @@ class _Run:
             self.generator: Any = LineGenerator(1.0)
         else:
             self.generator = MLPGenerator(config.z_dim, h, d, init_rng)
+        # --device cuda: both networks (and below, their optimizer states and
+        # every batch) as CuPy arrays; initialized by the same NumPy streams.
+        self.xp = np
+        if config.device == "cuda":
+            import cupy
+
+            self.xp = cupy
+            to_device(self.critic, cupy)
+            to_device(self.generator, cupy)
+        self.eval_real_dev = self.xp.asarray(self.eval_real)
+        self.eval_z_dev = self.xp.asarray(self.eval_z)
         self.opt_critic = RMSProp(self.critic.params, config.lr)
         self.opt_gen = RMSProp(self.generator.params, config.lr)
         self.iteration = 0
@@ -156,8 +167,8 @@ class _Run:
 
     def critic_step(self) -> None:
         cfg, m = self.config, self.config.batch
-        x = self.dataset.sample(self.rng, m)  # {x_i} ~ P_r
-        z = _prior(self.rng, m, cfg)  # {z_i} ~ p(z)
+        x = self.xp.asarray(self.dataset.sample(self.rng, m))  # {x_i} ~ P_r
+        z = self.xp.asarray(_prior(self.rng, m, cfg))  # {z_i} ~ p(z)
         fake, _ = self.generator.forward(z)
         if self.critic.lipschitz == "spectral":
             self.critic.update_spectral()
@@ -165,11 +176,19 @@ class _Run:
         self._check_finite("critic", loss, grads)
         self.opt_critic.step(self.critic.params, grads)  # w <- w + alpha RMSProp(w, g_w)
         if self.critic.lipschitz == "clip":
-            clip_weights(self.critic.as_view(), cfg.clip)  # w <- clip(w, -c, c)
+            if self.xp is np:
+                clip_weights(self.critic.as_view(), cfg.clip)  # w <- clip(w, -c, c)
+            else:
+                for p in self.critic.params:
+                    self.xp.clip(p, -cfg.clip, cfg.clip, out=p)
         self.last_critic_loss = loss
 
     def _check_finite(self, which: str, loss: float, grads: list[np.ndarray]) -> None:
-        if not (np.isfinite(loss) and all(np.isfinite(g).all() for g in grads)):
+        if self.xp is np:
+            finite = all(np.isfinite(g).all() for g in grads)
+        else:  # one device reduction, one value read back
+            finite = bool(self.xp.stack([self.xp.isfinite(g).all() for g in grads]).all())
+        if not (np.isfinite(loss) and finite):
             raise FloatingPointError(
                 f"training diverged at iteration {self.iteration}: the {which} loss or gradient is not finite "
                 f"(loss {loss}); lower --lr (now {self.config.lr})"
@@ -177,14 +196,14 @@ class _Run:
 
     def generator_step(self) -> None:
         cfg, m = self.config, self.config.batch
-        z = _prior(self.rng, m, cfg)
+        z = self.xp.asarray(_prior(self.rng, m, cfg))
         fake, gcache = self.generator.forward(z)
         if self.critic.lipschitz == "spectral":
             self.critic.update_spectral()
         f, ccache = self.critic.forward(fake)
         if cfg.loss == "wgan":
             loss = -f.mean()  # descend -1/m sum f_w(g_theta(z_i))
-            g = np.full(m, -1.0 / m)
+            g = self.xp.full(m, -1.0 / m)
         else:
             # the minimax (Jensen-Shannon) generator loss: mean log(1 - D(g(z))) = -mean softplus(f)
             loss = -np.logaddexp(0.0, f).mean()
@@ -198,16 +217,18 @@ class _Run:
 
     # -- evaluation ---------------------------------------------------------
     def evaluate(self, w1_fn: Callable[[np.ndarray, np.ndarray], float], wall: float) -> dict[str, Any]:
-        fake, _ = self.generator.forward(self.eval_z)
-        real = self.eval_real
+        fake_dev, _ = self.generator.forward(self.eval_z_dev)
+        real_dev = self.eval_real_dev
+        # The exact W1 runs on the CPU: only the generated samples are copied there (--device cuda).
+        fake, real = self._host(fake_dev), self.eval_real
         w1 = float(w1_fn(fake, real))
-        sw2 = sliced_wasserstein(fake, real, p=2.0, n_projections=128, seed=0)
+        sw2 = sliced_wasserstein(fake_dev, real_dev, p=2.0, n_projections=128, seed=0)
         critic = self.critic.as_mlp_critic()
         if self.config.loss == "wgan":
-            estimate = kr_estimate(critic, real, fake)
+            estimate = kr_estimate(critic, real_dev, fake_dev)
         else:
             # the discriminator's negated cross-entropy on the evaluation samples
-            fr, ff = critic_forward(critic, real), critic_forward(critic, fake)
+            fr, ff = critic_forward(critic, real_dev), critic_forward(critic, fake_dev)
             estimate = -float(np.logaddexp(0.0, -fr).mean() + np.logaddexp(0.0, ff).mean())
         row: dict[str, Any] = {
             "iter": self.iteration, "wall_s": round(wall, 3), "w1_exact": w1, "sliced_w2": sw2,
@@ -226,25 +247,28 @@ class _Run:
         arrays: dict[str, np.ndarray] = {"iteration": np.asarray(self.iteration)}
         for prefix, net, opt in (("critic", self.critic, self.opt_critic), ("gen", self.generator, self.opt_gen)):
             for i, (p, v) in enumerate(zip(net.params, opt.state)):
-                arrays[f"{prefix}_p{i}"] = p
-                arrays[f"{prefix}_v{i}"] = v
+                arrays[f"{prefix}_p{i}"] = self._host(p)
+                arrays[f"{prefix}_v{i}"] = self._host(v)
         for i, u in enumerate(self.critic.u):
             if u is not None:
-                arrays[f"critic_u{i}"] = u
+                arrays[f"critic_u{i}"] = self._host(u)
         arrays["rng_state"] = np.asarray(json.dumps(self.rng.bit_generator.state))
         arrays["last"] = np.array([self.last_critic_loss, self.last_gen_loss, self.last_gen_grad])
         return arrays
+
+    def _host(self, a: Any) -> np.ndarray:
+        return a if self.xp is np else self.xp.asnumpy(a)
 
     def load_state(self, path: str) -> None:
         with np.load(path, allow_pickle=False) as f:
             self.iteration = int(f["iteration"])
             for prefix, net, opt in (("critic", self.critic, self.opt_critic), ("gen", self.generator, self.opt_gen)):
                 for i, (p, v) in enumerate(zip(net.params, opt.state)):
-                    p[...] = f[f"{prefix}_p{i}"]
-                    v[...] = f[f"{prefix}_v{i}"]
+                    p[...] = self.xp.asarray(f[f"{prefix}_p{i}"])
+                    v[...] = self.xp.asarray(f[f"{prefix}_v{i}"])
             for i in range(len(self.critic.u)):
                 if f"critic_u{i}" in f.files:
-                    self.critic.u[i] = np.array(f[f"critic_u{i}"])
+                    self.critic.u[i] = self.xp.array(f[f"critic_u{i}"])
             self.rng.bit_generator.state = json.loads(str(f["rng_state"]))
             self.last_critic_loss, self.last_gen_loss, self.last_gen_grad = (float(t) for t in f["last"])
         if self.critic.lipschitz == "spectral" and self.critic.u[0] is not None:
@@ -252,7 +276,7 @@ class _Run:
             for l, W in enumerate(self.critic.weights):
                 u = self.critic.u[l]
                 wtu = W.T @ u
-                self.critic.v[l] = wtu / max(np.linalg.norm(wtu), np.finfo(np.float64).tiny)
+                self.critic.v[l] = wtu / max(float(self.xp.linalg.norm(wtu)), np.finfo(np.float64).tiny)
                 self.critic.sigma[l] = float(u @ W @ self.critic.v[l])
 
     def save_checkpoint(self, out: str) -> None:
@@ -271,7 +295,8 @@ def _write_plots(out: str, run: _Run, rows: list[dict[str, Any]]) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib is not installed: no plots written (pip install 'emd[plot]' to get them)"
-    fake, _ = run.generator.forward(run.eval_z)
+    fake_dev, _ = run.generator.forward(run.eval_z_dev)
+    fake = run._host(fake_dev)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(run.eval_real[:, 0], run.eval_real[:, -1], s=3, alpha=0.5, label="real")
     ax.scatter(fake[:, 0], fake[:, -1], s=3, alpha=0.5, label="generated")
