@@ -151,3 +151,20 @@ def test_trainer_on_the_gpu_tracks_the_cpu_run(tmp_path, cp):
     for key in ("critic_loss", "gen_loss", "critic_estimate"):
         assert np.isfinite(float(s_gpu["final"][key]))
     assert float(s_gpu["final"]["critic_estimate"]) == pytest.approx(float(s_cpu["final"]["critic_estimate"]), rel=0.05, abs=1e-4)
+
+
+def test_trainer_device_cuda_refused_clearly_without_a_gpu(tmp_path):
+    pytest.importorskip("emd.wgan")
+    try:
+        import cupy  # noqa: F401
+
+        if emd.has_cuda():
+            pytest.skip("a usable GPU is present: --device cuda runs")
+    except ImportError:
+        pass
+    out = tmp_path / "run"
+    run = subprocess.run([sys.executable, "-m", "emd.wgan", "--device", "cuda", "--iters", "1", "--out", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert "--device cuda" in run.stderr and "usage:" in run.stderr
+    assert not out.exists()  # nothing written before the inputs are known to be good
