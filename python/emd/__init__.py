@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from ._dispatch import has_cuda
 from ._result import OTResult
+from .cost_matrix import cost_matrix
+from .discrete import emd, solve
 from .divergences import js, kl, tv
 from .one_d import wasserstein_1d
 from .sliced import sliced_wasserstein
@@ -21,10 +23,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "OTResult",
+    "cost_matrix",
+    "emd",
     "has_cuda",
     "js",
     "kl",
     "sliced_wasserstein",
+    "solve",
     "tv",
     "wasserstein",
     "wasserstein_1d",
