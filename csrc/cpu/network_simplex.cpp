@@ -506,7 +506,14 @@ class TransportSimplex {
         const double c = arc_cost(pred_[u_in_]);
         const double sigma = forward_[u_in_] ? pi_[v_in_] - pi_[u_in_] - c : pi_[v_in_] - pi_[u_in_] + c;
         const index_t end = thread_[last_succ_[u_in_]];
-        for (index_t u = u_in_; u != end; u = thread_[u]) pi_[u] += sigma;
+        if (2 * succ_num_[u_in_] <= num_nodes_) {
+            for (index_t u = u_in_; u != end; u = thread_[u]) pi_[u] += sigma;
+        } else {
+            // Potentials matter only up to a common constant: shifting the
+            // complement by -sigma is the same update, on the smaller side.
+            for (index_t u = root_; u != u_in_; u = thread_[u]) pi_[u] -= sigma;
+            for (index_t u = end; u != root_; u = thread_[u]) pi_[u] -= sigma;
+        }
     }
 
     bool pivot() {
