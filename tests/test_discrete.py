@@ -257,6 +257,19 @@ def test_batched_per_problem_costs_and_uniform(rng):
         np.testing.assert_allclose(res.cost[k], linprog_cost(np.full(n, 1 / n), np.full(m, 1 / m), M[k]), rtol=COST_RTOL)
 
 
+def test_two_pricing_threads_match_serial(rng):
+    # A single large solve prices on two threads; in a batch each problem is
+    # solved by one thread. Both make the same pivots, so the results agree bit for bit.
+    a, b, M = random_problem(rng, 1500, 1500, d=2, dirichlet=True)
+    single = emd.solve(a, b, M)
+    batch = emd.solve(np.stack([a, a]), np.stack([b, b]), M)
+    assert single.n_iter == batch.n_iter[0] == batch.n_iter[1]
+    assert single.cost == batch.cost[0]
+    np.testing.assert_array_equal(single.potential_a, batch.potential_a[0])
+    np.testing.assert_array_equal(single.potential_b, batch.potential_b[1])
+    certify(single, a, b, M)
+
+
 def test_batch_is_deterministic(rng):
     M = rng.random((64, 64))
     A = rng.dirichlet(np.ones(64), size=200)

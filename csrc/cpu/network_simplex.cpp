@@ -11,10 +11,12 @@
 #include "emd/network_simplex.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <limits>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "emd/parallel.hpp"
@@ -36,6 +38,8 @@ constexpr double k_rc_tol = 0x1p-40;
 // updates drift by round-off, rebuilding costs O(n + m).
 constexpr index_t k_recompute_every = 1024;
 constexpr index_t k_poll_every = 2048;
+// Problems with at least this many arcs (n = m ~ 1450) price on two threads.
+constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
 
 // Scaled reduced cost of arc (i, j) less the source's share: c - p_j + tol (|c| + |p_j|).
 template <class T>
@@ -108,7 +112,118 @@ class TransportSimplex {
     }
 
     // Runs pivots until optimal, `max_iter` pivots (< 0: no cap) or Ctrl-C.
-    SolveStatus run(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
+    // With `two_threads`, pricing is shared by two threads (run_two_threads);
+    // the sequence of pivots, hence the result, is the same either way.
+    SolveStatus run(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool two_threads) {
+        if (two_threads) return run_two_threads(max_iter, interrupt, may_call_back);
+        return run_serial(max_iter, interrupt, may_call_back);
+    }
+
+    // Parallel pricing on two threads. Each round, the solving thread prices
+    // block 0 after the current position while a helper thread prices block
+    // 1; the first of the two blocks holding an improving arc supplies the
+    // entering arc, exactly as the serial block search would choose it (it
+    // would have stopped at that block), so the pivots, hence the result, do
+    // not depend on the threads. Pricing streams M from memory and dominates
+    // large solves; a second core adds bandwidth.
+    //
+    // The solving thread never waits for a helper that has not started: it
+    // claims block 1 itself when the helper has not claimed it yet (a busy or
+    // descheduled helper then costs nothing but its spin). Rounds are claimed
+    // with a compare-and-swap on the round number, so a late helper can never
+    // take a round it did not see published.
+    SolveStatus run_two_threads(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
+        constexpr index_t k_claimed = -1, k_quit = -2, k_idle = -3;
+        std::atomic<index_t> open_round{k_idle}, done_round{k_idle};
+        std::atomic<index_t> job_lin{0}, job_len{0};
+        Scan job_result;
+        std::thread helper([&] {
+            index_t seen = k_idle;
+            int spins = 0;
+            while (true) {
+                index_t r = open_round.load(std::memory_order_acquire);
+                if (r == k_quit) return;
+                if (r < 0 || r == seen) {
+                    if (++spins > 64) {
+                        std::this_thread::yield();
+                        spins = 0;
+                    }
+                    continue;
+                }
+                seen = r;
+                const index_t lin = job_lin.load(std::memory_order_relaxed);
+                const index_t len = job_len.load(std::memory_order_relaxed);
+                if (!open_round.compare_exchange_strong(r, k_claimed, std::memory_order_acq_rel)) continue;
+                job_result = len > 0 ? scan_range(lin, len) : Scan{};
+                done_round.store(seen, std::memory_order_release);
+            }
+        });
+
+        SolveStatus status = SolveStatus::optimal;
+        bool confirming = false;
+        index_t swept = 0, since_recompute = 0;
+        for (index_t round = 0;; ++round) {
+            const index_t len0 = std::min(block_, nm_ - swept);
+            const index_t len1 = std::min(block_, nm_ - swept - len0);
+            job_lin.store((next_lin_ + len0) % nm_, std::memory_order_relaxed);
+            job_len.store(len1, std::memory_order_relaxed);
+            open_round.store(round, std::memory_order_release);
+            const Scan r0 = scan_range(next_lin_, len0);
+            Scan r1;
+            index_t expected = round;
+            if (open_round.compare_exchange_strong(expected, k_idle, std::memory_order_acq_rel)) {
+                r1 = len1 > 0 ? scan_range((next_lin_ + len0) % nm_, len1) : Scan{};
+            } else {
+                while (done_round.load(std::memory_order_acquire) != round) std::this_thread::yield();
+                r1 = job_result;
+                open_round.store(k_idle, std::memory_order_release);
+            }
+            index_t e = -1;
+            if (r0.e >= 0) {
+                e = r0.e;
+                next_lin_ = (next_lin_ + len0) % nm_;
+            } else {
+                e = r1.e;
+                next_lin_ = (next_lin_ + len0 + len1) % nm_;
+                swept += len0 + len1;
+            }
+            if (e >= 0) {
+                swept = 0;
+                confirming = false;
+                in_arc_ = e;
+                if (!pivot()) {
+                    status = SolveStatus::infeasible;
+                    break;
+                }
+                ++n_iter_;
+                if (++since_recompute >= k_recompute_every) {
+                    recompute_potentials();
+                    since_recompute = 0;
+                }
+                if (max_iter >= 0 && n_iter_ >= max_iter) {
+                    recompute_potentials();
+                    status = find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
+                    break;
+                }
+                if (n_iter_ % k_poll_every == 0 && interrupt.poll(may_call_back)) {
+                    status = SolveStatus::interrupted;
+                    break;
+                }
+            } else if (swept >= nm_) {
+                // A full sweep found nothing: confirm with exact potentials.
+                if (confirming) break;
+                recompute_potentials();
+                since_recompute = 0;
+                confirming = true;
+                swept = 0;
+            }
+        }
+        open_round.store(k_quit, std::memory_order_release);
+        helper.join();
+        return status;
+    }
+
+    SolveStatus run_serial(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
         index_t since_recompute = 0;
         while (true) {
             if (max_iter >= 0 && n_iter_ >= max_iter) {
@@ -161,7 +276,7 @@ class TransportSimplex {
     const T* M_;
     index_t n_, m_, nm_, num_nodes_, root_;
     index_t block_;
-    index_t next_row_ = 0, next_col_ = 0;  // where the pricing resumes
+    index_t next_lin_ = 0;  // where the pricing resumes (row-major arc index)
     index_t n_iter_ = 0;
 
     std::vector<index_t> parent_, pred_, thread_, rev_thread_, succ_num_, last_succ_;
@@ -313,57 +428,65 @@ class TransportSimplex {
         }
     }
 
-    // Block search (Grigoriadis 1986): scan `block_` arcs from where the last
-    // search stopped, take the most violated one if any, else the next block.
-    // Each row segment is first reduced by a vectorized min of the scaled
-    // reduced cost; only a segment that beats the incumbent is rescanned for
-    // its argmin (with the tree-arc test: their reduced cost is zero up to
-    // round-off and they may never enter).
-    bool find_entering_arc() {
+    struct Scan {
+        double best = 0.0;  // most negative scaled reduced cost found (0: none)
+        index_t e = -1;     // its arc
+    };
+
+    // The most violated non-tree arc among arcs [lin, lin + len) in row-major
+    // order (cyclic). Each row segment is first reduced by a vectorized min of
+    // the scaled reduced cost; the argmin is then located by value (tree arcs,
+    // whose reduced cost is zero up to round-off, may never enter).
+    Scan scan_range(index_t lin, index_t len) const {
         const double* pi_b = pi_.data() + n_;
-        double best = 0.0;  // most negative scaled reduced cost so far
-        index_t best_e = -1;
-        index_t i = next_row_, j = next_col_;
-        index_t in_block = 0;
-        for (index_t scanned = 0; scanned < nm_;) {
-            const index_t len = std::min(m_ - j, block_ - in_block);
+        Scan r;
+        index_t i = lin / m_, j = lin - (lin / m_) * m_;
+        while (len > 0) {
+            const index_t seg = std::min(m_ - j, len);
             const T* row = M_ + i * m_;
             const double pi_i = pi_[i];
             // Scaled reduced cost: rc + tol * (|c| + |pi_i| + |pi_j|) < 0 iff the arc may enter.
             const double shift = pi_i + k_rc_tol * std::fabs(pi_i);
-            const double seg_min = scaled_segment_min(row + j, pi_b + j, len);
-            if (seg_min + shift < best) {
-                // Where is the minimum? Usually a non-tree arc: find it by value.
-                const index_t k = segment_argmin(row + j, pi_b + j, len, seg_min);
+            const double seg_min = scaled_segment_min(row + j, pi_b + j, seg);
+            if (seg_min + shift < r.best) {
+                const index_t k = segment_argmin(row + j, pi_b + j, seg, seg_min);
                 if (k >= 0 && !is_tree_arc(i, j + k)) {
-                    best = seg_min + shift;
-                    best_e = i * m_ + j + k;
+                    r.best = seg_min + shift;
+                    r.e = i * m_ + j + k;
                 } else {
-                    for (index_t q = j; q < j + len; ++q) {
+                    for (index_t q = j; q < j + seg; ++q) {
                         const double val = scaled_rc(row[q], pi_b[q]) + shift;
-                        if (val < best && !is_tree_arc(i, q)) {
-                            best = val;
-                            best_e = i * m_ + q;
+                        if (val < r.best && !is_tree_arc(i, q)) {
+                            r.best = val;
+                            r.e = i * m_ + q;
                         }
                     }
                 }
             }
-            scanned += len;
-            in_block += len;
-            j += len;
+            len -= seg;
+            j += seg;
             if (j == m_) {
                 j = 0;
                 if (++i == n_) i = 0;
             }
-            if (in_block >= block_) {
-                if (best_e >= 0) break;
-                in_block = 0;
+        }
+        return r;
+    }
+
+    // Block search (Grigoriadis 1986): scan `block_` arcs from where the last
+    // search stopped, take the most violated one if any, else the next block.
+    bool find_entering_arc() {
+        for (index_t swept = 0; swept < nm_;) {
+            const index_t len = std::min(block_, nm_ - swept);
+            const Scan r = scan_range(next_lin_, len);
+            next_lin_ = (next_lin_ + len) % nm_;
+            swept += len;
+            if (r.e >= 0) {
+                in_arc_ = r.e;
+                return true;
             }
         }
-        next_row_ = i;
-        next_col_ = j;
-        in_arc_ = best_e;
-        return best_e >= 0;
+        return false;
     }
 
     void find_join_node() {
@@ -530,7 +653,8 @@ class TransportSimplex {
 // caller's; `sub` is per-thread scratch for a compacted cost matrix.
 template <class T>
 void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const NetworkSimplexParams& params,
-               NetworkSimplexOutput<T>& out, Interrupt& interrupt, bool may_call_back, std::vector<T>& sub) {
+               NetworkSimplexOutput<T>& out, Interrupt& interrupt, bool may_call_back, bool allow_threads,
+               std::vector<T>& sub) {
     out.num_plan = 0;
     out.cost = 0.0;
     out.duality_gap = 0.0;
@@ -571,7 +695,10 @@ void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const N
     for (index_t c = 0; c < mb; ++c) demand[c] = double(b[ib[c]]) * scale;
 
     TransportSimplex<T> simplex(Ms, na, mb, supply.data(), demand.data());
-    out.status = simplex.run(params.max_iter, interrupt, may_call_back);
+    // Two pricing threads pay off once a block (sqrt(n m) arcs) outweighs a
+    // barrier; batches already use one thread per problem.
+    const bool two_threads = allow_threads && max_threads() >= 2 && na * mb >= k_two_threads_min_arcs;
+    out.status = simplex.run(params.max_iter, interrupt, may_call_back, two_threads);
     out.n_iter = simplex.n_iter();
     if (out.status == SolveStatus::interrupted) return;
 
@@ -630,7 +757,7 @@ void network_simplex(const T* a, const T* b, const T* M, std::int64_t n, std::in
                      const NetworkSimplexParams& params, NetworkSimplexOutput<T>& out, Interrupt& interrupt,
                      bool may_call_back) {
     std::vector<T> sub;
-    solve_one(a, b, M, n, m, params, out, interrupt, may_call_back, sub);
+    solve_one(a, b, M, n, m, params, out, interrupt, may_call_back, true, sub);
 }
 
 template <class T>
@@ -641,11 +768,11 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
                            std::int64_t* n_iter, int* status, Interrupt& interrupt) {
     const index_t plan_cap = n + m - 1;
     std::exception_ptr error = nullptr;
-    auto solve_k = [&](index_t k, std::vector<T>& sub) {
+    auto solve_k = [&](index_t k, std::vector<T>& sub, bool allow_threads) {
         NetworkSimplexOutput<T> out{potential_a + k * n, potential_b + k * m, plan_rows + k * plan_cap,
                                     plan_cols + k * plan_cap, plan_values + k * plan_cap};
         const T* Mk = shared_cost ? M : M + k * n * m;
-        solve_one(a + k * n, b + k * m, Mk, n, m, params, out, interrupt, thread_id() == 0, sub);
+        solve_one(a + k * n, b + k * m, Mk, n, m, params, out, interrupt, thread_id() == 0, allow_threads, sub);
         num_plan[k] = out.num_plan;
         cost[k] = out.cost;
         duality_gap[k] = out.duality_gap;
@@ -654,7 +781,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
     };
     if (num_problems == 1) {
         std::vector<T> sub;
-        solve_k(0, sub);
+        solve_k(0, sub, true);
         return;
     }
 #if defined(EMD_HAVE_OPENMP)
@@ -667,7 +794,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
 #endif
         for (index_t k = 0; k < num_problems; ++k) {
             try {
-                solve_k(k, sub);
+                solve_k(k, sub, false);
             } catch (...) {
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp critical(emd_network_simplex_error)
