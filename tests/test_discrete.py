@@ -279,6 +279,21 @@ def test_batch_is_deterministic(rng):
     np.testing.assert_array_equal(first.potential_b, second.potential_b)
 
 
+def test_ctrl_c_interrupts_a_long_solve(rng):
+    import _thread
+    import threading
+
+    n = 3000  # ~10^5 pivots: seconds of work, interrupted after 50 ms
+    a, b, M = random_problem(rng, n, n, d=32)
+    timer = threading.Timer(0.05, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            emd.solve(a, b, M)
+    finally:
+        timer.cancel()
+
+
 def test_max_iter_warns_and_reports(rng):
     a, b, M = random_problem(rng, 30, 30, dirichlet=True)
     with pytest.warns(RuntimeWarning, match="max_iter"):
