@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -159,24 +160,42 @@ class TransportSimplex {
             }
         });
 
+        using clock = std::chrono::steady_clock;
+        clock::duration waited{0}, scanned_time{0};
+        index_t helped = 0;
+        bool use_helper = true;
         SolveStatus status = SolveStatus::optimal;
         bool confirming = false;
         index_t swept = 0, since_recompute = 0;
         for (index_t round = 0;; ++round) {
             const index_t len0 = std::min(block_, nm_ - swept);
             const index_t len1 = std::min(block_, nm_ - swept - len0);
-            job_lin.store((next_lin_ + len0) % nm_, std::memory_order_relaxed);
-            job_len.store(len1, std::memory_order_relaxed);
-            open_round.store(round, std::memory_order_release);
+            if (use_helper) {
+                job_lin.store((next_lin_ + len0) % nm_, std::memory_order_relaxed);
+                job_len.store(len1, std::memory_order_relaxed);
+                open_round.store(round, std::memory_order_release);
+            }
+            const auto t_scan = clock::now();
             const Scan r0 = scan_range(next_lin_, len0);
             Scan r1;
             index_t expected = round;
-            if (open_round.compare_exchange_strong(expected, k_idle, std::memory_order_acq_rel)) {
-                r1 = len1 > 0 ? scan_range((next_lin_ + len0) % nm_, len1) : Scan{};
+            if (!use_helper || open_round.compare_exchange_strong(expected, k_idle, std::memory_order_acq_rel)) {
+                // Block 1 unclaimed: needed only if block 0 holds no improving arc.
+                if (r0.e < 0 && len1 > 0) r1 = scan_range((next_lin_ + len0) % nm_, len1);
             } else {
+                const auto t_wait = clock::now();
                 while (done_round.load(std::memory_order_acquire) != round) std::this_thread::yield();
+                const auto t_done = clock::now();
                 r1 = job_result;
                 open_round.store(k_idle, std::memory_order_release);
+                // On a busy machine the helper may be descheduled mid-scan and
+                // waiting for it costs more than it saves: then stop using it.
+                waited += t_done - t_wait;
+                scanned_time += t_wait - t_scan;
+                if (++helped % 256 == 0 && waited > scanned_time / 2) {
+                    use_helper = false;
+                    open_round.store(k_quit, std::memory_order_release);
+                }
             }
             index_t e = -1;
             if (r0.e >= 0) {

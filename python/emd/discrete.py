@@ -56,7 +56,7 @@ def _prepare(a: Any, b: Any, M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     dtype = result_float_dtype(aa, ba, Ma)
     Mc = cast(Ma, dtype)
     check_finite(Mc, "M")
-    big = float(np.max(np.abs(Mc))) if Mc.size else 0.0
+    big = max(abs(float(Mc.max())), abs(float(Mc.min())))  # no |M| temporary: M may be large
     if big * (n + m) > _MAX_ABS_COST:
         raise ValueError(
             f"`M` has entries up to {big:.3g} in magnitude; the exact solver handles |M| up to"

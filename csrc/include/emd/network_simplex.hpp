@@ -20,7 +20,9 @@
 //    from M; nonbasic arcs carry no flow (no capacities), so no per-arc state,
 //    flow, source or target arrays exist. Memory is O(n + m) beyond M, and
 //    pricing streams one contiguous row of M against the sink potentials.
-//  * Block-search pricing over rows (Grigoriadis 1986), vectorized.
+//  * Block-search pricing (Grigoriadis 1986), vectorized, and shared by two
+//    threads on large single solves (same pivots as the serial search, so
+//    the same result).
 //  * A cost-aware initial basis: the row-minimum greedy rule builds a
 //    feasible forest whose arcs all carry positive flow; every component
 //    hangs from the artificial root through a zero-cost, zero-flow arc
