@@ -366,6 +366,19 @@ def test_degenerate_inputs_terminate(rng):
     assert float(res.cost) == pytest.approx(0.0, abs=1e-15)
 
 
+def test_cost_differences_below_float32_resolution(rng):
+    # Large float64 problems are first priced on a float32 copy of M; here that
+    # copy is all ones, and the exact phase alone must find the planted matching.
+    n = 600
+    perm = rng.permutation(n)
+    M = 1.0 + 1e-9 * (1.0 + rng.random((n, n)))
+    M[np.arange(n), perm] = 1.0
+    assert np.all(M.astype(np.float32) == 1.0)
+    res = emd.solve(None, None, M)
+    P = certify(res, np.full(n, 1 / n), np.full(n, 1 / n), M)
+    assert np.array_equal(np.argmax(P, axis=1), perm)
+
+
 def test_huge_costs_stay_exact(rng):
     # A few "forbidden" pairs at 1e30 must not blunt the optimality test for the rest.
     n = 40

@@ -35,6 +35,14 @@ using index_t = std::int64_t;
 // the 1e-9 agreement the tests ask of the optimal cost.
 constexpr double k_rc_tol = 0x1p-40;
 
+// Screening (see TransportSimplex::screening_): a float32 copy of a float64 M
+// is off by at most 2^-24 |c| per entry, so an arc that passes this much
+// larger tolerance on the copy truly improves on the exact costs too.
+constexpr double k_rc_tol_screen = 0x1p-20;
+// A float32 copy is made only for matrices up to this many entries (512 MiB of copy).
+constexpr index_t k_screen_max_arcs = index_t(1) << 27;
+constexpr index_t k_screen_min_arcs = index_t(1) << 18;
+
 // Potentials are rebuilt from the tree this often (pivots): incremental
 // updates drift by round-off, rebuilding costs O(n + m).
 constexpr index_t k_recompute_every = 1024;
@@ -44,17 +52,17 @@ constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
 
 // Scaled reduced cost of arc (i, j) less the source's share: c - p_j + tol (|c| + |p_j|).
 template <class T>
-inline double scaled_rc(T c, double p) {
+inline double scaled_rc(T c, double p, double tol) {
     const double x = double(c);
-    return x - p + k_rc_tol * (std::fabs(x) + std::fabs(p));
+    return x - p + tol * (std::fabs(x) + std::fabs(p));
 }
 
 // First k with scaled_rc(c_k, p_k) == value, or -1 (a vectorized min may
 // round differently from this scalar loop; the caller then rescans).
 template <class T>
-index_t segment_argmin(const T* __restrict c, const double* __restrict p, index_t len, double value) {
+index_t segment_argmin(const T* __restrict c, const double* __restrict p, index_t len, double value, double tol) {
     for (index_t k = 0; k < len; ++k)
-        if (scaled_rc(c[k], p[k]) == value) return k;
+        if (scaled_rc(c[k], p[k], tol) == value) return k;
     return -1;
 }
 
@@ -62,13 +70,13 @@ index_t segment_argmin(const T* __restrict c, const double* __restrict p, index_
 // row segment: the pricing's inner loop, kept free-standing (restrict
 // pointers, simd min reduction) so the compiler vectorizes it.
 template <class T>
-double scaled_segment_min(const T* __restrict c, const double* __restrict p, index_t len) {
+double scaled_segment_min(const T* __restrict c, const double* __restrict p, index_t len, double tol) {
     double mn = std::numeric_limits<double>::infinity();
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp simd reduction(min : mn)
 #endif
     for (index_t k = 0; k < len; ++k) {
-        const double val = scaled_rc(c[k], p[k]);
+        const double val = scaled_rc(c[k], p[k], tol);
         mn = val < mn ? val : mn;
     }
     return mn;
@@ -110,6 +118,13 @@ class TransportSimplex {
         // (smaller blocks trade cheaper scans for more pivots; no net gain measured).
         block_ = std::max<index_t>(index_t(std::sqrt(double(nm_))), 16);
         build_initial_tree(supply, demand);
+        if constexpr (sizeof(T) > sizeof(float)) {
+            if (nm_ >= k_screen_min_arcs && nm_ <= k_screen_max_arcs) {
+                Mf_.resize(std::size_t(nm_));
+                for (index_t e = 0; e < nm_; ++e) Mf_[e] = float(M_[e]);
+                screening_ = true;
+            }
+        }
     }
 
     // Runs pivots until optimal, `max_iter` pivots (< 0: no cap) or Ctrl-C.
@@ -220,6 +235,7 @@ class TransportSimplex {
                     since_recompute = 0;
                 }
                 if (max_iter >= 0 && n_iter_ >= max_iter) {
+                    screening_ = false;
                     recompute_potentials();
                     status = find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
                     break;
@@ -229,6 +245,11 @@ class TransportSimplex {
                     break;
                 }
             } else if (swept >= nm_) {
+                swept = 0;
+                if (screening_) {  // nothing more on the float32 copy: price exactly from now on
+                    screening_ = false;
+                    continue;
+                }
                 // A full sweep found nothing: confirm with exact potentials.
                 if (confirming) break;
                 recompute_potentials();
@@ -247,12 +268,17 @@ class TransportSimplex {
         while (true) {
             if (max_iter >= 0 && n_iter_ >= max_iter) {
                 // Optimal anyway if nothing can enter.
+                screening_ = false;
                 recompute_potentials();
                 return find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
             }
             if (n_iter_ % k_poll_every == 0 && n_iter_ > 0 && interrupt.poll(may_call_back))
                 return SolveStatus::interrupted;
             if (!find_entering_arc()) {
+                if (screening_) {  // nothing more on the float32 copy: price exactly from now on
+                    screening_ = false;
+                    continue;
+                }
                 // Confirm with exact potentials before declaring optimality.
                 recompute_potentials();
                 since_recompute = 0;
@@ -295,6 +321,13 @@ class TransportSimplex {
     const T* M_;
     index_t n_, m_, nm_, num_nodes_, root_;
     index_t block_;
+    // Screening: while true, pricing reads a float32 copy of a float64 M
+    // (half the memory traffic; pricing is bandwidth-bound on large
+    // problems) with a tolerance that covers the copy's rounding. Once it
+    // finds no improving arc, pricing switches to the exact M for good, so
+    // optimality is always established on the exact costs.
+    bool screening_ = false;
+    std::vector<float> Mf_;
     index_t next_lin_ = 0;  // where the pricing resumes (row-major arc index)
     index_t n_iter_ = 0;
 
@@ -457,24 +490,33 @@ class TransportSimplex {
     // the scaled reduced cost; the argmin is then located by value (tree arcs,
     // whose reduced cost is zero up to round-off, may never enter).
     Scan scan_range(index_t lin, index_t len) const {
+        // Screening also asks for a tiny absolute margin: float32 flushes
+        // costs below ~1e-38 to zero, which no relative tolerance covers.
+        if (screening_) return scan_range_in(Mf_.data(), k_rc_tol_screen, -1e-37, lin, len);
+        return scan_range_in(M_, k_rc_tol, 0.0, lin, len);
+    }
+
+    template <class U>
+    Scan scan_range_in(const U* Mat, double tol, double floor, index_t lin, index_t len) const {
         const double* pi_b = pi_.data() + n_;
         Scan r;
+        r.best = floor;
         index_t i = lin / m_, j = lin - (lin / m_) * m_;
         while (len > 0) {
             const index_t seg = std::min(m_ - j, len);
-            const T* row = M_ + i * m_;
+            const U* row = Mat + i * m_;
             const double pi_i = pi_[i];
             // Scaled reduced cost: rc + tol * (|c| + |pi_i| + |pi_j|) < 0 iff the arc may enter.
-            const double shift = pi_i + k_rc_tol * std::fabs(pi_i);
-            const double seg_min = scaled_segment_min(row + j, pi_b + j, seg);
+            const double shift = pi_i + tol * std::fabs(pi_i);
+            const double seg_min = scaled_segment_min(row + j, pi_b + j, seg, tol);
             if (seg_min + shift < r.best) {
-                const index_t k = segment_argmin(row + j, pi_b + j, seg, seg_min);
+                const index_t k = segment_argmin(row + j, pi_b + j, seg, seg_min, tol);
                 if (k >= 0 && !is_tree_arc(i, j + k)) {
                     r.best = seg_min + shift;
                     r.e = i * m_ + j + k;
                 } else {
                     for (index_t q = j; q < j + seg; ++q) {
-                        const double val = scaled_rc(row[q], pi_b[q]) + shift;
+                        const double val = scaled_rc(row[q], pi_b[q], tol) + shift;
                         if (val < r.best && !is_tree_arc(i, q)) {
                             r.best = val;
                             r.e = i * m_ + q;
