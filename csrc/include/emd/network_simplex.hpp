@@ -20,6 +20,10 @@
 //    from M; nonbasic arcs carry no flow (no capacities), so no per-arc state,
 //    flow, source or target arrays exist. Memory is O(n + m) beyond M, and
 //    pricing streams one contiguous row of M against the sink potentials.
+//  * Screening on a float32 copy of a large float64 M (4 bytes per arc, where
+//    LEMON keeps about 25): pricing is memory-bound, and the copy halves the
+//    traffic; its rounding is covered by a wider tolerance, and once it finds
+//    nothing the exact M takes over, so optimality is proved on exact costs.
 //  * Block-search pricing (Grigoriadis 1986), vectorized, and shared by two
 //    threads on large single solves (same pivots as the serial search, so
 //    the same result).
