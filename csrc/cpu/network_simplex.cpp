@@ -112,6 +112,7 @@ class TransportSimplex {
         pi_.assign(N, 0.0);
         pred_flow_.assign(N, 0.0);
         supply_.assign(N, 0.0);
+        dirty_revs_.reserve(N);  // a stem is at most N nodes: pivots never allocate (nor throw)
         for (index_t i = 0; i < n; ++i) supply_[i] = supply[i];
         for (index_t j = 0; j < m; ++j) supply_[n + j] = -demand[j];
         // Block size of the block-search pricing: sqrt(#arcs), as in LEMON
