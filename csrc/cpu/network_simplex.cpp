@@ -17,6 +17,7 @@
 #include <exception>
 #include <limits>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -154,27 +155,32 @@ class TransportSimplex {
         std::atomic<index_t> open_round{k_idle}, done_round{k_idle};
         std::atomic<index_t> job_lin{0}, job_len{0};
         Scan job_result;
-        std::thread helper([&] {
-            index_t seen = k_idle;
-            int spins = 0;
-            while (true) {
-                index_t r = open_round.load(std::memory_order_acquire);
-                if (r == k_quit) return;
-                if (r < 0 || r == seen) {
-                    if (++spins > 64) {
-                        std::this_thread::yield();
-                        spins = 0;
+        std::thread helper;
+        try {
+            helper = std::thread([&] {
+                index_t seen = k_idle;
+                int spins = 0;
+                while (true) {
+                    index_t r = open_round.load(std::memory_order_acquire);
+                    if (r == k_quit) return;
+                    if (r < 0 || r == seen) {
+                        if (++spins > 64) {
+                            std::this_thread::yield();
+                            spins = 0;
+                        }
+                        continue;
                     }
-                    continue;
+                    seen = r;
+                    const index_t lin = job_lin.load(std::memory_order_relaxed);
+                    const index_t len = job_len.load(std::memory_order_relaxed);
+                    if (!open_round.compare_exchange_strong(r, k_claimed, std::memory_order_acq_rel)) continue;
+                    job_result = len > 0 ? scan_range(lin, len) : Scan{};
+                    done_round.store(seen, std::memory_order_release);
                 }
-                seen = r;
-                const index_t lin = job_lin.load(std::memory_order_relaxed);
-                const index_t len = job_len.load(std::memory_order_relaxed);
-                if (!open_round.compare_exchange_strong(r, k_claimed, std::memory_order_acq_rel)) continue;
-                job_result = len > 0 ? scan_range(lin, len) : Scan{};
-                done_round.store(seen, std::memory_order_release);
-            }
-        });
+            });
+        } catch (const std::system_error&) {
+            return run_serial(max_iter, interrupt, may_call_back);  // no thread to be had
+        }
 
         using clock = std::chrono::steady_clock;
         clock::duration waited{0}, scanned_time{0};
