@@ -56,10 +56,7 @@ def test_wasserstein_1d(u, v, uw, vw, p, assume_sorted):
 @SETTINGS
 @given(arrays(max_dims=2), arrays(max_dims=2), maybe(arrays(max_dims=1)), ps)
 def test_wasserstein(x, y, w, p):
-    try:
-        _call(emd.wasserstein, x, y, x_weights=w, p=p)
-    except NotImplementedError as exc:  # point clouds with d > 1, until the discrete solver lands
-        assert "dimension" in str(exc)
+    _call(emd.wasserstein, x, y, x_weights=w, p=p)
 
 
 @SETTINGS
@@ -74,3 +71,23 @@ def test_sliced_wasserstein(x, y, proj, p, n_proj, reduce):
 @given(p=arrays(), q=arrays(), axis=st.integers(-4, 4))
 def test_divergences(fn, p, q, axis):
     _call(fn, p, q, axis=axis)
+
+
+@SETTINGS
+@given(maybe(arrays(max_dims=2)), maybe(arrays(max_dims=2)), arrays(), st.one_of(st.none(), st.integers(-1, 50)))
+def test_solve_and_emd(a, b, M, max_iter):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # max_iter reached is a warning by design
+        for fn in (emd.solve, emd.emd):
+            try:
+                fn(a, b, M, max_iter=max_iter)
+            except (ValueError, TypeError):
+                pass
+
+
+@SETTINGS
+@given(arrays(max_dims=2), arrays(max_dims=2),
+       st.sampled_from(["sqeuclidean", "euclidean", "cityblock", "chebyshev", "minkowski", "cosine", 3]),
+       st.one_of(st.none(), ps))
+def test_cost_matrix(x, y, metric, p):
+    _call(emd.cost_matrix, x, y, metric, p=p)

@@ -7,4 +7,6 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "emd's C++ kernels. Private: call them through the emd package, which validates inputs.";
     emd::bindings::bind_one_d(m);
     emd::bindings::bind_critic(m);
+    emd::bindings::bind_network_simplex(m);
+    emd::bindings::bind_cost_matrix(m);
 }

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from ._dispatch import has_cuda
 from ._result import OTResult
+from .cost_matrix import cost_matrix
 from .critic import MLPCritic, clip_weights, critic_forward, kr_estimate, lipschitz_bound, spectral_norm
+from .discrete import emd, solve
 from .divergences import js, kl, tv
 from .one_d import wasserstein_1d
 from .sliced import sliced_wasserstein
@@ -28,10 +30,13 @@ __all__ = [
     "lipschitz_bound",
     "spectral_norm",
     "OTResult",
+    "cost_matrix",
+    "emd",
     "has_cuda",
     "js",
     "kl",
     "sliced_wasserstein",
+    "solve",
     "tv",
     "wasserstein",
     "wasserstein_1d",

@@ -183,3 +183,36 @@ def check_real(
     if high is not None and v > high:
         raise ValueError(f"`{name}` must be <= {high}, got {value!r}")
     return v
+def check_histogram(w: Any, name: str) -> np.ndarray:
+    """A weight vector (n,) or batch of them (B, n): real, finite, nonnegative, positive sums."""
+    arr = as_float_array(w, name, min_ndim=1, max_ndim=2)
+    check_weights(arr, arr.shape, name, name)
+    return arr
+
+
+def check_equal_mass(a: np.ndarray, b: np.ndarray, dtype: np.dtype, a_name: str = "a", b_name: str = "b") -> None:
+    """Equal total mass per problem: relative difference <= 1e-9 (float64) or 1e-6 (float32).
+
+    The tolerances are the inputs' rounding: weights normalized in float32 do not
+    sum to exactly 1, and the solver absorbs that much imbalance exactly.
+    """
+    tol = 1e-6 if np.dtype(dtype) == np.float32 else 1e-9
+    sa = np.asarray(a.sum(axis=-1, dtype=np.float64))
+    sb = np.asarray(b.sum(axis=-1, dtype=np.float64))
+    sa, sb = np.broadcast_arrays(sa, sb)
+    bad = np.abs(sa - sb) > tol * np.maximum(sa, sb)
+    if np.any(bad):
+        k = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+        where = f" (batch index {k[0] if len(k) == 1 else k})" if k else ""
+        raise ValueError(
+            f"`{b_name}` has total mass {float(sb[k])!r} but `{a_name}` has {float(sa[k])!r}{where}; exact transport needs equal"
+            f" masses (relative difference <= {tol:g}): rescale the weights, or use emd.wasserstein, which"
+            " normalizes them"
+        )
+
+
+def check_max_iter(max_iter: Any) -> int:
+    """None (no cap: run to optimality) -> -1, else an integer >= 1."""
+    if max_iter is None:
+        return -1
+    return check_positive_int(max_iter, "max_iter")

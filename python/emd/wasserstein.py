@@ -4,26 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._validation import as_float_array
+import numpy as np
+
+from ._dispatch import accepts_gpu
+from ._validation import as_float_array, check_histogram, check_p
+from .cost_matrix import cost_matrix
+from .discrete import solve
 from .one_d import wasserstein_1d
 
 __all__ = ["wasserstein"]
 
 
-def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0) -> float:
+@accepts_gpu("x", "y", "x_weights", "y_weights")
+def wasserstein(
+    x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0, metric: str = "euclidean"
+) -> float:
     r"""Exact p-Wasserstein distance between two weighted samples.
 
     .. math::
 
-        W_p(\mu, \nu) = \Big( \min_{P \in \Pi(a, b)} \sum_{ij} P_{ij} \, |x_i - y_j|^p \Big)^{1/p}
+        W_p(\mu, \nu) = \Big( \min_{P \in \Pi(a, b)} \sum_{ij} P_{ij} \, d(x_i, y_j)^p \Big)^{1/p}
 
     Parameters
     ----------
-    x : array_like, shape (n,) or (n, 1)
-    y : array_like, shape (m,) or (m, 1)
+    x : array_like, shape (n,) or (n, d)
+    y : array_like, shape (m,) or (m, d)
     x_weights, y_weights : array_like or None
         Nonnegative weights (normalized internally); ``None`` means uniform.
     p : float, default 1.0
+    metric : str or callable, default "euclidean"
+        The ground distance d for point clouds, any metric of
+        :func:`emd.cost_matrix`; on the line it is always :math:`|x - y|`.
 
     Returns
     -------
@@ -32,8 +43,13 @@ def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None,
     Notes
     -----
     One-dimensional samples go to the exact sorting solver
-    :func:`emd.wasserstein_1d`. Point clouds (n, d) with d > 1 need the exact
-    discrete solver, which is not in this release yet.
+    :func:`emd.wasserstein_1d`. Point clouds (n, d) with d > 1 build the cost
+    matrix :math:`d(x_i, y_j)^p` (:func:`emd.cost_matrix`) and solve the
+    transport problem exactly with :func:`emd.solve` (a network simplex).
+
+    CuPy inputs: 1-D samples run on the GPU; point clouds are copied once to
+    the host, solved there by the CPU network simplex, and the result returned
+    (the exact solver has no CUDA kernel yet).
     """
     xa = as_float_array(x, "x", min_ndim=1, max_ndim=2)
     ya = as_float_array(y, "y", min_ndim=1, max_ndim=2)
@@ -43,7 +59,18 @@ def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None,
         raise ValueError(f"`x` and `y` must have the same dimension, got x {xa.shape} and y {ya.shape}")
     if dx == 1:
         return wasserstein_1d(xa.reshape(-1), ya.reshape(-1), x_weights, y_weights, p=p)
-    raise NotImplementedError(
-        f"emd.wasserstein on point clouds of dimension {dx} needs the exact discrete solver, "
-        "which is not available yet; use emd.sliced_wasserstein for an estimate"
-    )
+    pf = check_p(p)
+    M = cost_matrix(xa, ya, metric)
+    if pf != 1.0:
+        M **= pf
+    a = None if x_weights is None else _normalized(check_histogram(x_weights, "x_weights"), xa.shape[0], "x_weights")
+    b = None if y_weights is None else _normalized(check_histogram(y_weights, "y_weights"), ya.shape[0], "y_weights")
+    cost = float(solve(a, b, M, return_plan=False).cost)
+    return max(cost, 0.0) ** (1.0 / pf)
+
+
+def _normalized(w: np.ndarray, n: int, name: str) -> np.ndarray:
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"`{name}` must have shape ({n},) to match its points, got {w.shape}")
+    w = w.astype(np.float64 if w.dtype != np.float32 else np.float32)
+    return w / w.sum(dtype=np.float64).astype(w.dtype)

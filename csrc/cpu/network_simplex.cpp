@@ -1,0 +1,889 @@
+// The primal network simplex for dense transport problems; see
+// emd/network_simplex.hpp for the algorithm, the choices and the papers.
+//
+// Graph: sources 0..n-1 (supply a_i), sinks n..n+m-1 (supply -b_j), and an
+// artificial root R = n + m. Real arc (i, j) has id i * m + j, goes from node
+// i to node n + j and costs M[i, j]; artificial arc n * m + i goes from source
+// i to the root and costs 0 (it only ever carries round-off excess).
+// Potentials pi follow LEMON's sign: the reduced cost of arc s -> t is
+// c + pi[s] - pi[t], zero on tree arcs; the dual of the transport LP is then
+// potential_a = -pi[source], potential_b = pi[sink].
+#include "emd/network_simplex.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "emd/parallel.hpp"
+
+namespace emd {
+namespace {
+
+using index_t = std::int64_t;
+
+// Reduced costs are trusted to this relative accuracy: an arc enters only if
+// c + pi_s - pi_t < -k_rc_tol * (|c| + |pi_s| + |pi_t|). Relative to each
+// arc's own magnitudes (not to max |M|), so a few huge "forbidden" costs
+// (1e30) do not blunt the test for the ordinary ones; 2^-40 ~ 9e-13 sits well
+// above the round-off of potentials recomputed from the tree and well below
+// the 1e-9 agreement the tests ask of the optimal cost.
+constexpr double k_rc_tol = 0x1p-40;
+
+// Screening (see TransportSimplex::screening_): a float32 copy of a float64 M
+// is off by at most 2^-24 |c| per entry, so an arc that passes this much
+// larger tolerance on the copy truly improves on the exact costs too.
+constexpr double k_rc_tol_screen = 0x1p-20;
+// A float32 copy is made only for matrices up to this many entries (512 MiB of copy).
+constexpr index_t k_screen_max_arcs = index_t(1) << 27;
+constexpr index_t k_screen_min_arcs = index_t(1) << 18;
+
+// Potentials are rebuilt from the tree this often (pivots): incremental
+// updates drift by round-off, rebuilding costs O(n + m).
+constexpr index_t k_recompute_every = 1024;
+constexpr index_t k_poll_every = 2048;
+// Problems with at least this many arcs (n = m ~ 1450) price on two threads.
+constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
+
+// Scaled reduced cost of arc (i, j) less the source's share: c - p_j + tol (|c| + |p_j|).
+template <class T>
+inline double scaled_rc(T c, double p, double tol) {
+    const double x = double(c);
+    return x - p + tol * (std::fabs(x) + std::fabs(p));
+}
+
+// First k with scaled_rc(c_k, p_k) == value, or -1 (a vectorized min may
+// round differently from this scalar loop; the caller then rescans).
+template <class T>
+index_t segment_argmin(const T* __restrict c, const double* __restrict p, index_t len, double value, double tol) {
+    for (index_t k = 0; k < len; ++k)
+        if (scaled_rc(c[k], p[k], tol) == value) return k;
+    return -1;
+}
+
+// min_k of the scaled reduced cost c_k - p_k + tol (|c_k| + |p_k|) over one
+// row segment: the pricing's inner loop, kept free-standing (restrict
+// pointers, simd min reduction) so the compiler vectorizes it.
+template <class T>
+double scaled_segment_min(const T* __restrict c, const double* __restrict p, index_t len, double tol) {
+    double mn = std::numeric_limits<double>::infinity();
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp simd reduction(min : mn)
+#endif
+    for (index_t k = 0; k < len; ++k) {
+        const double val = scaled_rc(c[k], p[k], tol);
+        mn = val < mn ? val : mn;
+    }
+    return mn;
+}
+
+// min_k (c_k + dead_k): the cheapest sink with demand left (dead_k = +inf once exhausted).
+template <class T>
+double masked_row_min(const T* __restrict c, const double* __restrict dead, index_t len) {
+    double mn = std::numeric_limits<double>::infinity();
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp simd reduction(min : mn)
+#endif
+    for (index_t k = 0; k < len; ++k) {
+        const double val = double(c[k]) + dead[k];
+        mn = val < mn ? val : mn;
+    }
+    return mn;
+}
+
+template <class T>
+class TransportSimplex {
+   public:
+    TransportSimplex(const T* M, index_t n, index_t m, const double* supply, const double* demand)
+        : M_(M), n_(n), m_(m), nm_(n * m), num_nodes_(n + m + 1), root_(n + m) {
+        const std::size_t N = std::size_t(num_nodes_);
+        parent_.assign(N, -1);
+        pred_.assign(N, -1);
+        thread_.assign(N, -1);
+        rev_thread_.assign(N, -1);
+        succ_num_.assign(N, 1);
+        last_succ_.assign(N, -1);
+        forward_.assign(N, 0);
+        pi_.assign(N, 0.0);
+        pred_flow_.assign(N, 0.0);
+        supply_.assign(N, 0.0);
+        dirty_revs_.reserve(N);  // a stem is at most N nodes: pivots never allocate (nor throw)
+        for (index_t i = 0; i < n; ++i) supply_[i] = supply[i];
+        for (index_t j = 0; j < m; ++j) supply_[n + j] = -demand[j];
+        // Block size of the block-search pricing: sqrt(#arcs), as in LEMON
+        // (smaller blocks trade cheaper scans for more pivots; no net gain measured).
+        block_ = std::max<index_t>(index_t(std::sqrt(double(nm_))), 16);
+        build_initial_tree(supply, demand);
+        if constexpr (sizeof(T) > sizeof(float)) {
+            if (nm_ >= k_screen_min_arcs && nm_ <= k_screen_max_arcs) {
+                Mf_.resize(std::size_t(nm_));
+                for (index_t e = 0; e < nm_; ++e) Mf_[e] = float(M_[e]);
+                screening_ = true;
+            }
+        }
+    }
+
+    // Runs pivots until optimal, `max_iter` pivots (< 0: no cap) or Ctrl-C.
+    // With `two_threads`, pricing is shared by two threads (run_two_threads);
+    // the sequence of pivots, hence the result, is the same either way.
+    SolveStatus run(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool two_threads) {
+        if (two_threads) return run_two_threads(max_iter, interrupt, may_call_back);
+        return run_serial(max_iter, interrupt, may_call_back);
+    }
+
+    // Parallel pricing on two threads. Each round, the solving thread prices
+    // block 0 after the current position while a helper thread prices block
+    // 1; the first of the two blocks holding an improving arc supplies the
+    // entering arc, exactly as the serial block search would choose it (it
+    // would have stopped at that block), so the pivots, hence the result, do
+    // not depend on the threads. Pricing streams M from memory and dominates
+    // large solves; a second core adds bandwidth.
+    //
+    // The solving thread never waits for a helper that has not started: it
+    // claims block 1 itself when the helper has not claimed it yet (a busy or
+    // descheduled helper then costs nothing but its spin). Rounds are claimed
+    // with a compare-and-swap on the round number, so a late helper can never
+    // take a round it did not see published.
+    SolveStatus run_two_threads(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
+        constexpr index_t k_claimed = -1, k_quit = -2, k_idle = -3;
+        std::atomic<index_t> open_round{k_idle}, done_round{k_idle};
+        std::atomic<index_t> job_lin{0}, job_len{0};
+        Scan job_result;
+        std::thread helper;
+        try {
+            helper = std::thread([&] {
+                index_t seen = k_idle;
+                int spins = 0;
+                while (true) {
+                    index_t r = open_round.load(std::memory_order_acquire);
+                    if (r == k_quit) return;
+                    if (r < 0 || r == seen) {
+                        if (++spins > 64) {
+                            std::this_thread::yield();
+                            spins = 0;
+                        }
+                        continue;
+                    }
+                    seen = r;
+                    const index_t lin = job_lin.load(std::memory_order_relaxed);
+                    const index_t len = job_len.load(std::memory_order_relaxed);
+                    if (!open_round.compare_exchange_strong(r, k_claimed, std::memory_order_acq_rel)) continue;
+                    job_result = len > 0 ? scan_range(lin, len) : Scan{};
+                    done_round.store(seen, std::memory_order_release);
+                }
+            });
+        } catch (const std::system_error&) {
+            return run_serial(max_iter, interrupt, may_call_back);  // no thread to be had
+        }
+
+        using clock = std::chrono::steady_clock;
+        clock::duration waited{0}, scanned_time{0};
+        index_t helped = 0;
+        bool use_helper = true;
+        SolveStatus status = SolveStatus::optimal;
+        bool confirming = false;
+        index_t swept = 0, since_recompute = 0;
+        for (index_t round = 0;; ++round) {
+            const index_t len0 = std::min(block_, nm_ - swept);
+            const index_t len1 = std::min(block_, nm_ - swept - len0);
+            if (use_helper) {
+                job_lin.store((next_lin_ + len0) % nm_, std::memory_order_relaxed);
+                job_len.store(len1, std::memory_order_relaxed);
+                open_round.store(round, std::memory_order_release);
+            }
+            const auto t_scan = clock::now();
+            const Scan r0 = scan_range(next_lin_, len0);
+            Scan r1;
+            index_t expected = round;
+            if (!use_helper || open_round.compare_exchange_strong(expected, k_idle, std::memory_order_acq_rel)) {
+                // Block 1 unclaimed: needed only if block 0 holds no improving arc.
+                if (r0.e < 0 && len1 > 0) r1 = scan_range((next_lin_ + len0) % nm_, len1);
+            } else {
+                const auto t_wait = clock::now();
+                while (done_round.load(std::memory_order_acquire) != round) std::this_thread::yield();
+                const auto t_done = clock::now();
+                r1 = job_result;
+                open_round.store(k_idle, std::memory_order_release);
+                // On a busy machine the helper may be descheduled mid-scan and
+                // waiting for it costs more than it saves: then stop using it.
+                waited += t_done - t_wait;
+                scanned_time += t_wait - t_scan;
+                if (++helped % 256 == 0 && waited > scanned_time / 2) {
+                    use_helper = false;
+                    open_round.store(k_quit, std::memory_order_release);
+                }
+            }
+            index_t e = -1;
+            if (r0.e >= 0) {
+                e = r0.e;
+                next_lin_ = (next_lin_ + len0) % nm_;
+            } else {
+                e = r1.e;
+                next_lin_ = (next_lin_ + len0 + len1) % nm_;
+                swept += len0 + len1;
+            }
+            if (e >= 0) {
+                swept = 0;
+                confirming = false;
+                in_arc_ = e;
+                if (!pivot()) {
+                    status = SolveStatus::infeasible;
+                    break;
+                }
+                ++n_iter_;
+                if (++since_recompute >= k_recompute_every) {
+                    recompute_potentials();
+                    since_recompute = 0;
+                }
+                if (max_iter >= 0 && n_iter_ >= max_iter) {
+                    screening_ = false;
+                    recompute_potentials();
+                    status = find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
+                    break;
+                }
+                if (n_iter_ % k_poll_every == 0 && interrupt.poll(may_call_back)) {
+                    status = SolveStatus::interrupted;
+                    break;
+                }
+            } else if (swept >= nm_) {
+                swept = 0;
+                if (screening_) {  // nothing more on the float32 copy: price exactly from now on
+                    screening_ = false;
+                    continue;
+                }
+                // A full sweep found nothing: confirm with exact potentials.
+                if (confirming) break;
+                recompute_potentials();
+                since_recompute = 0;
+                confirming = true;
+                swept = 0;
+            }
+        }
+        open_round.store(k_quit, std::memory_order_release);
+        helper.join();
+        return status;
+    }
+
+    SolveStatus run_serial(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
+        index_t since_recompute = 0;
+        while (true) {
+            if (max_iter >= 0 && n_iter_ >= max_iter) {
+                // Optimal anyway if nothing can enter.
+                screening_ = false;
+                recompute_potentials();
+                return find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
+            }
+            if (n_iter_ % k_poll_every == 0 && n_iter_ > 0 && interrupt.poll(may_call_back))
+                return SolveStatus::interrupted;
+            if (!find_entering_arc()) {
+                if (screening_) {  // nothing more on the float32 copy: price exactly from now on
+                    screening_ = false;
+                    continue;
+                }
+                // Confirm with exact potentials before declaring optimality.
+                recompute_potentials();
+                since_recompute = 0;
+                if (!find_entering_arc()) return SolveStatus::optimal;
+            }
+            if (!pivot()) return SolveStatus::infeasible;  // no blocking arc: cannot happen here
+            ++n_iter_;
+            if (++since_recompute >= k_recompute_every) {
+                recompute_potentials();
+                since_recompute = 0;
+            }
+        }
+    }
+
+    index_t n_iter() const { return n_iter_; }
+
+    // Exact potentials of the final tree, in the transport LP's sign.
+    void potentials(double* u, double* v) {
+        recompute_potentials();
+        for (index_t i = 0; i < n_; ++i) u[i] = -pi_[i];
+        for (index_t j = 0; j < m_; ++j) v[j] = pi_[n_ + j];
+    }
+
+    // Tree flows recomputed from the supplies (the subtree of u must export
+    // its net supply through u's tree arc), so the plan's marginals carry one
+    // rounding per node instead of the pivots' accumulated round-off.
+    template <class Emit>
+    void for_each_plan_entry(Emit emit) {
+        std::vector<double> excess(supply_);
+        for (index_t u = rev_thread_[root_]; u != root_; u = rev_thread_[u]) {
+            const index_t p = parent_[u];
+            const double f = forward_[u] ? excess[u] : -excess[u];
+            excess[p] += excess[u];
+            const index_t e = pred_[u];
+            if (e < nm_ && f > 0) emit(e / m_, e % m_, f);
+        }
+    }
+
+   private:
+    const T* M_;
+    index_t n_, m_, nm_, num_nodes_, root_;
+    index_t block_;
+    // Screening: while true, pricing reads a float32 copy of a float64 M
+    // (half the memory traffic; pricing is bandwidth-bound on large
+    // problems) with a tolerance that covers the copy's rounding. Once it
+    // finds no improving arc, pricing switches to the exact M for good, so
+    // optimality is always established on the exact costs.
+    bool screening_ = false;
+    std::vector<float> Mf_;
+    index_t next_lin_ = 0;  // where the pricing resumes (row-major arc index)
+    index_t n_iter_ = 0;
+
+    std::vector<index_t> parent_, pred_, thread_, rev_thread_, succ_num_, last_succ_;
+    std::vector<signed char> forward_;  // 1: u's tree arc points from u to its parent
+    std::vector<double> pi_, pred_flow_, supply_;
+    std::vector<index_t> dirty_revs_;
+
+    // Pivot state.
+    index_t in_arc_ = -1, join_ = -1, u_in_ = -1, v_in_ = -1, u_out_ = -1;
+    double delta_ = 0.0;
+
+    index_t arc_source(index_t e) const { return e < nm_ ? e / m_ : e - nm_; }
+    index_t arc_target(index_t e) const { return e < nm_ ? n_ + e % m_ : root_; }
+    double arc_cost(index_t e) const { return e < nm_ ? double(M_[e]) : 0.0; }
+    bool is_tree_arc(index_t i, index_t j) const {
+        const index_t e = i * m_ + j;
+        return pred_[i] == e || pred_[n_ + j] == e;
+    }
+
+    // Initial basis: the row-minimum rule. Each source in turn ships to its
+    // cheapest sink with demand left; every allocation exhausts a source or a
+    // sink, so the allocated arcs form a forest and all carry positive flow.
+    // Each forest component hangs from the root through its last source's
+    // zero-cost arc, which points to the root: a strongly feasible tree.
+    void build_initial_tree(const double* supply, const double* demand) {
+        std::vector<double> ra(supply, supply + n_), rb(demand, demand + m_);
+        std::vector<double> dead(std::size_t(m_), 0.0);  // +inf once sink j is exhausted
+        struct Alloc {
+            index_t i, j;
+            double x;
+        };
+        std::vector<Alloc> allocs;
+        allocs.reserve(std::size_t(n_ + m_));
+        std::vector<index_t> num_arcs_sink(std::size_t(m_), 0);
+        index_t alive = m_;
+        const double inf = std::numeric_limits<double>::infinity();
+        for (index_t i = 0; i < n_ && alive > 0; ++i) {
+            const T* row = M_ + i * m_;
+            while (ra[i] > 0 && alive > 0) {
+                double best = inf;
+                index_t jb = -1;
+                best = masked_row_min(row, dead.data(), m_);
+                for (index_t j = 0; j < m_; ++j) {
+                    if (double(row[j]) + dead[j] == best) {
+                        jb = j;
+                        break;
+                    }
+                }
+                const double x = std::min(ra[i], rb[jb]);
+                allocs.push_back({i, jb, x});
+                ++num_arcs_sink[jb];
+                if (x == rb[jb]) {
+                    rb[jb] = 0.0;
+                    dead[jb] = inf;
+                    --alive;
+                } else {
+                    rb[jb] -= x;
+                }
+                ra[i] = (x == ra[i]) ? 0.0 : ra[i] - x;
+            }
+        }
+        // A sink left without any arc can only come from round-off in the
+        // totals (the caller makes sum(b) <= sum(a)); tie it to its cheapest
+        // source so the tree spans every node.
+        for (index_t j = 0; j < m_; ++j) {
+            if (num_arcs_sink[j] > 0) continue;
+            index_t ib = 0;
+            for (index_t i = 1; i < n_; ++i)
+                if (M_[i * m_ + j] < M_[ib * m_ + j]) ib = i;
+            allocs.push_back({ib, j, rb[j]});
+        }
+
+        // Adjacency (CSR) of the forest.
+        const std::size_t N = std::size_t(num_nodes_);
+        std::vector<index_t> start(N + 1, 0), adj_node(2 * allocs.size()), adj_arc(2 * allocs.size());
+        std::vector<double> adj_flow(2 * allocs.size());
+        for (const Alloc& al : allocs) {
+            ++start[al.i + 1];
+            ++start[n_ + al.j + 1];
+        }
+        for (std::size_t k = 0; k < N; ++k) start[k + 1] += start[k];
+        {
+            std::vector<index_t> fill(start.begin(), start.end() - 1);
+            for (const Alloc& al : allocs) {
+                const index_t e = al.i * m_ + al.j;
+                index_t s = al.i, t = n_ + al.j;
+                adj_node[fill[s]] = t, adj_arc[fill[s]] = e, adj_flow[fill[s]] = al.x, ++fill[s];
+                adj_node[fill[t]] = s, adj_arc[fill[t]] = e, adj_flow[fill[t]] = al.x, ++fill[t];
+            }
+        }
+
+        // Depth-first preorder from the root; components entered from their
+        // highest-numbered source (the one holding any leftover supply).
+        std::vector<index_t> order;
+        order.reserve(N);
+        order.push_back(root_);
+        std::vector<char> seen(N, 0);
+        seen[root_] = 1;
+        std::vector<index_t> stack;
+        for (index_t s0 = n_ - 1; s0 >= 0; --s0) {
+            if (seen[s0]) continue;
+            seen[s0] = 1;
+            parent_[s0] = root_;
+            pred_[s0] = nm_ + s0;
+            forward_[s0] = 1;
+            pred_flow_[s0] = ra[s0];
+            stack.push_back(s0);
+            while (!stack.empty()) {
+                const index_t u = stack.back();
+                stack.pop_back();
+                order.push_back(u);
+                for (index_t k = start[u]; k < start[u + 1]; ++k) {
+                    const index_t w = adj_node[k];
+                    if (seen[w]) continue;
+                    seen[w] = 1;
+                    parent_[w] = u;
+                    pred_[w] = adj_arc[k];
+                    forward_[w] = (w < n_) ? 1 : 0;  // arcs point source -> sink
+                    pred_flow_[w] = adj_flow[k];
+                    stack.push_back(w);
+                }
+            }
+        }
+        if (index_t(order.size()) != num_nodes_) throw std::logic_error("network_simplex: initial tree does not span");
+
+        for (std::size_t k = 0; k < N; ++k) {
+            const index_t u = order[k], w = order[(k + 1) % N];
+            thread_[u] = w;
+            rev_thread_[w] = u;
+        }
+        for (std::size_t k = N; k-- > 0;) {
+            const index_t u = order[k];
+            if (last_succ_[u] == -1) last_succ_[u] = u;
+            if (u == root_) break;
+            const index_t p = parent_[u];
+            succ_num_[p] += succ_num_[u];
+            if (last_succ_[p] == -1) last_succ_[p] = last_succ_[u];
+        }
+        recompute_potentials();
+    }
+
+    // pi from the tree: zero reduced cost on every tree arc, pi[root] = 0.
+    void recompute_potentials() {
+        pi_[root_] = 0.0;
+        for (index_t u = thread_[root_]; u != root_; u = thread_[u]) {
+            const index_t p = parent_[u];
+            const double c = arc_cost(pred_[u]);
+            pi_[u] = forward_[u] ? pi_[p] - c : pi_[p] + c;
+        }
+    }
+
+    struct Scan {
+        double best = 0.0;  // most negative scaled reduced cost found (0: none)
+        index_t e = -1;     // its arc
+    };
+
+    // The most violated non-tree arc among arcs [lin, lin + len) in row-major
+    // order (cyclic). Each row segment is first reduced by a vectorized min of
+    // the scaled reduced cost; the argmin is then located by value (tree arcs,
+    // whose reduced cost is zero up to round-off, may never enter).
+    Scan scan_range(index_t lin, index_t len) const {
+        // Screening also asks for a tiny absolute margin: float32 flushes
+        // costs below ~1e-38 to zero, which no relative tolerance covers.
+        if (screening_) return scan_range_in(Mf_.data(), k_rc_tol_screen, -1e-37, lin, len);
+        return scan_range_in(M_, k_rc_tol, 0.0, lin, len);
+    }
+
+    template <class U>
+    Scan scan_range_in(const U* Mat, double tol, double floor, index_t lin, index_t len) const {
+        const double* pi_b = pi_.data() + n_;
+        Scan r;
+        r.best = floor;
+        index_t i = lin / m_, j = lin - (lin / m_) * m_;
+        while (len > 0) {
+            const index_t seg = std::min(m_ - j, len);
+            const U* row = Mat + i * m_;
+            const double pi_i = pi_[i];
+            // Scaled reduced cost: rc + tol * (|c| + |pi_i| + |pi_j|) < 0 iff the arc may enter.
+            const double shift = pi_i + tol * std::fabs(pi_i);
+            const double seg_min = scaled_segment_min(row + j, pi_b + j, seg, tol);
+            if (seg_min + shift < r.best) {
+                const index_t k = segment_argmin(row + j, pi_b + j, seg, seg_min, tol);
+                if (k >= 0 && !is_tree_arc(i, j + k)) {
+                    r.best = seg_min + shift;
+                    r.e = i * m_ + j + k;
+                } else {
+                    for (index_t q = j; q < j + seg; ++q) {
+                        const double val = scaled_rc(row[q], pi_b[q], tol) + shift;
+                        if (val < r.best && !is_tree_arc(i, q)) {
+                            r.best = val;
+                            r.e = i * m_ + q;
+                        }
+                    }
+                }
+            }
+            len -= seg;
+            j += seg;
+            if (j == m_) {
+                j = 0;
+                if (++i == n_) i = 0;
+            }
+        }
+        return r;
+    }
+
+    // Block search (Grigoriadis 1986): scan `block_` arcs from where the last
+    // search stopped, take the most violated one if any, else the next block.
+    bool find_entering_arc() {
+        for (index_t swept = 0; swept < nm_;) {
+            const index_t len = std::min(block_, nm_ - swept);
+            const Scan r = scan_range(next_lin_, len);
+            next_lin_ = (next_lin_ + len) % nm_;
+            swept += len;
+            if (r.e >= 0) {
+                in_arc_ = r.e;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void find_join_node() {
+        index_t u = arc_source(in_arc_), v = arc_target(in_arc_);
+        while (u != v) {
+            if (succ_num_[u] < succ_num_[v]) {
+                u = parent_[u];
+            } else {
+                v = parent_[v];
+            }
+        }
+        join_ = u;
+    }
+
+    // Cunningham's rule: of the blocking arcs, the last one met when walking
+    // the cycle from the join node in the direction of the entering arc
+    // (strict < on the first path, <= on the second); this keeps the tree
+    // strongly feasible and rules out cycling in degenerate pivots.
+    bool find_leaving_arc() {
+        const index_t first = arc_source(in_arc_), second = arc_target(in_arc_);
+        const double inf = std::numeric_limits<double>::infinity();
+        delta_ = inf;
+        int result = 0;
+        for (index_t u = first; u != join_; u = parent_[u]) {
+            const double d = forward_[u] ? pred_flow_[u] : inf;
+            if (d < delta_) {
+                delta_ = d;
+                u_out_ = u;
+                result = 1;
+            }
+        }
+        for (index_t u = second; u != join_; u = parent_[u]) {
+            const double d = forward_[u] ? inf : pred_flow_[u];
+            if (d <= delta_) {
+                delta_ = d;
+                u_out_ = u;
+                result = 2;
+            }
+        }
+        if (result == 1) {
+            u_in_ = first;
+            v_in_ = second;
+        } else {
+            u_in_ = second;
+            v_in_ = first;
+        }
+        return result != 0;
+    }
+
+    void change_flow() {
+        if (delta_ > 0) {
+            const double val = delta_;
+            for (index_t u = arc_source(in_arc_); u != join_; u = parent_[u])
+                pred_flow_[u] += forward_[u] ? -val : val;
+            for (index_t u = arc_target(in_arc_); u != join_; u = parent_[u])
+                pred_flow_[u] += forward_[u] ? val : -val;
+        }
+        // The leaving arc reaches exactly 0 (x - x); the others stay >= 0
+        // because rounding is monotone and they were >= delta.
+    }
+
+    // Re-hang the subtree: LEMON's update of parent, thread, rev_thread,
+    // succ_num and last_succ along the stem from u_in to u_out, with the
+    // tree-arc flows (stored per child node) moved along with pred.
+    void update_tree_structure() {
+        index_t u, w;
+        const index_t old_rev_thread = rev_thread_[u_out_];
+        const index_t old_succ_num = succ_num_[u_out_];
+        const index_t old_last_succ = last_succ_[u_out_];
+        const index_t v_out = parent_[u_out_];
+
+        u = last_succ_[u_in_];
+        index_t right = thread_[u];
+        const index_t last = (old_rev_thread == v_in_) ? thread_[last_succ_[u_out_]] : thread_[v_in_];
+
+        index_t stem = u_in_, par_stem = v_in_, new_stem;
+        thread_[v_in_] = stem;
+        dirty_revs_.clear();
+        dirty_revs_.push_back(v_in_);
+        while (stem != u_out_) {
+            new_stem = parent_[stem];
+            thread_[u] = new_stem;
+            dirty_revs_.push_back(u);
+            w = rev_thread_[stem];
+            thread_[w] = right;
+            rev_thread_[right] = w;
+            parent_[stem] = par_stem;
+            par_stem = stem;
+            stem = new_stem;
+            u = last_succ_[stem] == last_succ_[par_stem] ? rev_thread_[par_stem] : last_succ_[stem];
+            right = thread_[u];
+        }
+        parent_[u_out_] = par_stem;
+        thread_[u] = last;
+        rev_thread_[last] = u;
+        last_succ_[u_out_] = u;
+
+        if (old_rev_thread != v_in_) {
+            thread_[old_rev_thread] = right;
+            rev_thread_[right] = old_rev_thread;
+        }
+        for (const index_t d : dirty_revs_) rev_thread_[thread_[d]] = d;
+
+        index_t tmp_sc = 0;
+        const index_t tmp_ls = last_succ_[u_out_];
+        for (u = u_out_; u != u_in_; u = w) {
+            w = parent_[u];
+            pred_[u] = pred_[w];
+            pred_flow_[u] = pred_flow_[w];
+            forward_[u] = !forward_[w];
+            tmp_sc += succ_num_[u] - succ_num_[w];
+            succ_num_[u] = tmp_sc;
+            last_succ_[w] = tmp_ls;
+        }
+        pred_[u_in_] = in_arc_;
+        pred_flow_[u_in_] = delta_;
+        forward_[u_in_] = (u_in_ == arc_source(in_arc_));
+        succ_num_[u_in_] = old_succ_num;
+
+        index_t up_limit_in = -1, up_limit_out = -1;
+        if (last_succ_[join_] == v_in_) {
+            up_limit_out = join_;
+        } else {
+            up_limit_in = join_;
+        }
+        for (u = v_in_; u != up_limit_in && last_succ_[u] == v_in_; u = parent_[u])
+            last_succ_[u] = last_succ_[u_out_];
+        if (join_ != old_rev_thread && v_in_ != old_rev_thread) {
+            for (u = v_out; u != up_limit_out && last_succ_[u] == old_last_succ; u = parent_[u])
+                last_succ_[u] = old_rev_thread;
+        } else {
+            for (u = v_out; u != up_limit_out && last_succ_[u] == old_last_succ; u = parent_[u])
+                last_succ_[u] = last_succ_[u_out_];
+        }
+        for (u = v_in_; u != join_; u = parent_[u]) succ_num_[u] += old_succ_num;
+        for (u = v_out; u != join_; u = parent_[u]) succ_num_[u] -= old_succ_num;
+    }
+
+    void update_potential() {
+        const double c = arc_cost(pred_[u_in_]);
+        const double sigma = forward_[u_in_] ? pi_[v_in_] - pi_[u_in_] - c : pi_[v_in_] - pi_[u_in_] + c;
+        const index_t end = thread_[last_succ_[u_in_]];
+        if (2 * succ_num_[u_in_] <= num_nodes_) {
+            for (index_t u = u_in_; u != end; u = thread_[u]) pi_[u] += sigma;
+        } else {
+            // Potentials matter only up to a common constant: shifting the
+            // complement by -sigma is the same update, on the smaller side.
+            for (index_t u = root_; u != u_in_; u = thread_[u]) pi_[u] -= sigma;
+            for (index_t u = end; u != root_; u = thread_[u]) pi_[u] -= sigma;
+        }
+    }
+
+    bool pivot() {
+        find_join_node();
+        if (!find_leaving_arc()) return false;
+        change_flow();
+        update_tree_structure();
+        update_potential();
+        return true;
+    }
+};
+
+// Solve one problem on the active (positive-weight) bins. Buffers are the
+// caller's; `sub` is per-thread scratch for a compacted cost matrix.
+template <class T>
+void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const NetworkSimplexParams& params,
+               NetworkSimplexOutput<T>& out, Interrupt& interrupt, bool may_call_back, bool allow_threads,
+               std::vector<T>& sub) {
+    out.num_plan = 0;
+    out.cost = 0.0;
+    out.duality_gap = 0.0;
+    out.n_iter = 0;
+    if (interrupt.requested()) {
+        out.status = SolveStatus::interrupted;
+        return;
+    }
+    std::vector<index_t> ia, ib;
+    ia.reserve(std::size_t(n));
+    ib.reserve(std::size_t(m));
+    double sa = 0.0, sb = 0.0;
+    for (index_t i = 0; i < n; ++i)
+        if (a[i] > 0) ia.push_back(i), sa += double(a[i]);
+    for (index_t j = 0; j < m; ++j)
+        if (b[j] > 0) ib.push_back(j), sb += double(b[j]);
+    if (ia.empty() || ib.empty()) throw std::invalid_argument("network_simplex: a and b need positive total mass");
+    const index_t na = index_t(ia.size()), mb = index_t(ib.size());
+
+    const T* Ms = M;
+    if (na != n || mb != m) {
+        sub.resize(std::size_t(na * mb));
+        for (index_t r = 0; r < na; ++r) {
+            const T* src = M + ia[r] * m;
+            T* dst = sub.data() + r * mb;
+            for (index_t c = 0; c < mb; ++c) dst[c] = src[ib[c]];
+        }
+        Ms = sub.data();
+    }
+
+    // Supplies in double. The demands are scaled to total slightly below the
+    // supplies (by a few ulps, or by the caller's tolerated imbalance), so
+    // round-off leaves excess only at sources, where the zero-cost root arcs
+    // absorb it, and never a demand the real arcs cannot meet.
+    std::vector<double> supply(static_cast<std::size_t>(na)), demand(static_cast<std::size_t>(mb));
+    for (index_t r = 0; r < na; ++r) supply[r] = double(a[ia[r]]);
+    const double scale = (sa / sb) * (1.0 - 8.0 * std::numeric_limits<double>::epsilon());
+    for (index_t c = 0; c < mb; ++c) demand[c] = double(b[ib[c]]) * scale;
+
+    TransportSimplex<T> simplex(Ms, na, mb, supply.data(), demand.data());
+    // Two pricing threads pay off once a block (sqrt(n m) arcs) outweighs a
+    // barrier; batches already use one thread per problem.
+    const bool two_threads = allow_threads && max_threads() >= 2 && na * mb >= k_two_threads_min_arcs;
+    out.status = simplex.run(params.max_iter, interrupt, may_call_back, two_threads);
+    out.n_iter = simplex.n_iter();
+    if (out.status == SolveStatus::interrupted) return;
+
+    std::vector<double> u(static_cast<std::size_t>(na)), v(static_cast<std::size_t>(mb));
+    simplex.potentials(u.data(), v.data());
+
+    double cost = 0.0;
+    index_t k = 0;
+    simplex.for_each_plan_entry([&](index_t r, index_t c, double f) {
+        const index_t i = ia[r], j = ib[c];
+        out.plan_rows[k] = i;
+        out.plan_cols[k] = j;
+        out.plan_values[k] = T(f);
+        cost += f * double(M[i * m + j]);
+        ++k;
+    });
+    out.num_plan = k;
+    out.cost = cost;
+
+    // Potentials of the full problem. Zero-weight sources get the largest
+    // feasible value against the active sinks, then zero-weight sinks against
+    // every source: all constraints f_i + g_j <= M_ij hold, and the dual
+    // objective is unchanged (their weights are 0).
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> f(static_cast<std::size_t>(n), nan), g(static_cast<std::size_t>(m), nan);
+    for (index_t r = 0; r < na; ++r) f[ia[r]] = u[r];
+    for (index_t c = 0; c < mb; ++c) g[ib[c]] = v[c];
+    if (na != n) {
+        for (index_t i = 0; i < n; ++i) {
+            if (a[i] > 0) continue;
+            double best = std::numeric_limits<double>::infinity();
+            for (index_t c = 0; c < mb; ++c) best = std::min(best, double(M[i * m + ib[c]]) - v[c]);
+            f[i] = best;
+        }
+    }
+    if (mb != m) {
+        for (index_t j = 0; j < m; ++j) {
+            if (b[j] > 0) continue;
+            double best = std::numeric_limits<double>::infinity();
+            for (index_t i = 0; i < n; ++i) best = std::min(best, double(M[i * m + j]) - f[i]);
+            g[j] = best;
+        }
+    }
+    double dual = 0.0;
+    for (index_t r = 0; r < na; ++r) dual += double(a[ia[r]]) * u[r];
+    for (index_t c = 0; c < mb; ++c) dual += double(b[ib[c]]) * v[c];
+    out.duality_gap = std::fabs(cost - dual);
+    for (index_t i = 0; i < n; ++i) out.potential_a[i] = T(f[i]);
+    for (index_t j = 0; j < m; ++j) out.potential_b[j] = T(g[j]);
+}
+
+}  // namespace
+
+template <class T>
+void network_simplex(const T* a, const T* b, const T* M, std::int64_t n, std::int64_t m,
+                     const NetworkSimplexParams& params, NetworkSimplexOutput<T>& out, Interrupt& interrupt,
+                     bool may_call_back) {
+    std::vector<T> sub;
+    solve_one(a, b, M, n, m, params, out, interrupt, may_call_back, true, sub);
+}
+
+template <class T>
+void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_problems, std::int64_t n,
+                           std::int64_t m, bool shared_cost, const NetworkSimplexParams& params,
+                           T* potential_a, T* potential_b, std::int64_t* plan_rows, std::int64_t* plan_cols,
+                           T* plan_values, std::int64_t* num_plan, double* cost, double* duality_gap,
+                           std::int64_t* n_iter, int* status, Interrupt& interrupt) {
+    const index_t plan_cap = n + m - 1;
+    std::exception_ptr error = nullptr;
+    auto solve_k = [&](index_t k, std::vector<T>& sub, bool allow_threads) {
+        NetworkSimplexOutput<T> out{potential_a + k * n, potential_b + k * m, plan_rows + k * plan_cap,
+                                    plan_cols + k * plan_cap, plan_values + k * plan_cap};
+        const T* Mk = shared_cost ? M : M + k * n * m;
+        solve_one(a + k * n, b + k * m, Mk, n, m, params, out, interrupt, thread_id() == 0, allow_threads, sub);
+        num_plan[k] = out.num_plan;
+        cost[k] = out.cost;
+        duality_gap[k] = out.duality_gap;
+        n_iter[k] = out.n_iter;
+        status[k] = int(out.status);
+    };
+    if (num_problems == 1) {
+        std::vector<T> sub;
+        solve_k(0, sub, true);
+        return;
+    }
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp parallel
+#endif
+    {
+        std::vector<T> sub;
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (index_t k = 0; k < num_problems; ++k) {
+            try {
+                solve_k(k, sub, false);
+            } catch (...) {
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp critical(emd_network_simplex_error)
+#endif
+                if (!error) error = std::current_exception();
+                status[k] = int(SolveStatus::infeasible);
+            }
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+#define EMD_INSTANTIATE(T)                                                                                      \
+    template void network_simplex<T>(const T*, const T*, const T*, std::int64_t, std::int64_t,                 \
+                                     const NetworkSimplexParams&, NetworkSimplexOutput<T>&, Interrupt&, bool); \
+    template void network_simplex_batch<T>(const T*, const T*, const T*, std::int64_t, std::int64_t,           \
+                                           std::int64_t, bool, const NetworkSimplexParams&, T*, T*,            \
+                                           std::int64_t*, std::int64_t*, T*, std::int64_t*, double*, double*,  \
+                                           std::int64_t*, int*, Interrupt&);
+EMD_INSTANTIATE(float)
+EMD_INSTANTIATE(double)
+#undef EMD_INSTANTIATE
+
+}  // namespace emd

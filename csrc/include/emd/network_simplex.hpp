@@ -1,0 +1,92 @@
+// Exact discrete optimal transport (the Earth Mover's Distance) by the
+// primal network simplex on the complete bipartite graph.
+//
+//     min_{P >= 0} <P, M>   subject to   P 1 = a,  P^T 1 = b
+//
+// Why this algorithm: it is exact (a basic optimal solution, so at most
+// n + m - 1 nonzero plan entries), its final spanning tree is a proof of
+// optimality (the potentials it induces are dual feasible), and it is the
+// fastest exact method on dense transport problems of this size
+// (Kovacs, "Minimum-cost flow algorithms: an experimental evaluation",
+// Optimization Methods and Software 30(1), 2015; Schrieber, Schuhmacher and
+// Gottschlich, "DOTmark - a benchmark for discrete optimal transport",
+// IEEE Access 5, 2017). The tree bookkeeping (parent, thread, successor
+// counts) follows LEMON's implementation, used in OT through Bonneel, van de
+// Panne, Paris and Heidrich, "Displacement interpolation using Lagrangian
+// mass transport", SIGGRAPH Asia 2011 (the solver behind POT's ot.emd).
+//
+// What differs from that solver, and why it is faster and leaner:
+//  * Implicit arcs. Arc (i, j) has id i * m + j and its cost is read straight
+//    from M; nonbasic arcs carry no flow (no capacities), so no per-arc state,
+//    flow, source or target arrays exist. Memory is O(n + m) beyond M, and
+//    pricing streams one contiguous row of M against the sink potentials.
+//  * Screening on a float32 copy of a large float64 M (4 bytes per arc, where
+//    LEMON keeps about 25): pricing is memory-bound, and the copy halves the
+//    traffic; its rounding is covered by a wider tolerance, and once it finds
+//    nothing the exact M takes over, so optimality is proved on exact costs.
+//  * Block-search pricing (Grigoriadis 1986), vectorized, and shared by two
+//    threads on large single solves (same pivots as the serial search, so
+//    the same result).
+//  * A cost-aware initial basis: the row-minimum greedy rule builds a
+//    feasible forest whose arcs all carry positive flow; every component
+//    hangs from the artificial root through a zero-cost, zero-flow arc
+//    pointing to the root, so the first tree is strongly feasible without
+//    big-M artificial arcs (which cost precision).
+//  * Cycling prevention: strongly feasible trees with Cunningham's leaving
+//    arc rule (the last blocking arc met from the apex along the cycle's
+//    orientation); Cunningham, "A network simplex method", Math.
+//    Programming 11, 1976.
+//  * Potentials in double for either cost type, recomputed exactly from the
+//    tree periodically and before optimality is declared, so round-off from
+//    incremental updates never decides optimality.
+#pragma once
+#include <cstdint>
+
+#include "emd/interrupt.hpp"
+
+namespace emd {
+
+enum class SolveStatus : int { optimal = 0, max_iter_reached = 1, infeasible = 2, interrupted = 3 };
+
+struct NetworkSimplexParams {
+    std::int64_t max_iter = -1;  // pivots; < 0 means no cap (runs to optimality)
+};
+
+// One problem's output. Caller-provided buffers:
+//   potential_a (n,), potential_b (m,);
+//   plan_rows, plan_cols, plan_values (n + m - 1,) (the basic solution).
+template <class T>
+struct NetworkSimplexOutput {
+    T* potential_a;
+    T* potential_b;
+    std::int64_t* plan_rows;
+    std::int64_t* plan_cols;
+    T* plan_values;
+    std::int64_t num_plan = 0;  // entries written to the plan arrays
+    double cost = 0.0;
+    double duality_gap = 0.0;
+    std::int64_t n_iter = 0;
+    SolveStatus status = SolveStatus::optimal;
+};
+
+// Solves one problem. a (n,), b (m,) nonnegative with positive, (nearly)
+// equal sums; M (n, m) C-contiguous and finite. Zero-weight bins are removed
+// before the solve and given feasible potentials afterwards.
+// `may_call_back`: whether this thread may poll Python for Ctrl-C.
+template <class T>
+void network_simplex(const T* a, const T* b, const T* M, std::int64_t n, std::int64_t m,
+                     const NetworkSimplexParams& params, NetworkSimplexOutput<T>& out,
+                     Interrupt& interrupt, bool may_call_back = true);
+
+// B problems; M is shared ((n, m)) when shared_cost, else (B, n, m). Outputs
+// are laid out with a leading batch axis: potentials (B, n) / (B, m), plans
+// (B, n + m - 1), scalars (B,). Problems are spread over threads (one
+// problem per thread at a time); only the calling thread polls for Ctrl-C.
+template <class T>
+void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_problems, std::int64_t n,
+                           std::int64_t m, bool shared_cost, const NetworkSimplexParams& params,
+                           T* potential_a, T* potential_b, std::int64_t* plan_rows, std::int64_t* plan_cols,
+                           T* plan_values, std::int64_t* num_plan, double* cost, double* duality_gap,
+                           std::int64_t* n_iter, int* status, Interrupt& interrupt);
+
+}  // namespace emd

@@ -1,0 +1,59 @@
+"""
+emd's C++ kernels. Private: call them through the emd package, which validates inputs.
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'wasserstein_1d']
+@typing.overload
+def cost_matrix(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    out[i, j] = metric(x[i], y[j]); metric codes follow emd::Metric.
+    """
+@typing.overload
+def cost_matrix(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], metric: typing.SupportsInt | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    out[i, j] = metric(x[i], y[j]); metric codes follow emd::Metric.
+    """
+@typing.overload
+def critic_forward(weights: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float32]], biases: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float32]], slope: typing.SupportsFloat | typing.SupportsIndex, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Stacked MLP critics: weights[l] (K, fan_in, fan_out), biases[l] (K, fan_out); -> (K, batch).
+    """
+@typing.overload
+def critic_forward(weights: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], biases: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], slope: typing.SupportsFloat | typing.SupportsIndex, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Stacked MLP critics: weights[l] (K, fan_in, fan_out), biases[l] (K, fan_out); -> (K, batch).
+    """
+@typing.overload
+def kr_estimate(weights: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float32]], biases: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float32]], slope: typing.SupportsFloat | typing.SupportsIndex, x_real: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], x_fake: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> float:
+    """
+    mean f(x_real) - mean f(x_fake) for one critic (K = 1), fused and tiled.
+    """
+@typing.overload
+def kr_estimate(weights: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], biases: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], slope: typing.SupportsFloat | typing.SupportsIndex, x_real: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x_fake: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> float:
+    """
+    mean f(x_real) - mean f(x_fake) for one critic (K = 1), fused and tiled.
+    """
+@typing.overload
+def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], M: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], max_iter: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Exact transport by the network simplex: (cost, potential_a, potential_b, duality_gap, status, n_iter, plan_rows, plan_cols, plan_values, num_plan), each with a leading batch axis.
+    """
+@typing.overload
+def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Exact transport by the network simplex: (cost, potential_a, potential_b, duality_gap, status, n_iter, plan_rows, plan_cols, plan_values, num_plan), each with a leading batch axis.
+    """
+@typing.overload
+def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays.
+    """
+@typing.overload
+def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays.
+    """

@@ -1,0 +1,137 @@
+"""Ground-cost matrices between point clouds: emd.cost_matrix."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _core
+from ._dispatch import accepts_gpu
+from ._validation import as_float_array, cast, check_choice, check_finite, check_p, result_float_dtype
+
+__all__ = ["cost_matrix"]
+
+# Codes of emd::Metric (csrc/include/emd/metrics.hpp).
+_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2, "chebyshev": 3, "minkowski": 4}
+
+
+def _points(x: Any, name: str) -> np.ndarray:
+    arr = as_float_array(x, name, min_ndim=1, max_ndim=2)
+    return arr.reshape(-1, 1) if arr.ndim == 1 else arr
+
+
+@accepts_gpu("x", "y")
+def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray], float] = "sqeuclidean", *, p: float | None = None) -> np.ndarray:
+    r"""Pairwise ground costs :math:`M_{ij} = d(x_i, y_j)` between two point clouds.
+
+    Parameters
+    ----------
+    x : array_like, shape (n, d) or (n,)
+    y : array_like, shape (m, d) or (m,)
+        Points; 1-D inputs are points on the line.
+    metric : str or callable, default "sqeuclidean"
+        ``"sqeuclidean"`` :math:`\|x - y\|_2^2`, ``"euclidean"`` :math:`\|x - y\|_2`,
+        ``"cityblock"`` :math:`\|x - y\|_1`, ``"chebyshev"`` :math:`\|x - y\|_\infty`,
+        ``"minkowski"`` :math:`\|x - y\|_p` (as scipy's ``cdist``), computed in
+        C++ over threads with float64 accumulation. A callable ``metric(u, v) ->
+        float`` on two 1-D float64 arrays is compiled with numba (``pip install
+        emd[numba]``) and evaluated in parallel.
+    p : float, optional
+        Order of the Minkowski metric (>= 1, default 2); only for ``"minkowski"``.
+
+    Returns
+    -------
+    ndarray, shape (n, m)
+        float32 when both inputs are float32, else float64 (a callable metric
+        always gives float64).
+    """
+    xa = _points(x, "x")
+    ya = _points(y, "y")
+    if xa.shape[1] != ya.shape[1]:
+        raise ValueError(f"`x` and `y` must have the same dimension, got x {xa.shape} and y {ya.shape}")
+    if callable(metric):
+        if p is not None:
+            raise ValueError("`p` is only used by metric='minkowski'; a callable metric takes no `p`")
+        xc = cast(xa, np.float64)
+        yc = cast(ya, np.float64)
+        check_finite(xc, "x")
+        check_finite(yc, "y")
+        return _callable_cost(xc, yc, metric)
+    check_choice(metric, "metric", tuple(_METRICS))
+    if metric == "minkowski":
+        q = 2.0 if p is None else check_p(p, "p")
+    else:
+        if p is not None:
+            raise ValueError(f"`p` is only used by metric='minkowski', got p={p!r} with metric={metric!r}")
+        q = 2.0
+    dtype = result_float_dtype(xa, ya)
+    xc = cast(xa, dtype)
+    yc = cast(ya, dtype)
+    check_finite(xc, "x")
+    check_finite(yc, "y")
+    return _core.cost_matrix(xc, yc, _METRICS[metric], q)
+
+
+def _numba() -> Any:
+    try:
+        import numba
+    except ImportError:
+        raise ImportError(
+            "a callable `metric` is compiled with numba, which is not installed; install it with"
+            " `pip install emd[numba]`, or pass one of the built-in metric names"
+        ) from None
+    return numba
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(metric: Callable[..., float]) -> tuple[Any, Any]:
+    """(jitted metric, parallel pairwise kernel); compiled once per metric function."""
+    numba = _numba()
+    jitted = metric if isinstance(metric, numba.core.registry.CPUDispatcher) else numba.njit(cache=False)(metric)
+
+    @numba.njit(parallel=True, cache=False)
+    def pairwise(x, y, out):  # pragma: no cover - compiled
+        n, m = out.shape
+        for i in numba.prange(n):
+            for j in range(m):
+                out[i, j] = jitted(x[i], y[j])
+
+    return jitted, pairwise
+
+
+def _name(metric: Any) -> str:
+    return getattr(metric, "__qualname__", None) or getattr(metric, "__name__", None) or repr(metric)
+
+
+def _callable_cost(x: np.ndarray, y: np.ndarray, metric: Callable[..., float]) -> np.ndarray:
+    jitted, pairwise = _compiled(metric)
+    out = np.empty((x.shape[0], y.shape[0]), dtype=np.float64)
+    try:
+        pairwise(x, y, out)
+    except Exception as exc:
+        numba = _numba()
+        if isinstance(exc, numba.core.errors.TypingError):
+            raise TypeError(
+                f"the metric {_name(metric)} could not be compiled by numba for two float64 vectors: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
+        # Find the first failing pair with the compiled metric, one pair at a time.
+        for i in range(x.shape[0]):
+            for j in range(y.shape[0]):
+                try:
+                    jitted(x[i], y[j])
+                except Exception as inner:
+                    raise ValueError(
+                        f"the metric {_name(metric)} failed on the pair (x[{i}], y[{j}]): {inner!r}"
+                    ) from inner
+        raise ValueError(f"the metric {_name(metric)} failed: {exc!r}") from exc
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(out.sum())
+    if not finite:
+        i, j = (int(k) for k in np.argwhere(~np.isfinite(out))[0])
+        raise ValueError(
+            f"the metric {_name(metric)} returned {out[i, j]} for the pair (x[{i}], y[{j}]); costs must be finite"
+        )
+    return out

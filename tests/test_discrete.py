@@ -1,0 +1,452 @@
+"""emd.solve / emd.emd / emd.wasserstein on point clouds: the exact network simplex.
+
+Every solve goes through `certify`, which checks the LP optimality proof the
+result carries (primal feasibility, dual feasibility, complementary
+slackness, duality gap), independently of any reference solver.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ot
+import pytest
+import scipy.optimize
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import emd
+
+# The solver is exact: its cost matches an independent LP solver to the
+# references' own accuracy (HiGHS and LEMON in float64), hence 1e-9 relative.
+COST_RTOL = 1e-9
+# Marginals of the plan are reconstructed from the basis in float64 (one
+# rounding per node), hence 1e-12 absolute for unit mass.
+MARGINAL_ATOL = 1e-12
+# Reduced costs and the duality gap are sums of O(n + m) float64 terms of the
+# size of the costs, hence a tolerance relative to max |M| (and total mass).
+DUAL_RTOL = 1e-9
+
+
+def certify(res, a, b, M, *, marginal_atol=MARGINAL_ATOL, dual_rtol=DUAL_RTOL, cost_rtol=1e-12):
+    """The optimality certificate of one exact solve, checked in float64."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    M = np.asarray(M, dtype=np.float64)
+    n, m = M.shape
+    assert res.status == "optimal"
+    rows, cols, vals = res.plan_coo
+    assert len(vals) <= n + m - 1  # a basic solution
+    assert np.all(vals >= 0)
+    P = np.asarray(res.plan, dtype=np.float64)
+    assert P.shape == (n, m)
+    np.testing.assert_allclose(P.sum(axis=1), a, rtol=0, atol=marginal_atol)
+    np.testing.assert_allclose(P.sum(axis=0), b, rtol=0, atol=marginal_atol)
+    f = np.asarray(res.potential_a, dtype=np.float64)
+    g = np.asarray(res.potential_b, dtype=np.float64)
+    assert f.shape == (n,) and g.shape == (m,)
+    scale = max(float(np.abs(M).max()), 1e-300)
+    reduced = M - f[:, None] - g[None, :]
+    assert reduced.min() >= -dual_rtol * scale  # dual feasibility
+    assert np.abs(reduced[rows, cols]).max(initial=0.0) <= dual_rtol * scale  # complementary slackness
+    cost = float(np.sum(P * M))
+    np.testing.assert_allclose(float(res.cost), cost, rtol=cost_rtol, atol=1e-15 * scale)
+    dual = float(a @ f + b @ g)
+    mass = float(a.sum())
+    assert abs(cost - dual) <= dual_rtol * scale * mass
+    assert float(res.duality_gap) <= dual_rtol * scale * mass
+    return P
+
+
+def linprog_cost(a, b, M):
+    n, m = M.shape
+    A_eq = np.zeros((n + m, n * m))
+    for i in range(n):
+        A_eq[i, i * m : (i + 1) * m] = 1.0
+    for j in range(m):
+        A_eq[n + j, j::m] = 1.0
+    r = scipy.optimize.linprog(M.ravel(), A_eq=A_eq, b_eq=np.concatenate([a, b]), bounds=(0, None), method="highs")
+    assert r.status == 0
+    return r.fun
+
+
+def random_problem(rng, n, m, *, d=2, dirichlet=False, zeros=False):
+    x = rng.random((n, d))
+    y = rng.random((m, d))
+    M = emd.cost_matrix(x, y)
+    a = rng.dirichlet(np.ones(n)) if dirichlet else np.full(n, 1.0 / n)
+    b = rng.dirichlet(np.ones(m)) if dirichlet else np.full(m, 1.0 / m)
+    if zeros:
+        a[rng.random(n) < 0.3] = 0.0
+        b[rng.random(m) < 0.3] = 0.0
+        if a.sum() == 0:
+            a[0] = 1.0
+        if b.sum() == 0:
+            b[-1] = 1.0
+        a /= a.sum()
+        b /= b.sum()
+    return a, b, M
+
+
+# --- independent references --------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    m=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    kind=st.sampled_from(["random", "ties", "zeros_in_M", "integer"]),
+    zero_weights=st.booleans(),
+)
+def test_against_linprog(n, m, seed, kind, zero_weights):
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        M = rng.random((n, m))
+    elif kind == "ties":
+        M = rng.integers(0, 3, size=(n, m)).astype(np.float64)
+    elif kind == "zeros_in_M":
+        M = rng.random((n, m)) * (rng.random((n, m)) < 0.5)
+    else:
+        M = rng.integers(-5, 20, size=(n, m)).astype(np.float64)
+    a = rng.random(n)
+    b = rng.random(m)
+    if zero_weights:
+        a[rng.random(n) < 0.4] = 0.0
+        b[rng.random(m) < 0.4] = 0.0
+        a[rng.integers(n)] += 1.0
+        b[rng.integers(m)] += 1.0
+    a /= a.sum()
+    b /= b.sum()
+    b *= a.sum() / b.sum()
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    ref = linprog_cost(a, b, M)
+    np.testing.assert_allclose(float(res.cost), ref, rtol=COST_RTOL, atol=1e-12)
+    assert float(emd.emd(a, b, M)) == pytest.approx(float(res.cost), rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (1, 7), (7, 1), (2, 2), (3, 5), (5, 3)])
+def test_edge_sizes(n, m, rng):
+    a, b, M = random_problem(rng, n, m, dirichlet=True)
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    np.testing.assert_allclose(float(res.cost), linprog_cost(a, b, M), rtol=COST_RTOL)
+
+
+@pytest.mark.parametrize(
+    "n,d,dirichlet",
+    [(100, 2, False), (100, 32, True), (333, 2, True), (400, 32, False), (1000, 2, True), (1000, 32, False)],
+)
+def test_against_pot(n, d, dirichlet, rng):
+    a, b, M = random_problem(rng, n, n + (n % 7), d=d, dirichlet=dirichlet)
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    ref = ot.emd2(a, b, M, numItermax=10**9)
+    np.testing.assert_allclose(float(res.cost), ref, rtol=COST_RTOL)
+
+
+@pytest.mark.parametrize("n", [1, 2, 17, 200])
+def test_against_linear_sum_assignment(n, rng):
+    M = rng.random((n, n))
+    res = emd.solve(None, None, M)
+    certify(res, np.full(n, 1 / n), np.full(n, 1 / n), M)
+    r, c = scipy.optimize.linear_sum_assignment(M)
+    np.testing.assert_allclose(float(res.cost), M[r, c].sum() / n, rtol=COST_RTOL)
+
+
+# --- known answers -----------------------------------------------------------------------
+
+
+def test_planted_permutation(rng):
+    n = 300
+    perm = rng.permutation(n)
+    M = 1.0 + rng.random((n, n))  # every other pairing costs >= 1
+    M[np.arange(n), perm] = rng.random(n) * 0.5  # the planted matching is strictly cheaper
+    res = emd.solve(None, None, M)
+    P = certify(res, np.full(n, 1 / n), np.full(n, 1 / n), M)
+    assert np.array_equal(np.argmax(P, axis=1), perm)
+    np.testing.assert_allclose(P[np.arange(n), perm], 1 / n, rtol=0, atol=MARGINAL_ATOL)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.5])
+def test_1d_costs_match_exact_1d_solvers(p, rng):
+    x = rng.normal(size=40)
+    y = rng.normal(size=55) + 0.3
+    wx = rng.random(40)
+    wy = rng.random(55)
+    M = np.abs(x[:, None] - y[None, :]) ** p
+    a, b = wx / wx.sum(), wy / wy.sum()
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    got = float(res.cost) ** (1 / p)
+    np.testing.assert_allclose(got, emd.wasserstein_1d(x, y, wx, wy, p=p), rtol=1e-9)
+    if p == 1.0:
+        np.testing.assert_allclose(got, scipy.stats.wasserstein_distance(x, y, wx, wy), rtol=1e-9)
+
+
+def test_wasserstein_nd_matches_scipy(rng):
+    x = rng.normal(size=(30, 3))
+    y = rng.normal(size=(25, 3)) + 0.5
+    wx = rng.random(30)
+    wy = rng.random(25)
+    got = emd.wasserstein(x, y, x_weights=wx, y_weights=wy)
+    ref = scipy.stats.wasserstein_distance_nd(x, y, wx, wy)
+    np.testing.assert_allclose(got, ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+@pytest.mark.parametrize("metric", ["euclidean", "cityblock", "chebyshev"])
+def test_translation(p, metric, rng):
+    # For these norms translating a cloud by t costs exactly ||t|| at every order p:
+    # the identity coupling achieves it and ||E[x - y]|| <= W_1 <= W_p bounds it below.
+    x = rng.normal(size=(60, 4))
+    t = np.array([0.3, -1.2, 0.5, 2.0])
+    norm = {"euclidean": np.linalg.norm(t), "cityblock": np.abs(t).sum(), "chebyshev": np.abs(t).max()}[metric]
+    got = emd.wasserstein(x, x + t, p=p, metric=metric)
+    np.testing.assert_allclose(got, norm, rtol=1e-9)
+
+
+@pytest.mark.parametrize("theta", [-1.5, -0.25, 0.0, 0.4, 2.0])
+def test_parallel_lines(theta):
+    # Arjovsky, Chintala and Bottou (2017), Example 1: (0, Z) against (theta, Z).
+    z = np.linspace(0.0, 1.0, 50)
+    x = np.stack([np.zeros_like(z), z], axis=1)
+    y = np.stack([np.full_like(z, theta), z], axis=1)
+    assert emd.wasserstein(x, y) == pytest.approx(abs(theta), rel=1e-12, abs=1e-15)
+
+
+def test_diracs():
+    M = np.array([[2.5]])
+    res = emd.solve([3.0], [3.0], M)
+    assert float(res.cost) == pytest.approx(7.5, rel=1e-15)
+    certify(res, [3.0], [3.0], M)
+
+
+# --- invariants and features -------------------------------------------------------------
+
+
+def test_batched_equals_looped_shared_cost(rng):
+    B, n, m = 12, 20, 15
+    M = rng.random((n, m))
+    A = rng.dirichlet(np.ones(n), size=B)
+    Bw = rng.dirichlet(np.ones(m), size=B)
+    A[3, :5] = 0.0
+    A[3] /= A[3].sum()
+    res = emd.solve(A, Bw, M, return_plan=True)
+    assert res.cost.shape == (B,) and res.potential_a.shape == (B, n) and res.potential_b.shape == (B, m)
+    assert res.status.shape == (B,) and res.n_iter.shape == (B,) and res.plan.shape == (B, n, m)
+    for k in range(B):
+        one = emd.solve(A[k], Bw[k], M)
+        certify(one, A[k], Bw[k], M)
+        assert res.cost[k] == one.cost
+        np.testing.assert_array_equal(res.potential_a[k], one.potential_a)
+        np.testing.assert_array_equal(res.plan[k], one.plan)
+        assert res.status[k] == "optimal"
+    np.testing.assert_array_equal(emd.emd(A, Bw, M), res.cost)
+
+
+def test_batched_per_problem_costs_and_uniform(rng):
+    B, n, m = 7, 9, 11
+    M = rng.random((B, n, m))
+    res = emd.solve(None, None, M)
+    assert getattr(res, "_dense_plan") is None
+    with pytest.raises(AttributeError):
+        res.plan
+    for k in range(B):
+        np.testing.assert_allclose(res.cost[k], linprog_cost(np.full(n, 1 / n), np.full(m, 1 / m), M[k]), rtol=COST_RTOL)
+
+
+def test_two_pricing_threads_match_serial(rng):
+    # A single large solve prices on two threads; in a batch each problem is
+    # solved by one thread. Both make the same pivots, so the results agree bit for bit.
+    a, b, M = random_problem(rng, 1500, 1500, d=2, dirichlet=True)
+    single = emd.solve(a, b, M)
+    batch = emd.solve(np.stack([a, a]), np.stack([b, b]), M)
+    assert single.n_iter == batch.n_iter[0] == batch.n_iter[1]
+    assert single.cost == batch.cost[0]
+    np.testing.assert_array_equal(single.potential_a, batch.potential_a[0])
+    np.testing.assert_array_equal(single.potential_b, batch.potential_b[1])
+    certify(single, a, b, M)
+
+
+def test_batch_is_deterministic(rng):
+    M = rng.random((64, 64))
+    A = rng.dirichlet(np.ones(64), size=200)
+    first = emd.solve(A, None, M)
+    second = emd.solve(A, None, M)
+    np.testing.assert_array_equal(first.cost, second.cost)
+    np.testing.assert_array_equal(first.potential_b, second.potential_b)
+
+
+def test_ctrl_c_interrupts_a_long_solve(rng):
+    import _thread
+    import threading
+
+    n = 3000  # ~10^5 pivots: seconds of work, interrupted after 50 ms
+    a, b, M = random_problem(rng, n, n, d=32)
+    timer = threading.Timer(0.05, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            emd.solve(a, b, M)
+    finally:
+        timer.cancel()
+
+
+def test_max_iter_warns_and_reports(rng):
+    a, b, M = random_problem(rng, 30, 30, dirichlet=True)
+    with pytest.warns(RuntimeWarning, match="max_iter"):
+        res = emd.solve(a, b, M, max_iter=1)
+    assert res.status == "max_iter_reached" and not res.converged
+    assert res.n_iter == 1
+    P = res.plan  # still a feasible plan
+    np.testing.assert_allclose(P.sum(axis=1), a, atol=MARGINAL_ATOL)
+    np.testing.assert_allclose(P.sum(axis=0), b, atol=MARGINAL_ATOL)
+    assert float(res.cost) >= float(emd.emd(a, b, M)) * (1 - 1e-12)
+
+
+def test_max_iter_batched_warns(rng):
+    M = rng.random((30, 30))
+    with pytest.warns(RuntimeWarning, match="problems reached max_iter"):
+        res = emd.solve(rng.dirichlet(np.ones(30), size=3), None, M, max_iter=1)
+    assert list(res.status) == ["max_iter_reached"] * 3
+
+
+def test_zero_weight_bins_restored(rng):
+    a, b, M = random_problem(rng, 40, 30, dirichlet=True, zeros=True)
+    assert (a == 0).any() and (b == 0).any()
+    res = emd.solve(a, b, M)
+    P = certify(res, a, b, M)
+    assert np.all(P[a == 0] == 0) and np.all(P[:, b == 0] == 0)
+    keep_a, keep_b = a > 0, b > 0
+    sub = emd.solve(a[keep_a], b[keep_b], M[np.ix_(keep_a, keep_b)])
+    np.testing.assert_allclose(float(res.cost), float(sub.cost), rtol=1e-14)
+
+
+def test_float32(rng):
+    a, b, M = random_problem(rng, 80, 60, d=3, dirichlet=True)
+    a32, b32, M32 = a.astype(np.float32), b.astype(np.float32), M.astype(np.float32)
+    res = emd.solve(a32, b32, M32)
+    assert res.cost.dtype == np.float32 and res.potential_a.dtype == np.float32
+    assert res.plan.dtype == np.float32
+    # float32 inputs: the solve itself is exact for the float32 data; compare with
+    # the float64 optimum of those same (rounded) inputs.
+    ref = ot.emd2(a32.astype(np.float64), b32.astype(np.float64), M32.astype(np.float64), numItermax=10**9)
+    np.testing.assert_allclose(float(res.cost), ref, rtol=1e-5)
+    # float32 outputs: plan values and cost are rounded once to float32.
+    certify(res, a32, b32, M32, marginal_atol=1e-6, dual_rtol=1e-5, cost_rtol=1e-6)
+
+
+def test_mixed_dtypes_promote(rng):
+    a, b, M = random_problem(rng, 10, 12)
+    res = emd.solve(a.astype(np.float32), b, M.astype(np.float32))
+    assert res.potential_a.dtype == np.float64
+
+
+def test_noncontiguous_and_int_inputs(rng):
+    M = np.asfortranarray(rng.random((8, 6)))
+    a = np.ones(16)[::2] / 8
+    res = emd.solve(a, None, M)
+    certify(res, a, np.full(6, 1 / 6), M)
+    Mi = rng.integers(0, 10, size=(4, 4))
+    res = emd.solve([1, 1, 1, 1], [2, 1, 1, 0], Mi)
+    np.testing.assert_allclose(float(res.cost), linprog_cost(np.ones(4), np.array([2.0, 1, 1, 0]), Mi.astype(float)))
+
+
+def test_degenerate_inputs_terminate(rng):
+    n = 120
+    for M in (np.zeros((n, n)), np.ones((n, n)), np.tile(np.arange(n, dtype=float), (n, 1))):
+        res = emd.solve(None, None, M)
+        certify(res, np.full(n, 1 / n), np.full(n, 1 / n), M)
+    x = np.repeat(rng.random((10, 2)), 6, axis=0)  # duplicate points
+    M = emd.cost_matrix(x, x[::-1].copy())
+    res = emd.solve(None, None, M)
+    certify(res, np.full(60, 1 / 60), np.full(60, 1 / 60), M)
+    assert float(res.cost) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_cost_differences_below_float32_resolution(rng):
+    # Large float64 problems are first priced on a float32 copy of M; here that
+    # copy is all ones, and the exact phase alone must find the planted matching.
+    n = 600
+    perm = rng.permutation(n)
+    M = 1.0 + 1e-9 * (1.0 + rng.random((n, n)))
+    M[np.arange(n), perm] = 1.0
+    assert np.all(M.astype(np.float32) == 1.0)
+    res = emd.solve(None, None, M)
+    P = certify(res, np.full(n, 1 / n), np.full(n, 1 / n), M)
+    assert np.array_equal(np.argmax(P, axis=1), perm)
+
+
+def test_huge_costs_stay_exact(rng):
+    # A few "forbidden" pairs at 1e30 must not blunt the optimality test for the rest.
+    n = 40
+    M = rng.random((n, n))
+    M[rng.random((n, n)) < 0.3] = 1e30
+    np.fill_diagonal(M, rng.random(n))  # keeps a cheap feasible plan
+    res = emd.solve(None, None, M)
+    assert float(res.cost) < 1.0
+    r, c = scipy.optimize.linear_sum_assignment(M)
+    np.testing.assert_allclose(float(res.cost), M[r, c].sum() / n, rtol=COST_RTOL)
+    # and uniformly huge costs are exact too
+    res = emd.solve(None, None, M * 1e20 + 1e30)
+    assert res.status == "optimal"
+
+
+def test_wasserstein_point_clouds(rng):
+    x = rng.random((50, 3))
+    y = rng.random((40, 3))
+    for p in (1.0, 2.0):
+        M = emd.cost_matrix(x, y, "euclidean") ** p
+        ref = ot.emd2(np.full(50, 1 / 50), np.full(40, 1 / 40), M, numItermax=10**9) ** (1 / p)
+        np.testing.assert_allclose(emd.wasserstein(x, y, p=p), ref, rtol=1e-9)
+    wx = rng.random(50) * 7.0  # normalized internally
+    got = emd.wasserstein(x, y, x_weights=wx, p=2.0, metric="sqeuclidean")
+    M = emd.cost_matrix(x, y, "sqeuclidean") ** 2
+    ref = ot.emd2(wx / wx.sum(), np.full(40, 1 / 40), M, numItermax=10**9) ** 0.5
+    np.testing.assert_allclose(got, ref, rtol=1e-9)
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "a,b,M,exc,match",
+    [
+        ([np.nan, 1.0], [1.0, 0.0], np.ones((2, 2)), ValueError, "`a` must be finite"),
+        ([1.0, 0.0], [1.0, np.inf], np.ones((2, 2)), ValueError, "`b` must be finite"),
+        ([0.5, 0.5], [0.5, 0.5], [[0.0, np.nan], [1.0, 0.0]], ValueError, "`M` must be finite"),
+        ([1.5, -0.5], [0.5, 0.5], np.ones((2, 2)), ValueError, "`a` must be nonnegative"),
+        ([0.0, 0.0], [0.5, 0.5], np.ones((2, 2)), ValueError, "`a` sums to 0"),
+        ([0.5, 0.5], [0.6, 0.6], np.ones((2, 2)), ValueError, r"total mass 1\.2 but `a` has 1\.0.*emd\.wasserstein"),
+        ([0.5, 0.5], [0.5, 0.5], np.ones((3, 2)), ValueError, "`M` must have shape"),
+        ([0.5, 0.5], [0.5, 0.5], np.ones(2), ValueError, "`M` must have at least 2"),
+        ([0.5, 0.5], [0.5, 0.5], np.ones((2, 0)), ValueError, "`M` is empty"),
+        ([], [1.0], np.ones((0, 1)), ValueError, "is empty"),
+        (["a", "b"], [0.5, 0.5], np.ones((2, 2)), TypeError, "`a` must have a real numeric dtype"),
+        ([0.5, 0.5], [0.5, 0.5], np.ones((2, 2), dtype=complex), TypeError, "`M` must be real"),
+        ([0.5, 0.5], [0.5, 0.5], np.array([[0, 1], [1, None]], dtype=object), TypeError, "`M` must have a real"),
+        (np.ones((3, 2)) / 2, np.ones((4, 2)) / 2, np.ones((2, 2)), ValueError, "batch sizes do not agree"),
+        (np.ones((3, 2)) / 2, None, np.ones((4, 2, 2)), ValueError, "batch sizes do not agree"),
+    ],
+)
+def test_bad_input(a, b, M, exc, match):
+    with pytest.raises(exc, match=match):
+        emd.solve(a, b, M)
+
+
+def test_bad_options():
+    M = np.ones((2, 2))
+    with pytest.raises(ValueError, match="`max_iter` must be >= 1"):
+        emd.solve(None, None, M, max_iter=0)
+    with pytest.raises(TypeError, match="`max_iter`"):
+        emd.solve(None, None, M, max_iter=2.5)
+    with pytest.raises(TypeError, match="`return_plan`"):
+        emd.solve(None, None, M, return_plan="yes")
+    with pytest.raises(ValueError, match="`M` has entries up to"):
+        emd.solve(None, None, np.full((2, 2), 1e306))
+    with pytest.raises(ValueError, match="same dimension"):
+        emd.wasserstein(np.ones((3, 2)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="`x_weights` must have shape"):
+        emd.wasserstein(np.ones((3, 2)), np.ones((3, 2)), x_weights=[1.0, 1.0])
