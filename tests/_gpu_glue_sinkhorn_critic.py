@@ -49,7 +49,7 @@ calls = []
 
 
 def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
-    """The loop of csrc/cuda/sinkhorn.cu (plain updates), in float64."""
+    """The loop of csrc/cuda/sinkhorn.cu (and of the CPU: over-relaxed), in float64."""
     a, b, C = a.astype(float), b.astype(float), C.astype(float)
     ladder = []
     if 0 < eps_scaling < 1:
@@ -66,18 +66,32 @@ def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
     for si, eps in enumerate(ladder):
         last = si == len(ladder) - 1
         stage_tol = tol if last else max(tol, 1e-2 * a.sum())
-        it = 0
+        it, omega, err_probe, err_ref, probe_start, g_relaxed = 0, 1.0, 0.0, 0.0, 0, False
         while True:
             f_new = -eps * logsumexp((g / eps + lb)[None, :] - C / eps, axis=1)
             if it > 0:
                 err = float(np.sum(a * np.abs(np.expm1(np.minimum(700.0, (f - f_new) / eps)))))
-                if err < stage_tol:
+                if err < stage_tol and not g_relaxed:
                     status = 0 if last else status
                     break
-                if n_iter >= max_iter:
+                if n_iter >= max_iter and not g_relaxed:
                     break
-            f = f_new
-            g = -eps * logsumexp((f / eps + la)[:, None] - C / eps, axis=0)
+                # the over-relaxation of the CPU loop (Thibault et al. 2017)
+                if err < stage_tol or n_iter + 1 >= max_iter:
+                    omega = 1.0
+                else:
+                    if omega == 1.0 and it == probe_start + 10:
+                        err_probe = err
+                    if omega == 1.0 and it == probe_start + 20 and err < err_probe and err_probe > 0:
+                        kappa = (err / err_probe) ** 0.1
+                        omega = min(1.9, 2.0 / (1.0 + np.sqrt(max(0.0, 1.0 - kappa))))
+                        err_ref = err
+                    elif omega > 1.0 and not err < 100.0 * err_ref:
+                        omega, probe_start = 1.0, it
+            f = f + omega * (f_new - f)
+            g_new = -eps * logsumexp((f / eps + la)[:, None] - C / eps, axis=0)
+            g = g + omega * (g_new - g)
+            g_relaxed = omega != 1.0
             it += 1
             n_iter += 1
     t = (f[:, None] + g[None, :] - C) / reg

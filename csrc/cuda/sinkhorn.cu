@@ -17,6 +17,12 @@
 // on the CPU. Batched small problems run the whole loop inside one block per
 // problem (per-problem stopping, no host round trips).
 //
+// Over-relaxation is the CPU's (Thibault et al. 2017): after a probe of plain
+// iterations measures the linear rate kappa, f and g move by
+// omega = 2 / (1 + sqrt(1 - kappa)) times the softmin step; back to plain
+// updates when the error grows a hundredfold, and the last update before a
+// stop is always plain, so the returned plan's columns are exact.
+//
 // Sums that decide the result use fixed-shape reductions (warp butterflies,
 // cub block reductions, partials combined in index order), never atomics:
 // the same input gives the same bits.
@@ -50,7 +56,44 @@ struct State {
     i64 stage_iter;  // iterations in this stage
     i64 n_iter;      // iterations in all
     double err;      // the last marginal error
+    // over-relaxation (reset at every stage)
+    double omega, err_probe, err_ref;
+    i64 probe_start;
+    int g_relaxed;   // the last g-update was relaxed: no stop before a plain one
 };
+
+__device__ inline void reset_relaxation(State* st) {
+    st->omega = 1.0;
+    st->err_probe = 0.0;
+    st->err_ref = 0.0;
+    st->probe_start = 0;
+    st->g_relaxed = 0;
+}
+
+// The CPU loop's choice of omega after measuring `err` (csrc/cpu/sinkhorn.cpp).
+__device__ inline double next_omega(double omega, double err, double stage_tol, i64 n_iter, i64 max_iter,
+                                    i64 stage_iter, bool overrelax, double& err_probe, double& err_ref,
+                                    i64& probe_start) {
+    constexpr i64 kProbe = 10;
+    if (err < stage_tol || n_iter + 1 >= max_iter) return 1.0;  // end on a plain update
+    if (!overrelax) return omega;
+    if (omega == 1.0 && stage_iter == probe_start + kProbe) err_probe = err;
+    if (omega == 1.0 && stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
+        const double kappa = pow(err / err_probe, 1.0 / double(kProbe));
+        err_ref = err;
+        return fmin(1.9, 2.0 / (1.0 + sqrt(fmax(0.0, 1.0 - kappa))));
+    }
+    if (omega > 1.0 && !(err < 100.0 * err_ref)) {
+        probe_start = stage_iter;
+        return 1.0;
+    }
+    return omega;
+}
+
+template <class T>
+__device__ inline T relax(T old, T fresh, double omega) {
+    return omega == 1.0 ? fresh : T(double(old) + omega * (double(fresh) - double(old)));
+}
 
 // The epsilon ladder of the CPU loop: scale, scale * s, ... while > reg, then reg.
 std::vector<double> eps_ladder(const SinkhornOptions& o) {
@@ -84,6 +127,7 @@ __global__ void init_state_kernel(State* st) {
     st->stage_iter = 0;
     st->n_iter = 0;
     st->err = 0.0;
+    reset_relaxation(st);
 }
 
 constexpr int kControlBlock = 1024;
@@ -92,7 +136,8 @@ constexpr int kControlBlock = 1024;
 template <class T>
 __global__ void __launch_bounds__(kControlBlock)
     control_kernel(const T* __restrict__ a, i64 n, const T* __restrict__ f, const T* __restrict__ f_new, State* st,
-                   const double* __restrict__ ladder, int num_stages, double tol, double mass_a, i64 max_iter) {
+                   const double* __restrict__ ladder, int num_stages, double tol, double mass_a, i64 max_iter,
+                   bool overrelax) {
     __shared__ int s_accept;
     if (st->done) return;
     const int stage = st->stage;
@@ -109,11 +154,14 @@ __global__ void __launch_bounds__(kControlBlock)
             const bool last = stage + 1 == num_stages;
             const double stage_tol = last ? tol : fmax(tol, 1e-2 * mass_a);
             int accept = 1;
-            if (err < stage_tol) {
+            if (err < stage_tol && !st->g_relaxed) {
                 if (last) st->status = 0;
                 accept = 0;
-            } else if (st->n_iter >= max_iter) {
+            } else if (st->n_iter >= max_iter && !st->g_relaxed) {
                 accept = 0;  // the last stage always got one iteration: the result belongs to reg
+            } else {
+                st->omega = next_omega(st->omega, err, stage_tol, st->n_iter, max_iter, st->stage_iter, overrelax,
+                                       st->err_probe, st->err_ref, st->probe_start);
             }
             if (!accept) {
                 if (last) {
@@ -121,6 +169,7 @@ __global__ void __launch_bounds__(kControlBlock)
                 } else {
                     st->stage = stage + 1;
                     st->stage_iter = 0;
+                    reset_relaxation(st);
                 }
             }
             s_accept = accept;
@@ -132,7 +181,8 @@ __global__ void __launch_bounds__(kControlBlock)
     if (threadIdx.x == 0) {
         st->accept = s_accept;
         if (s_accept) {
-            st->stage_iter += 1;  // the g-update of this step follows
+            st->g_relaxed = st->omega != 1.0;  // the g-update of this step follows
+            st->stage_iter += 1;
             st->n_iter += 1;
         }
     }
@@ -141,20 +191,24 @@ __global__ void __launch_bounds__(kControlBlock)
 template <class T>
 __global__ void accept_kernel(const State* st, const T* __restrict__ f_new, i64 n, T* __restrict__ f) {
     if (st->done || !st->accept) return;
-    for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < n; i += i64(gridDim.x) * blockDim.x) f[i] = f_new[i];
+    const double omega = st->omega;
+    for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < n; i += i64(gridDim.x) * blockDim.x)
+        f[i] = relax<T>(f[i], f_new[i], omega);
 }
 
 // Combine `parts` partial log-sum-exps per output (parts (P, len), in index
-// order) into out_j = -eps (mx + log s).
+// order) into -eps (mx + log s): written to out_j, or (the g-update, `need_accept`)
+// relaxed into it with the step's omega.
 template <class T>
 __global__ void finalize_kernel(const State* st, const double* __restrict__ ladder, const Lse* __restrict__ parts,
                                 int num_parts, i64 len, bool need_accept, T* __restrict__ out) {
     if (st->done || (need_accept && !st->accept)) return;
     const double eps = ladder[st->stage];
+    const double omega = need_accept ? st->omega : 1.0;
     for (i64 j = blockIdx.x * i64(blockDim.x) + threadIdx.x; j < len; j += i64(gridDim.x) * blockDim.x) {
         Lse acc = detail::lse_empty();
         for (int p = 0; p < num_parts; ++p) acc = detail::lse_combine(acc, parts[i64(p) * len + j]);
-        out[j] = T(-eps * detail::lse_value(acc));
+        out[j] = relax<T>(out[j], T(-eps * detail::lse_value(acc)), omega);
     }
 }
 
@@ -495,7 +549,7 @@ void dense_impl(const T* a, const T* b, const T* C, i64 n, i64 m, const Sinkhorn
     auto step = [&](const Buffers<T>& B, int num_stages, cudaStream_t st) {
         dense_row_kernel<T><<<row_grid, kRowBlock, 0, st>>>(C, n, m, g, B.log_b, B.state, B.ladder, B.f_new);
         control_kernel<T><<<1, kControlBlock, 0, st>>>(a, n, f, B.f_new, B.state, B.ladder, num_stages, o.tol, o.mass_a,
-                                                      o.max_iter);
+                                                      o.max_iter, o.overrelax);
         accept_kernel<T><<<grid_for(n, 256), 256, 0, st>>>(B.state, B.f_new, n, f);
         dense_col_kernel<T><<<col_grid, dim3(kColX, kColY), 0, st>>>(C, n, m, f, B.log_a, B.state, B.ladder,
                                                                       rows_per_chunk, B.col_parts);
@@ -530,7 +584,7 @@ void samples_impl(const T* x, const T* y, const T* a, const T* b, i64 n, i64 m, 
         finalize_kernel<T><<<grid_for(n, 256), 256, 0, st>>>(B.state, B.ladder, B.row_parts, lay.row_chunks, n, false,
                                                              B.f_new);
         control_kernel<T><<<1, kControlBlock, 0, st>>>(a, n, f, B.f_new, B.state, B.ladder, num_stages, o.tol, o.mass_a,
-                                                      o.max_iter);
+                                                      o.max_iter, o.overrelax);
         accept_kernel<T><<<grid_for(n, 256), 256, 0, st>>>(B.state, B.f_new, n, f);
         // g-update: the metrics are symmetric, so rows are y and the streamed columns x.
         samples_kernel<T, false><<<col_grid, kSampleBlock, 0, st>>>(
@@ -557,7 +611,7 @@ constexpr std::size_t kBatchSmem = 44 * 1024;  // with the static cub storage, u
 
 template <class T>
 std::size_t batch_vector_bytes(i64 n, i64 m) {
-    return std::size_t(3 * n + 2 * m) * sizeof(T);
+    return std::size_t(3 * n + 3 * m) * sizeof(T);  // f, f_new, log a; g, g_new, log b
 }
 
 template <class T>
@@ -585,13 +639,14 @@ __global__ void __launch_bounds__(kBatchBlock)
     batched_kernel(const T* __restrict__ a_all, const T* __restrict__ b_all, const T* __restrict__ cost_all,
                    bool shared_cost, i64 n, i64 m, double reg, double tol, i64 max_iter, double eps_scaling,
                    const double* __restrict__ scale, const T* __restrict__ f_init, const T* __restrict__ g_init,
-                   bool cost_in_smem, SinkhornOutputs out) {
+                   bool cost_in_smem, bool overrelax, SinkhornOutputs out) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* f = reinterpret_cast<T*>(smem_raw);
     T* f_new = f + n;
     T* log_a = f_new + n;
     T* g = log_a + n;
-    T* log_b = g + m;
+    T* g_new = g + m;
+    T* log_b = g_new + m;
     T* s_cost = log_b + m;  // (n, m + 1): the padding column avoids bank conflicts in the column pass
 
     const i64 p = blockIdx.x;
@@ -627,6 +682,10 @@ __global__ void __launch_bounds__(kBatchBlock)
     i64 n_iter = 0, stage_iter = 0;
     int status = 1;
     double err = 0;
+    // over-relaxation, as in the host loop's control kernel (every thread keeps the same copy)
+    double omega = 1.0, err_probe = 0.0, err_ref = 0.0;
+    i64 probe_start = 0;
+    bool g_relaxed = false;
     for (;;) {
         batch_softmin<T>(cost, rs, 1, n, m, g, log_b, eps, f_new);  // f-update
         __syncthreads();
@@ -636,12 +695,16 @@ __global__ void __launch_bounds__(kBatchBlock)
                 acc += double(a[i]) * fabs(expm1(fmin(700.0, (double(f[i]) - double(f_new[i])) / eps)));
             err = detail::block_sum_all<kBatchBlock>(acc);
             const double stage_tol = last ? tol : fmax(tol, 1e-2 * mass_a);
-            const bool stop = err < stage_tol || n_iter >= max_iter;
-            if (err < stage_tol && last) status = 0;
+            const bool stop = (err < stage_tol || n_iter >= max_iter) && !g_relaxed;
+            if (err < stage_tol && !g_relaxed && last) status = 0;
             if (stop) {
                 if (last) break;
                 ++stage;
                 stage_iter = 0;
+                omega = 1.0;
+                err_probe = err_ref = 0.0;
+                probe_start = 0;
+                g_relaxed = false;
                 eps *= eps_scaling;
                 if (!(eps > reg) || stage >= kMaxStages - 1) {
                     eps = reg;
@@ -649,11 +712,20 @@ __global__ void __launch_bounds__(kBatchBlock)
                 }
                 continue;
             }
+            omega = next_omega(omega, err, stage_tol, n_iter, max_iter, stage_iter, overrelax, err_probe, err_ref,
+                               probe_start);
         }
-        for (i64 i = threadIdx.x; i < n; i += kBatchBlock) f[i] = f_new[i];
+        for (i64 i = threadIdx.x; i < n; i += kBatchBlock) f[i] = relax<T>(f[i], f_new[i], omega);
         __syncthreads();
-        batch_softmin<T>(cost, 1, rs, m, n, f, log_a, eps, g);  // g-update: column j is cost[i * rs + j]
+        if (omega == 1.0) {
+            batch_softmin<T>(cost, 1, rs, m, n, f, log_a, eps, g);  // g-update: column j is cost[i * rs + j]
+        } else {
+            batch_softmin<T>(cost, 1, rs, m, n, f, log_a, eps, g_new);
+            __syncthreads();
+            for (i64 j = threadIdx.x; j < m; j += kBatchBlock) g[j] = relax<T>(g[j], g_new[j], omega);
+        }
         __syncthreads();
+        g_relaxed = omega != 1.0;
         ++stage_iter;
         ++n_iter;
     }
@@ -744,7 +816,7 @@ void sinkhorn_batched(Dtype dtype, const void* d_a, const void* d_b, const void*
         batched_kernel<float><<<grid, kBatchBlock, smem, s>>>(
             static_cast<const float*>(d_a), static_cast<const float*>(d_b), static_cast<const float*>(d_cost),
             shared_cost, n, m, o.reg, o.tol, o.max_iter, o.eps_scaling, d_scale, static_cast<const float*>(d_f_init),
-            static_cast<const float*>(d_g_init), in_smem, out);
+            static_cast<const float*>(d_g_init), in_smem, o.overrelax, out);
     } else {
         const bool in_smem = batch_cost_in_smem<double>(n, m);
         const std::size_t smem =
@@ -752,7 +824,7 @@ void sinkhorn_batched(Dtype dtype, const void* d_a, const void* d_b, const void*
         batched_kernel<double><<<grid, kBatchBlock, smem, s>>>(
             static_cast<const double*>(d_a), static_cast<const double*>(d_b), static_cast<const double*>(d_cost),
             shared_cost, n, m, o.reg, o.tol, o.max_iter, o.eps_scaling, d_scale, static_cast<const double*>(d_f_init),
-            static_cast<const double*>(d_g_init), in_smem, out);
+            static_cast<const double*>(d_g_init), in_smem, o.overrelax, out);
     }
     detail::check_launch("sinkhorn_batched");
 }

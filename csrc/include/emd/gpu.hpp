@@ -69,8 +69,8 @@ void divergence(Dtype dtype, int kind, const void* d_p, const void* d_q, std::in
 // device: a control kernel decides, so the host reads the state back only
 // every few iterations) and the loop stops when it falls below tol; with
 // eps_scaling the epsilons scale, scale * s, scale * s^2, ... > reg, then reg
-// (intermediate stages stop at max(tol, 1e-2 * mass_a)). Plain Sinkhorn
-// updates (no over-relaxation): the same fixed point as the CPU.
+// (intermediate stages stop at max(tol, 1e-2 * mass_a)); over-relaxed
+// updates as on the CPU (overrelax), ending on a plain update.
 namespace emd {
 class Interrupt;
 }
@@ -84,6 +84,7 @@ struct SinkhornOptions {
     double eps_scaling = 0.0;  // 0: off
     double scale = 0.0;        // the first epsilon of eps_scaling (an upper bound of the cost)
     double mass_a = 1.0;       // sum of a (the loose tolerance of intermediate stages)
+    bool overrelax = true;     // the CPU's over-relaxation (emd::SinkhornParams::overrelax)
 };
 
 // Per-problem outputs (device arrays of num_problems entries; f, g rows of n, m).
