@@ -241,7 +241,7 @@ def check_sinkhorn():
     cpu_sinkhorn = getattr(cpu_sinkhorn, "__wrapped__", cpu_sinkhorn)
     cpu_samples = getattr(cpu_samples, "__wrapped__", cpu_samples)
     cpu_div = getattr(cpu_div, "__wrapped__", cpu_div)
-    for dt, tol in ((np.float64, 1e-9), (np.float32, 1e-5)):
+    for dt, tol in ((np.float64, 1e-9), (np.float32, 1e-4)):
         rt = 1e-6 if dt == np.float64 else 2e-3
         for n, m in ((1, 1), (2, 3), (7, 5), (300, 260)):  # the last one takes the dense path
             a = rng.uniform(0, 1, n).astype(dt)

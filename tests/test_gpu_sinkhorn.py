@@ -17,9 +17,9 @@ import emd
 
 # Both solvers stop at marginal error < tol, the GPU with plain Sinkhorn
 # updates, the CPU possibly over-relaxed: the results differ by O(tol) in the
-# potentials, not by rounding. float32: tol 1e-5 is what float32 potentials
-# can reach; costs then agree to about 1e-4 relative.
-TOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-5}
+# potentials, not by rounding. float32: tol 1e-4 is what float32 potentials
+# can reliably reach on the CPU; costs then agree to about 1e-3 relative.
+TOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
 RTOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 2e-3}
 
 
@@ -183,8 +183,8 @@ def test_divergence_matches_cpu(rng, cp, dtype):
 @pytest.mark.gpu
 def test_deterministic(rng, cp):
     a, b, M = _problem(rng, 500, 400, np.float32)
-    r1 = emd.sinkhorn(cp.asarray(a), cp.asarray(b), cp.asarray(M), 0.05, tol=1e-5)
-    r2 = emd.sinkhorn(cp.asarray(a), cp.asarray(b), cp.asarray(M), 0.05, tol=1e-5)
+    r1 = emd.sinkhorn(cp.asarray(a), cp.asarray(b), cp.asarray(M), 0.05, tol=1e-4)
+    r2 = emd.sinkhorn(cp.asarray(a), cp.asarray(b), cp.asarray(M), 0.05, tol=1e-4)
     assert r1.cost == r2.cost and bool(cp.all(r1.potential_a == r2.potential_a))
     x = cp.asarray(rng.standard_normal((3000, 3)))
     s1 = emd.sinkhorn_samples(x, x[::-1] + 0.5, 0.1, tol=1e-7)
