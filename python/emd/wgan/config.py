@@ -68,7 +68,7 @@ class Config:
     z_dim: int = 2
     iters: int = 3000
     eval_every: int = 100
-    eval_samples: int = 1000
+    eval_samples: int = 2000
     seed: int = 0
     out: str = "wgan_run"
     device: str = "cpu"
