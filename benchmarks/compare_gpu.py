@@ -146,7 +146,7 @@ def _part2(quick: bool, name: str, rng, sync, torch, ot) -> None:
     reg, tol = 0.01, 1e-5
     res = emd.sinkhorn(a, a, M, reg, tol=tol)
     t_emd = median_time(lambda: emd.sinkhorn(a, a, M, reg, tol=tol), sync=sync)
-    label = f"dense sinkhorn n=m={n} d=2 reg={reg} f32 tol={tol} ({res.n_iter} it)"
+    label = f"dense sinkhorn n=m={n} d=2 reg={reg} f32 tol={tol} ({res.n_iter} it, {res.status})"
     if torch is not None and ot is not None:
         ta, tM = torch.from_dlpack(a), torch.from_dlpack(M)
         t_ref = median_time(lambda: ot.sinkhorn2(ta, ta, tM, reg, method="sinkhorn_log", stopThr=tol, numItermax=100_000),
