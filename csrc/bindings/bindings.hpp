@@ -26,5 +26,6 @@ inline void require(bool ok, const std::string& what) {
 }
 
 void bind_one_d(py::module_& m);
+void bind_sinkhorn(py::module_& m);
 
 }  // namespace emd::bindings

@@ -6,4 +6,5 @@
 PYBIND11_MODULE(_core, m) {
     m.doc() = "emd's C++ kernels. Private: call them through the emd package, which validates inputs.";
     emd::bindings::bind_one_d(m);
+    emd::bindings::bind_sinkhorn(m);
 }

@@ -22,6 +22,8 @@ __all__ = [
     "check_positive_int",
     "check_choice",
     "result_float_dtype",
+    "check_positive_real",
+    "check_open_unit_interval",
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -161,3 +163,23 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def check_positive_real(value: Any, name: str) -> float:
+    """A finite real number > 0 (booleans refused), returned as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a finite real number > 0, got {_describe(value)}")
+    v = float(value)
+    if not np.isfinite(v) or v <= 0.0:
+        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}")
+    return v
+
+
+def check_open_unit_interval(value: Any, name: str) -> float:
+    """A real number strictly between 0 and 1 (booleans refused), returned as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number in (0, 1), got {_describe(value)}")
+    v = float(value)
+    if not (0.0 < v < 1.0):
+        raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value!r}")
+    return v

@@ -1,0 +1,505 @@
+// Log-domain Sinkhorn: one loop (solve_one) over a pluggable cost (DenseCost,
+// SampleCost), a vectorizable exp, threads over rows or over a batch.
+#include "emd/sinkhorn.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "emd/parallel.hpp"
+
+namespace emd {
+namespace {
+
+// Rows are processed in chunks of this many columns: the chunk's scores and
+// costs stay in L1 between the max pass and the exp pass.
+constexpr std::int64_t kChunk = 1024;
+
+template <class U, class F>
+inline U bits_of(F x) {
+    U u;
+    std::memcpy(&u, &x, sizeof u);
+    return u;
+}
+template <class F, class U>
+inline F from_bits(U u) {
+    F x;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+// exp(x), branch-free so that loops over it vectorize (std::exp does not).
+// Range reduction x = k ln2 + r, |r| <= ln2 / 2, with ln2 split in two
+// (Cody-Waite: k * ln2_hi is exact), then the Taylor polynomial of exp(r) of
+// degree 12 (truncation error < 2e-16 relative), then 2^k written into the
+// exponent bits. Arguments below the normal range (and -inf: log of a zero
+// weight) give exactly 0; arguments are capped at 709 so nothing overflows.
+inline double fast_exp(double x) {
+    const bool under = x < -708.0;
+    x = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
+    double kd = x * 1.4426950408889634 + 0x1.8p52;  // round(x / ln2) in the low mantissa bits
+    const std::uint64_t ki = bits_of<std::uint64_t>(kd);
+    kd -= 0x1.8p52;
+    const double r = (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+    double p = 2.08767569878680989792e-09;  // 1/12!
+    p = p * r + 2.50521083854417187751e-08;  // 1/11!
+    p = p * r + 2.75573192239858906526e-07;
+    p = p * r + 2.75573192239858906526e-06;
+    p = p * r + 2.48015873015873015873e-05;
+    p = p * r + 1.98412698412698412698e-04;
+    p = p * r + 1.38888888888888888889e-03;
+    p = p * r + 8.33333333333333333333e-03;
+    p = p * r + 4.16666666666666666667e-02;
+    p = p * r + 1.66666666666666666667e-01;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const double scale = from_bits<double>((ki + 1023u) << 52);
+    return under ? 0.0 : p * scale;
+}
+
+// The float32 twin: degree 7 (truncation error < 6e-9 relative).
+inline float fast_exp(float x) {
+    const bool under = x < -87.0f;
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float kd = x * 1.44269504088896341f + 0x1.8p23f;
+    const std::uint32_t ki = bits_of<std::uint32_t>(kd);
+    kd -= 0x1.8p23f;
+    const float r = (x - kd * 0.693359375f) - kd * -2.12194440e-4f;
+    float p = 1.98412698e-04f;  // 1/7!
+    p = p * r + 1.38888889e-03f;
+    p = p * r + 8.33333333e-03f;
+    p = p * r + 4.16666667e-02f;
+    p = p * r + 1.66666667e-01f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const float scale = from_bits<float>((ki + 127u) << 23);
+    return under ? 0.0f : p * scale;
+}
+
+template <class T>
+struct Scratch {
+    std::vector<T> score = std::vector<T>(kChunk);
+    std::vector<T> cost = std::vector<T>(kChunk);
+    std::vector<double> dist = std::vector<double>(kChunk);
+};
+
+template <class T>
+void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, bool parallel) {
+    constexpr std::int64_t kTile = 64;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t i0 = 0; i0 < rows; i0 += kTile) {
+        const std::int64_t i1 = std::min(rows, i0 + kTile);
+        for (std::int64_t j0 = 0; j0 < cols; j0 += kTile) {
+            const std::int64_t j1 = std::min(cols, j0 + kTile);
+            for (std::int64_t i = i0; i < i1; ++i)
+                for (std::int64_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
+        }
+    }
+}
+
+// A dense cost C (n, m) and its transpose: row(i, ...) and col(j, ...) hand
+// out contiguous chunks of C's row i and column j without copying.
+template <class T>
+struct DenseCost {
+    const T* c;
+    const T* ct;
+    std::int64_t n, m;
+    const T* row(std::int64_t i, std::int64_t j0, std::int64_t, Scratch<T>&) const { return c + i * m + j0; }
+    const T* col(std::int64_t j, std::int64_t i0, std::int64_t, Scratch<T>&) const { return ct + j * n + i0; }
+};
+
+// C_ij = metric(x_i, y_j) ** power, recomputed for every chunk. xt, yt are
+// the clouds stored coordinate-major (d, n) and (d, m), for metric_distance_block.
+template <class T>
+struct SampleCost {
+    const T* x;
+    const T* y;
+    const T* xt;
+    const T* yt;
+    std::int64_t n, m, d;
+    Metric metric;
+    double power, q;
+
+    const T* finish(std::int64_t count, Scratch<T>& s) const {
+        const double* dist = s.dist.data();
+        T* out = s.cost.data();
+        if (power == 1.0) {
+#pragma omp simd
+            for (std::int64_t k = 0; k < count; ++k) out[k] = T(dist[k]);
+        } else if (power == 2.0) {
+#pragma omp simd
+            for (std::int64_t k = 0; k < count; ++k) out[k] = T(dist[k] * dist[k]);
+        } else {
+            for (std::int64_t k = 0; k < count; ++k) out[k] = T(std::pow(dist[k], power));
+        }
+        return out;
+    }
+    const T* row(std::int64_t i, std::int64_t j0, std::int64_t count, Scratch<T>& s) const {
+        metric_distance_block(metric, x + i * d, yt + j0, m, count, d, q, s.dist.data());
+        return finish(count, s);
+    }
+    // The metrics are symmetric, so column j is the distances from y_j to the x_i.
+    const T* col(std::int64_t j, std::int64_t i0, std::int64_t count, Scratch<T>& s) const {
+        metric_distance_block(metric, y + j * d, xt + i0, n, count, d, q, s.dist.data());
+        return finish(count, s);
+    }
+};
+
+// The transposed view of a cost: the g-update is the f-update of the transposed problem.
+template <class Cost>
+struct Transposed {
+    const Cost& base;
+    template <class T>
+    const T* row(std::int64_t i, std::int64_t j0, std::int64_t count, Scratch<T>& s) const {
+        return base.col(i, j0, count, s);
+    }
+};
+
+// log sum_j exp(h_j - C_ij / eps) over one row, in chunks: max pass, then the
+// sum of exp(score - running max), the running sum rescaled when the max grows.
+template <class T, class Cost>
+double row_log_sum_exp(const Cost& cost, std::int64_t i, const T* h, std::int64_t len, T inv_reg, Scratch<T>& s) {
+    const T neg_inf = -std::numeric_limits<T>::infinity();
+    T run_max = neg_inf;
+    double sum = 0.0;
+    T* score = s.score.data();
+    for (std::int64_t j0 = 0; j0 < len; j0 += kChunk) {
+        const std::int64_t count = std::min(kChunk, len - j0);
+        const T* c = cost.row(i, j0, count, s);
+        const T* hj = h + j0;
+        T mx = neg_inf;
+#pragma omp simd reduction(max : mx)
+        for (std::int64_t k = 0; k < count; ++k) {
+            const T v = hj[k] - c[k] * inv_reg;
+            score[k] = v;
+            mx = v > mx ? v : mx;
+        }
+        if (!(mx > neg_inf)) continue;  // every weight of the chunk is zero
+        if (mx > run_max) {
+            sum *= std::exp(double(run_max) - double(mx));
+            run_max = mx;
+        }
+        T acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (std::int64_t k = 0; k < count; ++k) acc += fast_exp(score[k] - run_max);
+        sum += double(acc);
+    }
+    return double(run_max) + std::log(sum);
+}
+
+// out_i = -eps log sum_j exp(h_j - C_ij / eps) for every row i: the softmin update.
+template <class T, class Cost>
+void softmin(const Cost& cost, std::int64_t rows, const T* h, std::int64_t len, double reg, T* out,
+             std::vector<Scratch<T>>& scratch, bool parallel) {
+    const T inv_reg = T(1.0 / reg);
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t i = 0; i < rows; ++i) {
+        Scratch<T>& s = scratch[std::size_t(thread_id())];
+        out[i] = T(-reg * row_log_sum_exp(cost, i, h, len, inv_reg, s));
+    }
+}
+
+struct ProblemResult {
+    double cost = 0, objective = 0, marginal_error = 0;
+    std::int64_t n_iter = 0;
+    SinkhornStatus status = SinkhornStatus::max_iter_reached;
+};
+
+// The one Sinkhorn loop. f, g hold the initial potentials and receive the result.
+// `scale` is the cost's scale (the first epsilon of eps_scaling).
+template <class T, class Cost>
+ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                        const SinkhornParams& params, double scale, T* f, T* g, bool parallel,
+                        bool may_poll, Interrupt& interrupt) {
+    ProblemResult res;
+    const int num_threads = parallel ? max_threads() : 1;
+    std::vector<Scratch<T>> scratch(std::size_t(std::max(1, num_threads)));
+    std::vector<T> log_a(n), log_b(m), h_rows(n), h_cols(m), f_new(n);
+    std::vector<double> row_err(n);
+    double mass_a = 0, mass_b = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        log_a[i] = std::log(a[i]);  // -inf on zero weights: exp(-inf) = 0 drops them
+        mass_a += double(a[i]);
+    }
+    for (std::int64_t j = 0; j < m; ++j) {
+        log_b[j] = std::log(b[j]);
+        mass_b += double(b[j]);
+    }
+    const Transposed<Cost> cost_t{cost};
+    // Poll Ctrl-C about every 4M cost entries of work.
+    const std::int64_t poll_every = std::max<std::int64_t>(1, (std::int64_t(1) << 22) / std::max<std::int64_t>(1, n * m));
+
+    // The epsilon ladder: scale, scale * s, scale * s^2, ... while above reg, then reg.
+    std::vector<double> eps_ladder;
+    if (params.eps_scaling > 0.0 && params.eps_scaling < 1.0) {
+        for (double e = scale; e > params.reg && eps_ladder.size() < 200; e *= params.eps_scaling)
+            eps_ladder.push_back(e);
+    }
+    eps_ladder.push_back(params.reg);
+
+    for (std::size_t stage = 0; stage < eps_ladder.size(); ++stage) {
+        const double eps = eps_ladder[stage];
+        const bool last = stage + 1 == eps_ladder.size();
+        // Intermediate stages only need a warm start for the next one.
+        const double stage_tol = last ? params.tol : std::max(params.tol, 1e-2 * mass_a);
+        const T inv_eps = T(1.0 / eps);
+        std::int64_t stage_iter = 0;
+        for (;;) {
+            // f-update from g; with the previous f it also measures the row
+            // marginal of (f, g): (P 1)_i = a_i exp((f_i - f_new_i) / eps).
+            for (std::int64_t j = 0; j < m; ++j) h_cols[j] = g[j] * inv_eps + log_b[j];
+            softmin(cost, n, h_cols.data(), m, eps, f_new.data(), scratch, parallel);
+            if (stage_iter > 0) {
+                for (std::int64_t i = 0; i < n; ++i) {
+                    const double t = std::min(700.0, (double(f[i]) - double(f_new[i])) / eps);
+                    row_err[i] = double(a[i]) * std::fabs(std::expm1(t));
+                }
+                double err = 0;  // summed serially: the same bits for any thread count
+                for (std::int64_t i = 0; i < n; ++i) err += row_err[i];
+                res.marginal_error = err;
+                if (err < stage_tol) {
+                    if (last) res.status = SinkhornStatus::converged;
+                    break;
+                }
+                // The last stage always gets at least one iteration, so the
+                // result belongs to eps = reg.
+                if (res.n_iter >= params.max_iter) break;
+            }
+            std::copy(f_new.begin(), f_new.end(), f);
+            for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
+            softmin(cost_t, m, h_rows.data(), n, eps, g, scratch, parallel);
+            ++stage_iter;
+            ++res.n_iter;
+            if (res.n_iter % poll_every == 0 && interrupt.poll(may_poll)) {
+                res.status = SinkhornStatus::interrupted;
+                return res;
+            }
+        }
+    }
+
+    // <P, C> and KL(P || a x b) = sum P log(P / (a b)) - sum P + sum a sum b,
+    // with log(P_ij / (a_i b_j)) = (f_i + g_j - C_ij) / reg; per-row partial
+    // sums, added serially for determinism.
+    const double inv_reg = 1.0 / params.reg;
+    std::vector<double> row_cost(n), row_mass(n), row_plogp(n);
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t i = 0; i < n; ++i) {
+        Scratch<T>& s = scratch[std::size_t(thread_id())];
+        const double fi = double(f[i]) * inv_reg, lai = double(log_a[i]);
+        double sc = 0, sm = 0, st = 0;
+        for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
+            const std::int64_t count = std::min(kChunk, m - j0);
+            const T* c = cost.row(i, j0, count, s);
+#pragma omp simd reduction(+ : sc, sm, st)
+            for (std::int64_t k = 0; k < count; ++k) {
+                const double cij = double(c[k]);
+                const double t = fi + double(g[j0 + k]) * inv_reg - cij * inv_reg;
+                const double pij = fast_exp(t + lai + double(log_b[j0 + k]));
+                sc += pij * cij;
+                sm += pij;
+                st += pij * t;
+            }
+        }
+        row_cost[i] = sc;
+        row_mass[i] = sm;
+        row_plogp[i] = st;
+    }
+    double sc = 0, sm = 0, st = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        sc += row_cost[i];
+        sm += row_mass[i];
+        st += row_plogp[i];
+    }
+    res.cost = sc;
+    res.objective = sc + params.reg * (st - sm + mass_a * mass_b);
+    return res;
+}
+
+template <class T, class MakeCost>
+void run_batch(const T* a, const T* b, std::int64_t num_problems, std::int64_t n, std::int64_t m,
+               const SinkhornParams& params, const T* f_init, const T* g_init, const SinkhornOutput<T>& out,
+               Interrupt& interrupt, MakeCost&& make_cost) {
+    if (!(params.reg > 0.0) || !std::isfinite(params.reg)) throw std::invalid_argument("reg must be > 0 and finite");
+    if (!(params.tol > 0.0)) throw std::invalid_argument("tol must be > 0");
+    if (params.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
+    auto solve = [&](std::int64_t p, bool parallel, bool may_poll) {
+        T* f = out.f + p * n;
+        T* g = out.g + p * m;
+        for (std::int64_t i = 0; i < n; ++i) f[i] = f_init ? f_init[p * n + i] : T(0);
+        for (std::int64_t j = 0; j < m; ++j) g[j] = g_init ? g_init[p * m + j] : T(0);
+        double scale = 0;
+        auto holder = make_cost(p, parallel, params.eps_scaling > 0.0 ? &scale : nullptr);
+        const ProblemResult r =
+            solve_one<T>(holder.cost, a + p * n, b + p * m, n, m, params, scale, f, g, parallel, may_poll, interrupt);
+        out.cost[p] = r.cost;
+        out.objective[p] = r.objective;
+        out.marginal_error[p] = r.marginal_error;
+        out.n_iter[p] = r.n_iter;
+        out.status[p] = static_cast<std::int32_t>(r.status);
+    };
+    const int threads = max_threads();
+    // Many problems: one per thread, each stopping on its own. Few: threads over rows.
+    const bool over_batch = num_problems > 1 && threads > 1 && (num_problems >= 2 * threads || n * m <= 65536);
+    if (over_batch) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (std::int64_t p = 0; p < num_problems; ++p) {
+            if (interrupt.requested()) {
+                out.status[p] = static_cast<std::int32_t>(SinkhornStatus::interrupted);
+                continue;
+            }
+            solve(p, false, thread_id() == 0);
+        }
+    } else {
+        for (std::int64_t p = 0; p < num_problems; ++p) {
+            if (interrupt.requested()) {
+                out.status[p] = static_cast<std::int32_t>(SinkhornStatus::interrupted);
+                continue;
+            }
+            solve(p, n * m >= 16384, true);
+        }
+    }
+}
+
+template <class T>
+double max_abs(const T* c, std::int64_t count) {
+    double mx = 0;
+    for (std::int64_t k = 0; k < count; ++k) mx = std::max(mx, std::fabs(double(c[k])));
+    return mx;
+}
+
+template <class T>
+struct DenseHolder {
+    std::vector<T> own_ct;
+    DenseCost<T> cost;
+};
+
+template <class T>
+struct SampleHolder {
+    SampleCost<T> cost;
+};
+
+// An upper bound on the cost over all pairs: the metric across the bounding
+// box of both clouds (every metric here is monotone in |x_k - y_k|), to the power.
+template <class T>
+double sample_cost_scale(const T* x, const T* y, std::int64_t n, std::int64_t m, std::int64_t d, Metric metric,
+                         double power, double q) {
+    std::vector<double> lo(d, std::numeric_limits<double>::infinity()), hi(d, -std::numeric_limits<double>::infinity());
+    auto extend = [&](const T* pts, std::int64_t count) {
+        for (std::int64_t i = 0; i < count; ++i)
+            for (std::int64_t k = 0; k < d; ++k) {
+                lo[k] = std::min(lo[k], double(pts[i * d + k]));
+                hi[k] = std::max(hi[k], double(pts[i * d + k]));
+            }
+    };
+    extend(x, n);
+    extend(y, m);
+    return std::pow(metric_distance(metric, lo.data(), hi.data(), d, q), power);
+}
+
+template <class T, class Cost>
+void plan_rows(const T* a, const T* b, std::int64_t n, std::int64_t m, const T* f, const T* g, double reg,
+               T* plan, const Cost& cost) {
+    const double inv_reg = 1.0 / reg;
+#pragma omp parallel
+    {
+        Scratch<T> s;
+#pragma omp for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double base = double(f[i]) * inv_reg + std::log(double(a[i]));
+            for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
+                const std::int64_t count = std::min(kChunk, m - j0);
+                const T* c = cost.row(i, j0, count, s);
+                for (std::int64_t k = 0; k < count; ++k) {
+                    const double t = base + double(g[j0 + k]) * inv_reg - double(c[k]) * inv_reg +
+                                     std::log(double(b[j0 + k]));
+                    plan[i * m + j0 + k] = T(fast_exp(t));
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+template <class T>
+void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_problems, std::int64_t n,
+                    std::int64_t m, bool shared_cost, const SinkhornParams& params, const T* f_init,
+                    const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
+    std::vector<T> shared_ct;
+    double shared_scale = 0;
+    if (shared_cost) {
+        shared_ct.resize(std::size_t(n * m));
+        transpose(cost, n, m, shared_ct.data(), n * m >= 65536);
+        if (params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);
+    }
+    run_batch<T>(a, b, num_problems, n, m, params, f_init, g_init, out, interrupt,
+                 [&](std::int64_t p, bool parallel, double* scale) {
+                     DenseHolder<T> h;
+                     const T* c = shared_cost ? cost : cost + p * n * m;
+                     const T* ct = shared_ct.data();
+                     if (!shared_cost) {
+                         h.own_ct.resize(std::size_t(n * m));
+                         transpose(c, n, m, h.own_ct.data(), parallel && n * m >= 65536);
+                         ct = h.own_ct.data();
+                     }
+                     if (scale) *scale = shared_cost ? shared_scale : max_abs(c, n * m);
+                     h.cost = DenseCost<T>{c, ct, n, m};
+                     return h;
+                 });
+}
+
+template <class T>
+void sinkhorn_samples(const T* x, const T* y, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                      std::int64_t d, Metric metric, double power, double q, const SinkhornParams& params,
+                      const T* f_init, const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
+    std::vector<T> xt(std::size_t(n * d)), yt(std::size_t(m * d));
+    transpose(x, n, d, xt.data(), false);
+    transpose(y, m, d, yt.data(), false);
+    run_batch<T>(a, b, 1, n, m, params, f_init, g_init, out, interrupt,
+                 [&](std::int64_t, bool, double* scale) {
+                     if (scale) *scale = sample_cost_scale(x, y, n, m, d, metric, power, q);
+                     return SampleHolder<T>{SampleCost<T>{x, y, xt.data(), yt.data(), n, m, d, metric, power, q}};
+                 });
+}
+
+template <class T>
+void sinkhorn_plan_dense(const T* a, const T* b, const T* cost, std::int64_t num_problems, std::int64_t n,
+                         std::int64_t m, bool shared_cost, const T* f, const T* g, double reg, T* plan) {
+    for (std::int64_t p = 0; p < num_problems; ++p) {
+        const DenseCost<T> c{shared_cost ? cost : cost + p * n * m, nullptr, n, m};
+        plan_rows<T>(a + p * n, b + p * m, n, m, f + p * n, g + p * m, reg, plan + p * n * m, c);
+    }
+}
+
+template <class T>
+void sinkhorn_plan_samples(const T* x, const T* y, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                           std::int64_t d, Metric metric, double power, double q, const T* f, const T* g,
+                           double reg, T* plan) {
+    std::vector<T> xt(std::size_t(n * d)), yt(std::size_t(m * d));
+    transpose(x, n, d, xt.data(), false);
+    transpose(y, m, d, yt.data(), false);
+    const SampleCost<T> c{x, y, xt.data(), yt.data(), n, m, d, metric, power, q};
+    plan_rows<T>(a, b, n, m, f, g, reg, plan, c);
+}
+
+#define EMD_INSTANTIATE_SINKHORN(T)                                                                              \
+    template void sinkhorn_dense<T>(const T*, const T*, const T*, std::int64_t, std::int64_t, std::int64_t, bool, \
+                                    const SinkhornParams&, const T*, const T*, const SinkhornOutput<T>&,         \
+                                    Interrupt&);                                                                 \
+    template void sinkhorn_samples<T>(const T*, const T*, const T*, const T*, std::int64_t, std::int64_t,        \
+                                      std::int64_t, Metric, double, double, const SinkhornParams&, const T*,    \
+                                      const T*, const SinkhornOutput<T>&, Interrupt&);                           \
+    template void sinkhorn_plan_dense<T>(const T*, const T*, const T*, std::int64_t, std::int64_t, std::int64_t, \
+                                         bool, const T*, const T*, double, T*);                                  \
+    template void sinkhorn_plan_samples<T>(const T*, const T*, const T*, const T*, std::int64_t, std::int64_t,   \
+                                           std::int64_t, Metric, double, double, const T*, const T*, double, T*);
+
+EMD_INSTANTIATE_SINKHORN(float)
+EMD_INSTANTIATE_SINKHORN(double)
+
+}  // namespace emd
