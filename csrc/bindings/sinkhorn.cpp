@@ -31,12 +31,12 @@ struct Outputs {
     py::tuple as_tuple() const { return py::make_tuple(f, g, cost, objective, marginal_error, n_iter, status); }
 };
 
-SinkhornParams make_params(double reg, double tol, std::int64_t max_iter, double eps_scaling) {
+SinkhornParams make_params(double reg, double tol, std::int64_t max_iter, double eps_scaling, bool overrelax) {
     require(reg > 0.0, "reg must be > 0");
     require(tol > 0.0, "tol must be > 0");
     require(max_iter >= 1, "max_iter must be >= 1");
     require(eps_scaling == 0.0 || (eps_scaling > 0.0 && eps_scaling < 1.0), "eps_scaling must be 0 (off) or in (0, 1)");
-    return SinkhornParams{reg, tol, max_iter, eps_scaling};
+    return SinkhornParams{reg, tol, max_iter, eps_scaling, overrelax};
 }
 
 template <class T>
@@ -48,7 +48,7 @@ void check_init(const std::optional<carray<T>>& init, py::ssize_t rows, py::ssiz
 template <class T>
 py::tuple sinkhorn_dense(const carray<T>& a, const carray<T>& b, const carray<T>& cost, double reg, double tol,
                          std::int64_t max_iter, double eps_scaling, const std::optional<carray<T>>& f_init,
-                         const std::optional<carray<T>>& g_init) {
+                         const std::optional<carray<T>>& g_init, bool overrelax) {
     require(a.ndim() == 2 && b.ndim() == 2 && a.shape(0) == b.shape(0), "a and b must be (B, n) and (B, m)");
     const py::ssize_t num_problems = a.shape(0), n = a.shape(1), m = b.shape(1);
     require(n > 0 && m > 0, "a and b must be nonempty");
@@ -58,7 +58,7 @@ py::tuple sinkhorn_dense(const carray<T>& a, const carray<T>& b, const carray<T>
             "cost must be (n, m) or (B, n, m)");
     check_init(f_init, num_problems, n, "f_init must be (B, n)");
     check_init(g_init, num_problems, m, "g_init must be (B, m)");
-    const SinkhornParams params = make_params(reg, tol, max_iter, eps_scaling);
+    const SinkhornParams params = make_params(reg, tol, max_iter, eps_scaling, overrelax);
     Outputs<T> out(num_problems, n, m);
     Interrupt interrupt = python_interrupt();
     {
@@ -85,12 +85,12 @@ template <class T>
 py::tuple sinkhorn_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
                            int metric, double power, double q, double reg, double tol, std::int64_t max_iter,
                            double eps_scaling, const std::optional<carray<T>>& f_init,
-                           const std::optional<carray<T>>& g_init) {
+                           const std::optional<carray<T>>& g_init, bool overrelax) {
     check_samples(x, y, a, b, metric, power);
     const py::ssize_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
     check_init(f_init, 1, n, "f_init must be (1, n)");
     check_init(g_init, 1, m, "g_init must be (1, m)");
-    const SinkhornParams params = make_params(reg, tol, max_iter, eps_scaling);
+    const SinkhornParams params = make_params(reg, tol, max_iter, eps_scaling, overrelax);
     Outputs<T> out(1, n, m);
     Interrupt interrupt = python_interrupt();
     {
@@ -147,12 +147,12 @@ void bind_for(py::module_& m) {
     m.def("sinkhorn_dense", &sinkhorn_dense<T>,
           "Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).",
           py::arg("a"), py::arg("b"), py::arg("cost"), py::arg("reg"), py::arg("tol"), py::arg("max_iter"),
-          py::arg("eps_scaling"), py::arg("f_init"), py::arg("g_init"));
+          py::arg("eps_scaling"), py::arg("f_init"), py::arg("g_init"), py::arg("overrelax") = true);
     m.def("sinkhorn_samples", &sinkhorn_samples<T>,
           "Log-domain Sinkhorn between point clouds x (n, d), y (m, d), cost metric(x, y) ** power on the fly.",
           py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), py::arg("metric"), py::arg("power"), py::arg("q"),
           py::arg("reg"), py::arg("tol"), py::arg("max_iter"), py::arg("eps_scaling"), py::arg("f_init"),
-          py::arg("g_init"));
+          py::arg("g_init"), py::arg("overrelax") = true);
     m.def("sinkhorn_plan_dense", &sinkhorn_plan_dense<T>, "The plan (B, n, m) of potentials f (B, n), g (B, m).",
           py::arg("a"), py::arg("b"), py::arg("cost"), py::arg("f"), py::arg("g"), py::arg("reg"));
     m.def("sinkhorn_plan_samples", &sinkhorn_plan_samples<T>, "The plan (n, m) of potentials f (n,), g (m,).",

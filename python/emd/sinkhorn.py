@@ -109,6 +109,13 @@ def sinkhorn(
     :math:`\langle a, f \rangle + \langle b, g \rangle` equals the objective; as
     reg -> 0 the potentials tend to the exact solver's (up to a constant).
 
+    The updates are over-relaxed, :math:`f \leftarrow f + \omega(\mathrm{softmin} - f)`,
+    with :math:`\omega \in [1, 1.9]` chosen from the convergence rate observed
+    over the first iterations (:math:`\omega = 2 / (1 + \sqrt{1 - \kappa})`,
+    Thibault et al. 2017) and reset to 1 if the error grows a hundredfold: the
+    same fixed point in several times fewer iterations at small ``reg``. The last
+    update is always a plain g-update, so the columns of the returned plan are exact.
+
     Parameters
     ----------
     a : array_like, shape (n,) or (B, n)
@@ -157,6 +164,8 @@ def sinkhorn(
     NeurIPS 2013. B. Schmitzer, "Stabilized sparse scaling algorithms for entropy
     regularized transport problems", SIAM J. Sci. Comput. 41(3), 2019.
     G. Peyre, M. Cuturi, "Computational optimal transport", 2019, Section 4.
+    A. Thibault, L. Chizat, C. Dossal, N. Papadakis, "Overrelaxed Sinkhorn-Knopp
+    algorithm for regularized optimal transport", Algorithms 14(5), 2021 (arXiv 2017).
 
     Examples
     --------

@@ -41,6 +41,9 @@ struct SinkhornParams {
     double tol = 1e-9;             // stop when ||P 1 - a||_1 < tol after a g-update
     std::int64_t max_iter = 10000; // total iterations (f- then g-update), all stages
     double eps_scaling = 0.0;      // 0: off; in (0, 1): geometric annealing factor
+    // Over-relaxed updates f <- f + omega (softmin - f), omega in [1, 2) set from
+    // the observed convergence rate: same fixed point, far fewer iterations at small eps.
+    bool overrelax = true;
 };
 
 // Per-problem outputs, each an array of num_problems entries (f, g: rows of n, m).
