@@ -106,6 +106,7 @@ void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, bool 
 // out contiguous chunks of C's row i and column j without copying.
 template <class T>
 struct DenseCost {
+    static constexpr bool kKernelMode = true;  // the n x m kernel fits beside C
     const T* c;
     const T* ct;
     std::int64_t n, m;
@@ -117,6 +118,7 @@ struct DenseCost {
 // the clouds stored coordinate-major (d, n) and (d, m), for metric_distance_block.
 template <class T>
 struct SampleCost {
+    static constexpr bool kKernelMode = false;  // never store anything n x m
     const T* x;
     const T* y;
     const T* xt;
@@ -204,6 +206,109 @@ void softmin(const Cost& cost, std::int64_t rows, const T* h, std::int64_t len, 
     }
 }
 
+// The kernel (scaling) form of the same updates, for costs that can afford an
+// n x m buffer. Around reference potentials (fh, gh) it stores
+// K_ij = exp((fh_i + gh_j - C_ij) / eps), so that the softmin becomes a
+// matrix-vector product with no exp per entry:
+//
+//     f_i = fh_i - eps log sum_j K_ij b_j exp((g_j - gh_j) / eps),
+//     g_j = gh_j - eps log sum_i K_ij a_i exp((f_i - fh_i) / eps).
+//
+// This is the log-stabilized scaling algorithm (Schmitzer 2019): the
+// potentials are absorbed into K (rebuilt) whenever they drift more than
+// kDrift * eps from the references, and any update whose sum leaves the safe
+// range (a row of K underflowed: possible early on, or at tiny eps) is redone
+// exactly in the log domain and K rebuilt, so stability equals the log
+// domain's while most iterations cost a product instead of n m exps.
+template <class T>
+struct KernelCache {
+    static constexpr double kDrift = 20.0;
+    static constexpr double kTiny = sizeof(T) == 4 ? 1e-30 : 1e-290;
+    static constexpr double kHuge = sizeof(T) == 4 ? 1e30 : 1e290;
+    std::vector<T> k, fh, gh, scaled;
+    std::int64_t n = 0, m = 0;
+    double eps = 0.0;
+    bool valid = false;
+
+    template <class Cost>
+    void build(const Cost& cost, const T* f, const T* g, double eps_, std::vector<Scratch<T>>& scratch,
+               bool parallel) {
+        eps = eps_;
+        k.resize(std::size_t(n * m));
+        fh.assign(f, f + n);
+        gh.assign(g, g + m);
+        const T inv = T(1.0 / eps);
+        for (std::int64_t j = 0; j < m; ++j) scaled[j] = gh[j] * inv;
+#pragma omp parallel for schedule(static) if (parallel)
+        for (std::int64_t i = 0; i < n; ++i) {
+            Scratch<T>& s = scratch[std::size_t(thread_id())];
+            const T fi = fh[i] * inv;
+            T* ki = k.data() + i * m;
+            for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
+                const std::int64_t count = std::min(kChunk, m - j0);
+                const T* c = cost.row(i, j0, count, s);
+                const T* gs = scaled.data() + j0;
+#pragma omp simd
+                for (std::int64_t q = 0; q < count; ++q) ki[j0 + q] = fast_exp(fi + gs[q] - c[q] * inv);
+            }
+        }
+        valid = true;
+    }
+
+    // f_new from g (rows); false when the sums left the safe range (then f_new is garbage).
+    bool update_rows(const T* b, const T* g, T* f_new, bool parallel) {
+        const double inv = 1.0 / eps;
+        for (std::int64_t j = 0; j < m; ++j) {
+            const double d = (double(g[j]) - double(gh[j])) * inv;
+            if (!(std::fabs(d) <= kDrift)) return false;
+            scaled[j] = T(double(b[j]) * std::exp(d));
+        }
+        bool ok = true;
+#pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const T* ki = k.data() + i * m;
+            const T* bv = scaled.data();
+            T w = 0;
+#pragma omp simd reduction(+ : w)
+            for (std::int64_t j = 0; j < m; ++j) w += ki[j] * bv[j];
+            ok = ok && double(w) > kTiny && double(w) < kHuge;
+            f_new[i] = T(double(fh[i]) - eps * std::log(double(w)));
+        }
+        return ok;
+    }
+
+    // g_new from f (columns), streaming K by rows within column blocks.
+    bool update_cols(const T* a, const T* f, T* g_new, bool parallel) {
+        const double inv = 1.0 / eps;
+        std::vector<T> au(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double d = (double(f[i]) - double(fh[i])) * inv;
+            if (!(std::fabs(d) <= kDrift)) return false;
+            au[i] = T(double(a[i]) * std::exp(d));
+        }
+        constexpr std::int64_t kBlock = 512;
+        bool ok = true;
+#pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
+        for (std::int64_t j0 = 0; j0 < m; j0 += kBlock) {
+            const std::int64_t count = std::min(kBlock, m - j0);
+            T z[kBlock];
+            for (std::int64_t q = 0; q < count; ++q) z[q] = 0;
+            for (std::int64_t i = 0; i < n; ++i) {
+                const T ai = au[i];
+                if (ai == T(0)) continue;  // zero-weight rows add nothing
+                const T* ki = k.data() + i * m + j0;
+#pragma omp simd
+                for (std::int64_t q = 0; q < count; ++q) z[q] += ki[q] * ai;
+            }
+            for (std::int64_t q = 0; q < count; ++q) {
+                ok = ok && double(z[q]) > kTiny && double(z[q]) < kHuge;
+                g_new[j0 + q] = T(double(gh[j0 + q]) - eps * std::log(double(z[q])));
+            }
+        }
+        return ok;
+    }
+};
+
 struct ProblemResult {
     double cost = 0, objective = 0, marginal_error = 0;
     std::int64_t n_iter = 0;
@@ -231,6 +336,44 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         mass_b += double(b[j]);
     }
     const Transposed<Cost> cost_t{cost};
+    KernelCache<T> kernel;
+    kernel.n = n;
+    kernel.m = m;
+    kernel.scaled.resize(std::size_t(m));
+    // The f-update (softmin over rows) into f_out, through the kernel when the cost
+    // allows one and its sums stay in range, else exactly in the log domain.
+    auto update_f = [&](double eps, T* f_out) {
+        if constexpr (Cost::kKernelMode) {
+            for (int attempt = 0; attempt < 2; ++attempt) {
+                if (!kernel.valid || kernel.eps != eps) kernel.build(cost, f, g, eps, scratch, parallel);
+                if (kernel.update_rows(b, g, f_out, parallel)) return;
+                if (attempt == 0 && !(kernel.fh == std::vector<T>(f, f + n) && kernel.gh == std::vector<T>(g, g + m)))
+                    kernel.valid = false;  // stale references: rebuild around (f, g) and retry once
+                else
+                    break;
+            }
+            kernel.valid = false;
+        }
+        const T inv_eps = T(1.0 / eps);
+        for (std::int64_t j = 0; j < m; ++j) h_cols[j] = g[j] * inv_eps + log_b[j];
+        softmin(cost, n, h_cols.data(), m, eps, f_out, scratch, parallel);
+    };
+    auto update_g = [&](double eps, T* g_out) {
+        if constexpr (Cost::kKernelMode) {
+            for (int attempt = 0; attempt < 2; ++attempt) {
+                if (!kernel.valid || kernel.eps != eps) kernel.build(cost, f, g, eps, scratch, parallel);
+                if (kernel.update_cols(a, f, g_out, parallel)) return;
+                if (attempt == 0 && !(kernel.fh == std::vector<T>(f, f + n) && kernel.gh == std::vector<T>(g, g + m)))
+                    kernel.valid = false;
+                else
+                    break;
+            }
+            kernel.valid = false;
+        }
+        const T inv_eps = T(1.0 / eps);
+        for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
+        softmin(cost_t, m, h_rows.data(), n, eps, g_out, scratch, parallel);
+    };
     // Poll Ctrl-C about every 4M cost entries of work.
     const std::int64_t poll_every = std::max<std::int64_t>(1, (std::int64_t(1) << 22) / std::max<std::int64_t>(1, n * m));
 
@@ -247,7 +390,6 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         const bool last = stage + 1 == eps_ladder.size();
         // Intermediate stages only need a warm start for the next one.
         const double stage_tol = last ? params.tol : std::max(params.tol, 1e-2 * mass_a);
-        const T inv_eps = T(1.0 / eps);
         std::int64_t stage_iter = 0;
         // Over-relaxation (see SinkhornParams::overrelax): omega = 1 is plain Sinkhorn.
         double omega = 1.0, err_probe = 0.0, err_ref = 0.0;
@@ -256,8 +398,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         for (;;) {
             // f-update from g; with the previous f it also measures the row
             // marginal of (f, g): (P 1)_i = a_i exp((f_i - f_new_i) / eps).
-            for (std::int64_t j = 0; j < m; ++j) h_cols[j] = g[j] * inv_eps + log_b[j];
-            softmin(cost, n, h_cols.data(), m, eps, f_new.data(), scratch, parallel);
+            update_f(eps, f_new.data());
             if (stage_iter > 0) {
                 for (std::int64_t i = 0; i < n; ++i) {
                     const double t = std::min(700.0, (double(f[i]) - double(f_new[i])) / eps);
@@ -298,11 +439,10 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
             } else {
                 for (std::int64_t i = 0; i < n; ++i) f[i] = T(double(f[i]) + omega * (double(f_new[i]) - double(f[i])));
             }
-            for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
             if (omega == 1.0) {
-                softmin(cost_t, m, h_rows.data(), n, eps, g, scratch, parallel);
+                update_g(eps, g);
             } else {
-                softmin(cost_t, m, h_rows.data(), n, eps, g_new.data(), scratch, parallel);
+                update_g(eps, g_new.data());
                 for (std::int64_t j = 0; j < m; ++j) g[j] = T(double(g[j]) + omega * (double(g_new[j]) - double(g[j])));
             }
             g_relaxed = omega != 1.0;
