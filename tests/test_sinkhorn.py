@@ -457,3 +457,26 @@ def test_samples_bad_input(fn, kwargs, exc, match):
     x, y, reg = args.pop("x"), args.pop("y"), args.pop("reg")
     with pytest.raises(exc, match=match):
         fn(x, y, reg, **args)
+
+
+def test_plain_and_overrelaxed_iterations_agree(rng):
+    # The default over-relaxed loop and plain Sinkhorn (a private switch) reach the same fixed point.
+    from emd import _core
+
+    _, _, a, b, M = _problem(rng, 40, 30)
+    out = [_core.sinkhorn_dense(a[None], b[None], M, 0.01, 1e-12, 100_000, 0.0, None, None, overrelax=o) for o in (True, False)]
+    assert out[0][5][0] < out[1][5][0]  # fewer iterations
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-10)
+    np.testing.assert_allclose(out[0][0] - out[0][0].mean(), out[1][0] - out[1][0].mean(), atol=1e-10)
+
+
+def test_samples_plan_refused_when_large(rng, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("emd.sinkhorn")  # the module, not the function emd.sinkhorn
+
+    x, y, _, _, _ = _problem(rng, 10, 10)
+    monkeypatch.setattr(module, "_MAX_SAMPLE_PLAN_ENTRIES", 50)
+    r = emd.sinkhorn_samples(x, y, 0.1)
+    with pytest.raises(ValueError, match="potentials"):
+        r.plan

@@ -107,6 +107,10 @@ void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, bool 
 template <class T>
 struct DenseCost {
     static constexpr bool kKernelMode = true;  // the n x m kernel fits beside C
+    // Threads over rows from this many entries: an update costs ~0.2 ns per entry
+    // (a product), and a parallel region's barriers cost far more than that on a
+    // busy machine.
+    static constexpr std::int64_t kParallelEntries = std::int64_t(1) << 21;
     const T* c;
     const T* ct;
     std::int64_t n, m;
@@ -119,6 +123,7 @@ struct DenseCost {
 template <class T>
 struct SampleCost {
     static constexpr bool kKernelMode = false;  // never store anything n x m
+    static constexpr std::int64_t kParallelEntries = std::int64_t(1) << 17;  // ~1 ns per entry (an exp)
     const T* x;
     const T* y;
     const T* xt;
@@ -340,19 +345,35 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     kernel.n = n;
     kernel.m = m;
     kernel.scaled.resize(std::size_t(m));
+    // Try an update through the kernel: rebuilt when stale (eps changed, drift);
+    // when even a freshly built kernel's sums leave the range (far from the
+    // solution: early iterations, tiny eps), the next two updates go straight
+    // to the log domain instead of paying for another build.
+    int log_only = 0;
+    auto kernel_update = [&](bool rows, double eps, T* out) -> bool {
+        if (log_only > 0) {
+            --log_only;
+            return false;
+        }
+        bool fresh = false;
+        for (;;) {
+            if (!kernel.valid || kernel.eps != eps) {
+                kernel.build(cost, f, g, eps, scratch, parallel);
+                fresh = true;
+            }
+            if (rows ? kernel.update_rows(b, g, out, parallel) : kernel.update_cols(a, f, out, parallel)) return true;
+            kernel.valid = false;
+            if (fresh) {
+                log_only = 2;
+                return false;
+            }
+        }
+    };
     // The f-update (softmin over rows) into f_out, through the kernel when the cost
     // allows one and its sums stay in range, else exactly in the log domain.
     auto update_f = [&](double eps, T* f_out) {
         if constexpr (Cost::kKernelMode) {
-            for (int attempt = 0; attempt < 2; ++attempt) {
-                if (!kernel.valid || kernel.eps != eps) kernel.build(cost, f, g, eps, scratch, parallel);
-                if (kernel.update_rows(b, g, f_out, parallel)) return;
-                if (attempt == 0 && !(kernel.fh == std::vector<T>(f, f + n) && kernel.gh == std::vector<T>(g, g + m)))
-                    kernel.valid = false;  // stale references: rebuild around (f, g) and retry once
-                else
-                    break;
-            }
-            kernel.valid = false;
+            if (kernel_update(true, eps, f_out)) return;
         }
         const T inv_eps = T(1.0 / eps);
         for (std::int64_t j = 0; j < m; ++j) h_cols[j] = g[j] * inv_eps + log_b[j];
@@ -360,15 +381,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     };
     auto update_g = [&](double eps, T* g_out) {
         if constexpr (Cost::kKernelMode) {
-            for (int attempt = 0; attempt < 2; ++attempt) {
-                if (!kernel.valid || kernel.eps != eps) kernel.build(cost, f, g, eps, scratch, parallel);
-                if (kernel.update_cols(a, f, g_out, parallel)) return;
-                if (attempt == 0 && !(kernel.fh == std::vector<T>(f, f + n) && kernel.gh == std::vector<T>(g, g + m)))
-                    kernel.valid = false;
-                else
-                    break;
-            }
-            kernel.valid = false;
+            if (kernel_update(false, eps, g_out)) return;
         }
         const T inv_eps = T(1.0 / eps);
         for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
@@ -496,7 +509,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
 template <class T, class MakeCost>
 void run_batch(const T* a, const T* b, std::int64_t num_problems, std::int64_t n, std::int64_t m,
                const SinkhornParams& params, const T* f_init, const T* g_init, const SinkhornOutput<T>& out,
-               Interrupt& interrupt, MakeCost&& make_cost) {
+               Interrupt& interrupt, std::int64_t parallel_entries, MakeCost&& make_cost) {
     if (!(params.reg > 0.0) || !std::isfinite(params.reg)) throw std::invalid_argument("reg must be > 0 and finite");
     if (!(params.tol > 0.0)) throw std::invalid_argument("tol must be > 0");
     if (params.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
@@ -533,7 +546,7 @@ void run_batch(const T* a, const T* b, std::int64_t num_problems, std::int64_t n
                 out.status[p] = static_cast<std::int32_t>(SinkhornStatus::interrupted);
                 continue;
             }
-            solve(p, n * m >= 16384, true);
+            solve(p, n * m >= parallel_entries, true);
         }
     }
 }
@@ -610,7 +623,7 @@ void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_prob
         transpose(cost, n, m, shared_ct.data(), n * m >= 65536);
         if (params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);
     }
-    run_batch<T>(a, b, num_problems, n, m, params, f_init, g_init, out, interrupt,
+    run_batch<T>(a, b, num_problems, n, m, params, f_init, g_init, out, interrupt, DenseCost<T>::kParallelEntries,
                  [&](std::int64_t p, bool parallel, double* scale) {
                      DenseHolder<T> h;
                      const T* c = shared_cost ? cost : cost + p * n * m;
@@ -633,7 +646,7 @@ void sinkhorn_samples(const T* x, const T* y, const T* a, const T* b, std::int64
     std::vector<T> xt(std::size_t(n * d)), yt(std::size_t(m * d));
     transpose(x, n, d, xt.data(), false);
     transpose(y, m, d, yt.data(), false);
-    run_batch<T>(a, b, 1, n, m, params, f_init, g_init, out, interrupt,
+    run_batch<T>(a, b, 1, n, m, params, f_init, g_init, out, interrupt, SampleCost<T>::kParallelEntries,
                  [&](std::int64_t, bool, double* scale) {
                      if (scale) *scale = sample_cost_scale(x, y, n, m, d, metric, power, q);
                      return SampleHolder<T>{SampleCost<T>{x, y, xt.data(), yt.data(), n, m, d, metric, power, q}};

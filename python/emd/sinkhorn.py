@@ -102,10 +102,14 @@ def sinkhorn(
         f_i = -\varepsilon \log \sum_j b_j e^{(g_j - M_{ij}) / \varepsilon}, \qquad
         g_j = -\varepsilon \log \sum_i a_i e^{(f_i - M_{ij}) / \varepsilon}.
 
-    Every update is a log-sum-exp in C++ (threads over rows, or over the
-    problems of a batch, with the GIL released), so any ``reg`` works in float32
-    and float64 without overflow; zero weights drop out of the sums while their
-    own potentials stay finite (defined by the softmin). At the optimum
+    The updates run in C++ (threads over rows, or over the problems of a batch,
+    with the GIL released) in the log domain: each is a log-sum-exp, or, while
+    its sums stay in range, the same update through the stabilized kernel
+    :math:`K_{ij} = e^{(\hat f_i + \hat g_j - M_{ij})/\varepsilon}` around reference
+    potentials (a matrix-vector product; Schmitzer 2019). So any ``reg`` works in
+    float32 and float64 without overflow; zero weights drop out of the sums while
+    their own potentials stay finite (defined by the softmin). Memory: two
+    n x m buffers beside ``M`` (its transpose and the kernel), per problem. At the optimum
     :math:`\langle a, f \rangle + \langle b, g \rangle` equals the objective; as
     reg -> 0 the potentials tend to the exact solver's (up to a constant).
 
