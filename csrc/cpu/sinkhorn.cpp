@@ -230,7 +230,7 @@ struct KernelCache {
     static constexpr double kDrift = 20.0;
     static constexpr double kTiny = sizeof(T) == 4 ? 1e-30 : 1e-290;
     static constexpr double kHuge = sizeof(T) == 4 ? 1e30 : 1e290;
-    std::vector<T> k, fh, gh, scaled;
+    std::vector<T> k, fh, gh, scaled, au;
     std::int64_t n = 0, m = 0;
     double eps = 0.0;
     bool valid = false;
@@ -263,11 +263,16 @@ struct KernelCache {
     // f_new from g (rows); false when the sums left the safe range (then f_new is garbage).
     bool update_rows(const T* b, const T* g, T* f_new, bool parallel) {
         const double inv = 1.0 / eps;
+        double drift = 0.0;
+#pragma omp simd reduction(max : drift)
         for (std::int64_t j = 0; j < m; ++j) {
-            const double d = (double(g[j]) - double(gh[j])) * inv;
-            if (!(std::fabs(d) <= kDrift)) return false;
-            scaled[j] = T(double(b[j]) * std::exp(d));
+            const double d = std::fabs((double(g[j]) - double(gh[j])) * inv);
+            drift = d > drift ? d : drift;
         }
+        if (!(drift <= kDrift)) return false;  // also catches NaN
+        T* bv_out = scaled.data();
+#pragma omp simd
+        for (std::int64_t j = 0; j < m; ++j) bv_out[j] = T(double(b[j]) * fast_exp((double(g[j]) - double(gh[j])) * inv));
         bool ok = true;
 #pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
         for (std::int64_t i = 0; i < n; ++i) {
@@ -285,12 +290,17 @@ struct KernelCache {
     // g_new from f (columns), streaming K by rows within column blocks.
     bool update_cols(const T* a, const T* f, T* g_new, bool parallel) {
         const double inv = 1.0 / eps;
-        std::vector<T> au(static_cast<std::size_t>(n));
+        double drift = 0.0;
+#pragma omp simd reduction(max : drift)
         for (std::int64_t i = 0; i < n; ++i) {
-            const double d = (double(f[i]) - double(fh[i])) * inv;
-            if (!(std::fabs(d) <= kDrift)) return false;
-            au[i] = T(double(a[i]) * std::exp(d));
+            const double d = std::fabs((double(f[i]) - double(fh[i])) * inv);
+            drift = d > drift ? d : drift;
         }
+        if (!(drift <= kDrift)) return false;
+        au.resize(std::size_t(n));
+        T* au_out = au.data();
+#pragma omp simd
+        for (std::int64_t i = 0; i < n; ++i) au_out[i] = T(double(a[i]) * fast_exp((double(f[i]) - double(fh[i])) * inv));
         constexpr std::int64_t kBlock = 512;
         bool ok = true;
 #pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
