@@ -480,3 +480,20 @@ def test_samples_plan_refused_when_large(rng, monkeypatch):
     r = emd.sinkhorn_samples(x, y, 0.1)
     with pytest.raises(ValueError, match="potentials"):
         r.plan
+
+
+def test_kernel_fallback_matches_log_domain(rng):
+    # float32 at reg = 5e-3 * max cost: from zero potentials, exp(-C / reg) underflows on
+    # whole rows of the kernel, so the dense solver must redo those updates in the log
+    # domain (its fallback); the matrix-free solver is log-domain throughout.
+    x, y, a, b, C = _problem(rng, 50, 40)
+    reg = 5e-3 * C.max()
+    args = dict(tol=1e-5, max_iter=50_000)
+    f32 = np.float32
+    dense = emd.sinkhorn(a.astype(f32), b.astype(f32), C.astype(f32), reg, **args)
+    samp = emd.sinkhorn_samples(x.astype(f32), y.astype(f32), reg, x_weights=a.astype(f32),
+                                y_weights=b.astype(f32), **args)
+    assert dense.status == samp.status == "converged"
+    np.testing.assert_allclose(dense.cost, samp.cost, rtol=1e-4)
+    ref = emd.sinkhorn(a, b, C, reg, tol=1e-10, max_iter=50_000)
+    np.testing.assert_allclose(dense.cost, ref.cost, rtol=1e-4)

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -104,6 +106,25 @@ void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, bool 
 
 // A dense cost C (n, m) and its transpose: row(i, ...) and col(j, ...) hand
 // out contiguous chunks of C's row i and column j without copying.
+// C's transpose, built on first use only: the log-domain column update needs it,
+// the kernel updates do not, and most dense solves never leave the kernel form.
+// Safe to call from several threads (std::call_once).
+template <class T>
+struct LazyTranspose {
+    const T* c;
+    std::int64_t n, m;
+    std::once_flag once;
+    std::vector<T> ct;
+    LazyTranspose(const T* c_, std::int64_t n_, std::int64_t m_) : c(c_), n(n_), m(m_) {}
+    const T* get() {
+        std::call_once(once, [this] {
+            ct.resize(std::size_t(n * m));
+            transpose(c, n, m, ct.data(), false);
+        });
+        return ct.data();
+    }
+};
+
 template <class T>
 struct DenseCost {
     static constexpr bool kKernelMode = true;  // the n x m kernel fits beside C
@@ -112,10 +133,10 @@ struct DenseCost {
     // busy machine.
     static constexpr std::int64_t kParallelEntries = std::int64_t(1) << 21;
     const T* c;
-    const T* ct;
+    LazyTranspose<T>* ct;
     std::int64_t n, m;
     const T* row(std::int64_t i, std::int64_t j0, std::int64_t, Scratch<T>&) const { return c + i * m + j0; }
-    const T* col(std::int64_t j, std::int64_t i0, std::int64_t, Scratch<T>&) const { return ct + j * n + i0; }
+    const T* col(std::int64_t j, std::int64_t i0, std::int64_t, Scratch<T>&) const { return ct->get() + j * n + i0; }
 };
 
 // C_ij = metric(x_i, y_j) ** power, recomputed for every chunk. xt, yt are
@@ -287,6 +308,78 @@ struct KernelCache {
         return ok;
     }
 
+    // update_rows fused with the next g-update: while row i of K is in cache, also
+    // add its share to the column sums z_j = sum_i K_ij a_i exp((fr_i - fh_i) / eps)
+    // for the relaxed fr = f + omega (f_new - f), so that an iteration reads K from
+    // memory once instead of twice. The sums are usable (z_ok) only if the loop
+    // then relaxes with the same omega (cols_from_sums); per-thread buffers are
+    // added in thread order, so the result is deterministic for a thread count.
+    std::vector<T> zsum, z;
+    bool z_ok = false;
+    double z_omega = 0.0;
+
+    bool update_rows_fused(const T* a, const T* b, const T* f, const T* g, T* f_new, double omega, bool parallel,
+                           int num_threads) {
+        z_ok = false;
+        const double inv = 1.0 / eps;
+        double drift = 0.0;
+#pragma omp simd reduction(max : drift)
+        for (std::int64_t j = 0; j < m; ++j) {
+            const double d = std::fabs((double(g[j]) - double(gh[j])) * inv);
+            drift = d > drift ? d : drift;
+        }
+        if (!(drift <= kDrift)) return false;
+        T* bv_out = scaled.data();
+#pragma omp simd
+        for (std::int64_t j = 0; j < m; ++j) bv_out[j] = T(double(b[j]) * fast_exp((double(g[j]) - double(gh[j])) * inv));
+        const int threads = parallel ? num_threads : 1;
+        zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
+        bool ok = true, col_ok = true;
+#pragma omp parallel if (parallel) num_threads(threads) reduction(&& : ok, col_ok)
+        {
+            T* zt = zsum.data() + std::size_t(thread_id()) * std::size_t(m);
+#pragma omp for schedule(static)
+            for (std::int64_t i = 0; i < n; ++i) {
+                const T* ki = k.data() + i * m;
+                const T* bv = scaled.data();
+                T w = 0;
+#pragma omp simd reduction(+ : w)
+                for (std::int64_t j = 0; j < m; ++j) w += ki[j] * bv[j];
+                const bool row_ok = double(w) > kTiny && double(w) < kHuge;
+                ok = ok && row_ok;
+                const T fn = T(double(fh[i]) - eps * std::log(double(w)));
+                f_new[i] = fn;
+                const T fr = omega == 1.0 ? fn : T(double(f[i]) + omega * (double(fn) - double(f[i])));
+                const double d = (double(fr) - double(fh[i])) * inv;
+                if (!row_ok || !(std::fabs(d) <= kDrift)) {
+                    col_ok = false;
+                    continue;
+                }
+                const T aui = T(double(a[i]) * fast_exp(d));
+                if (aui == T(0)) continue;  // zero-weight rows add nothing
+#pragma omp simd
+                for (std::int64_t j = 0; j < m; ++j) zt[j] += ki[j] * aui;
+            }
+        }
+        if (!ok) return false;
+        if (col_ok) {
+            z.assign(std::size_t(m), T(0));
+            for (int t = 0; t < threads; ++t) {
+                const T* zt = zsum.data() + std::size_t(t) * std::size_t(m);
+                for (std::int64_t j = 0; j < m; ++j) z[j] += zt[j];
+            }
+            for (std::int64_t j = 0; j < m; ++j) col_ok = col_ok && double(z[j]) > kTiny && double(z[j]) < kHuge;
+        }
+        z_ok = col_ok;
+        z_omega = omega;
+        return true;
+    }
+
+    // The g-update from the sums of update_rows_fused.
+    void cols_from_sums(T* g_new) const {
+        for (std::int64_t j = 0; j < m; ++j) g_new[j] = T(double(gh[j]) - eps * std::log(double(z[j])));
+    }
+
     // g_new from f (columns), streaming K by rows within column blocks.
     bool update_cols(const T* a, const T* f, T* g_new, bool parallel) {
         const double inv = 1.0 / eps;
@@ -360,7 +453,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     // solution: early iterations, tiny eps), the next two updates go straight
     // to the log domain instead of paying for another build.
     int log_only = 0;
-    auto kernel_update = [&](bool rows, double eps, T* out) -> bool {
+    // mode 0: rows, 1: columns, 2: rows fused with the next columns' sums.
+    auto kernel_update = [&](int mode, double eps, T* out, double omega) -> bool {
         if (log_only > 0) {
             --log_only;
             return false;
@@ -371,7 +465,10 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 kernel.build(cost, f, g, eps, scratch, parallel);
                 fresh = true;
             }
-            if (rows ? kernel.update_rows(b, g, out, parallel) : kernel.update_cols(a, f, out, parallel)) return true;
+            const bool done = mode == 0   ? kernel.update_rows(b, g, out, parallel)
+                              : mode == 1 ? kernel.update_cols(a, f, out, parallel)
+                                          : kernel.update_rows_fused(a, b, f, g, out, omega, parallel, num_threads);
+            if (done) return true;
             kernel.valid = false;
             if (fresh) {
                 log_only = 2;
@@ -381,17 +478,23 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     };
     // The f-update (softmin over rows) into f_out, through the kernel when the cost
     // allows one and its sums stay in range, else exactly in the log domain.
-    auto update_f = [&](double eps, T* f_out) {
+    // Returns true when the kernel also summed the next g-update (kernel.z_ok).
+    auto update_f = [&](double eps, T* f_out, double omega) -> bool {
         if constexpr (Cost::kKernelMode) {
-            if (kernel_update(true, eps, f_out)) return;
+            if (kernel_update(2, eps, f_out, omega)) return kernel.z_ok;
         }
         const T inv_eps = T(1.0 / eps);
         for (std::int64_t j = 0; j < m; ++j) h_cols[j] = g[j] * inv_eps + log_b[j];
         softmin(cost, n, h_cols.data(), m, eps, f_out, scratch, parallel);
+        return false;
     };
-    auto update_g = [&](double eps, T* g_out) {
+    auto update_g = [&](double eps, T* g_out, bool summed, double omega) {
         if constexpr (Cost::kKernelMode) {
-            if (kernel_update(false, eps, g_out)) return;
+            if (summed && kernel.valid && kernel.eps == eps && kernel.z_omega == omega) {
+                kernel.cols_from_sums(g_out);
+                return;
+            }
+            if (kernel_update(1, eps, g_out, omega)) return;
         }
         const T inv_eps = T(1.0 / eps);
         for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
@@ -421,7 +524,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         for (;;) {
             // f-update from g; with the previous f it also measures the row
             // marginal of (f, g): (P 1)_i = a_i exp((f_i - f_new_i) / eps).
-            update_f(eps, f_new.data());
+            const bool summed = update_f(eps, f_new.data(), omega);
             if (stage_iter > 0) {
                 for (std::int64_t i = 0; i < n; ++i) {
                     const double t = std::min(700.0, (double(f[i]) - double(f_new[i])) / eps);
@@ -463,9 +566,9 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 for (std::int64_t i = 0; i < n; ++i) f[i] = T(double(f[i]) + omega * (double(f_new[i]) - double(f[i])));
             }
             if (omega == 1.0) {
-                update_g(eps, g);
+                update_g(eps, g, summed, omega);
             } else {
-                update_g(eps, g_new.data());
+                update_g(eps, g_new.data(), summed, omega);
                 for (std::int64_t j = 0; j < m; ++j) g[j] = T(double(g[j]) + omega * (double(g_new[j]) - double(g[j])));
             }
             g_relaxed = omega != 1.0;
@@ -570,7 +673,7 @@ double max_abs(const T* c, std::int64_t count) {
 
 template <class T>
 struct DenseHolder {
-    std::vector<T> own_ct;
+    std::unique_ptr<LazyTranspose<T>> own_ct;
     DenseCost<T> cost;
 };
 
@@ -626,22 +729,17 @@ template <class T>
 void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_problems, std::int64_t n,
                     std::int64_t m, bool shared_cost, const SinkhornParams& params, const T* f_init,
                     const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
-    std::vector<T> shared_ct;
+    LazyTranspose<T> shared_ct(cost, n, m);
     double shared_scale = 0;
-    if (shared_cost) {
-        shared_ct.resize(std::size_t(n * m));
-        transpose(cost, n, m, shared_ct.data(), n * m >= 65536);
-        if (params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);
-    }
+    if (shared_cost && params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);
     run_batch<T>(a, b, num_problems, n, m, params, f_init, g_init, out, interrupt, DenseCost<T>::kParallelEntries,
-                 [&](std::int64_t p, bool parallel, double* scale) {
+                 [&](std::int64_t p, bool, double* scale) {
                      DenseHolder<T> h;
                      const T* c = shared_cost ? cost : cost + p * n * m;
-                     const T* ct = shared_ct.data();
+                     LazyTranspose<T>* ct = &shared_ct;
                      if (!shared_cost) {
-                         h.own_ct.resize(std::size_t(n * m));
-                         transpose(c, n, m, h.own_ct.data(), parallel && n * m >= 65536);
-                         ct = h.own_ct.data();
+                         h.own_ct = std::make_unique<LazyTranspose<T>>(c, n, m);
+                         ct = h.own_ct.get();
                      }
                      if (scale) *scale = shared_cost ? shared_scale : max_abs(c, n * m);
                      h.cost = DenseCost<T>{c, ct, n, m};
