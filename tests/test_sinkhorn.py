@@ -482,18 +482,21 @@ def test_samples_plan_refused_when_large(rng, monkeypatch):
         r.plan
 
 
-def test_kernel_fallback_matches_log_domain(rng):
-    # float32 at reg = 5e-3 * max cost: from zero potentials, exp(-C / reg) underflows on
-    # whole rows of the kernel, so the dense solver must redo those updates in the log
-    # domain (its fallback); the matrix-free solver is log-domain throughout.
-    x, y, a, b, C = _problem(rng, 50, 40)
-    reg = 5e-3 * C.max()
-    args = dict(tol=1e-5, max_iter=50_000)
-    f32 = np.float32
-    dense = emd.sinkhorn(a.astype(f32), b.astype(f32), C.astype(f32), reg, **args)
-    samp = emd.sinkhorn_samples(x.astype(f32), y.astype(f32), reg, x_weights=a.astype(f32),
-                                y_weights=b.astype(f32), **args)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_fallback_matches_log_domain(rng, dtype):
+    # An outlier at (3, 3) and reg = 5e-4 * max cost: from zero potentials its row of
+    # exp(-C / reg) underflows entirely (C / reg > 800), so the dense solver must redo
+    # that update in the log domain (its fallback) before its kernel form can run; the
+    # matrix-free solver is log-domain throughout. Both must agree.
+    x, y, a, b, _ = _problem(rng, 30, 25)
+    x[0] = (3.0, 3.0)
+    C = cdist(x, y, "sqeuclidean")
+    reg = 5e-4 * C.max()
+    args = dict(tol=1e-5 if dtype == np.float32 else 1e-9, max_iter=50_000, eps_scaling=None)
+    dense = emd.sinkhorn(a.astype(dtype), b.astype(dtype), C.astype(dtype), reg, **args)
+    samp = emd.sinkhorn_samples(x.astype(dtype), y.astype(dtype), reg, x_weights=a.astype(dtype),
+                                y_weights=b.astype(dtype), **args)
     assert dense.status == samp.status == "converged"
-    np.testing.assert_allclose(dense.cost, samp.cost, rtol=1e-4)
-    ref = emd.sinkhorn(a, b, C, reg, tol=1e-10, max_iter=50_000)
-    np.testing.assert_allclose(dense.cost, ref.cost, rtol=1e-4)
+    assert np.all(np.isfinite(dense.potential_a)) and np.all(np.isfinite(dense.plan))
+    rtol = 1e-4 if dtype == np.float32 else 1e-8
+    np.testing.assert_allclose(dense.cost, samp.cost, rtol=rtol)
