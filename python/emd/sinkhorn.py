@@ -108,8 +108,9 @@ def sinkhorn(
     :math:`K_{ij} = e^{(\hat f_i + \hat g_j - M_{ij})/\varepsilon}` around reference
     potentials (a matrix-vector product; Schmitzer 2019). So any ``reg`` works in
     float32 and float64 without overflow; zero weights drop out of the sums while
-    their own potentials stay finite (defined by the softmin). Memory: two
-    n x m buffers beside ``M`` (its transpose and the kernel), per problem. At the optimum
+    their own potentials stay finite (defined by the softmin). Memory beside ``M``:
+    the n x m kernel per problem in flight, and ``M``'s transpose only if a
+    log-domain column update is needed (far from the solution, tiny ``reg``). At the optimum
     :math:`\langle a, f \rangle + \langle b, g \rangle` equals the objective; as
     reg -> 0 the potentials tend to the exact solver's (up to a constant).
 

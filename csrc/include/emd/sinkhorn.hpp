@@ -17,14 +17,16 @@
 //
 // One loop serves every cost: it only asks the cost for chunks of a row or of
 // a column. DenseCost reads them from the matrix (and its transpose, built
-// once, so both updates stream memory contiguously); SampleCost recomputes
+// on first use, so both updates stream memory contiguously); SampleCost recomputes
 // them from two point clouds through metrics.hpp, which never forms the n x m
 // matrix (memory O((n + m) d)). For dense costs the loop also keeps the kernel
 // K_ij = exp((fh_i + gh_j - C_ij) / eps) around reference potentials, which
 // turns most updates into matrix-vector products (the log-stabilized scaling
 // algorithm); any update whose sums leave the safe range is redone exactly in
 // the log domain, so the results and the stability are the log domain's.
-// Memory of a dense solve: C's transpose and K, two n x m buffers beside C.
+// The kernel form reads K once per iteration (the f-update's row products
+// also accumulate the next g-update's column sums). Memory of a dense solve:
+// K, plus C's transpose only if a log-domain column update is ever needed.
 //
 // The updates are over-relaxed (omega from the observed rate, see SinkhornParams).
 //
