@@ -500,3 +500,29 @@ def test_kernel_fallback_matches_log_domain(rng, dtype):
     assert np.all(np.isfinite(dense.potential_a)) and np.all(np.isfinite(dense.plan))
     rtol = 1e-4 if dtype == np.float32 else 1e-8
     np.testing.assert_allclose(dense.cost, samp.cost, rtol=rtol)
+
+
+@pytest.mark.parametrize("kind", ["dense", "samples"])
+def test_ctrl_c_interrupts_a_long_solve(rng, kind):
+    # SIGINT while the solve runs with the GIL released: the kernel polls emd::Interrupt
+    # between iterations and the binding raises KeyboardInterrupt, well before max_iter.
+    import os
+    import signal
+    import threading
+    import time
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread only")
+    x, y, a, b, C = _problem(rng, 700, 700)
+    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            if kind == "dense":
+                emd.sinkhorn(a, b, C, 1e-4, tol=1e-300, max_iter=10**9, init=None)
+            else:
+                emd.sinkhorn_samples(x, y, 1e-4, tol=1e-300, max_iter=10**9)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - t0 < 30
