@@ -371,31 +371,44 @@ struct KernelCache {
         for (std::int64_t j = 0; j < m; ++j) bv_out[j] = T(double(b[j]) * fast_exp((double(g[j]) - double(gh[j])) * inv));
         const int threads = parallel ? num_threads : 1;
         zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
-        bool ok = true, col_ok = true;
-#pragma omp parallel if (parallel) num_threads(threads) reduction(&& : ok, col_ok)
-        {
-            T* zt = zsum.data() + std::size_t(thread_id()) * std::size_t(m);
-#pragma omp for schedule(static)
-            for (std::int64_t i = 0; i < n; ++i) {
-                const T* ki = k.data() + i * m;
-                const T* bv = scaled.data();
-                T w = 0;
+        // One row: f_new_i, then its share of the column sums into zt. Returns
+        // bit 0: the row's sum is in range, bit 1: its column share is usable.
+        auto row = [&](std::int64_t i, T* zt) -> int {
+            const T* ki = k.data() + i * m;
+            const T* bv = scaled.data();
+            T w = 0;
 #pragma omp simd reduction(+ : w)
-                for (std::int64_t j = 0; j < m; ++j) w += ki[j] * bv[j];
-                const bool row_ok = double(w) > kTiny && double(w) < kHuge;
-                ok = ok && row_ok;
-                const T fn = T(double(fh[i]) - eps * std::log(double(w)));
-                f_new[i] = fn;
-                const T fr = omega == 1.0 ? fn : T(double(f[i]) + omega * (double(fn) - double(f[i])));
-                const double d = (double(fr) - double(fh[i])) * inv;
-                if (!row_ok || !(std::fabs(d) <= kDrift)) {
-                    col_ok = false;
-                    continue;
-                }
-                const T aui = T(double(a[i]) * fast_exp(d));
-                if (aui == T(0)) continue;  // zero-weight rows add nothing
+            for (std::int64_t j = 0; j < m; ++j) w += ki[j] * bv[j];
+            const bool row_ok = double(w) > kTiny && double(w) < kHuge;
+            const T fn = T(double(fh[i]) - eps * std::log(double(w)));
+            f_new[i] = fn;
+            const T fr = omega == 1.0 ? fn : T(double(f[i]) + omega * (double(fn) - double(f[i])));
+            const double d = (double(fr) - double(fh[i])) * inv;
+            if (!row_ok || !(std::fabs(d) <= kDrift)) return row_ok ? 1 : 0;
+            const T aui = T(double(a[i]) * fast_exp(d));
+            if (aui != T(0)) {  // zero-weight rows add nothing
 #pragma omp simd
                 for (std::int64_t j = 0; j < m; ++j) zt[j] += ki[j] * aui;
+            }
+            return 3;
+        };
+        bool ok = true, col_ok = true;
+        if (parallel) {
+#pragma omp parallel num_threads(threads) reduction(&& : ok, col_ok)
+            {
+                T* zt = zsum.data() + std::size_t(thread_id()) * std::size_t(m);
+#pragma omp for schedule(static)
+                for (std::int64_t i = 0; i < n; ++i) {
+                    const int r = row(i, zt);
+                    ok = ok && (r & 1);
+                    col_ok = col_ok && (r & 2);
+                }
+            }
+        } else {  // no OpenMP construct at all: an inactive region still costs a team setup
+            for (std::int64_t i = 0; i < n; ++i) {
+                const int r = row(i, zsum.data());
+                ok = ok && (r & 1);
+                col_ok = col_ok && (r & 2);
             }
         }
         if (!ok) return false;
