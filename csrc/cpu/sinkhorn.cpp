@@ -318,34 +318,7 @@ struct KernelCache {
         valid = true;
     }
 
-    // f_new from g (rows); false when the sums left the safe range (then f_new is garbage).
-    bool update_rows(const T* b, const T* g, T* f_new, bool parallel) {
-        const double inv = 1.0 / eps;
-        double drift = 0.0;
-#pragma omp simd reduction(max : drift)
-        for (std::int64_t j = 0; j < m; ++j) {
-            const double d = std::fabs((double(g[j]) - double(gh[j])) * inv);
-            drift = d > drift ? d : drift;
-        }
-        if (!(drift <= kDrift)) return false;  // also catches NaN
-        T* bv_out = scaled.data();
-#pragma omp simd
-        for (std::int64_t j = 0; j < m; ++j) bv_out[j] = T(double(b[j]) * fast_exp((double(g[j]) - double(gh[j])) * inv));
-        bool ok = true;
-#pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
-        for (std::int64_t i = 0; i < n; ++i) {
-            const T* ki = k.data() + i * m;
-            const T* bv = scaled.data();
-            T w = 0;
-#pragma omp simd reduction(+ : w)
-            for (std::int64_t j = 0; j < m; ++j) w += ki[j] * bv[j];
-            ok = ok && double(w) > kTiny && double(w) < kHuge;
-            f_new[i] = T(double(fh[i]) - eps * std::log(double(w)));
-        }
-        return ok;
-    }
-
-    // update_rows fused with the next g-update: while row i of K is in cache, also
+    // The f-update from g (rows) fused with the next g-update: while row i of K is in cache, also
     // add its share to the column sums z_j = sum_i K_ij a_i exp((fr_i - fh_i) / eps)
     // for the relaxed fr = f + omega (f_new - f), so that an iteration reads K from
     // memory once instead of twice. The sums are usable (z_ok) only if the loop
@@ -506,8 +479,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     // solution: early iterations, tiny eps), the next two updates go straight
     // to the log domain instead of paying for another build.
     int log_only = 0;
-    // mode 0: rows, 1: columns, 2: rows fused with the next columns' sums.
-    auto kernel_update = [&](int mode, double eps, T* out, double omega) -> bool {
+    // rows: the f-update (fused with the next g-update's sums), else the g-update.
+    auto kernel_update = [&](bool rows, double eps, T* out, double omega) -> bool {
         if (log_only > 0) {
             --log_only;
             return false;
@@ -518,9 +491,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 kernel.build(cost, f, g, eps, scratch, parallel);
                 fresh = true;
             }
-            const bool done = mode == 0   ? kernel.update_rows(b, g, out, parallel)
-                              : mode == 1 ? kernel.update_cols(a, f, out, parallel)
-                                          : kernel.update_rows_fused(a, b, f, g, out, omega, parallel, num_threads);
+            const bool done = rows ? kernel.update_rows_fused(a, b, f, g, out, omega, parallel, num_threads)
+                                   : kernel.update_cols(a, f, out, parallel);
             if (done) return true;
             kernel.valid = false;
             if (fresh) {
@@ -534,7 +506,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     // Returns true when the kernel also summed the next g-update (kernel.z_ok).
     auto update_f = [&](double eps, T* f_out, double omega) -> bool {
         if constexpr (Cost::kKernelMode) {
-            if (kernel_update(2, eps, f_out, omega)) return kernel.z_ok;
+            if (kernel_update(true, eps, f_out, omega)) return kernel.z_ok;
         }
         const T inv_eps = T(1.0 / eps);
         for (std::int64_t j = 0; j < m; ++j) h_cols[j] = g[j] * inv_eps + log_b[j];
@@ -547,7 +519,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 kernel.cols_from_sums(g_out);
                 return;
             }
-            if (kernel_update(1, eps, g_out, omega)) return;
+            if (kernel_update(false, eps, g_out, omega)) return;
         }
         const T inv_eps = T(1.0 / eps);
         for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
