@@ -338,11 +338,11 @@ solve = _on_host("solve")
 emd = _on_host("emd")
 
 
-def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0, metric: Any = "euclidean") -> float:
-    """1-D samples on the GPU's 1-D kernel; point clouds through the CPU exact solver."""
-    if x.ndim in (1, 2) and y.ndim in (1, 2):
+def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0, **kwargs: Any) -> float:
+    """Exact 1-D samples on the GPU's 1-D kernel; everything else through the CPU solvers."""
+    if kwargs.get("method", "exact") == "exact" and x.ndim in (1, 2) and y.ndim in (1, 2):
         dx = 1 if x.ndim == 1 else x.shape[1]
         dy = 1 if y.ndim == 1 else y.shape[1]
-        if dx == dy == 1:
+        if dx == dy == 1 and kwargs.get("reg") is None:
             return wasserstein_1d(x.reshape(-1), y.reshape(-1), x_weights, y_weights, p=p)
-    return _wasserstein_on_host(x, y, x_weights=x_weights, y_weights=y_weights, p=p, metric=metric)
+    return _wasserstein_on_host(x, y, x_weights=x_weights, y_weights=y_weights, p=p, **kwargs)
