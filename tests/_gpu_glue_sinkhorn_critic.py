@@ -294,6 +294,15 @@ def check_sinkhorn():
         close(d_gpu, cpu_div(x, y, 0.5, tol=1e-5), 1e-3)
         assert g.sinkhorn_divergence(x, x, 0.5, tol=1e-5) == 0.0
         close(g.sinkhorn_wasserstein(x, y, 0.1, tol=tol), emd.sinkhorn_wasserstein(x, y, 0.1, tol=tol), rt)
+        # the headline call routes method="sinkhorn" to the GPU Sinkhorn (float64:
+        # it takes no tol, and its default 1e-9 is below float32 weights' rounding)
+        x64, y64, xw64 = x.astype(float), y.astype(float), xw.astype(float)
+        calls.clear()
+        w_gpu = g.wasserstein(x64, y64, x_weights=xw64, p=2, method="sinkhorn", reg=0.5)
+        assert calls == ["samples"], calls
+        close(w_gpu, emd.wasserstein(x64, y64, x_weights=xw64, p=2, method="sinkhorn", reg=0.5), 1e-6)
+        close(g.wasserstein(x64[:, 0], y64[:, 0], method="sinkhorn", reg=0.5),
+              emd.wasserstein(x64[:, 0], y64[:, 0], method="sinkhorn", reg=0.5), 1e-6)
     # identical error messages
     M = np.ones((2, 2))
     for args, kw in [((np.array([0.5, 0.5]), np.array([0.5, 0.6]), M, 0.1), {}),
@@ -306,6 +315,10 @@ def check_sinkhorn():
                      ((np.array([0.5, 0.5]), np.array([0.5, 0.5]), M, 0.1), {"init": (np.zeros(3), np.zeros(2))})]:
         same_error(lambda: cpu_sinkhorn(*args, **kw), lambda: g.sinkhorn(*args, **kw))
     x = np.zeros((3, 2))
+    for kw in [dict(method="sinkhorn"), dict(method="sinkhorn", reg=0.1, metric="nope")]:
+        same_error(lambda: emd.wasserstein(x, x + 1, **kw), lambda: g.wasserstein(x, x + 1, **kw))
+    same_error(lambda: emd.wasserstein(x, np.zeros((3, 3)), method="sinkhorn", reg=0.1),
+               lambda: g.wasserstein(x, np.zeros((3, 3)), method="sinkhorn", reg=0.1))
     for args, kw in [((x, np.zeros((3, 3)), 0.1), {}), ((x, x, 0.1), {"metric": "minkowski"}),
                      ((x, x, 0.1), {"x_weights": np.zeros(3)}), ((x, x, 0.1), {"p": 0.5}),
                      ((np.full((3, 2), np.inf), x, 0.1), {})]:

@@ -450,3 +450,32 @@ def test_bad_options():
         emd.wasserstein(np.ones((3, 2)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="`x_weights` must have shape"):
         emd.wasserstein(np.ones((3, 2)), np.ones((3, 2)), x_weights=[1.0, 1.0])
+
+
+# --- emd.wasserstein(method="sinkhorn") ------------------------------------------
+
+
+def test_wasserstein_sinkhorn_method_is_the_entropic_estimate(rng):
+    x, y = rng.random((60, 2)), rng.random((50, 2))
+    exact = emd.wasserstein(x, y, p=2)
+    got = emd.wasserstein(x, y, p=2, method="sinkhorn", reg=1e-3)
+    assert got == emd.sinkhorn_wasserstein(x, y, 1e-3, p=2)
+    # <P_eps, C> >= the exact optimum, and tends to it as reg -> 0
+    assert exact <= got <= exact * 1.05
+    coarse = emd.wasserstein(x, y, p=2, method="sinkhorn", reg=1e-1)
+    assert got <= coarse
+
+
+def test_wasserstein_sinkhorn_method_on_the_line(rng):
+    x, y = rng.normal(size=40), rng.normal(size=30) + 2.0
+    got = emd.wasserstein(x, y, method="sinkhorn", reg=1e-4)
+    assert got == pytest.approx(emd.wasserstein_1d(x, y), rel=1e-2)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [({"method": "sinkhorn"}, "reg"), ({"reg": 0.1}, "reg"), ({"method": "greenkhorn"}, "method")],
+)
+def test_wasserstein_method_arguments(rng, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        emd.wasserstein(rng.random((5, 2)), rng.random((4, 2)), **kwargs)

@@ -91,3 +91,29 @@ def test_solve_and_emd(a, b, M, max_iter):
        st.one_of(st.none(), ps))
 def test_cost_matrix(x, y, metric, p):
     _call(emd.cost_matrix, x, y, metric, p=p)
+
+
+regs = st.one_of(st.sampled_from([1e-3, 0.1, 1.0, 0.0, -1.0, np.nan, np.inf]), st.floats(1e-4, 10.0))
+
+
+@SETTINGS
+@given(maybe(arrays(max_dims=2)), maybe(arrays(max_dims=2)), arrays(), regs)
+def test_sinkhorn(a, b, M, reg):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # not converging in 50 sweeps is a warning by design
+        try:
+            emd.sinkhorn(a, b, M, reg, max_iter=50)
+        except (ValueError, TypeError):
+            pass
+
+
+@SETTINGS
+@given(arrays(max_dims=2), arrays(max_dims=2), regs, st.sampled_from(["euclidean", "sqeuclidean", "cityblock", "nope"]))
+def test_sinkhorn_samples_and_divergence(x, y, reg, metric):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for fn in (emd.sinkhorn_samples, emd.sinkhorn_divergence):
+            try:
+                fn(x, y, reg, metric=metric, max_iter=50)
+            except (ValueError, TypeError):
+                pass

@@ -29,5 +29,6 @@ void bind_one_d(py::module_& m);
 void bind_critic(py::module_& m);
 void bind_network_simplex(py::module_& m);
 void bind_cost_matrix(py::module_& m);
+void bind_sinkhorn(py::module_& m);
 
 }  // namespace emd::bindings

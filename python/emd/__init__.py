@@ -2,10 +2,19 @@
 
 The public API::
 
-    emd.wasserstein(x, y)             # exact W_p between two samples
-    emd.wasserstein_1d(u, v, ...)     # exact 1-D W_p, batched
-    emd.sliced_wasserstein(x, y, ...) # sliced / max-sliced W_p
-    emd.tv, emd.kl, emd.js            # divergences between histograms
+    emd.wasserstein(x, y)                # exact W_p between two samples (1-D or point clouds)
+    emd.wasserstein_1d(u, v, ...)        # exact 1-D W_p, batched
+    emd.sliced_wasserstein(x, y, ...)    # sliced / max-sliced W_p
+    emd.tv, emd.kl, emd.js               # divergences between histograms
+    emd.solve(a, b, M) -> OTResult       # exact discrete OT (network simplex), batched
+    emd.emd(a, b, M)                     # its optimal cost
+    emd.cost_matrix(x, y, metric)        # ground costs
+    emd.sinkhorn(a, b, M, reg)           # entropic OT (log-domain Sinkhorn), batched
+    emd.sinkhorn_samples(x, y, reg)      # the same, matrix-free between point clouds
+    emd.sinkhorn_divergence(x, y, reg)   # debiased Sinkhorn divergence
+    emd.MLPCritic, emd.critic_forward, emd.kr_estimate, emd.clip_weights,
+    emd.spectral_norm, emd.lipschitz_bound   # WGAN critics (trainer: python -m emd.wgan)
+    emd.has_cuda()                       # CuPy arrays run on emd's CUDA kernels when True
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from .critic import MLPCritic, clip_weights, critic_forward, kr_estimate, lipsch
 from .discrete import emd, solve
 from .divergences import js, kl, tv
 from .one_d import wasserstein_1d
+from .sinkhorn import sinkhorn, sinkhorn_divergence, sinkhorn_samples, sinkhorn_wasserstein
 from .sliced import sliced_wasserstein
 from .wasserstein import wasserstein
 
@@ -35,6 +45,10 @@ __all__ = [
     "has_cuda",
     "js",
     "kl",
+    "sinkhorn",
+    "sinkhorn_divergence",
+    "sinkhorn_samples",
+    "sinkhorn_wasserstein",
     "sliced_wasserstein",
     "solve",
     "tv",

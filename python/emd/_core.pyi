@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'wasserstein_1d']
+__all__: list[str] = ['cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'wasserstein_1d']
 @typing.overload
 def cost_matrix(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
@@ -46,6 +46,46 @@ def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], 
 def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """
     Exact transport by the network simplex: (cost, potential_a, potential_b, duality_gap, status, n_iter, plan_rows, plan_cols, plan_values, num_plan), each with a leading batch axis.
+    """
+@typing.overload
+def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, overrelax: bool = True) -> tuple:
+    """
+    Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).
+    """
+@typing.overload
+def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, overrelax: bool = True) -> tuple:
+    """
+    Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).
+    """
+@typing.overload
+def sinkhorn_plan_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], f: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], reg: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    The plan (B, n, m) of potentials f (B, n), g (B, m).
+    """
+@typing.overload
+def sinkhorn_plan_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], f: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], reg: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    The plan (B, n, m) of potentials f (B, n), g (B, m).
+    """
+@typing.overload
+def sinkhorn_plan_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, f: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], reg: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    The plan (n, m) of potentials f (n,), g (m,).
+    """
+@typing.overload
+def sinkhorn_plan_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, f: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], reg: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    The plan (n, m) of potentials f (n,), g (m,).
+    """
+@typing.overload
+def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, overrelax: bool = True) -> tuple:
+    """
+    Log-domain Sinkhorn between point clouds x (n, d), y (m, d), cost metric(x, y) ** power on the fly.
+    """
+@typing.overload
+def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, overrelax: bool = True) -> tuple:
+    """
+    Log-domain Sinkhorn between point clouds x (n, d), y (m, d), cost metric(x, y) ** power on the fly.
     """
 @typing.overload
 def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float32]:

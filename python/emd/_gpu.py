@@ -341,14 +341,30 @@ solve = _on_host("solve")
 emd = _on_host("emd")
 
 
-def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0, metric: Any = "euclidean") -> float:
-    """1-D samples on the GPU's 1-D kernel; point clouds through the CPU exact solver."""
-    if x.ndim in (1, 2) and y.ndim in (1, 2):
+def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0, **kwargs: Any) -> float:
+    """Exact 1-D samples on the GPU's 1-D kernel, method="sinkhorn" on the GPU
+    Sinkhorn (matrix-free); exact point clouds through the CPU solver."""
+    if kwargs.get("method") == "sinkhorn" and set(kwargs) <= {"method", "reg", "metric"}:
+        # emd.wasserstein's checks (python/emd/wasserstein.py), same messages
+        xa = _as_device_array(x, "x", min_ndim=1, max_ndim=2)
+        ya = _as_device_array(y, "y", min_ndim=1, max_ndim=2)
+        dx = 1 if xa.ndim == 1 else xa.shape[1]
+        dy = 1 if ya.ndim == 1 else ya.shape[1]
+        if dx != dy:
+            raise ValueError(f"`x` and `y` must have the same dimension, got x {xa.shape} and y {ya.shape}")
+        reg = kwargs.get("reg")
+        if reg is None:
+            raise ValueError("`reg` is required with method='sinkhorn' (the absolute entropic regularization epsilon)")
+        return sinkhorn_wasserstein(
+            xa.reshape(xa.shape[0], dx), ya.reshape(ya.shape[0], dy), reg, x_weights=x_weights, y_weights=y_weights,
+            p=p, metric=kwargs.get("metric", "euclidean"),
+        )
+    if kwargs.get("method", "exact") == "exact" and x.ndim in (1, 2) and y.ndim in (1, 2):
         dx = 1 if x.ndim == 1 else x.shape[1]
         dy = 1 if y.ndim == 1 else y.shape[1]
-        if dx == dy == 1:
+        if dx == dy == 1 and kwargs.get("reg") is None:
             return wasserstein_1d(x.reshape(-1), y.reshape(-1), x_weights, y_weights, p=p)
-    return _wasserstein_on_host(x, y, x_weights=x_weights, y_weights=y_weights, p=p, metric=metric)
+    return _wasserstein_on_host(x, y, x_weights=x_weights, y_weights=y_weights, p=p, **kwargs)
 
 
 # --- sinkhorn -----------------------------------------------------------------

@@ -49,12 +49,17 @@ class OTResult:
     marginal_error: Any = None
     shape: tuple[int, ...] | None = None
     _dense_plan: Any = field(default=None, repr=False, compare=False)
+    # Builds the dense plan on first access (Sinkhorn: P from the potentials), so
+    # solvers whose plan is a function of the dual need not materialize it.
+    _plan_fn: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def plan(self) -> np.ndarray:
         """The dense transport plan (n, m), built on first access from ``plan_coo``."""
         if self._dense_plan is not None:
             return self._dense_plan
+        if self._plan_fn is not None:
+            return self._plan_fn()
         if self.plan_coo is None or self.shape is None:
             raise AttributeError("this result carries no transport plan")
         rows, cols, vals = self.plan_coo

@@ -22,6 +22,8 @@ __all__ = [
     "check_positive_int",
     "check_choice",
     "result_float_dtype",
+    "check_positive_real",
+    "check_open_unit_interval",
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -216,3 +218,21 @@ def check_max_iter(max_iter: Any) -> int:
     if max_iter is None:
         return -1
     return check_positive_int(max_iter, "max_iter")
+def check_positive_real(value: Any, name: str) -> float:
+    """A finite real number > 0 (booleans refused), returned as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a finite real number > 0, got {_describe(value)}")
+    v = float(value)
+    if not np.isfinite(v) or v <= 0.0:
+        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}")
+    return v
+
+
+def check_open_unit_interval(value: Any, name: str) -> float:
+    """A real number strictly between 0 and 1 (booleans refused), returned as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number in (0, 1), got {_describe(value)}")
+    v = float(value)
+    if not (0.0 < v < 1.0):
+        raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value!r}")
+    return v

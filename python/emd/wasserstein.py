@@ -7,17 +7,26 @@ from typing import Any
 import numpy as np
 
 from ._dispatch import accepts_gpu
-from ._validation import as_float_array, check_histogram, check_p
+from ._validation import as_float_array, check_choice, check_histogram, check_p
 from .cost_matrix import cost_matrix
 from .discrete import solve
 from .one_d import wasserstein_1d
+from .sinkhorn import sinkhorn_wasserstein
 
 __all__ = ["wasserstein"]
 
 
 @accepts_gpu("x", "y", "x_weights", "y_weights")
 def wasserstein(
-    x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0, metric: str = "euclidean"
+    x: Any,
+    y: Any,
+    *,
+    x_weights: Any = None,
+    y_weights: Any = None,
+    p: float = 1.0,
+    metric: str = "euclidean",
+    method: str = "exact",
+    reg: float | None = None,
 ) -> float:
     r"""Exact p-Wasserstein distance between two weighted samples.
 
@@ -35,6 +44,15 @@ def wasserstein(
     metric : str or callable, default "euclidean"
         The ground distance d for point clouds, any metric of
         :func:`emd.cost_matrix`; on the line it is always :math:`|x - y|`.
+    method : {"exact", "sinkhorn"}, default "exact"
+        "exact" solves the transport problem exactly. "sinkhorn" returns the
+        entropic estimate :math:`\langle P_\varepsilon, C \rangle^{1/p}` with
+        :math:`C = d^p` and :math:`P_\varepsilon` the plan of
+        :func:`emd.sinkhorn_samples` at regularization ``reg`` (matrix-free; an
+        overestimate of :math:`W_p` that tends to it as reg -> 0).
+    reg : float, optional
+        The absolute entropic regularization :math:`\varepsilon`; required
+        with ``method="sinkhorn"``, refused otherwise.
 
     Returns
     -------
@@ -51,12 +69,22 @@ def wasserstein(
     the host, solved there by the CPU network simplex, and the result returned
     (the exact solver has no CUDA kernel yet).
     """
+    check_choice(method, "method", ("exact", "sinkhorn"))
     xa = as_float_array(x, "x", min_ndim=1, max_ndim=2)
     ya = as_float_array(y, "y", min_ndim=1, max_ndim=2)
     dx = 1 if xa.ndim == 1 else xa.shape[1]
     dy = 1 if ya.ndim == 1 else ya.shape[1]
     if dx != dy:
         raise ValueError(f"`x` and `y` must have the same dimension, got x {xa.shape} and y {ya.shape}")
+    if method == "sinkhorn":
+        if reg is None:
+            raise ValueError("`reg` is required with method='sinkhorn' (the absolute entropic regularization epsilon)")
+        return sinkhorn_wasserstein(
+            xa.reshape(xa.shape[0], dx), ya.reshape(ya.shape[0], dy), reg,
+            x_weights=x_weights, y_weights=y_weights, p=p, metric=metric,
+        )
+    if reg is not None:
+        raise ValueError(f"`reg` is only used with method='sinkhorn'; the exact solver takes none (got reg={reg!r})")
     if dx == 1:
         return wasserstein_1d(xa.reshape(-1), ya.reshape(-1), x_weights, y_weights, p=p)
     pf = check_p(p)

@@ -1,0 +1,828 @@
+// Log-domain Sinkhorn: one loop (solve_one) over a pluggable cost (DenseCost,
+// SampleCost), a vectorizable exp, threads over rows or over a batch.
+#include "emd/sinkhorn.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "emd/parallel.hpp"
+
+namespace emd {
+namespace {
+
+// Rows are processed in chunks of this many columns: the chunk's scores and
+// costs stay in L1 between the max pass and the exp pass.
+constexpr std::int64_t kChunk = 1024;
+
+template <class U, class F>
+inline U bits_of(F x) {
+    U u;
+    std::memcpy(&u, &x, sizeof u);
+    return u;
+}
+template <class F, class U>
+inline F from_bits(U u) {
+    F x;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+// exp(x), branch-free so that loops over it vectorize (std::exp does not).
+// Range reduction x = k ln2 + r, |r| <= ln2 / 2, with ln2 split in two
+// (Cody-Waite: k * ln2_hi is exact), then the Taylor polynomial of exp(r) of
+// degree 12 (truncation error < 2e-16 relative), then 2^k written into the
+// exponent bits. Arguments below the normal range (and -inf: log of a zero
+// weight) give exactly 0; arguments are capped at 709 so nothing overflows.
+inline double fast_exp(double x) {
+    const bool under = x < -708.0;
+    x = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
+    double kd = x * 1.4426950408889634 + 0x1.8p52;  // round(x / ln2) in the low mantissa bits
+    const std::uint64_t ki = bits_of<std::uint64_t>(kd);
+    kd -= 0x1.8p52;
+    const double r = (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+    double p = 2.08767569878680989792e-09;  // 1/12!
+    p = p * r + 2.50521083854417187751e-08;  // 1/11!
+    p = p * r + 2.75573192239858906526e-07;
+    p = p * r + 2.75573192239858906526e-06;
+    p = p * r + 2.48015873015873015873e-05;
+    p = p * r + 1.98412698412698412698e-04;
+    p = p * r + 1.38888888888888888889e-03;
+    p = p * r + 8.33333333333333333333e-03;
+    p = p * r + 4.16666666666666666667e-02;
+    p = p * r + 1.66666666666666666667e-01;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const double scale = from_bits<double>((ki + 1023u) << 52);
+    return under ? 0.0 : p * scale;
+}
+
+// The float32 twin: degree 7 (truncation error < 6e-9 relative).
+inline float fast_exp(float x) {
+    const bool under = x < -87.0f;
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float kd = x * 1.44269504088896341f + 0x1.8p23f;
+    const std::uint32_t ki = bits_of<std::uint32_t>(kd);
+    kd -= 0x1.8p23f;
+    const float r = (x - kd * 0.693359375f) - kd * -2.12194440e-4f;
+    float p = 1.98412698e-04f;  // 1/7!
+    p = p * r + 1.38888889e-03f;
+    p = p * r + 8.33333333e-03f;
+    p = p * r + 4.16666667e-02f;
+    p = p * r + 1.66666667e-01f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const float scale = from_bits<float>((ki + 127u) << 23);
+    return under ? 0.0f : p * scale;
+}
+
+// log(x) for normal positive x, branch-free so that loops over it vectorize:
+// x = 2^e m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1),
+// |s| < 0.172, by its series to s^23 (truncation < 1e-18 relative), and e ln2
+// split in two (Cody-Waite). Zero, denormals, inf and NaN give garbage: callers
+// check the range of x (the kernel sums) before trusting the result.
+inline double fast_log(double x) {
+    const std::uint64_t bits = bits_of<std::uint64_t>(x);
+    std::int64_t e = std::int64_t((bits >> 52) & 0x7ff) - 1023;
+    double mant = from_bits<double>((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    const bool big = mant > 1.4142135623730951;
+    mant = big ? 0.5 * mant : mant;
+    e = big ? e + 1 : e;
+    const double s = (mant - 1.0) / (mant + 1.0);
+    const double s2 = s * s;
+    double p = 1.0 / 23;
+    p = p * s2 + 1.0 / 21;
+    p = p * s2 + 1.0 / 19;
+    p = p * s2 + 1.0 / 17;
+    p = p * s2 + 1.0 / 15;
+    p = p * s2 + 1.0 / 13;
+    p = p * s2 + 1.0 / 11;
+    p = p * s2 + 1.0 / 9;
+    p = p * s2 + 1.0 / 7;
+    p = p * s2 + 1.0 / 5;
+    p = p * s2 + 1.0 / 3;
+    const double ed = double(e);
+    return ed * 6.93147180369123816490e-01 + (2.0 * s + 2.0 * s * s2 * p + ed * 1.90821492927058770002e-10);
+}
+
+// |exp(t) - 1| for the marginal error: the series where exp(t) - 1 would cancel.
+inline double abs_expm1(double t) {
+    const double series = t * (1.0 + t * (0.5 + t * (1.0 / 6 + t * (1.0 / 24))));
+    const double direct = fast_exp(t) - 1.0;
+    const double r = std::fabs(t) < 1e-3 ? series : direct;
+    return r < 0 ? -r : r;
+}
+
+template <class T>
+struct Scratch {
+    std::vector<T> score = std::vector<T>(kChunk);
+    std::vector<T> cost = std::vector<T>(kChunk);
+    std::vector<double> dist = std::vector<double>(kChunk);
+};
+
+template <class T>
+void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, bool parallel) {
+    constexpr std::int64_t kTile = 64;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t i0 = 0; i0 < rows; i0 += kTile) {
+        const std::int64_t i1 = std::min(rows, i0 + kTile);
+        for (std::int64_t j0 = 0; j0 < cols; j0 += kTile) {
+            const std::int64_t j1 = std::min(cols, j0 + kTile);
+            for (std::int64_t i = i0; i < i1; ++i)
+                for (std::int64_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
+        }
+    }
+}
+
+// A dense cost C (n, m) and its transpose: row(i, ...) and col(j, ...) hand
+// out contiguous chunks of C's row i and column j without copying.
+// C's transpose, built on first use only: the log-domain column update needs it,
+// the kernel updates do not, and most dense solves never leave the kernel form.
+// Safe to call from several threads (std::call_once).
+template <class T>
+struct LazyTranspose {
+    const T* c;
+    std::int64_t n, m;
+    std::once_flag once;
+    std::vector<T> ct;
+    LazyTranspose(const T* c_, std::int64_t n_, std::int64_t m_) : c(c_), n(n_), m(m_) {}
+    const T* get() {
+        std::call_once(once, [this] {
+            ct.resize(std::size_t(n * m));
+            transpose(c, n, m, ct.data(), false);
+        });
+        return ct.data();
+    }
+};
+
+template <class T>
+struct DenseCost {
+    static constexpr bool kKernelMode = true;  // the n x m kernel fits beside C
+    // Threads over rows from this many entries: an update costs ~0.2 ns per entry
+    // (a product), and a parallel region's barriers cost far more than that on a
+    // busy machine.
+    static constexpr std::int64_t kParallelEntries = std::int64_t(1) << 21;
+    const T* c;
+    LazyTranspose<T>* ct;
+    std::int64_t n, m;
+    const T* row(std::int64_t i, std::int64_t j0, std::int64_t, Scratch<T>&) const { return c + i * m + j0; }
+    const T* col(std::int64_t j, std::int64_t i0, std::int64_t, Scratch<T>&) const { return ct->get() + j * n + i0; }
+};
+
+// C_ij = metric(x_i, y_j) ** power, recomputed for every chunk. xt, yt are
+// the clouds stored coordinate-major (d, n) and (d, m), for metric_distance_block.
+template <class T>
+struct SampleCost {
+    static constexpr bool kKernelMode = false;  // never store anything n x m
+    static constexpr std::int64_t kParallelEntries = std::int64_t(1) << 17;  // ~1 ns per entry (an exp)
+    const T* x;
+    const T* y;
+    const T* xt;
+    const T* yt;
+    std::int64_t n, m, d;
+    Metric metric;
+    double power, q;
+
+    const T* finish(std::int64_t count, Scratch<T>& s) const {
+        const double* dist = s.dist.data();
+        T* out = s.cost.data();
+        if (power == 1.0) {
+#pragma omp simd
+            for (std::int64_t k = 0; k < count; ++k) out[k] = T(dist[k]);
+        } else if (power == 2.0) {
+#pragma omp simd
+            for (std::int64_t k = 0; k < count; ++k) out[k] = T(dist[k] * dist[k]);
+        } else {
+            for (std::int64_t k = 0; k < count; ++k) out[k] = T(std::pow(dist[k], power));
+        }
+        return out;
+    }
+    const T* row(std::int64_t i, std::int64_t j0, std::int64_t count, Scratch<T>& s) const {
+        metric_distance_block(metric, x + i * d, yt + j0, m, count, d, q, s.dist.data());
+        return finish(count, s);
+    }
+    // The metrics are symmetric, so column j is the distances from y_j to the x_i.
+    const T* col(std::int64_t j, std::int64_t i0, std::int64_t count, Scratch<T>& s) const {
+        metric_distance_block(metric, y + j * d, xt + i0, n, count, d, q, s.dist.data());
+        return finish(count, s);
+    }
+};
+
+// The transposed view of a cost: the g-update is the f-update of the transposed problem.
+template <class Cost>
+struct Transposed {
+    const Cost& base;
+    template <class T>
+    const T* row(std::int64_t i, std::int64_t j0, std::int64_t count, Scratch<T>& s) const {
+        return base.col(i, j0, count, s);
+    }
+};
+
+// log sum_j exp(h_j - C_ij / eps) over one row, in chunks: max pass, then the
+// sum of exp(score - running max), the running sum rescaled when the max grows.
+template <class T, class Cost>
+double row_log_sum_exp(const Cost& cost, std::int64_t i, const T* h, std::int64_t len, T inv_reg, Scratch<T>& s) {
+    const T neg_inf = -std::numeric_limits<T>::infinity();
+    T run_max = neg_inf;
+    double sum = 0.0;
+    T* score = s.score.data();
+    for (std::int64_t j0 = 0; j0 < len; j0 += kChunk) {
+        const std::int64_t count = std::min(kChunk, len - j0);
+        const T* c = cost.row(i, j0, count, s);
+        const T* hj = h + j0;
+        T mx = neg_inf;
+#pragma omp simd reduction(max : mx)
+        for (std::int64_t k = 0; k < count; ++k) {
+            const T v = hj[k] - c[k] * inv_reg;
+            score[k] = v;
+            mx = v > mx ? v : mx;
+        }
+        if (!(mx > neg_inf)) continue;  // every weight of the chunk is zero
+        if (mx > run_max) {
+            sum *= std::exp(double(run_max) - double(mx));
+            run_max = mx;
+        }
+        T acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (std::int64_t k = 0; k < count; ++k) acc += fast_exp(score[k] - run_max);
+        sum += double(acc);
+    }
+    return double(run_max) + std::log(sum);
+}
+
+// out_i = -eps log sum_j exp(h_j - C_ij / eps) for every row i: the softmin update.
+template <class T, class Cost>
+void softmin(const Cost& cost, std::int64_t rows, const T* h, std::int64_t len, double reg, T* out,
+             std::vector<Scratch<T>>& scratch, bool parallel) {
+    const T inv_reg = T(1.0 / reg);
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t i = 0; i < rows; ++i) {
+        Scratch<T>& s = scratch[std::size_t(thread_id())];
+        out[i] = T(-reg * row_log_sum_exp(cost, i, h, len, inv_reg, s));
+    }
+}
+
+// The kernel (scaling) form of the same updates, for costs that can afford an
+// n x m buffer. Around reference potentials (fh, gh) it stores
+// K_ij = exp((fh_i + gh_j - C_ij) / eps), so that the softmin becomes a
+// matrix-vector product with no exp per entry:
+//
+//     f_i = fh_i - eps log sum_j K_ij b_j exp((g_j - gh_j) / eps),
+//     g_j = gh_j - eps log sum_i K_ij a_i exp((f_i - fh_i) / eps).
+//
+// This is the log-stabilized scaling algorithm (Schmitzer 2019): the
+// potentials are absorbed into K (rebuilt) whenever they drift more than
+// kDrift * eps from the references, and any update whose sum leaves the safe
+// range (a row of K underflowed: possible early on, or at tiny eps) is redone
+// exactly in the log domain and K rebuilt, so stability equals the log
+// domain's while most iterations cost a product instead of n m exps.
+template <class T>
+struct KernelCache {
+    static constexpr double kDrift = 20.0;
+    static constexpr double kTiny = sizeof(T) == 4 ? 1e-30 : 1e-290;
+    static constexpr double kHuge = sizeof(T) == 4 ? 1e30 : 1e290;
+    std::vector<T> k, fh, gh, scaled, au;
+    std::int64_t n = 0, m = 0;
+    double eps = 0.0;
+    bool valid = false;
+
+    template <class Cost>
+    void build(const Cost& cost, const T* f, const T* g, double eps_, std::vector<Scratch<T>>& scratch,
+               bool parallel) {
+        eps = eps_;
+        k.resize(std::size_t(n * m));
+        fh.assign(f, f + n);
+        gh.assign(g, g + m);
+        const T inv = T(1.0 / eps);
+        for (std::int64_t j = 0; j < m; ++j) scaled[j] = gh[j] * inv;
+#pragma omp parallel for schedule(static) if (parallel)
+        for (std::int64_t i = 0; i < n; ++i) {
+            Scratch<T>& s = scratch[std::size_t(thread_id())];
+            const T fi = fh[i] * inv;
+            T* ki = k.data() + i * m;
+            for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
+                const std::int64_t count = std::min(kChunk, m - j0);
+                const T* c = cost.row(i, j0, count, s);
+                const T* gs = scaled.data() + j0;
+#pragma omp simd
+                for (std::int64_t q = 0; q < count; ++q) ki[j0 + q] = fast_exp(fi + gs[q] - c[q] * inv);
+            }
+        }
+        valid = true;
+    }
+
+    // The f-update from g (rows) fused with the next g-update: while row i of K is in cache, also
+    // add its share to the column sums z_j = sum_i K_ij a_i exp((fr_i - fh_i) / eps)
+    // for the relaxed fr = f + omega (f_new - f), so that an iteration reads K from
+    // memory once instead of twice. The sums are usable (z_ok) only if the loop
+    // then relaxes with the same omega (cols_from_sums); per-thread buffers are
+    // added in thread order, so the result is deterministic for a thread count.
+    std::vector<T> zsum, z;
+    bool z_ok = false;
+    double z_omega = 0.0;
+
+    bool update_rows_fused(const T* a, const T* b, const T* f, const T* g, T* f_new, double omega, bool parallel,
+                           int num_threads) {
+        z_ok = false;
+        const double inv = 1.0 / eps;
+        double drift = 0.0;
+#pragma omp simd reduction(max : drift)
+        for (std::int64_t j = 0; j < m; ++j) {
+            const double d = std::fabs((double(g[j]) - double(gh[j])) * inv);
+            drift = d > drift ? d : drift;
+        }
+        if (!(drift <= kDrift)) return false;
+        T* bv_out = scaled.data();
+#pragma omp simd
+        for (std::int64_t j = 0; j < m; ++j) bv_out[j] = T(double(b[j]) * fast_exp((double(g[j]) - double(gh[j])) * inv));
+        const int threads = parallel ? num_threads : 1;
+        zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
+        // One row: f_new_i, then its share of the column sums into zt. Returns
+        // bit 0: the row's sum is in range, bit 1: its column share is usable.
+        auto row = [&](std::int64_t i, T* zt) -> int {
+            const T* ki = k.data() + i * m;
+            const T* bv = scaled.data();
+            T w = 0;
+#pragma omp simd reduction(+ : w)
+            for (std::int64_t j = 0; j < m; ++j) w += ki[j] * bv[j];
+            const bool row_ok = double(w) > kTiny && double(w) < kHuge;
+            const T fn = T(double(fh[i]) - eps * std::log(double(w)));
+            f_new[i] = fn;
+            const T fr = omega == 1.0 ? fn : T(double(f[i]) + omega * (double(fn) - double(f[i])));
+            const double d = (double(fr) - double(fh[i])) * inv;
+            if (!row_ok || !(std::fabs(d) <= kDrift)) return row_ok ? 1 : 0;
+            const T aui = T(double(a[i]) * fast_exp(d));
+            if (aui != T(0)) {  // zero-weight rows add nothing
+#pragma omp simd
+                for (std::int64_t j = 0; j < m; ++j) zt[j] += ki[j] * aui;
+            }
+            return 3;
+        };
+        bool ok = true, col_ok = true;
+        if (parallel) {
+#pragma omp parallel num_threads(threads) reduction(&& : ok, col_ok)
+            {
+                T* zt = zsum.data() + std::size_t(thread_id()) * std::size_t(m);
+#pragma omp for schedule(static)
+                for (std::int64_t i = 0; i < n; ++i) {
+                    const int r = row(i, zt);
+                    ok = ok && (r & 1);
+                    col_ok = col_ok && (r & 2);
+                }
+            }
+        } else {  // no OpenMP construct at all: an inactive region still costs a team setup
+            for (std::int64_t i = 0; i < n; ++i) {
+                const int r = row(i, zsum.data());
+                ok = ok && (r & 1);
+                col_ok = col_ok && (r & 2);
+            }
+        }
+        if (!ok) return false;
+        if (col_ok) {
+            z.assign(std::size_t(m), T(0));
+            for (int t = 0; t < threads; ++t) {
+                const T* zt = zsum.data() + std::size_t(t) * std::size_t(m);
+                for (std::int64_t j = 0; j < m; ++j) z[j] += zt[j];
+            }
+            for (std::int64_t j = 0; j < m; ++j) col_ok = col_ok && double(z[j]) > kTiny && double(z[j]) < kHuge;
+        }
+        z_ok = col_ok;
+        z_omega = omega;
+        return true;
+    }
+
+    // The g-update from the sums of update_rows_fused.
+    void cols_from_sums(T* g_new) const {
+        const T* zj = z.data();
+        const T* ghj = gh.data();
+#pragma omp simd
+        for (std::int64_t j = 0; j < m; ++j) g_new[j] = T(double(ghj[j]) - eps * fast_log(double(zj[j])));
+    }
+
+    // g_new from f (columns), streaming K by rows within column blocks.
+    bool update_cols(const T* a, const T* f, T* g_new, bool parallel) {
+        const double inv = 1.0 / eps;
+        double drift = 0.0;
+#pragma omp simd reduction(max : drift)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double d = std::fabs((double(f[i]) - double(fh[i])) * inv);
+            drift = d > drift ? d : drift;
+        }
+        if (!(drift <= kDrift)) return false;
+        au.resize(std::size_t(n));
+        T* au_out = au.data();
+#pragma omp simd
+        for (std::int64_t i = 0; i < n; ++i) au_out[i] = T(double(a[i]) * fast_exp((double(f[i]) - double(fh[i])) * inv));
+        constexpr std::int64_t kBlock = 512;
+        bool ok = true;
+#pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
+        for (std::int64_t j0 = 0; j0 < m; j0 += kBlock) {
+            const std::int64_t count = std::min(kBlock, m - j0);
+            T z[kBlock];
+            for (std::int64_t q = 0; q < count; ++q) z[q] = 0;
+            for (std::int64_t i = 0; i < n; ++i) {
+                const T ai = au[i];
+                if (ai == T(0)) continue;  // zero-weight rows add nothing
+                const T* ki = k.data() + i * m + j0;
+#pragma omp simd
+                for (std::int64_t q = 0; q < count; ++q) z[q] += ki[q] * ai;
+            }
+            for (std::int64_t q = 0; q < count; ++q) {
+                ok = ok && double(z[q]) > kTiny && double(z[q]) < kHuge;
+                g_new[j0 + q] = T(double(gh[j0 + q]) - eps * std::log(double(z[q])));
+            }
+        }
+        return ok;
+    }
+};
+
+struct ProblemResult {
+    double cost = 0, objective = 0, marginal_error = 0;
+    std::int64_t n_iter = 0;
+    SinkhornStatus status = SinkhornStatus::max_iter_reached;
+};
+
+// The one Sinkhorn loop. f, g hold the initial potentials and receive the result.
+// `scale` is the cost's scale (the first epsilon of eps_scaling).
+template <class T, class Cost>
+ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                        const SinkhornParams& params, double scale, T* f, T* g, bool parallel,
+                        bool may_poll, Interrupt& interrupt) {
+    ProblemResult res;
+    const int num_threads = parallel ? max_threads() : 1;
+    std::vector<Scratch<T>> scratch(std::size_t(std::max(1, num_threads)));
+    std::vector<T> log_a(n), log_b(m), h_rows(n), h_cols(m), f_new(n), g_new(m);
+    std::vector<double> row_err(n);
+    double mass_a = 0, mass_b = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        log_a[i] = std::log(a[i]);  // -inf on zero weights: exp(-inf) = 0 drops them
+        mass_a += double(a[i]);
+    }
+    for (std::int64_t j = 0; j < m; ++j) {
+        log_b[j] = std::log(b[j]);
+        mass_b += double(b[j]);
+    }
+    const Transposed<Cost> cost_t{cost};
+    KernelCache<T> kernel;
+    kernel.n = n;
+    kernel.m = m;
+    kernel.scaled.resize(std::size_t(m));
+    // Try an update through the kernel: rebuilt when stale (eps changed, drift);
+    // when even a freshly built kernel's sums leave the range (far from the
+    // solution: early iterations, tiny eps), the next two updates go straight
+    // to the log domain instead of paying for another build.
+    int log_only = 0;
+    // rows: the f-update (fused with the next g-update's sums), else the g-update.
+    auto kernel_update = [&](bool rows, double eps, T* out, double omega) -> bool {
+        if (log_only > 0) {
+            --log_only;
+            return false;
+        }
+        bool fresh = false;
+        for (;;) {
+            if (!kernel.valid || kernel.eps != eps) {
+                kernel.build(cost, f, g, eps, scratch, parallel);
+                fresh = true;
+            }
+            const bool done = rows ? kernel.update_rows_fused(a, b, f, g, out, omega, parallel, num_threads)
+                                   : kernel.update_cols(a, f, out, parallel);
+            if (done) return true;
+            kernel.valid = false;
+            if (fresh) {
+                log_only = 2;
+                return false;
+            }
+        }
+    };
+    // The f-update (softmin over rows) into f_out, through the kernel when the cost
+    // allows one and its sums stay in range, else exactly in the log domain.
+    // Returns true when the kernel also summed the next g-update (kernel.z_ok).
+    auto update_f = [&](double eps, T* f_out, double omega) -> bool {
+        if constexpr (Cost::kKernelMode) {
+            if (kernel_update(true, eps, f_out, omega)) return kernel.z_ok;
+        }
+        const T inv_eps = T(1.0 / eps);
+        for (std::int64_t j = 0; j < m; ++j) h_cols[j] = g[j] * inv_eps + log_b[j];
+        softmin(cost, n, h_cols.data(), m, eps, f_out, scratch, parallel);
+        return false;
+    };
+    auto update_g = [&](double eps, T* g_out, bool summed, double omega) {
+        if constexpr (Cost::kKernelMode) {
+            if (summed && kernel.valid && kernel.eps == eps && kernel.z_omega == omega) {
+                kernel.cols_from_sums(g_out);
+                return;
+            }
+            if (kernel_update(false, eps, g_out, omega)) return;
+        }
+        const T inv_eps = T(1.0 / eps);
+        for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
+        softmin(cost_t, m, h_rows.data(), n, eps, g_out, scratch, parallel);
+    };
+    // Poll Ctrl-C about every 4M cost entries of work.
+    const std::int64_t poll_every = std::max<std::int64_t>(1, (std::int64_t(1) << 22) / std::max<std::int64_t>(1, n * m));
+
+    // The epsilon ladder: scale, scale * s, scale * s^2, ... while above reg, then reg.
+    std::vector<double> eps_ladder;
+    if (params.eps_scaling > 0.0 && params.eps_scaling < 1.0) {
+        for (double e = scale; e > params.reg && eps_ladder.size() < 200; e *= params.eps_scaling)
+            eps_ladder.push_back(e);
+    }
+    eps_ladder.push_back(params.reg);
+
+    for (std::size_t stage = 0; stage < eps_ladder.size(); ++stage) {
+        const double eps = eps_ladder[stage];
+        const bool last = stage + 1 == eps_ladder.size();
+        // Intermediate stages only need a warm start for the next one.
+        const double stage_tol = last ? params.tol : std::max(params.tol, 1e-2 * mass_a);
+        std::int64_t stage_iter = 0;
+        // Over-relaxation (see SinkhornParams::overrelax): omega = 1 is plain Sinkhorn.
+        double omega = 1.0, err_probe = 0.0, err_ref = 0.0;
+        std::int64_t probe_start = 0;
+        bool g_relaxed = false;
+        for (;;) {
+            // f-update from g; with the previous f it also measures the row
+            // marginal of (f, g): (P 1)_i = a_i exp((f_i - f_new_i) / eps).
+            const bool summed = update_f(eps, f_new.data(), omega);
+            if (stage_iter > 0) {
+                const double inv_eps = 1.0 / eps;
+                const T* fn = f_new.data();
+                double* re = row_err.data();
+#pragma omp simd
+                for (std::int64_t i = 0; i < n; ++i) {
+                    const double t = std::min(700.0, (double(f[i]) - double(fn[i])) * inv_eps);
+                    re[i] = double(a[i]) * abs_expm1(t);
+                }
+                double err = 0;  // summed serially: the same bits for any thread count
+                for (std::int64_t i = 0; i < n; ++i) err += row_err[i];
+                res.marginal_error = err;
+                if (err < stage_tol && !g_relaxed) {
+                    if (last) res.status = SinkhornStatus::converged;
+                    break;
+                }
+                // The last stage always gets at least one iteration, so the
+                // result belongs to eps = reg.
+                if (res.n_iter >= params.max_iter && !g_relaxed) break;
+                if (err < stage_tol || res.n_iter + 1 >= params.max_iter) {
+                    omega = 1.0;  // end on a plain g-update: the columns are then exact
+                } else if (params.overrelax) {
+                    // Estimate the linear rate kappa of plain Sinkhorn over kProbe
+                    // iterations, then take the SOR factor 2 / (1 + sqrt(1 - kappa))
+                    // (Thibault et al. 2017). The marginal error of over-relaxed
+                    // iterations oscillates, so only a hundredfold growth counts
+                    // as divergence: back to plain Sinkhorn and probe again.
+                    constexpr std::int64_t kProbe = 10;
+                    if (omega == 1.0 && stage_iter == probe_start + kProbe) err_probe = err;
+                    if (omega == 1.0 && stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
+                        const double kappa = std::pow(err / err_probe, 1.0 / double(kProbe));
+                        omega = std::min(1.9, 2.0 / (1.0 + std::sqrt(std::max(0.0, 1.0 - kappa))));
+                        err_ref = err;
+                    } else if (omega > 1.0 && !(err < 100.0 * err_ref)) {
+                        omega = 1.0;
+                        probe_start = stage_iter;
+                    }
+                }
+            }
+            if (omega == 1.0) {
+                std::copy(f_new.begin(), f_new.end(), f);
+            } else {
+                for (std::int64_t i = 0; i < n; ++i) f[i] = T(double(f[i]) + omega * (double(f_new[i]) - double(f[i])));
+            }
+            if (omega == 1.0) {
+                update_g(eps, g, summed, omega);
+            } else {
+                update_g(eps, g_new.data(), summed, omega);
+                for (std::int64_t j = 0; j < m; ++j) g[j] = T(double(g[j]) + omega * (double(g_new[j]) - double(g[j])));
+            }
+            g_relaxed = omega != 1.0;
+            ++stage_iter;
+            ++res.n_iter;
+            if (res.n_iter % poll_every == 0 && interrupt.poll(may_poll)) {
+                res.status = SinkhornStatus::interrupted;
+                return res;
+            }
+        }
+    }
+
+    // <P, C> and KL(P || a x b) = sum P log(P / (a b)) - sum P + sum a sum b,
+    // with log(P_ij / (a_i b_j)) = (f_i + g_j - C_ij) / reg; per-row partial
+    // sums, added serially for determinism.
+    const double inv_reg = 1.0 / params.reg;
+    std::vector<double> row_cost(n), row_mass(n), row_plogp(n);
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t i = 0; i < n; ++i) {
+        Scratch<T>& s = scratch[std::size_t(thread_id())];
+        const double fi = double(f[i]) * inv_reg, lai = double(log_a[i]);
+        double sc = 0, sm = 0, st = 0;
+        for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
+            const std::int64_t count = std::min(kChunk, m - j0);
+            const T* c = cost.row(i, j0, count, s);
+#pragma omp simd reduction(+ : sc, sm, st)
+            for (std::int64_t k = 0; k < count; ++k) {
+                const double cij = double(c[k]);
+                const double t = fi + double(g[j0 + k]) * inv_reg - cij * inv_reg;
+                const double pij = fast_exp(t + lai + double(log_b[j0 + k]));
+                sc += pij * cij;
+                sm += pij;
+                st += pij * t;
+            }
+        }
+        row_cost[i] = sc;
+        row_mass[i] = sm;
+        row_plogp[i] = st;
+    }
+    double sc = 0, sm = 0, st = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        sc += row_cost[i];
+        sm += row_mass[i];
+        st += row_plogp[i];
+    }
+    res.cost = sc;
+    res.objective = sc + params.reg * (st - sm + mass_a * mass_b);
+    return res;
+}
+
+template <class T, class MakeCost>
+void run_batch(const T* a, const T* b, std::int64_t num_problems, std::int64_t n, std::int64_t m,
+               const SinkhornParams& params, const T* f_init, const T* g_init, const SinkhornOutput<T>& out,
+               Interrupt& interrupt, std::int64_t parallel_entries, MakeCost&& make_cost) {
+    if (!(params.reg > 0.0) || !std::isfinite(params.reg)) throw std::invalid_argument("reg must be > 0 and finite");
+    if (!(params.tol > 0.0)) throw std::invalid_argument("tol must be > 0");
+    if (params.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
+    auto solve = [&](std::int64_t p, bool parallel, bool may_poll) {
+        T* f = out.f + p * n;
+        T* g = out.g + p * m;
+        for (std::int64_t i = 0; i < n; ++i) f[i] = f_init ? f_init[p * n + i] : T(0);
+        for (std::int64_t j = 0; j < m; ++j) g[j] = g_init ? g_init[p * m + j] : T(0);
+        double scale = 0;
+        auto holder = make_cost(p, parallel, params.eps_scaling > 0.0 ? &scale : nullptr);
+        const ProblemResult r =
+            solve_one<T>(holder.cost, a + p * n, b + p * m, n, m, params, scale, f, g, parallel, may_poll, interrupt);
+        out.cost[p] = r.cost;
+        out.objective[p] = r.objective;
+        out.marginal_error[p] = r.marginal_error;
+        out.n_iter[p] = r.n_iter;
+        out.status[p] = static_cast<std::int32_t>(r.status);
+    };
+    const int threads = max_threads();
+    // Many problems: one per thread, each stopping on its own. Few: threads over rows.
+    const bool over_batch = num_problems > 1 && threads > 1 && (num_problems >= 2 * threads || n * m <= 65536);
+    if (over_batch) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (std::int64_t p = 0; p < num_problems; ++p) {
+            if (interrupt.requested()) {
+                out.status[p] = static_cast<std::int32_t>(SinkhornStatus::interrupted);
+                continue;
+            }
+            solve(p, false, thread_id() == 0);
+        }
+    } else {
+        for (std::int64_t p = 0; p < num_problems; ++p) {
+            if (interrupt.requested()) {
+                out.status[p] = static_cast<std::int32_t>(SinkhornStatus::interrupted);
+                continue;
+            }
+            solve(p, n * m >= parallel_entries, true);
+        }
+    }
+}
+
+template <class T>
+double max_abs(const T* c, std::int64_t count) {
+    double mx = 0;
+    for (std::int64_t k = 0; k < count; ++k) mx = std::max(mx, std::fabs(double(c[k])));
+    return mx;
+}
+
+template <class T>
+struct DenseHolder {
+    std::unique_ptr<LazyTranspose<T>> own_ct;
+    DenseCost<T> cost;
+};
+
+template <class T>
+struct SampleHolder {
+    SampleCost<T> cost;
+};
+
+// An upper bound on the cost over all pairs: the metric across the bounding
+// box of both clouds (every metric here is monotone in |x_k - y_k|), to the power.
+template <class T>
+double sample_cost_scale(const T* x, const T* y, std::int64_t n, std::int64_t m, std::int64_t d, Metric metric,
+                         double power, double q) {
+    std::vector<double> lo(d, std::numeric_limits<double>::infinity()), hi(d, -std::numeric_limits<double>::infinity());
+    auto extend = [&](const T* pts, std::int64_t count) {
+        for (std::int64_t i = 0; i < count; ++i)
+            for (std::int64_t k = 0; k < d; ++k) {
+                lo[k] = std::min(lo[k], double(pts[i * d + k]));
+                hi[k] = std::max(hi[k], double(pts[i * d + k]));
+            }
+    };
+    extend(x, n);
+    extend(y, m);
+    return std::pow(metric_distance(metric, lo.data(), hi.data(), d, q), power);
+}
+
+template <class T, class Cost>
+void plan_rows(const T* a, const T* b, std::int64_t n, std::int64_t m, const T* f, const T* g, double reg,
+               T* plan, const Cost& cost) {
+    const double inv_reg = 1.0 / reg;
+#pragma omp parallel
+    {
+        Scratch<T> s;
+#pragma omp for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double base = double(f[i]) * inv_reg + std::log(double(a[i]));
+            for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
+                const std::int64_t count = std::min(kChunk, m - j0);
+                const T* c = cost.row(i, j0, count, s);
+                for (std::int64_t k = 0; k < count; ++k) {
+                    const double t = base + double(g[j0 + k]) * inv_reg - double(c[k]) * inv_reg +
+                                     std::log(double(b[j0 + k]));
+                    plan[i * m + j0 + k] = T(fast_exp(t));
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+template <class T>
+void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_problems, std::int64_t n,
+                    std::int64_t m, bool shared_cost, const SinkhornParams& params, const T* f_init,
+                    const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
+    LazyTranspose<T> shared_ct(cost, n, m);
+    double shared_scale = 0;
+    if (shared_cost && params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);
+    run_batch<T>(a, b, num_problems, n, m, params, f_init, g_init, out, interrupt, DenseCost<T>::kParallelEntries,
+                 [&](std::int64_t p, bool, double* scale) {
+                     DenseHolder<T> h;
+                     const T* c = shared_cost ? cost : cost + p * n * m;
+                     LazyTranspose<T>* ct = &shared_ct;
+                     if (!shared_cost) {
+                         h.own_ct = std::make_unique<LazyTranspose<T>>(c, n, m);
+                         ct = h.own_ct.get();
+                     }
+                     if (scale) *scale = shared_cost ? shared_scale : max_abs(c, n * m);
+                     h.cost = DenseCost<T>{c, ct, n, m};
+                     return h;
+                 });
+}
+
+template <class T>
+void sinkhorn_samples(const T* x, const T* y, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                      std::int64_t d, Metric metric, double power, double q, const SinkhornParams& params,
+                      const T* f_init, const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
+    std::vector<T> xt(std::size_t(n * d)), yt(std::size_t(m * d));
+    transpose(x, n, d, xt.data(), false);
+    transpose(y, m, d, yt.data(), false);
+    run_batch<T>(a, b, 1, n, m, params, f_init, g_init, out, interrupt, SampleCost<T>::kParallelEntries,
+                 [&](std::int64_t, bool, double* scale) {
+                     if (scale) *scale = sample_cost_scale(x, y, n, m, d, metric, power, q);
+                     return SampleHolder<T>{SampleCost<T>{x, y, xt.data(), yt.data(), n, m, d, metric, power, q}};
+                 });
+}
+
+template <class T>
+void sinkhorn_plan_dense(const T* a, const T* b, const T* cost, std::int64_t num_problems, std::int64_t n,
+                         std::int64_t m, bool shared_cost, const T* f, const T* g, double reg, T* plan) {
+    for (std::int64_t p = 0; p < num_problems; ++p) {
+        const DenseCost<T> c{shared_cost ? cost : cost + p * n * m, nullptr, n, m};
+        plan_rows<T>(a + p * n, b + p * m, n, m, f + p * n, g + p * m, reg, plan + p * n * m, c);
+    }
+}
+
+template <class T>
+void sinkhorn_plan_samples(const T* x, const T* y, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                           std::int64_t d, Metric metric, double power, double q, const T* f, const T* g,
+                           double reg, T* plan) {
+    std::vector<T> xt(std::size_t(n * d)), yt(std::size_t(m * d));
+    transpose(x, n, d, xt.data(), false);
+    transpose(y, m, d, yt.data(), false);
+    const SampleCost<T> c{x, y, xt.data(), yt.data(), n, m, d, metric, power, q};
+    plan_rows<T>(a, b, n, m, f, g, reg, plan, c);
+}
+
+#define EMD_INSTANTIATE_SINKHORN(T)                                                                              \
+    template void sinkhorn_dense<T>(const T*, const T*, const T*, std::int64_t, std::int64_t, std::int64_t, bool, \
+                                    const SinkhornParams&, const T*, const T*, const SinkhornOutput<T>&,         \
+                                    Interrupt&);                                                                 \
+    template void sinkhorn_samples<T>(const T*, const T*, const T*, const T*, std::int64_t, std::int64_t,        \
+                                      std::int64_t, Metric, double, double, const SinkhornParams&, const T*,    \
+                                      const T*, const SinkhornOutput<T>&, Interrupt&);                           \
+    template void sinkhorn_plan_dense<T>(const T*, const T*, const T*, std::int64_t, std::int64_t, std::int64_t, \
+                                         bool, const T*, const T*, double, T*);                                  \
+    template void sinkhorn_plan_samples<T>(const T*, const T*, const T*, const T*, std::int64_t, std::int64_t,   \
+                                           std::int64_t, Metric, double, double, const T*, const T*, double, T*);
+
+EMD_INSTANTIATE_SINKHORN(float)
+EMD_INSTANTIATE_SINKHORN(double)
+
+}  // namespace emd
