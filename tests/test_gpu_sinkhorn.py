@@ -181,6 +181,17 @@ def test_divergence_matches_cpu(rng, cp, dtype):
 
 
 @pytest.mark.gpu
+def test_wasserstein_method_sinkhorn(rng, cp):
+    x = rng.standard_normal((500, 3))
+    y = rng.standard_normal((400, 3)) + 0.5
+    for p in (1, 2):
+        cpu = emd.wasserstein(x, y, p=p, method="sinkhorn", reg=0.1)
+        gpu = emd.wasserstein(cp.asarray(x), cp.asarray(y), p=p, method="sinkhorn", reg=0.1)
+        assert isinstance(gpu, float)
+        _close(gpu, cpu, np.float64, cp)
+
+
+@pytest.mark.gpu
 def test_deterministic(rng, cp):
     a, b, M = _problem(rng, 500, 400, np.float32)
     r1 = emd.sinkhorn(cp.asarray(a), cp.asarray(b), cp.asarray(M), 0.05, tol=1e-4)
