@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "conversion.hpp"
 #include "emd/gpu.hpp"
 
 namespace py = pybind11;
@@ -16,13 +17,12 @@ namespace {
 
 emd::gpu::CriticNet net_of(int itemsize, const std::vector<int64_t>& dims, const std::vector<uintptr_t>& weights,
                            const std::vector<uintptr_t>& biases, int64_t num_critics, double slope) {
-    if (itemsize != 4 && itemsize != 8) throw std::invalid_argument("dtype itemsize must be 4 or 8");
     const int layers = int(weights.size());
     if (layers < 1 || layers > emd::gpu::kCriticMaxLayers || int(biases.size()) != layers ||
         int(dims.size()) != layers + 1)
         throw std::invalid_argument("critic: need 1..8 layers, one bias per weight and layers + 1 widths");
     emd::gpu::CriticNet net{};
-    net.dtype = itemsize == 4 ? emd::gpu::Dtype::float32 : emd::gpu::Dtype::float64;
+    net.dtype = emd::bindings::cuda::dtype_of(itemsize);
     net.num_layers = layers;
     for (int l = 0; l <= layers; ++l) net.dims[l] = dims[std::size_t(l)];
     for (int l = 0; l < layers; ++l) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "conversion.hpp"
 #include "emd/gpu.hpp"
 
 namespace py = pybind11;
@@ -13,23 +14,15 @@ using emd::gpu::Dtype;
 using std::int64_t;
 using std::uintptr_t;
 
+using emd::bindings::cuda::dtype_of;
+using emd::bindings::cuda::ptr;
+
 namespace {
-
-Dtype to_dtype(int itemsize) {
-    if (itemsize == 4) return Dtype::float32;
-    if (itemsize == 8) return Dtype::float64;
-    throw std::invalid_argument("dtype itemsize must be 4 (float32) or 8 (float64)");
-}
-
-template <class P>
-P* ptr(uintptr_t address) {
-    return reinterpret_cast<P*>(address);
-}
 
 emd::gpu::OneDProblem one_d_problem(int itemsize, uintptr_t u, uintptr_t u_weights, int64_t u_rows, int64_t n,
                                     uintptr_t v, uintptr_t v_weights, int64_t v_rows, int64_t m, uintptr_t pair_u,
                                     uintptr_t pair_v, int64_t num_pairs, double p, bool assume_sorted) {
-    return {to_dtype(itemsize), ptr<const void>(u), ptr<const void>(u_weights), u_rows, n,
+    return {dtype_of(itemsize), ptr<const void>(u), ptr<const void>(u_weights), u_rows, n,
             ptr<const void>(v), ptr<const void>(v_weights), v_rows, m, ptr<const int64_t>(pair_u),
             ptr<const int64_t>(pair_v), num_pairs, p, assume_sorted};
 }
@@ -77,7 +70,7 @@ PYBIND11_MODULE(_cuda, m) {
         [](int itemsize, uintptr_t x, int64_t n, uintptr_t y, int64_t mm, int64_t d, int metric, double q,
            uintptr_t out, int device, uintptr_t stream) {
             py::gil_scoped_release release;
-            emd::gpu::cost_matrix(to_dtype(itemsize), ptr<const void>(x), n, ptr<const void>(y), mm, d, metric, q,
+            emd::gpu::cost_matrix(dtype_of(itemsize), ptr<const void>(x), n, ptr<const void>(y), mm, d, metric, q,
                                   ptr<void>(out), device, stream);
         },
         "out (n, m) = metric(x_i, y_j); metric is emd::Metric's code.", py::arg("itemsize"), py::arg("x"),
@@ -89,7 +82,7 @@ PYBIND11_MODULE(_cuda, m) {
         [](int itemsize, int kind, uintptr_t p, uintptr_t q, int64_t rows, int64_t bins, uintptr_t out, int device,
            uintptr_t stream) {
             py::gil_scoped_release release;
-            emd::gpu::divergence(to_dtype(itemsize), kind, ptr<const void>(p), ptr<const void>(q), rows, bins,
+            emd::gpu::divergence(dtype_of(itemsize), kind, ptr<const void>(p), ptr<const void>(q), rows, bins,
                                  ptr<void>(out), device, stream);
         },
         "out[r] = TV (kind 0), KL (1) or JS (2) of rows p[r], q[r].", py::arg("itemsize"), py::arg("kind"),

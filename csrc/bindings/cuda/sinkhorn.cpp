@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../interrupt.hpp"
+#include "conversion.hpp"
 #include "emd/gpu.hpp"
 
 namespace py = pybind11;
@@ -14,18 +15,11 @@ using emd::gpu::Dtype;
 using std::int64_t;
 using std::uintptr_t;
 
+using emd::bindings::cuda::dtype_of;
+using emd::bindings::cuda::ptr;
+
 namespace {
 
-Dtype dtype_of(int itemsize) {
-    if (itemsize == 4) return Dtype::float32;
-    if (itemsize == 8) return Dtype::float64;
-    throw std::invalid_argument("dtype itemsize must be 4 (float32) or 8 (float64)");
-}
-
-template <class P>
-P* ptr(uintptr_t address) {
-    return reinterpret_cast<P*>(address);
-}
 
 emd::gpu::SinkhornOutputs outputs_of(const py::tuple& out) {
     if (out.size() != 7) throw std::invalid_argument("outputs must be 7 device pointers");
