@@ -125,12 +125,15 @@ def check_weights(weights: np.ndarray, values_shape: tuple[int, ...], name: str,
         raise ValueError(
             f"`{name}` must have the shape of `{values_name}` {tuple(values_shape)}, got {weights.shape}"
         )
-    check_finite(weights, name)
+    # One pass gives the totals and, when they are finite, proves every weight
+    # finite too; only a non-finite total sends us looking for the culprit.
+    totals = weights.sum(axis=-1, dtype=np.float64)
+    if not np.all(np.isfinite(totals)):
+        check_finite(weights, name)
     if weights.size and weights.min() < 0:
         idx = tuple(int(i) for i in np.argwhere(weights < 0)[0])
         where = idx[0] if len(idx) == 1 else idx
         raise ValueError(f"`{name}` must be nonnegative, but {name}[{where}] = {weights[idx]}")
-    totals = weights.sum(axis=-1, dtype=np.float64)
     if np.any(totals <= 0):
         if totals.ndim == 0:
             raise ValueError(f"`{name}` sums to 0; a distribution needs positive total mass")
