@@ -26,7 +26,6 @@ from ._validation import (
     check_choice,
     check_finite,
     check_p,
-    check_positive_int,
     check_weights,
     result_float_dtype,
 )
@@ -100,23 +99,9 @@ def wasserstein_1d(
     p: float = 1.0,
     assume_sorted: bool = False,
 ) -> Any:
-    from .one_d import _leading_pairs
+    from .one_d import _leading_pairs, _prepare
 
-    u = _as_device_array(u_values, "u_values", min_ndim=1)
-    v = _as_device_array(v_values, "v_values", min_ndim=1)
-    uw = None if u_weights is None else _as_device_array(u_weights, "u_weights", min_ndim=1)
-    vw = None if v_weights is None else _as_device_array(v_weights, "v_weights", min_ndim=1)
-    pf = check_p(p)
-    dtype = result_float_dtype(u, v, uw, vw)
-    u, v = cast(u, dtype), cast(v, dtype)
-    check_finite(u, "u_values")
-    check_finite(v, "v_values")
-    if uw is not None:
-        uw = cast(uw, dtype)
-        check_weights(uw, u.shape, "u_weights", "u_values")
-    if vw is not None:
-        vw = cast(vw, dtype)
-        check_weights(vw, v.shape, "v_weights", "v_values")
+    u, v, uw, vw, pf = _prepare(u_values, v_values, u_weights, v_weights, p, as_array=_as_device_array)
 
     shape, pair_u, pair_v = _leading_pairs(u.shape[:-1], v.shape[:-1])
     n, m = u.shape[-1], v.shape[-1]
@@ -135,27 +120,6 @@ def wasserstein_1d(
     return out.reshape(shape)
 
 
-def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: np.dtype) -> cupy.ndarray:
-    if projections is None:
-        # The same directions as on the CPU for the same seed: drawn on the host
-        # (d x L numbers, not data), normalized there, then copied to the device.
-        rng = np.random.default_rng(seed)
-        theta = rng.standard_normal((d, n_projections))
-        theta = theta / np.linalg.norm(theta, axis=0)
-        return cupy.asarray(theta.astype(dtype, copy=False))
-    theta = _as_device_array(projections, "projections", min_ndim=2, max_ndim=2)
-    if theta.shape[0] != d:
-        raise ValueError(
-            f"`projections` must have shape (d, L) = ({d}, L) to match the clouds' dimension, got {theta.shape}"
-        )
-    theta = theta.astype(cupy.float64, copy=False)
-    check_finite(theta, "projections")
-    norms = cupy.linalg.norm(theta, axis=0)
-    if bool(cupy.any(norms == 0)):
-        raise ValueError(f"`projections` column {int(cupy.argmin(norms))} is zero; every direction needs a nonzero norm")
-    return cupy.ascontiguousarray((theta / norms).astype(dtype, copy=False))
-
-
 def sliced_wasserstein(
     x: Any,
     y: Any,
@@ -168,26 +132,10 @@ def sliced_wasserstein(
     seed: Any = None,
     reduce: str = "mean",
 ) -> float:
-    xa = _as_device_array(x, "x", min_ndim=2, max_ndim=2)
-    ya = _as_device_array(y, "y", min_ndim=2, max_ndim=2)
-    if xa.shape[1] != ya.shape[1]:
-        raise ValueError(f"`x` and `y` must have the same dimension d, got x {xa.shape} and y {ya.shape}")
-    xw = None if x_weights is None else _as_device_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
-    yw = None if y_weights is None else _as_device_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
-    pf = check_p(p)
-    check_choice(reduce, "reduce", ("mean", "max"))
-    n_proj = check_positive_int(n_projections, "n_projections")
-    dtype = result_float_dtype(xa, ya, xw, yw)
-    xa, ya = cast(xa, dtype), cast(ya, dtype)
-    check_finite(xa, "x")
-    check_finite(ya, "y")
-    if xw is not None:
-        xw = cast(xw, dtype)
-        check_weights(xw, xa.shape[:1], "x_weights", "x's first axis")
-    if yw is not None:
-        yw = cast(yw, dtype)
-        check_weights(yw, ya.shape[:1], "y_weights", "y's first axis")
-    theta = _directions(xa.shape[1], n_proj, projections, seed, dtype)
+    from .sliced import _directions, _prepare
+
+    xa, ya, xw, yw, pf, n_proj = _prepare(x, y, x_weights, y_weights, p, n_projections, reduce, as_array=_as_device_array)
+    theta = _directions(xa.shape[1], n_proj, projections, seed, xa.dtype, as_array=_as_device_array, xp=cupy)
     num = theta.shape[1]
 
     # (L, n) rows from cuBLAS (through CuPy's matmul).
@@ -212,34 +160,11 @@ _DIVERGENCE_KIND = {"tv": 0, "kl": 1, "js": 2}
 
 
 def _divergence(kind: str, p: Any, q: Any, axis: int) -> Any:
-    # The checks of divergences._histograms, on the device, same messages.
-    pa = _as_device_array(p, "p", min_ndim=1)
-    qa = _as_device_array(q, "q", min_ndim=1)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"`axis` must be an integer, got {axis!r}")
-    for name, arr in (("p", pa), ("q", qa)):
-        if not -arr.ndim <= axis < arr.ndim:
-            raise ValueError(f"`axis` {axis} is out of range for `{name}` of shape {arr.shape}")
-    if pa.shape[axis] != qa.shape[axis]:
-        raise ValueError(
-            f"`p` and `q` must have the same number of bins along axis {axis}, got {pa.shape[axis]} and {qa.shape[axis]}"
-        )
-    try:
-        shape = np.broadcast_shapes(pa.shape, qa.shape)
-    except ValueError:
-        raise ValueError(f"the shapes of `p` {pa.shape} and `q` {qa.shape} do not broadcast") from None
-    dtype = result_float_dtype(pa, qa)
-    arrays = []
-    for name, arr in (("p", pa), ("q", qa)):
-        arr = arr.astype(dtype, copy=False)
-        check_finite(arr, name)
-        lowest = arr.min()
-        if bool(lowest < 0):
-            raise ValueError(f"`{name}` must be nonnegative (a histogram), but its minimum is {lowest}")
-        total = arr.sum(axis=axis, keepdims=True, dtype=cupy.float64)
-        if bool(cupy.any(total <= 0)):
-            raise ValueError(f"`{name}` sums to 0 along axis {axis}; a histogram needs positive total mass")
-        arrays.append(arr)
+    from .divergences import _check_histograms
+
+    pa, qa, dtype = _check_histograms(p, q, axis, as_array=_as_device_array)
+    arrays = [pa, qa]
+    shape = np.broadcast_shapes(pa.shape, qa.shape)
     # Rows of bins, contiguous: the histogram axis last, the batch broadcast.
     ax = axis % len(shape)
     rows = [cupy.ascontiguousarray(cupy.moveaxis(cupy.broadcast_to(a, shape), ax, -1)) for a in arrays]

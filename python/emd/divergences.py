@@ -7,7 +7,7 @@ where the Wasserstein distance shrinks continuously.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -17,9 +17,11 @@ from ._validation import as_float_array, check_finite, result_float_dtype
 __all__ = ["tv", "kl", "js"]
 
 
-def _histograms(p: Any, q: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
-    pa = as_float_array(p, "p", min_ndim=1)
-    qa = as_float_array(q, "q", min_ndim=1)
+def _check_histograms(p: Any, q: Any, axis: Any, as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, np.dtype]:
+    """The checks of the divergences: p and q cast to one float dtype, not yet
+    normalized (shared with the GPU path, which passes its own ``as_array``)."""
+    pa = as_array(p, "p", min_ndim=1)
+    qa = as_array(q, "q", min_ndim=1)
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"`axis` must be an integer, got {axis!r}")
     for name, arr in (("p", pa), ("q", qa)):
@@ -36,15 +38,22 @@ def _histograms(p: Any, q: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int]
     dtype = result_float_dtype(pa, qa)
     out = []
     for name, arr in (("p", pa), ("q", qa)):
-        arr = np.asarray(arr, dtype=dtype)
+        arr = arr.astype(dtype, copy=False)
         check_finite(arr, name)
-        if arr.min() < 0:
-            raise ValueError(f"`{name}` must be nonnegative (a histogram), but its minimum is {arr.min()}")
+        lowest = arr.min()
+        if bool(lowest < 0):
+            raise ValueError(f"`{name}` must be nonnegative (a histogram), but its minimum is {lowest}")
         total = arr.sum(axis=axis, keepdims=True, dtype=np.float64)
-        if np.any(total <= 0):
+        if bool((total <= 0).any()):
             raise ValueError(f"`{name}` sums to 0 along axis {axis}; a histogram needs positive total mass")
-        out.append((arr / total).astype(dtype, copy=False))
-    return out[0], out[1], axis
+        out.append(arr)
+    return out[0], out[1], dtype
+
+
+def _histograms(p: Any, q: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
+    pa, qa, dtype = _check_histograms(p, q, axis)
+    normalized = [(a / a.sum(axis=axis, keepdims=True, dtype=np.float64)).astype(dtype, copy=False) for a in (pa, qa)]
+    return normalized[0], normalized[1], axis
 
 
 def _finish(x: np.ndarray, dtype: np.dtype) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,6 +24,29 @@ def _leading_pairs(lead_u: tuple[int, ...], lead_v: tuple[int, ...]) -> tuple[tu
     iu = np.broadcast_to(np.arange(int(np.prod(lead_u, dtype=np.int64))).reshape(lead_u), shape)
     iv = np.broadcast_to(np.arange(int(np.prod(lead_v, dtype=np.int64))).reshape(lead_v), shape)
     return shape, np.ascontiguousarray(iu, dtype=np.int64).ravel(), np.ascontiguousarray(iv, dtype=np.int64).ravel()
+
+
+def _prepare(u_values: Any, v_values: Any, u_weights: Any, v_weights: Any, p: Any,
+             as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, Any, Any, float]:
+    """The checks and casts of :func:`wasserstein_1d`: contiguous values and weights of
+    one float dtype, and p. ``as_array`` converts an argument (the GPU path passes
+    its own, for CuPy arrays; every other check is shared, messages included)."""
+    u = as_array(u_values, "u_values", min_ndim=1)
+    v = as_array(v_values, "v_values", min_ndim=1)
+    uw = None if u_weights is None else as_array(u_weights, "u_weights", min_ndim=1)
+    vw = None if v_weights is None else as_array(v_weights, "v_weights", min_ndim=1)
+    pf = check_p(p)
+    dtype = result_float_dtype(u, v, uw, vw)
+    u, v = cast(u, dtype), cast(v, dtype)
+    check_finite(u, "u_values")
+    check_finite(v, "v_values")
+    if uw is not None:
+        uw = cast(uw, dtype)
+        check_weights(uw, u.shape, "u_weights", "u_values")
+    if vw is not None:
+        vw = cast(vw, dtype)
+        check_weights(vw, v.shape, "v_weights", "v_values")
+    return u, v, uw, vw, pf
 
 
 @accepts_gpu("u_values", "v_values", "u_weights", "v_weights")
@@ -85,22 +108,7 @@ def wasserstein_1d(
     >>> emd.wasserstein_1d([0.0, 1.0], [0.0], [1, 1], [1])
     0.5
     """
-    u = as_float_array(u_values, "u_values", min_ndim=1)
-    v = as_float_array(v_values, "v_values", min_ndim=1)
-    uw = None if u_weights is None else as_float_array(u_weights, "u_weights", min_ndim=1)
-    vw = None if v_weights is None else as_float_array(v_weights, "v_weights", min_ndim=1)
-    pf = check_p(p)
-    dtype = result_float_dtype(u, v, uw, vw)
-    u, v = cast(u, dtype), cast(v, dtype)
-    check_finite(u, "u_values")
-    check_finite(v, "v_values")
-    if uw is not None:
-        uw = cast(uw, dtype)
-        check_weights(uw, u.shape, "u_weights", "u_values")
-    if vw is not None:
-        vw = cast(vw, dtype)
-        check_weights(vw, v.shape, "v_weights", "v_values")
-
+    u, v, uw, vw, pf = _prepare(u_values, v_values, u_weights, v_weights, p)
     shape, pair_u, pair_v = _leading_pairs(u.shape[:-1], v.shape[:-1])
     n, m = u.shape[-1], v.shape[-1]
     out = _core.wasserstein_1d(

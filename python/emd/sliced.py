@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,22 +22,53 @@ from ._validation import (
 __all__ = ["sliced_wasserstein"]
 
 
-def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: np.dtype) -> np.ndarray:
+def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: np.dtype,
+                as_array: Callable[..., Any] = as_float_array, xp: Any = np) -> Any:
+    """Unit directions (d, L) as columns, on the array module ``xp``.
+
+    Random directions are drawn on the host from ``default_rng(seed)`` (d x L
+    numbers, not data), so that a seed gives the same directions on every device.
+    """
     if projections is None:
-        rng = np.random.default_rng(seed)
-        theta = rng.standard_normal((d, n_projections))
+        theta = xp.asarray(np.random.default_rng(seed).standard_normal((d, n_projections)))
     else:
-        theta = as_float_array(projections, "projections", min_ndim=2, max_ndim=2)
+        theta = as_array(projections, "projections", min_ndim=2, max_ndim=2)
         if theta.shape[0] != d:
             raise ValueError(
                 f"`projections` must have shape (d, L) = ({d}, L) to match the clouds' dimension, got {theta.shape}"
             )
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = theta.astype(np.float64, copy=False)
         check_finite(theta, "projections")
-    norms = np.linalg.norm(theta, axis=0)
-    if np.any(norms == 0):
-        raise ValueError(f"`projections` column {int(np.argmin(norms))} is zero; every direction needs a nonzero norm")
-    return np.ascontiguousarray((theta / norms).astype(dtype, copy=False))
+    norms = xp.linalg.norm(theta, axis=0)
+    if bool(xp.any(norms == 0)):
+        raise ValueError(f"`projections` column {int(xp.argmin(norms))} is zero; every direction needs a nonzero norm")
+    return xp.ascontiguousarray((theta / norms).astype(dtype, copy=False))
+
+
+def _prepare(x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, n_projections: Any, reduce: Any,
+             as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, Any, Any, float, int]:
+    """The checks and casts of :func:`sliced_wasserstein` (shared with the GPU path,
+    which passes its own ``as_array`` for CuPy arrays)."""
+    xa = as_array(x, "x", min_ndim=2, max_ndim=2)
+    ya = as_array(y, "y", min_ndim=2, max_ndim=2)
+    if xa.shape[1] != ya.shape[1]:
+        raise ValueError(f"`x` and `y` must have the same dimension d, got x {xa.shape} and y {ya.shape}")
+    xw = None if x_weights is None else as_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
+    yw = None if y_weights is None else as_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
+    pf = check_p(p)
+    check_choice(reduce, "reduce", ("mean", "max"))
+    n_proj = check_positive_int(n_projections, "n_projections")
+    dtype = result_float_dtype(xa, ya, xw, yw)
+    xa, ya = cast(xa, dtype), cast(ya, dtype)
+    check_finite(xa, "x")
+    check_finite(ya, "y")
+    if xw is not None:
+        xw = cast(xw, dtype)
+        check_weights(xw, xa.shape[:1], "x_weights", "x's first axis")
+    if yw is not None:
+        yw = cast(yw, dtype)
+        check_weights(yw, ya.shape[:1], "y_weights", "y's first axis")
+    return xa, ya, xw, yw, pf, n_proj
 
 
 @accepts_gpu("x", "y", "x_weights", "y_weights", "projections")
@@ -91,26 +122,8 @@ def sliced_wasserstein(
     barycenters of measures", JMIV 51, 2015. I. Deshpande et al., "Max-sliced
     Wasserstein distance and its use for GANs", CVPR 2019.
     """
-    xa = as_float_array(x, "x", min_ndim=2, max_ndim=2)
-    ya = as_float_array(y, "y", min_ndim=2, max_ndim=2)
-    if xa.shape[1] != ya.shape[1]:
-        raise ValueError(f"`x` and `y` must have the same dimension d, got x {xa.shape} and y {ya.shape}")
-    xw = None if x_weights is None else as_float_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
-    yw = None if y_weights is None else as_float_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
-    pf = check_p(p)
-    check_choice(reduce, "reduce", ("mean", "max"))
-    n_proj = check_positive_int(n_projections, "n_projections")
-    dtype = result_float_dtype(xa, ya, xw, yw)
-    xa, ya = cast(xa, dtype), cast(ya, dtype)
-    check_finite(xa, "x")
-    check_finite(ya, "y")
-    if xw is not None:
-        xw = cast(xw, dtype)
-        check_weights(xw, xa.shape[:1], "x_weights", "x's first axis")
-    if yw is not None:
-        yw = cast(yw, dtype)
-        check_weights(yw, ya.shape[:1], "y_weights", "y's first axis")
-    theta = _directions(xa.shape[1], n_proj, projections, seed, dtype)
+    xa, ya, xw, yw, pf, n_proj = _prepare(x, y, x_weights, y_weights, p, n_projections, reduce)
+    theta = _directions(xa.shape[1], n_proj, projections, seed, xa.dtype)
     num = theta.shape[1]
 
     # (L, n) rows straight out of BLAS: theta^T x^T, no transpose copy.
