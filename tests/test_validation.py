@@ -76,3 +76,11 @@ def test_huge_and_tiny_magnitudes_stay_exact():
     assert emd.wasserstein_1d([1e-300], [2e-300]) == pytest.approx(1e-300)
     # |x - y| overflows float64: the answer is inf, said plainly, not NaN
     assert emd.wasserstein_1d([1.7e308], [-1.7e308]) == np.inf
+
+
+def test_weights_whose_total_overflows_are_refused():
+    # The normalized CDF would be 0 everywhere: refuse instead of a silent wrong answer.
+    with pytest.raises(ValueError, match="u_weights.*float64 range"):
+        emd.wasserstein_1d([0.0, 1.0], [0.5], [1e308, 1e308])
+    with pytest.raises(ValueError, match="`p`.*float64 range"):
+        emd.tv([1e308, 1e308], [0.5, 0.5])

@@ -127,9 +127,13 @@ def check_weights(weights: np.ndarray, values_shape: tuple[int, ...], name: str,
         )
     # One pass gives the totals and, when they are finite, proves every weight
     # finite too; only a non-finite total sends us looking for the culprit.
-    totals = weights.sum(axis=-1, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge weights may overflow the total
+        totals = weights.sum(axis=-1, dtype=np.float64)
     if not np.all(np.isfinite(totals)):
         check_finite(weights, name)
+        raise ValueError(
+            f"`{name}` sums to more than the float64 range allows; rescale the weights (only their ratios matter)"
+        )
     if weights.size and weights.min() < 0:
         idx = tuple(int(i) for i in np.argwhere(weights < 0)[0])
         where = idx[0] if len(idx) == 1 else idx

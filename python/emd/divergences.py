@@ -43,7 +43,10 @@ def _check_histograms(p: Any, q: Any, axis: Any, as_array: Callable[..., Any] = 
         lowest = arr.min()
         if bool(lowest < 0):
             raise ValueError(f"`{name}` must be nonnegative (a histogram), but its minimum is {lowest}")
-        total = arr.sum(axis=axis, keepdims=True, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum(axis=axis, keepdims=True, dtype=np.float64)
+        if not bool(np.isfinite(total).all()):
+            raise ValueError(f"`{name}` sums to more than the float64 range allows along axis {axis}; rescale it")
         if bool((total <= 0).any()):
             raise ValueError(f"`{name}` sums to 0 along axis {axis}; a histogram needs positive total mass")
         out.append(arr)
