@@ -371,45 +371,11 @@ def _dense_plan(a2, b2, M, f, g, reg):
 
 def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol: float = 1e-9,
              eps_scaling: float | None = None, init: tuple[Any, Any] | None = None) -> Any:
-    from .sinkhorn import _MASS_RTOL, _options
+    from .sinkhorn import _prepare_dense
 
-    aa = _as_device_array(a, "a", min_ndim=1, max_ndim=2)
-    bb = _as_device_array(b, "b", min_ndim=1, max_ndim=2)
-    MM = _as_device_array(M, "M", min_ndim=2, max_ndim=3)
-    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
-    dtype = result_float_dtype(aa, bb, MM)
-    if aa.ndim != bb.ndim:
-        raise ValueError(
-            f"`a` and `b` must both be 1-D (one problem) or both 2-D (a batch), got shapes {aa.shape} and {bb.shape}"
-        )
-    batched = aa.ndim == 2
-    if batched and aa.shape[0] != bb.shape[0]:
-        raise ValueError(f"`a` {aa.shape} and `b` {bb.shape} must hold the same number of problems (first axis)")
-    batch = aa.shape[0] if batched else 1
-    n, m = aa.shape[-1], bb.shape[-1]
-    if MM.ndim == 2 and MM.shape != (n, m):
-        raise ValueError(f"`M` must have shape (n, m) = ({n}, {m}) to match `a` and `b`, got {MM.shape}")
-    if MM.ndim == 3 and (not batched or MM.shape != (batch, n, m)):
-        want = f"(B, n, m) = ({batch}, {n}, {m})" if batched else f"(n, m) = ({n}, {m}) for 1-D `a` and `b`"
-        raise ValueError(f"`M` must have shape {want}, got {MM.shape}")
-    aa, bb, MM = cast(aa, dtype), cast(bb, dtype), cast(MM, dtype)
-    check_weights(aa, aa.shape, "a", "a")
-    check_weights(bb, bb.shape, "b", "b")
-    check_finite(MM, "M")
-    mass_a_d = aa.sum(axis=-1, dtype=cupy.float64).reshape(batch)
-    mass_b_d = bb.sum(axis=-1, dtype=cupy.float64).reshape(batch)
-    mass_a, mass_b = cupy.asnumpy(mass_a_d), cupy.asnumpy(mass_b_d)  # B numbers: the check and the options
-    mismatch = np.abs(mass_a - mass_b) > _MASS_RTOL[dtype] * np.maximum(mass_a, mass_b)
-    if mismatch.any():
-        k = int(np.argmax(mismatch))
-        where = f" (problem {k})" if batched else ""
-        raise ValueError(
-            f"`b` has total mass {mass_b[k]:.9g} but `a` has {mass_a[k]:.9g}{where}; sinkhorn solves the balanced"
-            " problem: pass weights with equal sums, or use emd.sinkhorn_samples, which normalizes them"
-        )
-    a2 = cupy.ascontiguousarray(aa.reshape(batch, n))
-    b2 = cupy.ascontiguousarray((bb.reshape(batch, m) * (mass_a_d / mass_b_d)[:, None]).astype(dtype, copy=False))
-    MM = cupy.ascontiguousarray(MM)
+    a2, b2, MM, mass_a, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps = _prepare_dense(
+        a, b, M, reg, max_iter, tol, eps_scaling, as_array=_as_device_array, xp=cupy
+    )
     f0, g0 = _device_init(init, batch, n, m, batched, dtype)
     shared = MM.ndim == 2
     out = _sinkhorn_outputs(batch, n, m, dtype)

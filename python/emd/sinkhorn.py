@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -71,6 +71,73 @@ def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype
         check_finite(v, name)
         out.append(np.ascontiguousarray(v.reshape(batch, length)))
     return out[0], out[1]
+
+
+def _to_host(x: Any) -> np.ndarray:
+    return x.get() if hasattr(x, "get") else np.asarray(x)
+
+
+class _Dense(NamedTuple):
+    """A validated dense problem (or batch): the arrays as the kernels take them."""
+
+    a: Any  # (B, n), contiguous
+    b: Any  # (B, m), rescaled to a's mass
+    M: Any  # (n, m) shared or (B, n, m)
+    mass_a: np.ndarray  # (B,) on the host
+    dtype: np.dtype
+    batched: bool
+    batch: int
+    n: int
+    m: int
+    reg: float
+    max_iter: int
+    tol: float
+    eps: float
+
+
+def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, eps_scaling: Any,
+                   as_array: Callable[..., Any] = as_float_array, xp: Any = np) -> _Dense:
+    """The checks and casts of :func:`sinkhorn`, shared with the GPU path (which
+    passes its own ``as_array`` and ``xp``): contiguous (B, n) ``a``, (B, m) ``b``
+    rescaled to ``a``'s mass, ``M``, the dtype, the batch layout and the options."""
+    aa = as_array(a, "a", min_ndim=1, max_ndim=2)
+    bb = as_array(b, "b", min_ndim=1, max_ndim=2)
+    MM = as_array(M, "M", min_ndim=2, max_ndim=3)
+    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
+    dtype = result_float_dtype(aa, bb, MM)
+    if aa.ndim != bb.ndim:
+        raise ValueError(
+            f"`a` and `b` must both be 1-D (one problem) or both 2-D (a batch), got shapes {aa.shape} and {bb.shape}"
+        )
+    batched = aa.ndim == 2
+    if batched and aa.shape[0] != bb.shape[0]:
+        raise ValueError(f"`a` {aa.shape} and `b` {bb.shape} must hold the same number of problems (first axis)")
+    batch = aa.shape[0] if batched else 1
+    n, m = aa.shape[-1], bb.shape[-1]
+    if MM.ndim == 2 and MM.shape != (n, m):
+        raise ValueError(f"`M` must have shape (n, m) = ({n}, {m}) to match `a` and `b`, got {MM.shape}")
+    if MM.ndim == 3 and (not batched or MM.shape != (batch, n, m)):
+        want = f"(B, n, m) = ({batch}, {n}, {m})" if batched else f"(n, m) = ({n}, {m}) for 1-D `a` and `b`"
+        raise ValueError(f"`M` must have shape {want}, got {MM.shape}")
+    aa, bb, MM = cast(aa, dtype), cast(bb, dtype), cast(MM, dtype)
+    check_weights(aa, aa.shape, "a", "a")
+    check_weights(bb, bb.shape, "b", "b")
+    check_finite(MM, "M")
+    mass_a_x = aa.sum(axis=-1, dtype=np.float64).reshape(batch)
+    mass_b_x = bb.sum(axis=-1, dtype=np.float64).reshape(batch)
+    # B numbers on the host (a read-back on the GPU path): the check and its message.
+    mass_a, mass_b = _to_host(mass_a_x), _to_host(mass_b_x)
+    mismatch = np.abs(mass_a - mass_b) > _MASS_RTOL[dtype] * np.maximum(mass_a, mass_b)
+    if mismatch.any():
+        k = int(np.argmax(mismatch))
+        where = f" (problem {k})" if batched else ""
+        raise ValueError(
+            f"`b` has total mass {mass_b[k]:.9g} but `a` has {mass_a[k]:.9g}{where}; sinkhorn solves the balanced"
+            " problem: pass weights with equal sums, or use emd.sinkhorn_samples, which normalizes them"
+        )
+    a2 = xp.ascontiguousarray(aa.reshape(batch, n))
+    b2 = xp.ascontiguousarray((bb.reshape(batch, m) * (mass_a_x / mass_b_x)[:, None]).astype(dtype, copy=False))
+    return _Dense(a2, b2, xp.ascontiguousarray(MM), mass_a, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps)
 
 
 @accepts_gpu("a", "b", "M")
@@ -182,41 +249,9 @@ def sinkhorn(
     >>> round(r.cost, 6), r.status
     (0.0, 'converged')
     """
-    aa = as_float_array(a, "a", min_ndim=1, max_ndim=2)
-    bb = as_float_array(b, "b", min_ndim=1, max_ndim=2)
-    MM = as_float_array(M, "M", min_ndim=2, max_ndim=3)
-    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
-    dtype = result_float_dtype(aa, bb, MM)
-    if aa.ndim != bb.ndim:
-        raise ValueError(
-            f"`a` and `b` must both be 1-D (one problem) or both 2-D (a batch), got shapes {aa.shape} and {bb.shape}"
-        )
-    batched = aa.ndim == 2
-    if batched and aa.shape[0] != bb.shape[0]:
-        raise ValueError(f"`a` {aa.shape} and `b` {bb.shape} must hold the same number of problems (first axis)")
-    batch = aa.shape[0] if batched else 1
-    n, m = aa.shape[-1], bb.shape[-1]
-    if MM.ndim == 2 and MM.shape != (n, m):
-        raise ValueError(f"`M` must have shape (n, m) = ({n}, {m}) to match `a` and `b`, got {MM.shape}")
-    if MM.ndim == 3 and (not batched or MM.shape != (batch, n, m)):
-        want = f"(B, n, m) = ({batch}, {n}, {m})" if batched else f"(n, m) = ({n}, {m}) for 1-D `a` and `b`"
-        raise ValueError(f"`M` must have shape {want}, got {MM.shape}")
-    aa, bb, MM = cast(aa, dtype), cast(bb, dtype), cast(MM, dtype)
-    check_weights(aa, aa.shape, "a", "a")
-    check_weights(bb, bb.shape, "b", "b")
-    check_finite(MM, "M")
-    mass_a = aa.sum(axis=-1, dtype=np.float64).reshape(batch)
-    mass_b = bb.sum(axis=-1, dtype=np.float64).reshape(batch)
-    mismatch = np.abs(mass_a - mass_b) > _MASS_RTOL[dtype] * np.maximum(mass_a, mass_b)
-    if mismatch.any():
-        k = int(np.argmax(mismatch))
-        where = f" (problem {k})" if batched else ""
-        raise ValueError(
-            f"`b` has total mass {mass_b[k]:.9g} but `a` has {mass_a[k]:.9g}{where}; sinkhorn solves the balanced"
-            " problem: pass weights with equal sums, or use emd.sinkhorn_samples, which normalizes them"
-        )
-    a2 = aa.reshape(batch, n)
-    b2 = np.ascontiguousarray((bb.reshape(batch, m) * (mass_a / mass_b)[:, None]).astype(dtype, copy=False))
+    a2, b2, MM, _, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps = _prepare_dense(
+        a, b, M, reg, max_iter, tol, eps_scaling
+    )
     f0, g0 = _init_potentials(init, batch, n, m, batched, dtype)
 
     f, g, cost, objective, err, n_iter, status = _core.sinkhorn_dense(
