@@ -26,7 +26,6 @@ from ._validation import (
     check_choice,
     check_finite,
     check_p,
-    check_weights,
     result_float_dtype,
 )
 
@@ -299,7 +298,6 @@ def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None,
 # status and n_iter as NumPy arrays: a few bytes read back for the warning).
 
 # emd::Metric codes of the metrics sinkhorn_samples takes.
-_SINKHORN_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2, "chebyshev": 3}
 # 1-D problems up to this many cost entries run on the batched kernel (one
 # block, no host round trips); larger ones on the dense kernels.
 _ONE_BLOCK_ENTRIES = 1 << 16
@@ -413,38 +411,16 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol:
     return _sinkhorn_result(out, dtype, batched, (n, m), plan, max_iter_i, tol_f, "sinkhorn")
 
 
+def _sinkhorn_metrics() -> dict[str, int]:
+    from .sinkhorn import _METRICS
+
+    return _METRICS
+
+
 def _prepare_device_samples(x, y, x_weights, y_weights, p, metric):
-    """The checks of sinkhorn._prepare_samples on CuPy arrays (same messages)."""
-    xa = _as_device_array(x, "x", min_ndim=1, max_ndim=2)
-    ya = _as_device_array(y, "y", min_ndim=1, max_ndim=2)
-    xw = None if x_weights is None else _as_device_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
-    yw = None if y_weights is None else _as_device_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
-    pf = check_p(p)
-    check_choice(metric, "metric", tuple(_SINKHORN_METRICS))
-    dtype = result_float_dtype(xa, ya, xw, yw)
-    xa = xa.reshape(-1, 1) if xa.ndim == 1 else xa
-    ya = ya.reshape(-1, 1) if ya.ndim == 1 else ya
-    if xa.shape[1] != ya.shape[1]:
-        raise ValueError(f"`x` and `y` must have the same dimension d, got x {xa.shape} and y {ya.shape}")
-    if xa.shape[1] == 0:
-        raise ValueError(f"`x` and `y` have dimension 0 (shapes {xa.shape}, {ya.shape}); points need coordinates")
-    xa, ya = cupy.ascontiguousarray(cast(xa, dtype)), cupy.ascontiguousarray(cast(ya, dtype))
-    check_finite(xa, "x")
-    check_finite(ya, "y")
-    weights = []
-    for w, name, pts, pname in ((xw, "x_weights", xa, "x"), (yw, "y_weights", ya, "y")):
-        if w is None:
-            weights.append(cupy.full(pts.shape[0], 1.0 / pts.shape[0], dtype=dtype))
-            continue
-        w = cast(w, dtype)
-        check_weights(w, (pts.shape[0],), name, pname)
-        weights.append(cupy.ascontiguousarray((w / w.sum(dtype=cupy.float64)).astype(dtype, copy=False)))
-    # metric ** p: the Euclidean distance squared is computed as such (no sqrt then square).
-    if metric == "euclidean" and pf == 2.0:
-        code, power = _SINKHORN_METRICS["sqeuclidean"], 1.0
-    else:
-        code, power = _SINKHORN_METRICS[metric], pf
-    return xa, ya, weights[0], weights[1], code, power, dtype
+    from .sinkhorn import _prepare_samples
+
+    return _prepare_samples(x, y, x_weights, y_weights, p, metric, as_array=_as_device_array, xp=cupy)
 
 
 def _samples_scale(xa, ya, code, power) -> float:
@@ -488,7 +464,7 @@ def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_wei
                 f"the plan of this {n} x {m} problem has {n * m} entries; sinkhorn_samples builds plans of at most"
                 f" {_MAX_SAMPLE_PLAN_ENTRIES} entries: use the potentials (P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg))"
             )
-        names = {v: k for k, v in _SINKHORN_METRICS.items()}
+        names = {v: k for k, v in _sinkhorn_metrics().items()}
         C = cost_matrix(xa, ya, names[code]).astype(cupy.float64) ** power
         return _dense_plan(a[None], b[None], C[None], out["f"], out["g"], reg_f)[0]
 

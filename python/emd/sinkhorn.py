@@ -292,12 +292,13 @@ def _make_result(f, g, cost, objective, err, n_iter, status, dtype, batched, sha
     )
 
 
-def _prepare_samples(x, y, x_weights, y_weights, p, metric):
-    """Validated clouds (n, d), (m, d), normalized weights, metric code and power."""
-    xa = as_float_array(x, "x", min_ndim=1, max_ndim=2)
-    ya = as_float_array(y, "y", min_ndim=1, max_ndim=2)
-    xw = None if x_weights is None else as_float_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
-    yw = None if y_weights is None else as_float_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
+def _prepare_samples(x, y, x_weights, y_weights, p, metric, as_array: Callable[..., Any] = as_float_array, xp: Any = np):
+    """Validated clouds (n, d), (m, d), normalized weights, metric code and power
+    (shared with the GPU path, which passes its own ``as_array`` and ``xp``)."""
+    xa = as_array(x, "x", min_ndim=1, max_ndim=2)
+    ya = as_array(y, "y", min_ndim=1, max_ndim=2)
+    xw = None if x_weights is None else as_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
+    yw = None if y_weights is None else as_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
     pf = check_p(p)
     check_choice(metric, "metric", tuple(_METRICS))
     dtype = result_float_dtype(xa, ya, xw, yw)
@@ -307,17 +308,17 @@ def _prepare_samples(x, y, x_weights, y_weights, p, metric):
         raise ValueError(f"`x` and `y` must have the same dimension d, got x {xa.shape} and y {ya.shape}")
     if xa.shape[1] == 0:
         raise ValueError(f"`x` and `y` have dimension 0 (shapes {xa.shape}, {ya.shape}); points need coordinates")
-    xa, ya = cast(xa, dtype), cast(ya, dtype)
+    xa, ya = xp.ascontiguousarray(cast(xa, dtype)), xp.ascontiguousarray(cast(ya, dtype))
     check_finite(xa, "x")
     check_finite(ya, "y")
     weights = []
     for w, name, pts, pname in ((xw, "x_weights", xa, "x"), (yw, "y_weights", ya, "y")):
         if w is None:
-            weights.append(np.full(pts.shape[0], 1.0 / pts.shape[0], dtype=dtype))
+            weights.append(xp.full(pts.shape[0], 1.0 / pts.shape[0], dtype=dtype))
             continue
         w = cast(w, dtype)
         check_weights(w, (pts.shape[0],), name, pname)
-        weights.append(np.ascontiguousarray((w / w.sum(dtype=np.float64)).astype(dtype, copy=False)))
+        weights.append(xp.ascontiguousarray((w / w.sum(dtype=np.float64)).astype(dtype, copy=False)))
     # metric ** p: the Euclidean distance squared is computed as such (no sqrt then square).
     if metric == "euclidean" and pf == 2.0:
         code, power = _METRICS["sqeuclidean"], 1.0
