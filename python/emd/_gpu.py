@@ -540,22 +540,10 @@ def _critic_call(critic: Any, dtype: np.dtype):
 
 
 def critic_forward(critic: Any, x: Any) -> cupy.ndarray:
-    from .critic import _check_critic
+    from .critic import _check_critic, _check_input
 
     critic = _check_critic(critic)
-    d = critic.layers[0]
-    xa = _as_device_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
-    if xa.shape[-1] != d:
-        raise ValueError(f"`x` must have d = {d} columns (the critic's input width), got shape {xa.shape}")
-    if xa.ndim == 3 and xa.shape[0] != critic.num_critics:
-        raise ValueError(
-            f"`x` of shape {xa.shape} must have K = {critic.num_critics} batches, one per stacked critic, or be (B, d)"
-        )
-    if xa.shape[-2] == 0:
-        raise ValueError(f"`x` has no rows (shape {xa.shape})")
-    dtype = result_float_dtype(xa, _shadow_like(critic.weights[0]))
-    xa = cupy.ascontiguousarray(cast(xa, dtype))
-    check_finite(xa, "x")
+    xa, dtype = _check_input(critic, x, as_array=_as_device_array)
     critic, ws, bs, dims, fused = _critic_call(critic, dtype)
     K, batch = critic.num_critics, xa.shape[-2]
     if fused:
@@ -570,24 +558,11 @@ def critic_forward(critic: Any, x: Any) -> cupy.ndarray:
     return out if critic.is_stacked else out[0]
 
 
-def _shadow_like(arr: Any) -> Any:
-    return _shadow(arr) if isinstance(arr, cupy.ndarray) else np.asarray(arr)
-
-
 def kr_estimate(critic: Any, x_real: Any, x_fake: Any) -> Any:
-    from .critic import _check_critic
+    from .critic import _check_critic, _check_pair
 
     critic = _check_critic(critic)
-    d = critic.layers[0]
-    xr = _as_device_array(x_real, "x_real", min_ndim=2, max_ndim=2)
-    xf = _as_device_array(x_fake, "x_fake", min_ndim=2, max_ndim=2)
-    for name, arr in (("x_real", xr), ("x_fake", xf)):
-        if arr.shape[1] != d:
-            raise ValueError(f"`{name}` must be (n, {d}) to match the critic's input width, got {arr.shape}")
-    dtype = result_float_dtype(xr, xf, _shadow_like(critic.weights[0]))
-    xr, xf = cupy.ascontiguousarray(cast(xr, dtype)), cupy.ascontiguousarray(cast(xf, dtype))
-    check_finite(xr, "x_real")
-    check_finite(xf, "x_fake")
+    xr, xf, dtype = _check_pair(critic, x_real, x_fake, as_array=_as_device_array)
     critic, ws, bs, dims, fused = _critic_call(critic, dtype)
     K = critic.num_critics
     if fused:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -258,6 +258,41 @@ def _core_args(critic: MLPCritic, dtype: np.dtype) -> tuple[list[np.ndarray], li
     return [w[None] for w in c.weights], [b[None] for b in c.biases]
 
 
+def _check_input(critic: MLPCritic, x: Any, as_array: Callable[..., Any] = as_float_array) -> tuple[Any, np.dtype]:
+    """The checks of :func:`critic_forward`'s ``x`` (shared with the GPU path, which
+    passes its own ``as_array``): contiguous, finite, of the critic's width and dtype rule."""
+    d = critic.layers[0]
+    xa = as_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
+    if xa.shape[-1] != d:
+        raise ValueError(f"`x` must have d = {d} columns (the critic's input width), got shape {xa.shape}")
+    if xa.ndim == 3 and xa.shape[0] != critic.num_critics:
+        raise ValueError(
+            f"`x` of shape {xa.shape} must have K = {critic.num_critics} batches, one per stacked critic, or be (B, d)"
+        )
+    if xa.shape[-2] == 0:
+        raise ValueError(f"`x` has no rows (shape {xa.shape})")
+    dtype = result_float_dtype(xa, critic.weights[0])
+    xa = cast(xa, dtype)
+    check_finite(xa, "x")
+    return xa, dtype
+
+
+def _check_pair(critic: MLPCritic, x_real: Any, x_fake: Any,
+                as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, np.dtype]:
+    """The checks of :func:`kr_estimate`'s samples (shared with the GPU path)."""
+    d = critic.layers[0]
+    xr = as_array(x_real, "x_real", min_ndim=2, max_ndim=2)
+    xf = as_array(x_fake, "x_fake", min_ndim=2, max_ndim=2)
+    for name, a in (("x_real", xr), ("x_fake", xf)):
+        if a.shape[1] != d:
+            raise ValueError(f"`{name}` must be (n, {d}) to match the critic's input width, got {a.shape}")
+    dtype = result_float_dtype(xr, xf, critic.weights[0])
+    xr, xf = cast(xr, dtype), cast(xf, dtype)
+    check_finite(xr, "x_real")
+    check_finite(xf, "x_fake")
+    return xr, xf, dtype
+
+
 @accepts_gpu("x")
 def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
     r"""Evaluate the critic on a batch: :math:`f(x_i)` for every row.
@@ -279,19 +314,7 @@ def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
     """
     critic = _check_critic(critic)
     _check_host_critic(critic)
-    d = critic.layers[0]
-    xa = as_float_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
-    if xa.shape[-1] != d:
-        raise ValueError(f"`x` must have d = {d} columns (the critic's input width), got shape {xa.shape}")
-    if xa.ndim == 3 and xa.shape[0] != critic.num_critics:
-        raise ValueError(
-            f"`x` of shape {xa.shape} must have K = {critic.num_critics} batches, one per stacked critic, or be (B, d)"
-        )
-    if xa.shape[-2] == 0:
-        raise ValueError(f"`x` has no rows (shape {xa.shape})")
-    dtype = result_float_dtype(xa, critic.weights[0])
-    xa = cast(xa, dtype)
-    check_finite(xa, "x")
+    xa, dtype = _check_input(critic, x)
     ws, bs = _core_args(critic, dtype)
     out = _core.critic_forward(ws, bs, critic.slope, xa)
     return out if critic.is_stacked else out[0]
@@ -322,16 +345,7 @@ def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarr
     """
     critic = _check_critic(critic)
     _check_host_critic(critic)
-    d = critic.layers[0]
-    xr = as_float_array(x_real, "x_real", min_ndim=2, max_ndim=2)
-    xf = as_float_array(x_fake, "x_fake", min_ndim=2, max_ndim=2)
-    for name, a in (("x_real", xr), ("x_fake", xf)):
-        if a.shape[1] != d:
-            raise ValueError(f"`{name}` must be (n, {d}) to match the critic's input width, got {a.shape}")
-    dtype = result_float_dtype(xr, xf, critic.weights[0])
-    xr, xf = cast(xr, dtype), cast(xf, dtype)
-    check_finite(xr, "x_real")
-    check_finite(xf, "x_fake")
+    xr, xf, dtype = _check_pair(critic, x_real, x_fake)
     ws, bs = _core_args(critic, dtype)
     if not critic.is_stacked:
         return float(_core.kr_estimate(ws, bs, critic.slope, xr, xf))
