@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "emd/parallel.hpp"
@@ -20,17 +21,34 @@ namespace {
 // costs stay in L1 between the max pass and the exp pass.
 constexpr std::int64_t kChunk = 1024;
 
+// The scalar math below must be inlined into the `omp simd` loops that call
+// it, or those loops stay scalar (GCC judged fast_exp too big to inline and
+// small batched problems then spent a third of their time in calls to it).
+#define EMD_INLINE inline __attribute__((always_inline))
+
 template <class U, class F>
-inline U bits_of(F x) {
+EMD_INLINE U bits_of(F x) {
     U u;
     std::memcpy(&u, &x, sizeof u);
     return u;
 }
 template <class F, class U>
-inline F from_bits(U u) {
+EMD_INLINE F from_bits(U u) {
     F x;
     std::memcpy(&x, &u, sizeof x);
     return x;
+}
+
+// c ? x : y by bit masks. A plain ?: between two computed values lets GCC move
+// the computation of one arm into a branch (floating-point math may trap), and
+// a loop with a branch does not vectorize.
+EMD_INLINE double pick(bool c, double x, double y) {
+    const std::uint64_t mask = std::uint64_t(0) - std::uint64_t(c);
+    return from_bits<double>((bits_of<std::uint64_t>(x) & mask) | (bits_of<std::uint64_t>(y) & ~mask));
+}
+EMD_INLINE float pick(bool c, float x, float y) {
+    const std::uint32_t mask = std::uint32_t(0) - std::uint32_t(c);
+    return from_bits<float>((bits_of<std::uint32_t>(x) & mask) | (bits_of<std::uint32_t>(y) & ~mask));
 }
 
 // exp(x), branch-free so that loops over it vectorize (std::exp does not).
@@ -39,7 +57,7 @@ inline F from_bits(U u) {
 // degree 12 (truncation error < 2e-16 relative), then 2^k written into the
 // exponent bits. Arguments below the normal range (and -inf: log of a zero
 // weight) give exactly 0; arguments are capped at 709 so nothing overflows.
-inline double fast_exp(double x) {
+EMD_INLINE double fast_exp(double x) {
     const bool under = x < -708.0;
     x = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
     double kd = x * 1.4426950408889634 + 0x1.8p52;  // round(x / ln2) in the low mantissa bits
@@ -60,11 +78,11 @@ inline double fast_exp(double x) {
     p = p * r + 1.0;
     p = p * r + 1.0;
     const double scale = from_bits<double>((ki + 1023u) << 52);
-    return under ? 0.0 : p * scale;
+    return pick(under, 0.0, p * scale);
 }
 
 // The float32 twin: degree 7 (truncation error < 6e-9 relative).
-inline float fast_exp(float x) {
+EMD_INLINE float fast_exp(float x) {
     const bool under = x < -87.0f;
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     float kd = x * 1.44269504088896341f + 0x1.8p23f;
@@ -80,7 +98,7 @@ inline float fast_exp(float x) {
     p = p * r + 1.0f;
     p = p * r + 1.0f;
     const float scale = from_bits<float>((ki + 127u) << 23);
-    return under ? 0.0f : p * scale;
+    return pick(under, 0.0f, p * scale);
 }
 
 // log(x) for normal positive x, branch-free so that loops over it vectorize:
@@ -88,13 +106,13 @@ inline float fast_exp(float x) {
 // |s| < 0.172, by its series to s^23 (truncation < 1e-18 relative), and e ln2
 // split in two (Cody-Waite). Zero, denormals, inf and NaN give garbage: callers
 // check the range of x (the kernel sums) before trusting the result.
-inline double fast_log(double x) {
+EMD_INLINE double fast_log(double x) {
     const std::uint64_t bits = bits_of<std::uint64_t>(x);
     std::int64_t e = std::int64_t((bits >> 52) & 0x7ff) - 1023;
     double mant = from_bits<double>((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
     const bool big = mant > 1.4142135623730951;
-    mant = big ? 0.5 * mant : mant;
-    e = big ? e + 1 : e;
+    mant = pick(big, 0.5 * mant, mant);
+    e += std::int64_t(big);
     const double s = (mant - 1.0) / (mant + 1.0);
     const double s2 = s * s;
     double p = 1.0 / 23;
@@ -113,11 +131,10 @@ inline double fast_log(double x) {
 }
 
 // |exp(t) - 1| for the marginal error: the series where exp(t) - 1 would cancel.
-inline double abs_expm1(double t) {
+EMD_INLINE double abs_expm1(double t) {
     const double series = t * (1.0 + t * (0.5 + t * (1.0 / 6 + t * (1.0 / 24))));
     const double direct = fast_exp(t) - 1.0;
-    const double r = std::fabs(t) < 1e-3 ? series : direct;
-    return r < 0 ? -r : r;
+    return std::fabs(pick(std::fabs(t) < 1e-3, series, direct));
 }
 
 template <class T>
@@ -286,6 +303,7 @@ void softmin(const Cost& cost, std::int64_t rows, const T* h, std::int64_t len, 
 template <class T>
 struct KernelCache {
     static constexpr double kDrift = 20.0;
+    static constexpr std::int64_t kRowBlock = 16;
     static constexpr double kTiny = sizeof(T) == 4 ? 1e-30 : 1e-290;
     static constexpr double kHuge = sizeof(T) == 4 ? 1e30 : 1e290;
     std::vector<T> k, fh, gh, scaled, au;
@@ -344,46 +362,106 @@ struct KernelCache {
         for (std::int64_t j = 0; j < m; ++j) bv_out[j] = T(double(b[j]) * fast_exp((double(g[j]) - double(gh[j])) * inv));
         const int threads = parallel ? num_threads : 1;
         zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
-        // One row: f_new_i, then its share of the column sums into zt. Returns
-        // bit 0: the row's sum is in range, bit 1: its column share is usable.
-        auto row = [&](std::int64_t i, T* zt) -> int {
-            const T* ki = k.data() + i * m;
+        // Rows in blocks: the block's row sums (dot products with b exp(g / eps)),
+        // then its logs and exps as one vector pass, then its share of the column
+        // sums while the block's rows of K are still in cache. Returns the
+        // number of rows whose sum left the range (bad_rows) and of rows whose
+        // column share is unusable (bad_cols), through the two counters.
+        auto block = [&](std::int64_t i0, std::int64_t i1, T* zt, std::int64_t& bad_rows, std::int64_t& bad_cols) {
+            double w[kRowBlock];
+            T au_blk[kRowBlock];
             const T* bv = scaled.data();
-            T w = 0;
-#pragma omp simd reduction(+ : w)
-            for (std::int64_t j = 0; j < m; ++j) w += ki[j] * bv[j];
-            const bool row_ok = double(w) > kTiny && double(w) < kHuge;
-            const T fn = T(double(fh[i]) - eps * std::log(double(w)));
-            f_new[i] = fn;
-            const T fr = omega == 1.0 ? fn : T(double(f[i]) + omega * (double(fn) - double(f[i])));
-            const double d = (double(fr) - double(fh[i])) * inv;
-            if (!row_ok || !(std::fabs(d) <= kDrift)) return row_ok ? 1 : 0;
-            const T aui = T(double(a[i]) * fast_exp(d));
-            if (aui != T(0)) {  // zero-weight rows add nothing
-#pragma omp simd
-                for (std::int64_t j = 0; j < m; ++j) zt[j] += ki[j] * aui;
+            // Four rows at a time: four independent accumulator chains instead
+            // of one latency-bound dot product per row.
+            std::int64_t i = i0;
+            for (; i + 4 <= i1; i += 4) {
+                const T* k0 = k.data() + i * m;
+                const T *k1 = k0 + m, *k2 = k1 + m, *k3 = k2 + m;
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+                for (std::int64_t j = 0; j < m; ++j) {
+                    const T v = bv[j];
+                    s0 += k0[j] * v;
+                    s1 += k1[j] * v;
+                    s2 += k2[j] * v;
+                    s3 += k3[j] * v;
+                }
+                w[i - i0] = double(s0);
+                w[i - i0 + 1] = double(s1);
+                w[i - i0 + 2] = double(s2);
+                w[i - i0 + 3] = double(s3);
             }
-            return 3;
+            for (; i < i1; ++i) {
+                const T* ki = k.data() + i * m;
+                T acc = 0;
+#pragma omp simd reduction(+ : acc)
+                for (std::int64_t j = 0; j < m; ++j) acc += ki[j] * bv[j];
+                w[i - i0] = double(acc);
+            }
+            std::int64_t br = 0, bc = 0;
+            const std::int64_t len = i1 - i0;
+            const double relax = omega;
+            // Branch-free (no selects that GCC could turn back into branches), so
+            // that the logs and exps vectorize; `plain` is a compile-time flag.
+            // Offset pointers: indexing x[i0 + q] made GCC emit gathers.
+            const T *fhb = fh.data() + i0, *fb = f + i0, *ab = a + i0;
+            T* fnb = f_new + i0;
+            auto pass = [&](auto plain) {
+#pragma omp simd reduction(+ : br, bc)
+                for (std::int64_t q = 0; q < len; ++q) {
+                    const double fhi = double(fhb[q]), fi = double(fb[q]);
+                    const int row_ok = int(w[q] > kTiny) & int(w[q] < kHuge);
+                    // fast_log of an out-of-range sum is garbage, but then the whole
+                    // update is rejected and redone in the log domain.
+                    const T fn = T(fhi - eps * fast_log(w[q]));
+                    fnb[q] = fn;
+                    T fr = fn;
+                    if constexpr (!decltype(plain)::value) fr = T(fi + relax * (double(fn) - fi));
+                    const double d = (double(fr) - fhi) * inv;
+                    const int col_ok = row_ok & int(std::fabs(d) <= kDrift);
+                    au_blk[q] = T(double(ab[q]) * fast_exp(d)) * T(col_ok);  // fast_exp is finite
+                    br += 1 - row_ok;
+                    bc += 1 - col_ok;
+                }
+            };
+            if (omega == 1.0)
+                pass(std::true_type{});
+            else
+                pass(std::false_type{});
+            bad_rows += br;
+            bad_cols += bc;
+            // The column sums, four rows per pass over zt (a quarter of the
+            // loads and stores of one row at a time). Zero-weight rows add 0.
+            std::int64_t q = 0;
+            for (; q + 4 <= len; q += 4) {
+                const T* k0 = k.data() + (i0 + q) * m;
+                const T *k1 = k0 + m, *k2 = k1 + m, *k3 = k2 + m;
+                const T u0 = au_blk[q], u1 = au_blk[q + 1], u2 = au_blk[q + 2], u3 = au_blk[q + 3];
+#pragma omp simd
+                for (std::int64_t j = 0; j < m; ++j) zt[j] += (k0[j] * u0 + k1[j] * u1) + (k2[j] * u2 + k3[j] * u3);
+            }
+            for (; q < len; ++q) {
+                const T* ki = k.data() + (i0 + q) * m;
+                const T u = au_blk[q];
+#pragma omp simd
+                for (std::int64_t j = 0; j < m; ++j) zt[j] += ki[j] * u;
+            }
         };
-        bool ok = true, col_ok = true;
+        std::int64_t bad_rows = 0, bad_cols = 0;
         if (parallel) {
-#pragma omp parallel num_threads(threads) reduction(&& : ok, col_ok)
+#pragma omp parallel num_threads(threads) reduction(+ : bad_rows, bad_cols)
             {
                 T* zt = zsum.data() + std::size_t(thread_id()) * std::size_t(m);
 #pragma omp for schedule(static)
-                for (std::int64_t i = 0; i < n; ++i) {
-                    const int r = row(i, zt);
-                    ok = ok && (r & 1);
-                    col_ok = col_ok && (r & 2);
-                }
+                for (std::int64_t i0 = 0; i0 < n; i0 += kRowBlock)
+                    block(i0, std::min(n, i0 + kRowBlock), zt, bad_rows, bad_cols);
             }
         } else {  // no OpenMP construct at all: an inactive region still costs a team setup
-            for (std::int64_t i = 0; i < n; ++i) {
-                const int r = row(i, zsum.data());
-                ok = ok && (r & 1);
-                col_ok = col_ok && (r & 2);
-            }
+            for (std::int64_t i0 = 0; i0 < n; i0 += kRowBlock)
+                block(i0, std::min(n, i0 + kRowBlock), zsum.data(), bad_rows, bad_cols);
         }
+        const bool ok = bad_rows == 0;
+        bool col_ok = bad_cols == 0;
         if (!ok) return false;
         if (col_ok) {
             z.assign(std::size_t(m), T(0));
@@ -623,11 +701,13 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
             const std::int64_t count = std::min(kChunk, m - j0);
             const T* c = cost.row(i, j0, count, s);
+            const T* gj = g + j0;  // offset pointers: indexing g[j0 + k] made GCC emit gathers
+            const T* lbj = log_b.data() + j0;
 #pragma omp simd reduction(+ : sc, sm, st)
             for (std::int64_t k = 0; k < count; ++k) {
                 const double cij = double(c[k]);
-                const double t = fi + double(g[j0 + k]) * inv_reg - cij * inv_reg;
-                const double pij = fast_exp(t + lai + double(log_b[j0 + k]));
+                const double t = fi + double(gj[k]) * inv_reg - cij * inv_reg;
+                const double pij = fast_exp(t + lai + double(lbj[k]));
                 sc += pij * cij;
                 sm += pij;
                 st += pij * t;
