@@ -351,17 +351,20 @@ struct KernelCache {
         z_ok = false;
         const double inv = 1.0 / eps;
         double drift = 0.0;
+        T* bv_out = scaled.data();
+        const T* ghj = gh.data();
 #pragma omp simd reduction(max : drift)
         for (std::int64_t j = 0; j < m; ++j) {
-            const double d = std::fabs((double(g[j]) - double(gh[j])) * inv);
+            const double t = (double(g[j]) - double(ghj[j])) * inv;
+            const double d = std::fabs(t);
             drift = d > drift ? d : drift;
+            bv_out[j] = T(double(b[j]) * fast_exp(t));
         }
         if (!(drift <= kDrift)) return false;
-        T* bv_out = scaled.data();
-#pragma omp simd
-        for (std::int64_t j = 0; j < m; ++j) bv_out[j] = T(double(b[j]) * fast_exp((double(g[j]) - double(gh[j])) * inv));
         const int threads = parallel ? num_threads : 1;
-        zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
+        // One thread sums straight into z; several into their own rows of zsum.
+        if (threads > 1) zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
+        z.assign(std::size_t(m), T(0));
         // Rows in blocks: the block's row sums (dot products with b exp(g / eps)),
         // then its logs and exps as one vector pass, then its share of the column
         // sums while the block's rows of K are still in cache. Returns the
@@ -458,18 +461,24 @@ struct KernelCache {
             }
         } else {  // no OpenMP construct at all: an inactive region still costs a team setup
             for (std::int64_t i0 = 0; i0 < n; i0 += kRowBlock)
-                block(i0, std::min(n, i0 + kRowBlock), zsum.data(), bad_rows, bad_cols);
+                block(i0, std::min(n, i0 + kRowBlock), z.data(), bad_rows, bad_cols);
         }
         const bool ok = bad_rows == 0;
         bool col_ok = bad_cols == 0;
         if (!ok) return false;
         if (col_ok) {
-            z.assign(std::size_t(m), T(0));
-            for (int t = 0; t < threads; ++t) {
-                const T* zt = zsum.data() + std::size_t(t) * std::size_t(m);
-                for (std::int64_t j = 0; j < m; ++j) z[j] += zt[j];
+            T* zj = z.data();
+            if (threads > 1) {
+                for (int t = 0; t < threads; ++t) {
+                    const T* zt = zsum.data() + std::size_t(t) * std::size_t(m);
+#pragma omp simd
+                    for (std::int64_t j = 0; j < m; ++j) zj[j] += zt[j];
+                }
             }
-            for (std::int64_t j = 0; j < m; ++j) col_ok = col_ok && double(z[j]) > kTiny && double(z[j]) < kHuge;
+            std::int64_t bad = 0;
+#pragma omp simd reduction(+ : bad)
+            for (std::int64_t j = 0; j < m; ++j) bad += 1 - (int(double(zj[j]) > kTiny) & int(double(zj[j]) < kHuge));
+            col_ok = bad == 0;
         }
         z_ok = col_ok;
         z_omega = omega;
@@ -637,8 +646,13 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                     const double t = std::min(700.0, (double(f[i]) - double(fn[i])) * inv_eps);
                     re[i] = double(a[i]) * abs_expm1(t);
                 }
-                double err = 0;  // summed serially: the same bits for any thread count
-                for (std::int64_t i = 0; i < n; ++i) err += row_err[i];
+                // Four partial sums in a fixed order: the same bits for any thread count.
+                double e4[4] = {0, 0, 0, 0};
+                std::int64_t i = 0;
+                for (; i + 4 <= n; i += 4)
+                    for (int l = 0; l < 4; ++l) e4[l] += re[i + l];
+                for (; i < n; ++i) e4[0] += re[i];
+                const double err = (e4[0] + e4[1]) + (e4[2] + e4[3]);
                 res.marginal_error = err;
                 if (err < stage_tol && !g_relaxed) {
                     if (last) res.status = SinkhornStatus::converged;
