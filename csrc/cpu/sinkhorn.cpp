@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emd/parallel.hpp"
+#include "emd/simd.hpp"
 
 namespace emd {
 namespace {
@@ -135,6 +136,70 @@ EMD_INLINE double abs_expm1(double t) {
     const double series = t * (1.0 + t * (0.5 + t * (1.0 / 6 + t * (1.0 / 24))));
     const double direct = fast_exp(t) - 1.0;
     return std::fabs(pick(std::fabs(t) < 1e-3, series, direct));
+}
+
+// out_j = w_j exp((h_j - href_j) * inv) for the kernel form's products; returns
+// max_j |h_j - href_j| * inv (how far h drifted from the kernel's reference).
+// A function of its own with restrict pointers: inside KernelCache's member
+// function GCC left this loop scalar.
+template <class T>
+double scaled_weights(const T* __restrict w, const T* __restrict h, const T* __restrict href, double inv,
+                      std::int64_t len, T* __restrict out) {
+    double drift = 0.0;
+#pragma omp simd reduction(max : drift)
+    for (std::int64_t j = 0; j < len; ++j) {
+        const double t = (double(h[j]) - double(href[j])) * inv;
+        drift = std::max(drift, std::fabs(t));
+        out[j] = T(double(w[j]) * fast_exp(t));
+    }
+    return drift;
+}
+
+// out_j = ref_j - eps log(z_j), z_j in the normal range (checked by the caller).
+template <class T>
+void shifted_logs(const T* __restrict ref, const T* __restrict z, double eps, std::int64_t len, T* __restrict out) {
+#pragma omp simd
+    for (std::int64_t j = 0; j < len; ++j) out[j] = T(double(ref[j]) - eps * fast_log(double(z[j])));
+}
+
+// z[0:m] += sum_q u[q] K[q, 0:m] over `rows` rows of K (row-major, m columns):
+// a row block's share of the kernel's column sums. Four vectors of z stay in
+// registers across all the rows (a load and an FMA per vector and row, where
+// an axpy per row would also load and store z), and every z_j adds its rows
+// in order, so the result does not depend on the vector width's path.
+template <class T>
+void add_column_sums(const T* __restrict k, std::int64_t rows, std::int64_t m, const T* __restrict u,
+                     T* __restrict z) {
+    using simd::load;
+    using simd::store;
+    using V = typename simd::Vec<T>::type;
+    constexpr int L = simd::Vec<T>::lanes;
+    std::int64_t j = 0;
+    for (; j + 4 * L <= m; j += 4 * L) {
+        V a0 = load<T>(z + j), a1 = load<T>(z + j + L), a2 = load<T>(z + j + 2 * L), a3 = load<T>(z + j + 3 * L);
+        for (std::int64_t q = 0; q < rows; ++q) {
+            const T* kq = k + q * m + j;
+            const T uq = u[q];
+            a0 += load<T>(kq) * uq;
+            a1 += load<T>(kq + L) * uq;
+            a2 += load<T>(kq + 2 * L) * uq;
+            a3 += load<T>(kq + 3 * L) * uq;
+        }
+        store<T>(z + j, a0);
+        store<T>(z + j + L, a1);
+        store<T>(z + j + 2 * L, a2);
+        store<T>(z + j + 3 * L, a3);
+    }
+    for (; j + L <= m; j += L) {
+        V a = load<T>(z + j);
+        for (std::int64_t q = 0; q < rows; ++q) a += load<T>(k + q * m + j) * u[q];
+        store<T>(z + j, a);
+    }
+    for (; j < m; ++j) {
+        T a = z[j];
+        for (std::int64_t q = 0; q < rows; ++q) a += k[q * m + j] * u[q];
+        z[j] = a;
+    }
 }
 
 template <class T>
@@ -350,17 +415,7 @@ struct KernelCache {
                            int num_threads) {
         z_ok = false;
         const double inv = 1.0 / eps;
-        double drift = 0.0;
-        T* bv_out = scaled.data();
-        const T* ghj = gh.data();
-#pragma omp simd reduction(max : drift)
-        for (std::int64_t j = 0; j < m; ++j) {
-            const double t = (double(g[j]) - double(ghj[j])) * inv;
-            const double d = std::fabs(t);
-            drift = d > drift ? d : drift;
-            bv_out[j] = T(double(b[j]) * fast_exp(t));
-        }
-        if (!(drift <= kDrift)) return false;
+        if (!(scaled_weights(b, g, gh.data(), inv, m, scaled.data()) <= kDrift)) return false;
         const int threads = parallel ? num_threads : 1;
         // One thread sums straight into z; several into their own rows of zsum.
         if (threads > 1) zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
@@ -433,22 +488,8 @@ struct KernelCache {
                 pass(std::false_type{});
             bad_rows += br;
             bad_cols += bc;
-            // The column sums, four rows per pass over zt (a quarter of the
-            // loads and stores of one row at a time). Zero-weight rows add 0.
-            std::int64_t q = 0;
-            for (; q + 4 <= len; q += 4) {
-                const T* k0 = k.data() + (i0 + q) * m;
-                const T *k1 = k0 + m, *k2 = k1 + m, *k3 = k2 + m;
-                const T u0 = au_blk[q], u1 = au_blk[q + 1], u2 = au_blk[q + 2], u3 = au_blk[q + 3];
-#pragma omp simd
-                for (std::int64_t j = 0; j < m; ++j) zt[j] += (k0[j] * u0 + k1[j] * u1) + (k2[j] * u2 + k3[j] * u3);
-            }
-            for (; q < len; ++q) {
-                const T* ki = k.data() + (i0 + q) * m;
-                const T u = au_blk[q];
-#pragma omp simd
-                for (std::int64_t j = 0; j < m; ++j) zt[j] += ki[j] * u;
-            }
+            // The column sums (zero-weight rows add 0).
+            add_column_sums(k.data() + i0 * m, len, m, au_blk, zt);
         };
         std::int64_t bad_rows = 0, bad_cols = 0;
         if (parallel) {
@@ -486,27 +527,12 @@ struct KernelCache {
     }
 
     // The g-update from the sums of update_rows_fused.
-    void cols_from_sums(T* g_new) const {
-        const T* zj = z.data();
-        const T* ghj = gh.data();
-#pragma omp simd
-        for (std::int64_t j = 0; j < m; ++j) g_new[j] = T(double(ghj[j]) - eps * fast_log(double(zj[j])));
-    }
+    void cols_from_sums(T* g_new) const { shifted_logs(gh.data(), z.data(), eps, m, g_new); }
 
     // g_new from f (columns), streaming K by rows within column blocks.
     bool update_cols(const T* a, const T* f, T* g_new, bool parallel) {
-        const double inv = 1.0 / eps;
-        double drift = 0.0;
-#pragma omp simd reduction(max : drift)
-        for (std::int64_t i = 0; i < n; ++i) {
-            const double d = std::fabs((double(f[i]) - double(fh[i])) * inv);
-            drift = d > drift ? d : drift;
-        }
-        if (!(drift <= kDrift)) return false;
         au.resize(std::size_t(n));
-        T* au_out = au.data();
-#pragma omp simd
-        for (std::int64_t i = 0; i < n; ++i) au_out[i] = T(double(a[i]) * fast_exp((double(f[i]) - double(fh[i])) * inv));
+        if (!(scaled_weights(a, f, fh.data(), 1.0 / eps, n, au.data()) <= kDrift)) return false;
         constexpr std::int64_t kBlock = 512;
         bool ok = true;
 #pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
@@ -643,7 +669,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 double* re = row_err.data();
 #pragma omp simd
                 for (std::int64_t i = 0; i < n; ++i) {
-                    const double t = std::min(700.0, (double(f[i]) - double(fn[i])) * inv_eps);
+                    const double x = (double(f[i]) - double(fn[i])) * inv_eps;
+                    const double t = pick(x < 700.0, x, 700.0);
                     re[i] = double(a[i]) * abs_expm1(t);
                 }
                 // Four partial sums in a fixed order: the same bits for any thread count.
