@@ -290,6 +290,35 @@ def test_deterministic(rng):
     assert r1.cost == r2.cost and np.array_equal(r1.potential_a, r2.potential_a)
 
 
+_ONE_THREAD = """
+import numpy as np, emd
+rng = np.random.default_rng(5)
+x, y = rng.random((1500, 2)), rng.random((1500, 2))
+C = ((x[:, None] - y[None]) ** 2).sum(-1)
+w = np.full(1500, 1 / 1500)
+r = emd.sinkhorn(w, w, C, 0.05, tol=1e-8)
+print(repr(float(r.cost)), r.status)
+"""
+
+
+def test_one_thread_large_problem_matches_two(rng):
+    # Problems of >= 2^21 entries split their rows over the threads; with one
+    # thread (OMP_NUM_THREADS=1) that path once wrote through an unallocated
+    # buffer. Same problem, one and two threads: same cost to rounding.
+    import os
+    import subprocess
+    import sys
+
+    costs = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", _ONE_THREAD], env=env, capture_output=True, text=True, check=True)
+        value, status = out.stdout.split()
+        assert status == "converged"
+        costs.append(float(value))
+    np.testing.assert_allclose(costs[0], costs[1], rtol=1e-12)
+
+
 def test_noncontiguous_and_integer_inputs(rng):
     _, _, a, b, C = _problem(rng, 20, 20)
     big = np.zeros((40, 20))

@@ -202,11 +202,40 @@ void add_column_sums(const T* __restrict k, std::int64_t rows, std::int64_t m, c
     }
 }
 
+// Per-thread chunk buffers, allocated on first use: a dense solve that stays in
+// the kernel form never needs them, and small batched problems would spend a
+// noticeable share of their time allocating and zeroing them.
+// out_i = log(w_i) (-inf on zero weights: exp(-inf) = 0 drops them); returns sum_i w_i.
+// The vectorized log first, then libm's for the few weights below the normal
+// range (zeros, subnormals), where fast_log is not defined.
+template <class T>
+double log_weights(const T* __restrict w, std::int64_t len, T* __restrict out) {
+    double mass = 0;
+#pragma omp simd reduction(+ : mass)
+    for (std::int64_t i = 0; i < len; ++i) {
+        const double x = double(w[i]);
+        out[i] = T(fast_log(x));
+        mass += x;
+    }
+    for (std::int64_t i = 0; i < len; ++i)
+        if (!(double(w[i]) >= std::numeric_limits<double>::min())) out[i] = T(std::log(double(w[i])));
+    return mass;
+}
+
 template <class T>
 struct Scratch {
-    std::vector<T> score = std::vector<T>(kChunk);
-    std::vector<T> cost = std::vector<T>(kChunk);
-    std::vector<double> dist = std::vector<double>(kChunk);
+    std::vector<T> score_, cost_;
+    std::vector<double> dist_;
+    static T* ready(std::vector<T>& v) {
+        if (v.empty()) v.resize(std::size_t(kChunk));
+        return v.data();
+    }
+    T* score() { return ready(score_); }
+    T* cost() { return ready(cost_); }
+    double* dist() {
+        if (dist_.empty()) dist_.resize(std::size_t(kChunk));
+        return dist_.data();
+    }
 };
 
 template <class T>
@@ -273,8 +302,8 @@ struct SampleCost {
     double power, q;
 
     const T* finish(std::int64_t count, Scratch<T>& s) const {
-        const double* dist = s.dist.data();
-        T* out = s.cost.data();
+        const double* dist = s.dist();
+        T* out = s.cost();
         if (power == 1.0) {
 #pragma omp simd
             for (std::int64_t k = 0; k < count; ++k) out[k] = T(dist[k]);
@@ -287,12 +316,12 @@ struct SampleCost {
         return out;
     }
     const T* row(std::int64_t i, std::int64_t j0, std::int64_t count, Scratch<T>& s) const {
-        metric_distance_block(metric, x + i * d, yt + j0, m, count, d, q, s.dist.data());
+        metric_distance_block(metric, x + i * d, yt + j0, m, count, d, q, s.dist());
         return finish(count, s);
     }
     // The metrics are symmetric, so column j is the distances from y_j to the x_i.
     const T* col(std::int64_t j, std::int64_t i0, std::int64_t count, Scratch<T>& s) const {
-        metric_distance_block(metric, y + j * d, xt + i0, n, count, d, q, s.dist.data());
+        metric_distance_block(metric, y + j * d, xt + i0, n, count, d, q, s.dist());
         return finish(count, s);
     }
 };
@@ -314,7 +343,7 @@ double row_log_sum_exp(const Cost& cost, std::int64_t i, const T* h, std::int64_
     const T neg_inf = -std::numeric_limits<T>::infinity();
     T run_max = neg_inf;
     double sum = 0.0;
-    T* score = s.score.data();
+    T* score = s.score();
     for (std::int64_t j0 = 0; j0 < len; j0 += kChunk) {
         const std::int64_t count = std::min(kChunk, len - j0);
         const T* c = cost.row(i, j0, count, s);
@@ -492,7 +521,7 @@ struct KernelCache {
             add_column_sums(k.data() + i0 * m, len, m, au_blk, zt);
         };
         std::int64_t bad_rows = 0, bad_cols = 0;
-        if (parallel) {
+        if (threads > 1) {
 #pragma omp parallel num_threads(threads) reduction(+ : bad_rows, bad_cols)
             {
                 T* zt = zsum.data() + std::size_t(thread_id()) * std::size_t(m);
@@ -573,15 +602,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     std::vector<Scratch<T>> scratch(std::size_t(std::max(1, num_threads)));
     std::vector<T> log_a(n), log_b(m), h_rows(n), h_cols(m), f_new(n), g_new(m);
     std::vector<double> row_err(n);
-    double mass_a = 0, mass_b = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        log_a[i] = std::log(a[i]);  // -inf on zero weights: exp(-inf) = 0 drops them
-        mass_a += double(a[i]);
-    }
-    for (std::int64_t j = 0; j < m; ++j) {
-        log_b[j] = std::log(b[j]);
-        mass_b += double(b[j]);
-    }
+    const double mass_a = log_weights(a, n, log_a.data()), mass_b = log_weights(b, m, log_b.data());
     const Transposed<Cost> cost_t{cost};
     KernelCache<T> kernel;
     kernel.n = n;
