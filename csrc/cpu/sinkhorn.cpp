@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "emd/buffer.hpp"
 #include "emd/parallel.hpp"
 #include "emd/simd.hpp"
 
@@ -283,6 +284,10 @@ struct DenseCost {
     const T* c;
     LazyTranspose<T>* ct;
     std::int64_t n, m;
+    // exp(-C / k_zero_eps), the kernel at zero potentials, when a batch shares
+    // C and starts every problem from zero: built once for all of them.
+    const T* k_zero = nullptr;
+    double k_zero_eps = 0.0;
     const T* row(std::int64_t i, std::int64_t j0, std::int64_t, Scratch<T>&) const { return c + i * m + j0; }
     const T* col(std::int64_t j, std::int64_t i0, std::int64_t, Scratch<T>&) const { return ct->get() + j * n + i0; }
 };
@@ -400,7 +405,10 @@ struct KernelCache {
     static constexpr std::int64_t kRowBlock = 16;
     static constexpr double kTiny = sizeof(T) == 4 ? 1e-30 : 1e-290;
     static constexpr double kHuge = sizeof(T) == 4 ? 1e30 : 1e290;
-    std::vector<T> k, fh, gh, scaled, au;
+    // K without zero-filling and 64-byte aligned: a K that happened to start
+    // off a cache line made every vector load of an iteration split in two.
+    Buffer<T> k;
+    AlignedVector<T> fh, gh, scaled, au;
     std::int64_t n = 0, m = 0;
     double eps = 0.0;
     bool valid = false;
@@ -409,9 +417,19 @@ struct KernelCache {
     void build(const Cost& cost, const T* f, const T* g, double eps_, std::vector<Scratch<T>>& scratch,
                bool parallel) {
         eps = eps_;
-        k.resize(std::size_t(n * m));
         fh.assign(f, f + n);
         gh.assign(g, g + m);
+        valid = true;
+        if constexpr (std::is_same_v<Cost, DenseCost<T>>) {
+            // The same bits as the loop below would compute (0 + 0 - x = -x exactly).
+            if (cost.k_zero && eps == cost.k_zero_eps && std::all_of(f, f + n, [](T v) { return v == T(0); }) &&
+                std::all_of(g, g + m, [](T v) { return v == T(0); })) {
+                k.resize(std::size_t(n * m));
+                std::memcpy(k.data(), cost.k_zero, sizeof(T) * std::size_t(n * m));
+                return;
+            }
+        }
+        k.resize(std::size_t(n * m));
         const T inv = T(1.0 / eps);
         for (std::int64_t j = 0; j < m; ++j) scaled[j] = gh[j] * inv;
 #pragma omp parallel for schedule(static) if (parallel)
@@ -427,7 +445,6 @@ struct KernelCache {
                 for (std::int64_t q = 0; q < count; ++q) ki[j0 + q] = fast_exp(fi + gs[q] - c[q] * inv);
             }
         }
-        valid = true;
     }
 
     // The f-update from g (rows) fused with the next g-update: while row i of K is in cache, also
@@ -436,7 +453,7 @@ struct KernelCache {
     // memory once instead of twice. The sums are usable (z_ok) only if the loop
     // then relaxes with the same omega (cols_from_sums); per-thread buffers are
     // added in thread order, so the result is deterministic for a thread count.
-    std::vector<T> zsum, z;
+    AlignedVector<T> zsum, z;
     bool z_ok = false;
     double z_omega = 0.0;
 
@@ -555,6 +572,42 @@ struct KernelCache {
         return true;
     }
 
+    // The per-row sums of the objective from the kernel, no exp per entry:
+    // P_ij = au_i K_ij bv_j with au = a exp((f - fh) / eps), bv = b exp((g - gh) / eps),
+    // rc_i = sum_j P_ij C_ij, rm_i = sum_j P_ij, rt_i = sum_j P_ij (f_i + g_j - C_ij) / eps.
+    // False (nothing written) if (f, g) drifted too far from the kernel's reference.
+    template <class Cost>
+    bool plan_sums(const Cost& cost, const T* a, const T* b, const T* f, const T* g, double* rc, double* rm,
+                   double* rt, bool parallel) {
+        const double inv = 1.0 / eps;
+        au.resize(std::size_t(n));
+        if (!(scaled_weights(a, f, fh.data(), inv, n, au.data()) <= kDrift)) return false;
+        if (!(scaled_weights(b, g, gh.data(), inv, m, scaled.data()) <= kDrift)) return false;
+        std::vector<double> bvg(static_cast<std::size_t>(m));
+        for (std::int64_t j = 0; j < m; ++j) bvg[j] = double(scaled[j]) * double(g[j]) * inv;
+        Scratch<T> unused;  // a dense cost hands out its rows without a buffer
+#pragma omp parallel for schedule(static) if (parallel)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const T* __restrict ki = k.data() + i * m;
+            const T* __restrict c = cost.row(i, 0, m, unused);
+            const T* __restrict bv = scaled.data();
+            const double* __restrict bg = bvg.data();
+            double s1 = 0, sg = 0, sc = 0;
+#pragma omp simd reduction(+ : s1, sg, sc)
+            for (std::int64_t j = 0; j < m; ++j) {
+                const double kij = double(ki[j]), kb = kij * double(bv[j]);
+                s1 += kb;
+                sg += kij * bg[j];
+                sc += kb * double(c[j]);
+            }
+            const double ai = double(au[i]);
+            rc[i] = ai * sc;
+            rm[i] = ai * s1;
+            rt[i] = ai * (double(f[i]) * inv * s1 + sg - sc * inv);
+        }
+        return true;
+    }
+
     // The g-update from the sums of update_rows_fused.
     void cols_from_sums(T* g_new) const { shifted_logs(gh.data(), z.data(), eps, m, g_new); }
 
@@ -600,8 +653,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     ProblemResult res;
     const int num_threads = parallel ? max_threads() : 1;
     std::vector<Scratch<T>> scratch(std::size_t(std::max(1, num_threads)));
-    std::vector<T> log_a(n), log_b(m), h_rows(n), h_cols(m), f_new(n), g_new(m);
-    std::vector<double> row_err(n);
+    AlignedVector<T> log_a(n), log_b(m), h_rows(n), h_cols(m), f_new(n), g_new(m);
+    AlignedVector<double> row_err(n);
     const double mass_a = log_weights(a, n, log_a.data()), mass_b = log_weights(b, m, log_b.data());
     const Transposed<Cost> cost_t{cost};
     KernelCache<T> kernel;
@@ -755,8 +808,13 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     // sums, added serially for determinism.
     const double inv_reg = 1.0 / params.reg;
     std::vector<double> row_cost(n), row_mass(n), row_plogp(n);
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::int64_t i = 0; i < n; ++i) {
+    bool summed = false;
+    if constexpr (Cost::kKernelMode) {
+        if (kernel.valid && kernel.eps == params.reg)
+            summed = kernel.plan_sums(cost, a, b, f, g, row_cost.data(), row_mass.data(), row_plogp.data(), parallel);
+    }
+#pragma omp parallel for schedule(static) if (parallel && !summed)
+    for (std::int64_t i = 0; i < n * std::int64_t(!summed); ++i) {
         Scratch<T>& s = scratch[std::size_t(thread_id())];
         const double fi = double(f[i]) * inv_reg, lai = double(log_a[i]);
         double sc = 0, sm = 0, st = 0;
@@ -903,6 +961,22 @@ void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_prob
     LazyTranspose<T> shared_ct(cost, n, m);
     double shared_scale = 0;
     if (shared_cost && params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);
+    // A batch on one cost, every problem starting from zero potentials: the
+    // first kernel, exp(-C / eps) at the first epsilon, is the same for all.
+    KernelCache<T> first;
+    const T* k_zero = nullptr;
+    double k_zero_eps = 0.0;
+    if (shared_cost && num_problems > 1 && !f_init && !g_init && params.reg > 0.0 && std::isfinite(params.reg)) {
+        k_zero_eps = params.eps_scaling > 0.0 && shared_scale > params.reg ? shared_scale : params.reg;
+        first.n = n;
+        first.m = m;
+        first.scaled.resize(std::size_t(m));
+        std::vector<Scratch<T>> scratch(std::size_t(std::max(1, max_threads())));
+        const std::vector<T> zf(std::size_t(n), T(0)), zg(std::size_t(m), T(0));
+        first.build(DenseCost<T>{cost, &shared_ct, n, m}, zf.data(), zg.data(), k_zero_eps, scratch,
+                    n * m >= DenseCost<T>::kParallelEntries);
+        k_zero = first.k.data();
+    }
     run_batch<T>(a, b, num_problems, n, m, params, f_init, g_init, out, interrupt, DenseCost<T>::kParallelEntries,
                  [&](std::int64_t p, bool, double* scale) {
                      DenseHolder<T> h;
@@ -913,7 +987,7 @@ void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_prob
                          ct = h.own_ct.get();
                      }
                      if (scale) *scale = shared_cost ? shared_scale : max_abs(c, n * m);
-                     h.cost = DenseCost<T>{c, ct, n, m};
+                     h.cost = DenseCost<T>{c, ct, n, m, k_zero, k_zero_eps};
                      return h;
                  });
 }
