@@ -67,13 +67,18 @@ template <class T>
 constexpr int NR = kNV * Vec<T>::lanes;
 
 // C[0:kMR, 0:ncols] = act(A[0:kMR, 0:K] @ B[0:K, 0:NR] + bias[0:NR]).
-// A is a packed micro-panel: A[k * kMR + i] (the kMR values of column k side
-// by side, so the broadcasts come from one pointer and one cache line).
+// A is read in place, row-major with stride lda: the kMR broadcasts of step k
+// come from kMR rows, each walked sequentially (kMR streams the prefetchers
+// follow), so A needs no packing: packing the tile's rows into micro-panels
+// cost a pass of scalar moves per layer (rows x K, about 3% of the layer's
+// FMAs) and a third activation buffer in L2, and made no load cheaper (the
+// same kMR scalar broadcasts per k, the same 4 bytes of A per row and k).
 // B and bias have NR readable columns (W itself, or a zero-padded tail panel);
 // only the first ncols columns of C are written.
 template <class T>
-inline void micro_kernel(std::int64_t K, const T* __restrict A, const T* __restrict B, std::int64_t ldb,
-                         const T* __restrict bias, T slope, T* __restrict C, std::int64_t ldc, int ncols) {
+inline void micro_kernel(std::int64_t K, const T* __restrict A, std::int64_t lda, const T* __restrict B,
+                         std::int64_t ldb, const T* __restrict bias, T slope, T* __restrict C, std::int64_t ldc,
+                         int ncols) {
     static_assert(kNV == 2, "the micro-kernel holds two vectors of W per k");
     using V = typename Vec<T>::type;
     constexpr int L = Vec<T>::lanes;
@@ -83,18 +88,25 @@ inline void micro_kernel(std::int64_t K, const T* __restrict A, const T* __restr
     const V b0 = load<T>(bias), b1 = load<T>(bias + L);
     c00 = c10 = c20 = c30 = c40 = c50 = c60 = c70 = b0;
     c01 = c11 = c21 = c31 = c41 = c51 = c61 = c71 = b1;
+    const T* a0 = A;
+    const T* a1 = A + lda;
+    const T* a2 = A + 2 * lda;
+    const T* a3 = A + 3 * lda;
+    const T* a4 = A + 4 * lda;
+    const T* a5 = A + 5 * lda;
+    const T* a6 = kMR == 8 ? A + 6 * lda : A;  // rows 6 and 7 exist only when kMR == 8
+    const T* a7 = kMR == 8 ? A + 7 * lda : A;
     for (std::int64_t k = 0; k < K; ++k) {
         const V w0 = load<T>(B + k * ldb), w1 = load<T>(B + k * ldb + L);
-        const T* a = A + k * kMR;
-        c00 += w0 * a[0]; c01 += w1 * a[0];
-        c10 += w0 * a[1]; c11 += w1 * a[1];
-        c20 += w0 * a[2]; c21 += w1 * a[2];
-        c30 += w0 * a[3]; c31 += w1 * a[3];
-        c40 += w0 * a[4]; c41 += w1 * a[4];
-        c50 += w0 * a[5]; c51 += w1 * a[5];
+        c00 += w0 * a0[k]; c01 += w1 * a0[k];
+        c10 += w0 * a1[k]; c11 += w1 * a1[k];
+        c20 += w0 * a2[k]; c21 += w1 * a2[k];
+        c30 += w0 * a3[k]; c31 += w1 * a3[k];
+        c40 += w0 * a4[k]; c41 += w1 * a4[k];
+        c50 += w0 * a5[k]; c51 += w1 * a5[k];
         if constexpr (kMR == 8) {
-            c60 += w0 * a[6]; c61 += w1 * a[6];
-            c70 += w0 * a[7]; c71 += w1 * a[7];
+            c60 += w0 * a6[k]; c61 += w1 * a6[k];
+            c70 += w0 * a7[k]; c71 += w1 * a7[k];
         }
     }
     V acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
@@ -113,18 +125,6 @@ inline void micro_kernel(std::int64_t K, const T* __restrict A, const T* __restr
             for (int j = 0; j < kNV; ++j) store<T>(tmp + j * L, acc[i][j]);
             std::memcpy(C + i * ldc, tmp, sizeof(T) * std::size_t(ncols));
         }
-    }
-}
-
-// Rows [0, rows_pad) of A (row-major, lda) as micro-panels: panel p holds rows
-// p*kMR..p*kMR+kMR-1 with out[p*K*kMR + k*kMR + i] = A[(p*kMR + i)*lda + k].
-template <class T>
-inline void pack_panels(const T* A, std::int64_t lda, std::int64_t rows_pad, std::int64_t K, T* out) {
-    for (std::int64_t p = 0; p < rows_pad / kMR; ++p) {
-        T* dst = out + p * K * kMR;
-        const T* src = A + p * kMR * lda;
-        for (std::int64_t k = 0; k < K; ++k)
-            for (int i = 0; i < kMR; ++i) dst[k * kMR + i] = src[i * lda + k];
     }
 }
 
@@ -197,8 +197,8 @@ struct TailPanels {
     }
 };
 
-// One thread's scratch: the padded input tile, two activation buffers and the
-// packed micro-panels, in one uninitialized allocation (every element is
+// One thread's scratch: the padded input tile and two activation buffers, in
+// one uninitialized allocation (every element is
 // written before it is read, and zero-filling ~400 KB per call cost more than
 // a batch-64 forward pass's fork/join).
 template <class T>
@@ -207,17 +207,14 @@ struct Workspace {
     T* x_pad;
     T* h0;
     T* h1;
-    T* packed;
     Workspace(const MLPView<T>& net, std::int64_t tile) {
         std::int64_t widest = 1;
         for (int l = 1; l < net.num_layers; ++l) widest = std::max(widest, net.dims[l]);
         const std::int64_t n_x = tile * net.dims[0], n_h = tile * widest;
-        const std::int64_t n_p = tile * std::max(widest, net.dims[0]);
-        storage.reset(new T[std::size_t(n_x + 2 * n_h + n_p)]);
+        storage.reset(new T[std::size_t(n_x + 2 * n_h)]);
         x_pad = storage.get();
         h0 = x_pad + n_x;
         h1 = h0 + n_h;
-        packed = h1 + n_h;
     }
 };
 
@@ -242,9 +239,6 @@ void forward_tile(const MLPView<T>& net, const TailPanels<T>& tails, std::int64_
         const T* b = net.biases[l] + c * N;
         T* C = bufs[l & 1];
         const std::int64_t n0 = N / NR<T> * NR<T>;
-        // The tile's rows packed once per layer, reused by every column panel.
-        T* Ap = ws.packed;
-        pack_panels<T>(A, lda, rows_pad, K, Ap);
         // Column panels outer: a (K, NR) panel of W is reused by every row micro-tile.
         // W is read in place (not packed): a panel's K rows are NR columns each,
         // ldb apart, so the hardware prefetchers, which stop at 4 KB pages, miss
@@ -265,14 +259,14 @@ void forward_tile(const MLPView<T>& net, const TailPanels<T>& tails, std::int64_
             for (std::int64_t m = 0; m < n_micro; ++m) {
                 if (P != nullptr) prefetch_panel_rows<T>(P, ldp, m * pshare, std::min(Kp, (m + 1) * pshare));
                 const std::int64_t i0 = m * kMR;
-                micro_kernel<T>(K, Ap + i0 * K, W + j0, N, b + j0, net.slope, C + i0 * N + j0, N, NR<T>);
+                micro_kernel<T>(K, A + i0 * lda, lda, W + j0, N, b + j0, net.slope, C + i0 * N + j0, N, NR<T>);
             }
         }
         if (n0 < N) {
             const T* panel = tails.panel(c, l, nl);
             for (std::int64_t i0 = 0; i0 < rows_pad; i0 += kMR)
-                micro_kernel<T>(K, Ap + i0 * K, panel, NR<T>, panel + K * NR<T>, net.slope, C + i0 * N + n0, N,
-                                int(N - n0));
+                micro_kernel<T>(K, A + i0 * lda, lda, panel, NR<T>, panel + K * NR<T>, net.slope, C + i0 * N + n0,
+                                N, int(N - n0));
         }
         A = C;
         lda = N;
