@@ -408,3 +408,17 @@ def test_bitwise_identical_for_any_thread_count(tmp_path):
         assert other.keys() == results[0].keys()
         for k in results[0]:
             np.testing.assert_array_equal(other[k], results[0][k], err_msg=k)
+
+
+@pytest.mark.parametrize("rows", [3, 40_000])  # below and above check_finite_small's one-pass size
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_x_named_with_its_index(rows, bad):
+    critic = emd.MLPCritic.init([2, 8, 1], seed=0)
+    x = np.ones((rows, 2), np.float32)
+    x[rows - 1, 1] = bad
+    with pytest.raises(ValueError, match=rf"`x` must be finite, but x\[\({rows - 1}, 1\)\]"):
+        emd.critic_forward(critic, x)
+    # float32 values whose sum overflows are finite: accepted, with no overflow warning
+    # (pytest turns warnings into errors)
+    big = np.full((rows, 2), 3e38, np.float32)
+    assert emd.critic_forward(critic, big).shape == (rows,)
