@@ -6,6 +6,7 @@ independently of emd's code (a plain chain of matrix products).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -333,3 +334,91 @@ def test_rows_independent_of_tiling():
     full = emd.critic_forward(critic, x)
     for n in (1, 13, 50):
         np.testing.assert_array_equal(emd.critic_forward(critic, x[:n]), full[:n])
+
+
+# -- the blocking of the forward kernel: row tiles of up to 256 rows, micro-tiles
+# of 8 (AVX-512) or 6 rows, column panels of 32 floats / 16 doubles, and the
+# prefetch of the next W panel (the next layer's first panel after a layer's
+# last one). Sizes below straddle every one of those boundaries.
+
+TILING_ARCHS = [
+    [2, 512, 512, 512, 1],  # the benchmark's critic: no partial column panel
+    [3, 40, 33, 1],  # partial panels in both hidden layers
+    [5, 96, 64, 160, 1],  # panels of different widths: the cross-layer prefetch changes stride
+    [7, 17, 1],  # one hidden layer narrower than a panel
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layers", TILING_ARCHS, ids=lambda l: "-".join(map(str, l)))
+def test_forward_tile_remainders(rng, layers, dtype):
+    critic = emd.MLPCritic.init(layers, slope=0.2, seed=5, dtype=dtype)
+    for batch in (1, 5, 63, 65, 255, 256, 257, 600):
+        x = rng.standard_normal((batch, layers[0])).astype(dtype)
+        y = emd.critic_forward(critic, x)
+        assert y.shape == (batch,) and y.dtype == np.dtype(dtype)
+        assert_close_forward(y, reference_forward(critic, x), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("num_critics", [1, 3])
+def test_stacked_tile_remainders(rng, dtype, num_critics):
+    # stacked critics take whole batches as tiles up to 256 rows; K = 1 is a
+    # stack of one; batches just below and above the tile size
+    critics = [emd.MLPCritic.init([3, 40, 72, 1], seed=s, dtype=dtype) for s in range(num_critics)]
+    stacked = emd.MLPCritic.stack(critics)
+    for batch in (1, 63, 65, 257):
+        x = rng.standard_normal((num_critics, batch, 3)).astype(dtype)
+        y = emd.critic_forward(stacked, x)
+        assert y.shape == (num_critics, batch)
+        for k, c in enumerate(critics):
+            assert_close_forward(y[k], reference_forward(c, x[k]), dtype)
+            np.testing.assert_array_equal(y[k], emd.critic_forward(c, x[k]))
+
+
+_THREADS_SCRIPT = """
+import sys, numpy as np, emd
+rng = np.random.default_rng(7)
+out = {}
+for dtype in (np.float32, np.float64):
+    c = emd.MLPCritic.init([2, 512, 512, 512, 1], seed=1, dtype=dtype)
+    for batch in (64, 257):  # enough work for every thread (one per ~2 MFLOP)
+        out[f"single_{np.dtype(dtype).name}_{batch}"] = emd.critic_forward(c, rng.standard_normal((batch, 2)).astype(dtype))
+s = emd.MLPCritic.stack([emd.MLPCritic.init([2, 96, 80, 1], seed=k) for k in range(5)])
+out["stacked"] = emd.critic_forward(s, rng.standard_normal((5, 300, 2)).astype(np.float32))
+c = emd.MLPCritic.init([2, 128, 128, 1], seed=2)
+out["kr"] = np.array(emd.kr_estimate(c, rng.standard_normal((5000, 2)).astype(np.float32),
+                                     rng.standard_normal((3000, 2)).astype(np.float32)))
+np.savez(sys.argv[1], **out)
+"""
+
+
+def test_bitwise_identical_for_any_thread_count(tmp_path):
+    # Threads split rows (never a sum): every output is computed by the same
+    # operations in the same order whatever the number of threads.
+    results = []
+    for threads in (1, 2, 3):
+        path = tmp_path / f"t{threads}.npz"
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, str(path)], env=env, check=True,
+                       capture_output=True, text=True)
+        with np.load(path) as f:
+            results.append({k: f[k] for k in f.files})
+    for other in results[1:]:
+        assert other.keys() == results[0].keys()
+        for k in results[0]:
+            np.testing.assert_array_equal(other[k], results[0][k], err_msg=k)
+
+
+@pytest.mark.parametrize("rows", [3, 40_000])  # below and above check_finite_small's one-pass size
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_x_named_with_its_index(rows, bad):
+    critic = emd.MLPCritic.init([2, 8, 1], seed=0)
+    x = np.ones((rows, 2), np.float32)
+    x[rows - 1, 1] = bad
+    with pytest.raises(ValueError, match=rf"`x` must be finite, but x\[\({rows - 1}, 1\)\]"):
+        emd.critic_forward(critic, x)
+    # float32 values whose sum overflows are finite: accepted, with no overflow warning
+    # (pytest turns warnings into errors)
+    big = np.full((rows, 2), 3e38, np.float32)
+    assert emd.critic_forward(critic, big).shape == (rows,)

@@ -243,3 +243,13 @@ def check_open_unit_interval(value: Any, name: str) -> float:
     if not (0.0 < v < 1.0):
         raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value!r}")
     return v
+
+
+def check_finite_small(arr: np.ndarray, name: str) -> None:
+    """check_finite for per-call checks of small arrays (a critic's batch of 64
+    rows): one isfinite pass, without the errstate context that check_finite's
+    overflow-safe sum needs, which costs more than the pass (3 us against 1 us).
+    Large arrays go to check_finite (no boolean temporary)."""
+    if arr.dtype.kind in "fc" and arr.size <= 65536 and np.isfinite(arr).all():
+        return
+    check_finite(arr, name)

@@ -31,6 +31,7 @@ from ._validation import (
     as_float_array,
     cast,
     check_finite,
+    check_finite_small,
     check_positive_int,
     check_real,
     result_float_dtype,
@@ -260,8 +261,9 @@ def _core_args(critic: MLPCritic, dtype: np.dtype) -> tuple[list[np.ndarray], li
 
 def _check_input(critic: MLPCritic, x: Any, as_array: Callable[..., Any] = as_float_array) -> tuple[Any, np.dtype]:
     """The checks of :func:`critic_forward`'s ``x`` (shared with the GPU path, which
-    passes its own ``as_array``): contiguous, finite, of the critic's width and dtype rule."""
-    d = critic.layers[0]
+    passes its own ``as_array``): contiguous, finite, of the critic's width and dtype rule.
+    Kept lean: it runs on every forward pass, where a batch of 64 takes ~0.3 ms."""
+    d = critic.weights[0].shape[-2]
     xa = as_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
     if xa.shape[-1] != d:
         raise ValueError(f"`x` must have d = {d} columns (the critic's input width), got shape {xa.shape}")
@@ -271,9 +273,10 @@ def _check_input(critic: MLPCritic, x: Any, as_array: Callable[..., Any] = as_fl
         )
     if xa.shape[-2] == 0:
         raise ValueError(f"`x` has no rows (shape {xa.shape})")
-    dtype = result_float_dtype(xa, critic.weights[0])
+    # the promotion rule, short-cut when x already has the critic's dtype (float32 or float64)
+    dtype = xa.dtype if xa.dtype == critic.weights[0].dtype else result_float_dtype(xa, critic.weights[0])
     xa = cast(xa, dtype)
-    check_finite(xa, "x")
+    check_finite_small(xa, "x")
     return xa, dtype
 
 
