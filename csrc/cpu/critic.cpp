@@ -22,19 +22,15 @@
 #include <vector>
 
 #include "emd/parallel.hpp"
+#include "emd/simd.hpp"
 
 namespace emd {
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
 constexpr int kMR = 8;  // 32 vector registers: 16 accumulators + 2 of W + broadcasts
-#elif defined(__AVX__)
-constexpr int kVecBytes = 32;
-constexpr int kMR = 6;  // 16 registers: 12 accumulators + 2 of W + 1 broadcast
 #else
-constexpr int kVecBytes = 16;
-constexpr int kMR = 6;
+constexpr int kMR = 6;  // 16 registers: 12 accumulators + 2 of W + 1 broadcast
 #endif
 constexpr int kNV = 2;         // vectors per accumulator row
 // Rows per tile: each (K, NR) panel of W is fetched once per tile and reused by
@@ -45,25 +41,9 @@ constexpr int kNV = 2;         // vectors per accumulator row
 // stacked 2-512-512-512-1 critics at batch 256: 92 GFLOP/s at 64 rows, 104 at 256).
 constexpr int kTileMax = 256;
 
-template <class T>
-struct Vec {
-    typedef T type __attribute__((vector_size(kVecBytes)));
-    // The same vector at the element's alignment, for unaligned loads and
-    // stores by plain dereference (memcpy into an array made GCC keep one of
-    // the micro-kernel's W vectors on the stack: an extra load per FMA).
-    typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T)), may_alias));
-    static constexpr int lanes = kVecBytes / int(sizeof(T));
-};
-
-template <class T>
-inline typename Vec<T>::type load(const T* p) {
-    return *reinterpret_cast<const typename Vec<T>::unaligned*>(p);
-}
-
-template <class T>
-inline void store(T* p, const typename Vec<T>::type& v) {
-    *reinterpret_cast<typename Vec<T>::unaligned*>(p) = v;
-}
+using simd::load;
+using simd::store;
+using simd::Vec;
 
 template <class T>
 constexpr int NR = kNV * Vec<T>::lanes;
