@@ -12,11 +12,22 @@ from typing import Any, Callable
 import numpy as np
 
 
-def median_time(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, sync: Callable[[], None] | None = None) -> float:
+# Idle worker threads of the previous timing spin before they sleep: OpenBLAS's
+# for about 0.1 s after each threaded GEMM (0.10 s of CPU measured during a 0.2 s
+# sleep right after one), libgomp's for a few ms after each parallel region. On a
+# 2-core machine a spinning worker takes a core from whatever is timed next, so
+# every timing starts this long after the previous one's last call.
+SETTLE_S = 0.25
+
+
+def median_time(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, sync: Callable[[], None] | None = None,
+                settle: float = SETTLE_S) -> float:
     """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs.
 
     ``sync`` (e.g. a device synchronize) is called after each run, inside the timing.
+    The runs start ``settle`` seconds after the call (see SETTLE_S).
     """
+    time.sleep(settle)
     for _ in range(warmup):
         fn()
         if sync:

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 from _timing import median_time, print_table
@@ -52,15 +51,7 @@ def torch_forward_factory(critic: emd.MLPCritic):
 
 
 def _settled(fn, repeats: int) -> float:
-    """median_time after the other library's idle worker threads have gone to sleep.
-
-    OpenBLAS's workers spin at 100% of a core for about 0.1 s after each
-    threaded GEMM (measured here: 0.10 s of CPU during a 0.2 s sleep right after
-    one), and libgomp's spin for a few ms after each parallel region. On a
-    2-core machine a spinning worker takes a core from whichever side is timed
-    next, so each side's timing starts 0.25 s after the other side's last call.
-    """
-    time.sleep(0.25)
+    """median_time, which starts after the other library's idle workers have gone to sleep (_timing.SETTLE_S)."""
     return median_time(fn, repeats=repeats)
 
 
