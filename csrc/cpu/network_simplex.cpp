@@ -48,6 +48,16 @@ constexpr index_t k_screen_min_arcs = index_t(1) << 18;
 // updates drift by round-off, rebuilding costs O(n + m).
 constexpr index_t k_recompute_every = 1024;
 constexpr index_t k_poll_every = 2048;
+// Shortlist phase (see TransportSimplex::shortlist_): each source keeps its
+// k_short_len cheapest arcs; used once every side has more than
+// k_short_min_side nodes (below that the dense pricing is already cheap).
+constexpr index_t k_short_len = 16;
+constexpr index_t k_short_min_side = 2 * k_short_len;
+// Each pricing round over all of M adds up to k_short_add violating arcs per
+// source; past k_short_max_rounds rounds' worth of arcs the dense pricing
+// takes over (memory stays O((n + m) k)).
+constexpr index_t k_short_add = 8;
+constexpr index_t k_short_max_rounds = 16;
 // Problems with at least this many arcs (n = m ~ 1450) price on two threads.
 constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
 
@@ -119,9 +129,11 @@ class TransportSimplex {
         // Block size of the block-search pricing: sqrt(#arcs), as in LEMON
         // (smaller blocks trade cheaper scans for more pivots; no net gain measured).
         block_ = std::max<index_t>(index_t(std::sqrt(double(nm_))), 16);
+        if (n_ > k_short_min_side && m_ > k_short_min_side && m_ <= std::numeric_limits<std::int32_t>::max())
+            build_shortlist();
         build_initial_tree(supply, demand);
         if constexpr (sizeof(T) > sizeof(float)) {
-            if (nm_ >= k_screen_min_arcs && nm_ <= k_screen_max_arcs) {
+            if (!shortlist_ && nm_ >= k_screen_min_arcs && nm_ <= k_screen_max_arcs) {
                 Mf_.resize(std::size_t(nm_));
                 for (index_t e = 0; e < nm_; ++e) Mf_[e] = float(M_[e]);
                 screening_ = true;
@@ -133,6 +145,13 @@ class TransportSimplex {
     // With `two_threads`, pricing is shared by two threads (run_two_threads);
     // the sequence of pivots, hence the result, is the same either way.
     SolveStatus run(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool two_threads) {
+        if (shortlist_) {
+            bool proved = false;
+            const SolveStatus st = run_shortlist(max_iter, interrupt, may_call_back, proved);
+            if (st != SolveStatus::optimal || proved) return st;
+            // The candidate set grew too large: the dense pricing below takes
+            // over from the current tree and decides optimality on all of M.
+        }
         if (two_threads) return run_two_threads(max_iter, interrupt, may_call_back);
         return run_serial(max_iter, interrupt, may_call_back);
     }
@@ -270,6 +289,46 @@ class TransportSimplex {
         return status;
     }
 
+    // Pivots on the shortlist's arcs until none of them prices negative
+    // (returns optimal then, meaning "optimal on the shortlist"; the dense
+    // phase must still prove it on all of M), or max_iter / Ctrl-C.
+    SolveStatus run_shortlist(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool& proved) {
+        index_t since_recompute = 0;
+        const index_t cap = n_ * short_len_ + k_short_max_rounds * n_ * k_short_add;
+        while (true) {
+            if (max_iter >= 0 && n_iter_ >= max_iter) {
+                shortlist_ = false;
+                screening_ = false;
+                recompute_potentials();
+                return find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
+            }
+            if (n_iter_ % k_poll_every == 0 && n_iter_ > 0 && interrupt.poll(may_call_back))
+                return SolveStatus::interrupted;
+            if (!find_entering_arc_short()) {
+                // Optimal on the candidates: price all of M exactly, with
+                // potentials rebuilt from the tree. Nothing found: optimal.
+                recompute_potentials();
+                since_recompute = 0;
+                if (index_t(short_row_.size()) > cap) {
+                    shortlist_ = false;
+                    return SolveStatus::optimal;  // not proved: the dense phase goes on
+                }
+                if (add_violating_arcs() == 0) {
+                    shortlist_ = false;
+                    proved = true;
+                    return SolveStatus::optimal;
+                }
+                continue;
+            }
+            if (!pivot()) return SolveStatus::infeasible;
+            ++n_iter_;
+            if (++since_recompute >= k_recompute_every) {
+                recompute_potentials();
+                since_recompute = 0;
+            }
+        }
+    }
+
     SolveStatus run_serial(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
         index_t since_recompute = 0;
         while (true) {
@@ -336,6 +395,21 @@ class TransportSimplex {
     bool screening_ = false;
     std::vector<float> Mf_;
     index_t next_lin_ = 0;  // where the pricing resumes (row-major arc index)
+    // Shortlist phase (Gottschlich and Schuhmacher, "The shortlist method for
+    // fast computation of the Earth Mover's Distance and finding optimal
+    // solutions to transportation problems", PLoS ONE 9(10), 2014): the
+    // optimal plan of a point-cloud problem uses almost only arcs among each
+    // source's few cheapest ones. While true, pricing scans only those
+    // (short_col_, short_cost_: k_short_len per source, cache resident)
+    // instead of streaming all of M, and the initial basis is a greedy on
+    // them. Once no shortlist arc prices negative, the dense pricing takes
+    // over from that tree: it adds any violating arc of M (the paper's
+    // "add the violating arcs and re-solve", done by the same simplex) and
+    // proves optimality on the whole of M as before.
+    bool shortlist_ = false;
+    index_t short_len_ = 0, next_short_ = 0;
+    std::vector<std::int32_t> short_row_, short_col_;
+    std::vector<double> short_cost_;
     index_t n_iter_ = 0;
 
     std::vector<index_t> parent_, pred_, thread_, rev_thread_, succ_num_, last_succ_;
@@ -355,12 +429,26 @@ class TransportSimplex {
         return pred_[i] == e || pred_[n_ + j] == e;
     }
 
-    // Initial basis: the row-minimum rule. Each source in turn ships to its
-    // cheapest sink with demand left; every allocation exhausts a source or a
-    // sink, so the allocated arcs form a forest and all carry positive flow.
-    // Each forest component hangs from the root through its last source's
-    // zero-cost arc, which points to the root: a strongly feasible tree.
+    // Initial basis. With a shortlist, first a greedy on its arcs taken
+    // cheapest first (the matrix-minimum rule restricted to the shortlist:
+    // far closer to the optimum than the row rule on point clouds, hence
+    // fewer pivots); then, and alone without a shortlist, the row-minimum
+    // rule: each source with supply left ships to its cheapest sink with
+    // demand left. Every allocation exhausts a source or a sink, so the
+    // allocated arcs form a forest and all carry positive flow. Each forest
+    // component hangs from the root through the zero-cost arc of its source
+    // holding leftover supply (round-off only), which points to the root: a
+    // strongly feasible tree. Should round-off leave leftovers at two sources
+    // of one component, the greedy start is dropped for the row rule alone.
     void build_initial_tree(const double* supply, const double* demand) {
+        if (shortlist_ && try_initial_tree(supply, demand, true)) return;
+        std::fill(succ_num_.begin(), succ_num_.end(), index_t(1));
+        std::fill(last_succ_.begin(), last_succ_.end(), index_t(-1));
+        if (!try_initial_tree(supply, demand, false))
+            throw std::logic_error("network_simplex: initial tree does not span");
+    }
+
+    bool try_initial_tree(const double* supply, const double* demand, bool greedy) {
         std::vector<double> ra(supply, supply + n_), rb(demand, demand + m_);
         std::vector<double> dead(std::size_t(m_), 0.0);  // +inf once sink j is exhausted
         struct Alloc {
@@ -372,29 +460,45 @@ class TransportSimplex {
         std::vector<index_t> num_arcs_sink(std::size_t(m_), 0);
         index_t alive = m_;
         const double inf = std::numeric_limits<double>::infinity();
+        auto allocate = [&](index_t i, index_t jb) {
+            const double x = std::min(ra[i], rb[jb]);
+            allocs.push_back({i, jb, x});
+            ++num_arcs_sink[jb];
+            if (x == rb[jb]) {
+                rb[jb] = 0.0;
+                dead[jb] = inf;
+                --alive;
+            } else {
+                rb[jb] -= x;
+            }
+            ra[i] = (x == ra[i]) ? 0.0 : ra[i] - x;
+        };
+        if (greedy) {
+            const index_t total = n_ * short_len_;
+            std::vector<index_t> order(static_cast<std::size_t>(total));
+            for (index_t q = 0; q < total; ++q) order[q] = q;
+            // By cost, ties by position (row-major): deterministic.
+            std::sort(order.begin(), order.end(), [&](index_t x, index_t y) {
+                return short_cost_[x] < short_cost_[y] || (short_cost_[x] == short_cost_[y] && x < y);
+            });
+            for (index_t t = 0; t < total && alive > 0; ++t) {
+                const index_t q = order[t];
+                const index_t i = short_row_[q], j = short_col_[q];
+                if (ra[i] > 0 && rb[j] > 0) allocate(i, j);
+            }
+        }
         for (index_t i = 0; i < n_ && alive > 0; ++i) {
             const T* row = M_ + i * m_;
             while (ra[i] > 0 && alive > 0) {
-                double best = inf;
+                const double best = masked_row_min(row, dead.data(), m_);
                 index_t jb = -1;
-                best = masked_row_min(row, dead.data(), m_);
                 for (index_t j = 0; j < m_; ++j) {
                     if (double(row[j]) + dead[j] == best) {
                         jb = j;
                         break;
                     }
                 }
-                const double x = std::min(ra[i], rb[jb]);
-                allocs.push_back({i, jb, x});
-                ++num_arcs_sink[jb];
-                if (x == rb[jb]) {
-                    rb[jb] = 0.0;
-                    dead[jb] = inf;
-                    --alive;
-                } else {
-                    rb[jb] -= x;
-                }
-                ra[i] = (x == ra[i]) ? 0.0 : ra[i] - x;
+                allocate(i, jb);
             }
         }
         // A sink left without any arc can only come from round-off in the
@@ -427,39 +531,43 @@ class TransportSimplex {
             }
         }
 
-        // Depth-first preorder from the root; components entered from their
-        // highest-numbered source (the one holding any leftover supply).
+        // Depth-first preorder from the root; components entered first from
+        // the sources holding leftover supply (highest-numbered first), then
+        // from the other sources.
         std::vector<index_t> order;
         order.reserve(N);
         order.push_back(root_);
         std::vector<char> seen(N, 0);
         seen[root_] = 1;
         std::vector<index_t> stack;
-        for (index_t s0 = n_ - 1; s0 >= 0; --s0) {
-            if (seen[s0]) continue;
-            seen[s0] = 1;
-            parent_[s0] = root_;
-            pred_[s0] = nm_ + s0;
-            forward_[s0] = 1;
-            pred_flow_[s0] = ra[s0];
-            stack.push_back(s0);
-            while (!stack.empty()) {
-                const index_t u = stack.back();
-                stack.pop_back();
-                order.push_back(u);
-                for (index_t k = start[u]; k < start[u + 1]; ++k) {
-                    const index_t w = adj_node[k];
-                    if (seen[w]) continue;
-                    seen[w] = 1;
-                    parent_[w] = u;
-                    pred_[w] = adj_arc[k];
-                    forward_[w] = (w < n_) ? 1 : 0;  // arcs point source -> sink
-                    pred_flow_[w] = adj_flow[k];
-                    stack.push_back(w);
+        for (int pass = 0; pass < 2; ++pass) {
+            for (index_t s0 = n_ - 1; s0 >= 0; --s0) {
+                if (seen[s0] || (pass == 0 && !(ra[s0] > 0))) continue;
+                seen[s0] = 1;
+                parent_[s0] = root_;
+                pred_[s0] = nm_ + s0;
+                forward_[s0] = 1;
+                pred_flow_[s0] = ra[s0];
+                stack.push_back(s0);
+                while (!stack.empty()) {
+                    const index_t u = stack.back();
+                    stack.pop_back();
+                    order.push_back(u);
+                    if (u != s0 && u < n_ && ra[u] > 0) return false;  // a second leftover here
+                    for (index_t k = start[u]; k < start[u + 1]; ++k) {
+                        const index_t w = adj_node[k];
+                        if (seen[w]) continue;
+                        seen[w] = 1;
+                        parent_[w] = u;
+                        pred_[w] = adj_arc[k];
+                        forward_[w] = (w < n_) ? 1 : 0;  // arcs point source -> sink
+                        pred_flow_[w] = adj_flow[k];
+                        stack.push_back(w);
+                    }
                 }
             }
         }
-        if (index_t(order.size()) != num_nodes_) throw std::logic_error("network_simplex: initial tree does not span");
+        if (index_t(order.size()) != num_nodes_) return false;
 
         for (std::size_t k = 0; k < N; ++k) {
             const index_t u = order[k], w = order[(k + 1) % N];
@@ -475,6 +583,7 @@ class TransportSimplex {
             if (last_succ_[p] == -1) last_succ_[p] = last_succ_[u];
         }
         recompute_potentials();
+        return true;
     }
 
     // pi from the tree: zero reduced cost on every tree arc, pi[root] = 0.
@@ -551,6 +660,106 @@ class TransportSimplex {
             swept += len;
             if (r.e >= 0) {
                 in_arc_ = r.e;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The k cheapest arcs of every source, by (cost, column): one pass over
+    // each row with a bounded max-heap (few insertions on typical rows).
+    void build_shortlist() {
+        const index_t k = std::min(k_short_len, m_);
+        short_len_ = k;
+        short_row_.resize(std::size_t(n_ * k));
+        short_col_.resize(std::size_t(n_ * k));
+        short_cost_.resize(std::size_t(n_ * k));
+        std::vector<std::pair<double, std::int32_t>> heap(static_cast<std::size_t>(k));
+        for (index_t i = 0; i < n_; ++i) {
+            const T* row = M_ + i * m_;
+            for (index_t j = 0; j < k; ++j) heap[j] = {double(row[j]), std::int32_t(j)};
+            std::make_heap(heap.begin(), heap.end());
+            double top = heap.front().first;
+            for (index_t j = k; j < m_; ++j) {
+                const double c = double(row[j]);
+                if (c < top) {  // ties keep the lower column: deterministic
+                    std::pop_heap(heap.begin(), heap.end());
+                    heap.back() = {c, std::int32_t(j)};
+                    std::push_heap(heap.begin(), heap.end());
+                    top = heap.front().first;
+                }
+            }
+            std::sort(heap.begin(), heap.end());
+            for (index_t q = 0; q < k; ++q) {
+                short_cost_[i * k + q] = heap[q].first;
+                short_col_[i * k + q] = heap[q].second;
+                short_row_[i * k + q] = std::int32_t(i);
+            }
+        }
+        shortlist_ = true;
+    }
+
+    // One exact pricing pass over all of M (the dense pricing's acceptance
+    // test): appends to the candidates up to k_short_add of each source's
+    // most violated arcs. Returns how many were added.
+    index_t add_violating_arcs() {
+        const double* pi_b = pi_.data() + n_;
+        const double tol = k_rc_tol;
+        std::vector<std::pair<double, std::int32_t>> found;
+        index_t added = 0;
+        for (index_t i = 0; i < n_; ++i) {
+            const T* row = M_ + i * m_;
+            const double pi_i = pi_[i];
+            const double shift = pi_i + tol * std::fabs(pi_i);
+            if (scaled_segment_min(row, pi_b, m_, tol) + shift >= 0.0) continue;
+            found.clear();
+            for (index_t j = 0; j < m_; ++j) {
+                const double val = scaled_rc(row[j], pi_b[j], tol) + shift;
+                if (val < 0.0 && !is_tree_arc(i, j)) found.emplace_back(val, std::int32_t(j));
+            }
+            if (index_t(found.size()) > k_short_add) {
+                std::nth_element(found.begin(), found.begin() + k_short_add, found.end());
+                found.resize(std::size_t(k_short_add));
+            }
+            for (const auto& fj : found) {
+                short_row_.push_back(std::int32_t(i));
+                short_col_.push_back(fj.second);
+                short_cost_.push_back(double(row[fj.second]));
+            }
+            added += index_t(found.size());
+        }
+        return added;
+    }
+
+    // Block search over the shortlist's arcs, exact costs, the same
+    // acceptance test as the dense pricing.
+    bool find_entering_arc_short() {
+        const index_t total = index_t(short_row_.size());
+        const index_t block = std::max<index_t>(index_t(std::sqrt(double(total))), 16);
+        const double* pi_b = pi_.data() + n_;
+        const double tol = k_rc_tol;
+        if (next_short_ >= total) next_short_ = 0;
+        for (index_t swept = 0; swept < total;) {
+            const index_t len = std::min(block, total - swept);
+            double best = 0.0;
+            index_t eb = -1;
+            index_t q = next_short_;
+            for (index_t t = 0; t < len; ++t) {
+                const index_t i = short_row_[q];
+                const double c = short_cost_[q];
+                const index_t j = short_col_[q];
+                const double pj = pi_b[j], pii = pi_[i];
+                const double val = c + pii - pj + tol * (std::fabs(c) + std::fabs(pii) + std::fabs(pj));
+                if (val < best && !is_tree_arc(i, j)) {
+                    best = val;
+                    eb = i * m_ + j;
+                }
+                if (++q == total) q = 0;
+            }
+            next_short_ = q;
+            swept += len;
+            if (eb >= 0) {
+                in_arc_ = eb;
                 return true;
             }
         }
