@@ -49,10 +49,14 @@ constexpr index_t k_screen_min_arcs = index_t(1) << 18;
 constexpr index_t k_recompute_every = 1024;
 constexpr index_t k_poll_every = 2048;
 // Shortlist phase (see TransportSimplex::shortlist_): each source keeps its
-// k_short_len cheapest arcs; used once every side has more than
-// k_short_min_side nodes (below that the dense pricing is already cheap).
+// k_short_len cheapest arcs; used from k_short_min_arcs arcs on (n = m ~ 724)
+// and with more than k_short_min_side nodes on each side. Below that the
+// dense pricing is already cheap and the shortlist's set-up (one selection
+// pass over M, a sort, pricing rounds) does not pay: measured break-even
+// between n = m = 500 and 1000 on point clouds.
 constexpr index_t k_short_len = 16;
 constexpr index_t k_short_min_side = 2 * k_short_len;
+constexpr index_t k_short_min_arcs = index_t(1) << 19;
 // Each pricing round over all of M adds up to k_short_add violating arcs per
 // source; past k_short_max_rounds rounds' worth of arcs the dense pricing
 // takes over (memory stays O((n + m) k)).
@@ -110,13 +114,19 @@ double masked_row_min(const T* __restrict c, const double* __restrict dead, inde
 template <class T>
 class TransportSimplex {
    public:
-    TransportSimplex(const T* M, index_t n, index_t m, const double* supply, const double* demand)
-        : M_(M), n_(n), m_(m), nm_(n * m), num_nodes_(n + m + 1), root_(n + m) {
+    // `threads`: whether the whole-M passes of the shortlist phase (building
+    // the shortlist, the pricing rounds) may run on OpenMP threads; each row
+    // is handled alone and the results are merged in row order, so the
+    // result does not depend on it.
+    TransportSimplex(const T* M, index_t n, index_t m, const double* supply, const double* demand, bool threads)
+        : M_(M), n_(n), m_(m), nm_(n * m), num_nodes_(n + m + 1), root_(n + m), threads_(threads) {
         const std::size_t N = std::size_t(num_nodes_);
         parent_.assign(N, -1);
         pred_.assign(N, -1);
         thread_.assign(N, -1);
         rev_thread_.assign(N, -1);
+        if (num_nodes_ > index_t(std::numeric_limits<std::int32_t>::max()))
+            throw std::length_error("network_simplex: more than 2^31 - 1 nodes");
         succ_num_.assign(N, 1);
         last_succ_.assign(N, -1);
         forward_.assign(N, 0);
@@ -129,7 +139,8 @@ class TransportSimplex {
         // Block size of the block-search pricing: sqrt(#arcs), as in LEMON
         // (smaller blocks trade cheaper scans for more pivots; no net gain measured).
         block_ = std::max<index_t>(index_t(std::sqrt(double(nm_))), 16);
-        if (n_ > k_short_min_side && m_ > k_short_min_side && m_ <= std::numeric_limits<std::int32_t>::max())
+        if (nm_ >= k_short_min_arcs && n_ > k_short_min_side && m_ > k_short_min_side &&
+            n_ <= std::numeric_limits<std::int32_t>::max() && m_ <= std::numeric_limits<std::int32_t>::max())
             build_shortlist();
         build_initial_tree(supply, demand);
         if constexpr (sizeof(T) > sizeof(float)) {
@@ -293,7 +304,7 @@ class TransportSimplex {
     // (returns optimal then, meaning "optimal on the shortlist"; the dense
     // phase must still prove it on all of M), or max_iter / Ctrl-C.
     SolveStatus run_shortlist(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool& proved) {
-        index_t since_recompute = 0;
+        index_t since_recompute = 0, rounds = 0;
         const index_t cap = n_ * short_len_ + k_short_max_rounds * n_ * k_short_add;
         while (true) {
             if (max_iter >= 0 && n_iter_ >= max_iter) {
@@ -313,10 +324,19 @@ class TransportSimplex {
                     shortlist_ = false;
                     return SolveStatus::optimal;  // not proved: the dense phase goes on
                 }
-                if (add_violating_arcs() == 0) {
+                const index_t added = add_violating_arcs();
+                if (added == 0) {
                     shortlist_ = false;
                     proved = true;
                     return SolveStatus::optimal;
+                }
+                // Past the first round, a round that still finds violations
+                // at over half the sources says the optimal plan leaves the
+                // cheap arcs (costs not of point clouds, e.g. long-range
+                // moves on a line): the dense pricing is faster from here.
+                if (++rounds > 1 && 2 * added > n_ * k_short_add) {
+                    shortlist_ = false;
+                    return SolveStatus::optimal;  // not proved: the dense phase goes on
                 }
                 continue;
             }
@@ -386,6 +406,7 @@ class TransportSimplex {
    private:
     const T* M_;
     index_t n_, m_, nm_, num_nodes_, root_;
+    bool threads_;
     index_t block_;
     // Screening: while true, pricing reads a float32 copy of a float64 M
     // (half the memory traffic; pricing is bandwidth-bound on large
@@ -412,7 +433,12 @@ class TransportSimplex {
     std::vector<double> short_cost_;
     index_t n_iter_ = 0;
 
-    std::vector<index_t> parent_, pred_, thread_, rev_thread_, succ_num_, last_succ_;
+    // Node-indexed tree arrays in 32 bits (nodes are n + m + 1 < 2^31):
+    // the pivots walk them node by node, so half the bytes keep more of the
+    // tree in L1 (arc ids, in pred_, need 64 bits).
+    using node_t = std::int32_t;
+    std::vector<node_t> parent_, thread_, rev_thread_, succ_num_, last_succ_;
+    std::vector<index_t> pred_;
     std::vector<signed char> forward_;  // 1: u's tree arc points from u to its parent
     std::vector<double> pi_, pred_flow_, supply_;
     std::vector<index_t> dirty_revs_;
@@ -442,8 +468,8 @@ class TransportSimplex {
     // of one component, the greedy start is dropped for the row rule alone.
     void build_initial_tree(const double* supply, const double* demand) {
         if (shortlist_ && try_initial_tree(supply, demand, true)) return;
-        std::fill(succ_num_.begin(), succ_num_.end(), index_t(1));
-        std::fill(last_succ_.begin(), last_succ_.end(), index_t(-1));
+        std::fill(succ_num_.begin(), succ_num_.end(), node_t(1));
+        std::fill(last_succ_.begin(), last_succ_.end(), node_t(-1));
         if (!try_initial_tree(supply, demand, false))
             throw std::logic_error("network_simplex: initial tree does not span");
     }
@@ -475,14 +501,12 @@ class TransportSimplex {
         };
         if (greedy) {
             const index_t total = n_ * short_len_;
-            std::vector<index_t> order(static_cast<std::size_t>(total));
-            for (index_t q = 0; q < total; ++q) order[q] = q;
+            std::vector<std::pair<double, index_t>> order(static_cast<std::size_t>(total));
+            for (index_t q = 0; q < total; ++q) order[q] = {short_cost_[q], q};
             // By cost, ties by position (row-major): deterministic.
-            std::sort(order.begin(), order.end(), [&](index_t x, index_t y) {
-                return short_cost_[x] < short_cost_[y] || (short_cost_[x] == short_cost_[y] && x < y);
-            });
+            std::sort(order.begin(), order.end());
             for (index_t t = 0; t < total && alive > 0; ++t) {
-                const index_t q = order[t];
+                const index_t q = order[t].second;
                 const index_t i = short_row_[q], j = short_col_[q];
                 if (ra[i] > 0 && rb[j] > 0) allocate(i, j);
             }
@@ -674,7 +698,14 @@ class TransportSimplex {
         short_row_.resize(std::size_t(n_ * k));
         short_col_.resize(std::size_t(n_ * k));
         short_cost_.resize(std::size_t(n_ * k));
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp parallel if (threads_)
+#endif
+        {
         std::vector<std::pair<double, std::int32_t>> heap(static_cast<std::size_t>(k));
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp for schedule(static)
+#endif
         for (index_t i = 0; i < n_; ++i) {
             const T* row = M_ + i * m_;
             for (index_t j = 0; j < k; ++j) heap[j] = {double(row[j]), std::int32_t(j)};
@@ -696,6 +727,7 @@ class TransportSimplex {
                 short_row_[i * k + q] = std::int32_t(i);
             }
         }
+        }
         shortlist_ = true;
     }
 
@@ -705,28 +737,44 @@ class TransportSimplex {
     index_t add_violating_arcs() {
         const double* pi_b = pi_.data() + n_;
         const double tol = k_rc_tol;
-        std::vector<std::pair<double, std::int32_t>> found;
+        const index_t ka = k_short_add;
+        std::vector<std::int32_t> slot_col(static_cast<std::size_t>(n_ * ka));
+        std::vector<index_t> slot_num(static_cast<std::size_t>(n_), 0);
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp parallel if (threads_)
+#endif
+        {
+            std::vector<std::pair<double, std::int32_t>> found;
+#if defined(EMD_HAVE_OPENMP)
+#pragma omp for schedule(static)
+#endif
+            for (index_t i = 0; i < n_; ++i) {
+                const T* row = M_ + i * m_;
+                const double pi_i = pi_[i];
+                const double shift = pi_i + tol * std::fabs(pi_i);
+                if (scaled_segment_min(row, pi_b, m_, tol) + shift >= 0.0) continue;
+                found.clear();
+                for (index_t j = 0; j < m_; ++j) {
+                    const double val = scaled_rc(row[j], pi_b[j], tol) + shift;
+                    if (val < 0.0 && !is_tree_arc(i, j)) found.emplace_back(val, std::int32_t(j));
+                }
+                if (index_t(found.size()) > ka) {
+                    std::nth_element(found.begin(), found.begin() + ka, found.end());
+                    found.resize(std::size_t(ka));
+                }
+                for (std::size_t q = 0; q < found.size(); ++q) slot_col[std::size_t(i * ka) + q] = found[q].second;
+                slot_num[i] = index_t(found.size());
+            }
+        }
         index_t added = 0;
         for (index_t i = 0; i < n_; ++i) {
-            const T* row = M_ + i * m_;
-            const double pi_i = pi_[i];
-            const double shift = pi_i + tol * std::fabs(pi_i);
-            if (scaled_segment_min(row, pi_b, m_, tol) + shift >= 0.0) continue;
-            found.clear();
-            for (index_t j = 0; j < m_; ++j) {
-                const double val = scaled_rc(row[j], pi_b[j], tol) + shift;
-                if (val < 0.0 && !is_tree_arc(i, j)) found.emplace_back(val, std::int32_t(j));
-            }
-            if (index_t(found.size()) > k_short_add) {
-                std::nth_element(found.begin(), found.begin() + k_short_add, found.end());
-                found.resize(std::size_t(k_short_add));
-            }
-            for (const auto& fj : found) {
+            for (index_t q = 0; q < slot_num[i]; ++q) {
+                const std::int32_t j = slot_col[i * ka + q];
                 short_row_.push_back(std::int32_t(i));
-                short_col_.push_back(fj.second);
-                short_cost_.push_back(double(row[fj.second]));
+                short_col_.push_back(j);
+                short_cost_.push_back(double(M_[i * m_ + j]));
             }
-            added += index_t(found.size());
+            added += slot_num[i];
         }
         return added;
     }
@@ -971,10 +1019,10 @@ void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const N
     const double scale = (sa / sb) * (1.0 - 8.0 * std::numeric_limits<double>::epsilon());
     for (index_t c = 0; c < mb; ++c) demand[c] = double(b[ib[c]]) * scale;
 
-    TransportSimplex<T> simplex(Ms, na, mb, supply.data(), demand.data());
     // Two pricing threads pay off once a block (sqrt(n m) arcs) outweighs a
     // barrier; batches already use one thread per problem.
     const bool two_threads = allow_threads && max_threads() >= 2 && na * mb >= k_two_threads_min_arcs;
+    TransportSimplex<T> simplex(Ms, na, mb, supply.data(), demand.data(), two_threads);
     out.status = simplex.run(params.max_iter, interrupt, may_call_back, two_threads);
     out.n_iter = simplex.n_iter();
     if (out.status == SolveStatus::interrupted) return;
