@@ -55,6 +55,7 @@ constexpr index_t k_poll_every = 2048;
 // pass over M, a sort, pricing rounds) does not pay: measured break-even
 // between n = m = 500 and 1000 on point clouds.
 constexpr index_t k_short_len = 16;
+constexpr index_t k_short_mass_max = 4;
 constexpr index_t k_short_min_side = 2 * k_short_len;
 constexpr index_t k_short_min_arcs = index_t(1) << 19;
 // Each pricing round over all of M adds up to k_short_add violating arcs per
@@ -305,7 +306,7 @@ class TransportSimplex {
     // phase must still prove it on all of M), or max_iter / Ctrl-C.
     SolveStatus run_shortlist(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool& proved) {
         index_t since_recompute = 0, rounds = 0;
-        const index_t cap = n_ * short_len_ + k_short_max_rounds * n_ * k_short_add;
+        const index_t cap = index_t(short_row_.size()) + k_short_max_rounds * n_ * k_short_add;
         while (true) {
             if (max_iter >= 0 && n_iter_ >= max_iter) {
                 shortlist_ = false;
@@ -500,7 +501,7 @@ class TransportSimplex {
             ra[i] = (x == ra[i]) ? 0.0 : ra[i] - x;
         };
         if (greedy) {
-            const index_t total = n_ * short_len_;
+            const index_t total = index_t(short_row_.size());
             std::vector<std::pair<double, index_t>> order(static_cast<std::size_t>(total));
             for (index_t q = 0; q < total; ++q) order[q] = {short_cost_[q], q};
             // By cost, ties by position (row-major): deterministic.
@@ -693,20 +694,33 @@ class TransportSimplex {
     // The k cheapest arcs of every source, by (cost, column): one pass over
     // each row with a bounded max-heap (few insertions on typical rows).
     void build_shortlist() {
-        const index_t k = std::min(k_short_len, m_);
-        short_len_ = k;
-        short_row_.resize(std::size_t(n_ * k));
-        short_col_.resize(std::size_t(n_ * k));
-        short_cost_.resize(std::size_t(n_ * k));
+        // Row i keeps k_i = k_short_len * min(ceil(a_i / mean a), k_short_mass_max)
+        // arcs: a heavy source ships to many sinks.
+        std::vector<index_t> start(static_cast<std::size_t>(n_ + 1), 0);
+        double total_supply = 0.0;
+        for (index_t i = 0; i < n_; ++i) total_supply += supply_[i];
+        const double mean = total_supply / double(n_);
+        for (index_t i = 0; i < n_; ++i) {
+            const double r = std::ceil(supply_[i] / mean * (1.0 - 1e-9));  // equal weights: 1, not 2
+            const index_t mult = r >= double(k_short_mass_max) ? k_short_mass_max : std::max<index_t>(index_t(r), 1);
+            start[i + 1] = start[i] + std::min(k_short_len * mult, m_);
+        }
+        short_len_ = std::min(k_short_len, m_);
+        const std::size_t total = std::size_t(start[n_]);
+        short_row_.resize(total);
+        short_col_.resize(total);
+        short_cost_.resize(total);
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp parallel if (threads_)
 #endif
         {
-        std::vector<std::pair<double, std::int32_t>> heap(static_cast<std::size_t>(k));
+        std::vector<std::pair<double, std::int32_t>> heap;
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp for schedule(static)
 #endif
         for (index_t i = 0; i < n_; ++i) {
+            const index_t k = start[i + 1] - start[i], off = start[i];
+            heap.resize(std::size_t(k));
             const T* row = M_ + i * m_;
             for (index_t j = 0; j < k; ++j) heap[j] = {double(row[j]), std::int32_t(j)};
             std::make_heap(heap.begin(), heap.end());
@@ -722,13 +736,65 @@ class TransportSimplex {
             }
             std::sort(heap.begin(), heap.end());
             for (index_t q = 0; q < k; ++q) {
-                short_cost_[i * k + q] = heap[q].first;
-                short_col_[i * k + q] = heap[q].second;
-                short_row_[i * k + q] = std::int32_t(i);
+                short_cost_[off + q] = heap[q].first;
+                short_col_[off + q] = heap[q].second;
+                short_row_[off + q] = std::int32_t(i);
             }
         }
         }
+        add_heavy_sink_arcs();
         shortlist_ = true;
+    }
+
+    // Heavy sinks (b_j above the mean) receive from many sources: each gets
+    // its k_short_len * (min(ceil(b_j / mean b), k_short_mass_max) - 1) cheapest
+    // sources' arcs too (the rows' lists already give every sink about
+    // k_short_len). One pass over M by rows, one bounded heap per heavy sink;
+    // ties by row, so the lists are unique.
+    void add_heavy_sink_arcs() {
+        double total_demand = 0.0;
+        for (index_t j = 0; j < m_; ++j) total_demand -= supply_[n_ + j];
+        const double mean = total_demand / double(m_);
+        std::vector<index_t> heavy, kcol;
+        for (index_t j = 0; j < m_; ++j) {
+            const double r = std::ceil(-supply_[n_ + j] / mean * (1.0 - 1e-9));
+            const index_t mult = r >= double(k_short_mass_max) ? k_short_mass_max : std::max<index_t>(index_t(r), 1);
+            if (mult > 1) {
+                heavy.push_back(j);
+                kcol.push_back(std::min(k_short_len * (mult - 1), n_));
+            }
+        }
+        if (heavy.empty()) return;
+        const std::size_t H = heavy.size();
+        std::vector<std::vector<std::pair<double, std::int32_t>>> heaps(H);
+        std::vector<double> top(H, std::numeric_limits<double>::infinity());
+        for (std::size_t h = 0; h < H; ++h) heaps[h].reserve(std::size_t(kcol[h]));
+        for (index_t i = 0; i < n_; ++i) {
+            const T* row = M_ + i * m_;
+            for (std::size_t h = 0; h < H; ++h) {
+                const double c = double(row[heavy[h]]);
+                if (c >= top[h]) continue;  // ties keep the lower row
+                auto& hp = heaps[h];
+                if (index_t(hp.size()) < kcol[h]) {
+                    hp.emplace_back(c, std::int32_t(i));
+                    std::push_heap(hp.begin(), hp.end());
+                    if (index_t(hp.size()) == kcol[h]) top[h] = hp.front().first;
+                } else {
+                    std::pop_heap(hp.begin(), hp.end());
+                    hp.back() = {c, std::int32_t(i)};
+                    std::push_heap(hp.begin(), hp.end());
+                    top[h] = hp.front().first;
+                }
+            }
+        }
+        for (std::size_t h = 0; h < H; ++h) {
+            std::sort(heaps[h].begin(), heaps[h].end());
+            for (const auto& e : heaps[h]) {
+                short_row_.push_back(e.second);
+                short_col_.push_back(std::int32_t(heavy[h]));
+                short_cost_.push_back(e.first);
+            }
+        }
     }
 
     // One exact pricing pass over all of M (the dense pricing's acceptance
