@@ -691,6 +691,42 @@ class TransportSimplex {
         return false;
     }
 
+    // fn(lo, hi) over the rows [0, n): with threads_, the second half on a
+    // helper thread (each row's result is its own, so the split does not
+    // change it). A plain thread rather than an OpenMP team: no worker is
+    // left spinning after the pass to compete with the pivots on a busy
+    // machine (measured: OpenMP's spin-wait cost more than the pass saved).
+    template <class F>
+    void for_rows(F&& fn) {
+        if (!threads_ || n_ < 2) {
+            fn(index_t(0), n_);
+            return;
+        }
+        const index_t half = n_ / 2;
+        std::exception_ptr error = nullptr;
+        std::thread helper;
+        try {
+            helper = std::thread([&] {
+                try {
+                    fn(half, n_);
+                } catch (...) {
+                    error = std::current_exception();
+                }
+            });
+        } catch (const std::system_error&) {
+            fn(index_t(0), n_);  // no thread to be had
+            return;
+        }
+        try {
+            fn(index_t(0), half);
+        } catch (...) {
+            helper.join();
+            throw;
+        }
+        helper.join();
+        if (error) std::rethrow_exception(error);
+    }
+
     // The k cheapest arcs of every source, by (cost, column): one pass over
     // each row with a bounded max-heap (few insertions on typical rows).
     void build_shortlist() {
@@ -710,15 +746,9 @@ class TransportSimplex {
         short_row_.resize(total);
         short_col_.resize(total);
         short_cost_.resize(total);
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp parallel if (threads_)
-#endif
-        {
+        for_rows([&](index_t lo, index_t hi) {
         std::vector<std::pair<double, std::int32_t>> heap;
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp for schedule(static)
-#endif
-        for (index_t i = 0; i < n_; ++i) {
+        for (index_t i = lo; i < hi; ++i) {
             const index_t k = start[i + 1] - start[i], off = start[i];
             heap.resize(std::size_t(k));
             const T* row = M_ + i * m_;
@@ -741,7 +771,7 @@ class TransportSimplex {
                 short_row_[off + q] = std::int32_t(i);
             }
         }
-        }
+        });
         add_heavy_sink_arcs();
         shortlist_ = true;
     }
@@ -806,15 +836,9 @@ class TransportSimplex {
         const index_t ka = k_short_add;
         std::vector<std::int32_t> slot_col(static_cast<std::size_t>(n_ * ka));
         std::vector<index_t> slot_num(static_cast<std::size_t>(n_), 0);
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp parallel if (threads_)
-#endif
-        {
+        for_rows([&](index_t lo, index_t hi) {
             std::vector<std::pair<double, std::int32_t>> found;
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp for schedule(static)
-#endif
-            for (index_t i = 0; i < n_; ++i) {
+            for (index_t i = lo; i < hi; ++i) {
                 const T* row = M_ + i * m_;
                 const double pi_i = pi_[i];
                 const double shift = pi_i + tol * std::fabs(pi_i);
@@ -831,7 +855,7 @@ class TransportSimplex {
                 for (std::size_t q = 0; q < found.size(); ++q) slot_col[std::size_t(i * ka) + q] = found[q].second;
                 slot_num[i] = index_t(found.size());
             }
-        }
+        });
         index_t added = 0;
         for (index_t i = 0; i < n_; ++i) {
             for (index_t q = 0; q < slot_num[i]; ++q) {
