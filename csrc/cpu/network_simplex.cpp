@@ -873,7 +873,10 @@ class TransportSimplex {
     // acceptance test as the dense pricing.
     bool find_entering_arc_short() {
         const index_t total = index_t(short_row_.size());
-        const index_t block = std::max<index_t>(index_t(std::sqrt(double(total))), 16);
+        // A quarter of sqrt(#candidates): measured 10-25% faster than the
+        // dense pricing's sqrt on 2000-4000-point clouds (more pivots, but
+        // cheaper ones: arcs found close to the last one re-hang smaller subtrees).
+        const index_t block = std::max<index_t>(index_t(0.25 * std::sqrt(double(total))), 16);
         const double* pi_b = pi_.data() + n_;
         const double tol = k_rc_tol;
         if (next_short_ >= total) next_short_ = 0;
