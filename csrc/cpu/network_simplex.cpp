@@ -747,27 +747,34 @@ class TransportSimplex {
         short_col_.resize(total);
         short_cost_.resize(total);
         for_rows([&](index_t lo, index_t hi) {
-        std::vector<std::pair<double, std::int32_t>> heap;
+        // Selection by a buffer of up to 2k candidates below a threshold,
+        // cut back to the k smallest (by cost, then column) when full: one
+        // compare per entry, far fewer moves than a heap.
+        std::vector<std::pair<double, std::int32_t>> buf;
         for (index_t i = lo; i < hi; ++i) {
             const index_t k = start[i + 1] - start[i], off = start[i];
-            heap.resize(std::size_t(k));
             const T* row = M_ + i * m_;
-            for (index_t j = 0; j < k; ++j) heap[j] = {double(row[j]), std::int32_t(j)};
-            std::make_heap(heap.begin(), heap.end());
-            double top = heap.front().first;
-            for (index_t j = k; j < m_; ++j) {
+            buf.clear();
+            double thr = std::numeric_limits<double>::infinity();
+            for (index_t j = 0; j < m_; ++j) {
                 const double c = double(row[j]);
-                if (c < top) {  // ties keep the lower column: deterministic
-                    std::pop_heap(heap.begin(), heap.end());
-                    heap.back() = {c, std::int32_t(j)};
-                    std::push_heap(heap.begin(), heap.end());
-                    top = heap.front().first;
+                if (c < thr) {  // a tie with the threshold loses: its column is higher
+                    buf.emplace_back(c, std::int32_t(j));
+                    if (index_t(buf.size()) == 2 * k) {
+                        std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+                        buf.resize(std::size_t(k));
+                        thr = buf[k - 1].first;
+                    }
                 }
             }
-            std::sort(heap.begin(), heap.end());
+            if (index_t(buf.size()) > k) {
+                std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+                buf.resize(std::size_t(k));
+            }
+            std::sort(buf.begin(), buf.end());
             for (index_t q = 0; q < k; ++q) {
-                short_cost_[off + q] = heap[q].first;
-                short_col_[off + q] = heap[q].second;
+                short_cost_[off + q] = buf[q].first;
+                short_col_[off + q] = buf[q].second;
                 short_row_[off + q] = std::int32_t(i);
             }
         }
