@@ -492,7 +492,12 @@ SHORTLIST_N = 760  # 760 * 760 > 2^19
 
 @pytest.mark.parametrize(
     "n,m,d,dirichlet",
-    [(SHORTLIST_N, 800, 2, True), (800, SHORTLIST_N, 32, False), (SHORTLIST_N, SHORTLIST_N, 2, False), (SHORTLIST_N, 900, 32, True)],
+    [
+        (SHORTLIST_N, 800, 2, True),
+        (800, SHORTLIST_N, 32, False),
+        (SHORTLIST_N, SHORTLIST_N, 2, False),
+        (SHORTLIST_N, 900, 32, True),
+    ],
 )
 def test_shortlist_against_pot(n, m, d, dirichlet, rng):
     a, b, M = random_problem(rng, n, m, d=d, dirichlet=dirichlet)
@@ -593,7 +598,9 @@ def test_shortlist_ties_and_duplicates(kind, rng):
     if kind == "integer":
         M = rng.integers(1, 6, (n, n + 40)).astype(np.float64)
     else:
-        M = emd.cost_matrix(np.repeat(rng.random((n // 8, 2)), 8, axis=0), np.repeat(rng.random((n // 8 + 5, 2)), 8, axis=0))
+        x = np.repeat(rng.random((n // 8, 2)), 8, axis=0)
+        y = np.repeat(rng.random((n // 8 + 5, 2)), 8, axis=0)
+        M = emd.cost_matrix(x, y)
     a, b = rng.dirichlet(np.ones(M.shape[0])), rng.dirichlet(np.ones(M.shape[1]))
     res = emd.solve(a, b, M)
     certify(res, a, b, M)
