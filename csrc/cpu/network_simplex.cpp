@@ -116,9 +116,9 @@ template <class T>
 class TransportSimplex {
    public:
     // `threads`: whether the whole-M passes of the shortlist phase (building
-    // the shortlist, the pricing rounds) may run on OpenMP threads; each row
-    // is handled alone and the results are merged in row order, so the
-    // result does not depend on it.
+    // the shortlist, the pricing rounds) may use a helper thread (for_rows);
+    // each row is handled alone and the results are merged in row order, so
+    // the result does not depend on it.
     TransportSimplex(const T* M, index_t n, index_t m, const double* supply, const double* demand, bool threads)
         : M_(M), n_(n), m_(m), nm_(n * m), num_nodes_(n + m + 1), root_(n + m), threads_(threads) {
         const std::size_t N = std::size_t(num_nodes_);
@@ -161,8 +161,8 @@ class TransportSimplex {
             bool proved = false;
             const SolveStatus st = run_shortlist(max_iter, interrupt, may_call_back, proved);
             if (st != SolveStatus::optimal || proved) return st;
-            // The candidate set grew too large: the dense pricing below takes
-            // over from the current tree and decides optimality on all of M.
+            // Handed over (see run_shortlist): the dense pricing below goes
+            // on from the current tree and decides optimality on all of M.
         }
         if (two_threads) return run_two_threads(max_iter, interrupt, may_call_back);
         return run_serial(max_iter, interrupt, may_call_back);
@@ -305,7 +305,7 @@ class TransportSimplex {
     // (returns optimal then, meaning "optimal on the shortlist"; the dense
     // phase must still prove it on all of M), or max_iter / Ctrl-C.
     SolveStatus run_shortlist(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool& proved) {
-        index_t since_recompute = 0, rounds = 0;
+        index_t since_recompute = 0, rounds = 0, iter_at_pass = -1;
         const index_t cap = index_t(short_row_.size()) + k_short_max_rounds * n_ * k_short_add;
         while (true) {
             if (max_iter >= 0 && n_iter_ >= max_iter) {
@@ -321,10 +321,16 @@ class TransportSimplex {
                 // potentials rebuilt from the tree. Nothing found: optimal.
                 recompute_potentials();
                 since_recompute = 0;
-                if (index_t(short_row_.size()) > cap) {
+                // Hand over to the dense pricing past the cap, or when the
+                // arcs the last pass added made no pivot (they should price
+                // negative here too; should rounding ever say otherwise, the
+                // dense pricing, which uses the pass's own test, goes on, so
+                // no pass can repeat itself).
+                if (index_t(short_row_.size()) > cap || n_iter_ == iter_at_pass) {
                     shortlist_ = false;
                     return SolveStatus::optimal;  // not proved: the dense phase goes on
                 }
+                iter_at_pass = n_iter_;
                 const index_t added = add_violating_arcs();
                 if (added == 0) {
                     shortlist_ = false;
@@ -422,15 +428,15 @@ class TransportSimplex {
     // fast computation of the Earth Mover's Distance and finding optimal
     // solutions to transportation problems", PLoS ONE 9(10), 2014): the
     // optimal plan of a point-cloud problem uses almost only arcs among each
-    // source's few cheapest ones. While true, pricing scans only those
-    // (short_col_, short_cost_: k_short_len per source, cache resident)
-    // instead of streaming all of M, and the initial basis is a greedy on
-    // them. Once no shortlist arc prices negative, the dense pricing takes
-    // over from that tree: it adds any violating arc of M (the paper's
-    // "add the violating arcs and re-solve", done by the same simplex) and
-    // proves optimality on the whole of M as before.
+    // source's few cheapest ones. While true, pricing scans only the listed
+    // arcs (short_row_, short_col_, short_cost_; cache resident) instead of
+    // streaming all of M, and the initial basis is a greedy on them. Once no
+    // listed arc prices negative, an exact pass over M appends the violating
+    // arcs (the paper's "add the violating arcs and re-solve", done by the
+    // same simplex from the same tree); a pass that finds none proves
+    // optimality on the whole of M (run_shortlist).
     bool shortlist_ = false;
-    index_t short_len_ = 0, next_short_ = 0;
+    index_t next_short_ = 0;
     std::vector<std::int32_t> short_row_, short_col_;
     std::vector<double> short_cost_;
     index_t n_iter_ = 0;
@@ -728,8 +734,8 @@ class TransportSimplex {
         if (error) std::rethrow_exception(error);
     }
 
-    // The k cheapest arcs of every source, by (cost, column): one pass over
-    // each row with a bounded max-heap (few insertions on typical rows).
+    // The k_i cheapest arcs of every source, by (cost, column), one pass over
+    // each row; then the heavy sinks' arcs.
     void build_shortlist() {
         // Row i keeps k_i = k_short_len * min(ceil(a_i / mean a), k_short_mass_max)
         // arcs: a heavy source ships to many sinks.
@@ -742,43 +748,42 @@ class TransportSimplex {
             const index_t mult = r >= double(k_short_mass_max) ? k_short_mass_max : std::max<index_t>(index_t(r), 1);
             start[i + 1] = start[i] + std::min(k_short_len * mult, m_);
         }
-        short_len_ = std::min(k_short_len, m_);
         const std::size_t total = std::size_t(start[n_]);
         short_row_.resize(total);
         short_col_.resize(total);
         short_cost_.resize(total);
         for_rows([&](index_t lo, index_t hi) {
-        // Selection by a buffer of up to 2k candidates below a threshold,
-        // cut back to the k smallest (by cost, then column) when full: one
-        // compare per entry, far fewer moves than a heap.
-        std::vector<std::pair<double, std::int32_t>> buf;
-        for (index_t i = lo; i < hi; ++i) {
-            const index_t k = start[i + 1] - start[i], off = start[i];
-            const T* row = M_ + i * m_;
-            buf.clear();
-            double thr = std::numeric_limits<double>::infinity();
-            for (index_t j = 0; j < m_; ++j) {
-                const double c = double(row[j]);
-                if (c < thr) {  // a tie with the threshold loses: its column is higher
-                    buf.emplace_back(c, std::int32_t(j));
-                    if (index_t(buf.size()) == 2 * k) {
-                        std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
-                        buf.resize(std::size_t(k));
-                        thr = buf[k - 1].first;
+            // Selection by a buffer of up to 2k candidates below a threshold,
+            // cut back to the k smallest (by cost, then column) when full: one
+            // compare per entry, far fewer moves than a heap.
+            std::vector<std::pair<double, std::int32_t>> buf;
+            for (index_t i = lo; i < hi; ++i) {
+                const index_t k = start[i + 1] - start[i], off = start[i];
+                const T* row = M_ + i * m_;
+                buf.clear();
+                double thr = std::numeric_limits<double>::infinity();
+                for (index_t j = 0; j < m_; ++j) {
+                    const double c = double(row[j]);
+                    if (c < thr) {  // a tie with the threshold loses: its column is higher
+                        buf.emplace_back(c, std::int32_t(j));
+                        if (index_t(buf.size()) == 2 * k) {
+                            std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+                            buf.resize(std::size_t(k));
+                            thr = buf[k - 1].first;
+                        }
                     }
                 }
+                if (index_t(buf.size()) > k) {
+                    std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+                    buf.resize(std::size_t(k));
+                }
+                std::sort(buf.begin(), buf.end());
+                for (index_t q = 0; q < k; ++q) {
+                    short_cost_[off + q] = buf[q].first;
+                    short_col_[off + q] = buf[q].second;
+                    short_row_[off + q] = std::int32_t(i);
+                }
             }
-            if (index_t(buf.size()) > k) {
-                std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
-                buf.resize(std::size_t(k));
-            }
-            std::sort(buf.begin(), buf.end());
-            for (index_t q = 0; q < k; ++q) {
-                short_cost_[off + q] = buf[q].first;
-                short_col_[off + q] = buf[q].second;
-                short_row_[off + q] = std::int32_t(i);
-            }
-        }
         });
         add_heavy_sink_arcs();
         shortlist_ = true;
@@ -897,8 +902,9 @@ class TransportSimplex {
                 const index_t i = short_row_[q];
                 const double c = short_cost_[q];
                 const index_t j = short_col_[q];
-                const double pj = pi_b[j], pii = pi_[i];
-                const double val = c + pii - pj + tol * (std::fabs(c) + std::fabs(pii) + std::fabs(pj));
+                const double pii = pi_[i];
+                // The dense scan's expression, term for term.
+                const double val = scaled_rc(c, pi_b[j], tol) + (pii + tol * std::fabs(pii));
                 if (val < best && !is_tree_arc(i, j)) {
                     best = val;
                     eb = i * m_ + j;
