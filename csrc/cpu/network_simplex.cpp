@@ -144,8 +144,13 @@ class TransportSimplex {
             n_ <= std::numeric_limits<std::int32_t>::max() && m_ <= std::numeric_limits<std::int32_t>::max())
             build_shortlist();
         build_initial_tree(supply, demand);
+        if (!shortlist_) start_screening();
+    }
+
+    // The float32 copy for screening (see screening_), where it pays.
+    void start_screening() {
         if constexpr (sizeof(T) > sizeof(float)) {
-            if (!shortlist_ && nm_ >= k_screen_min_arcs && nm_ <= k_screen_max_arcs) {
+            if (nm_ >= k_screen_min_arcs && nm_ <= k_screen_max_arcs) {
                 Mf_.resize(std::size_t(nm_));
                 for (index_t e = 0; e < nm_; ++e) Mf_[e] = float(M_[e]);
                 screening_ = true;
@@ -163,6 +168,7 @@ class TransportSimplex {
             if (st != SolveStatus::optimal || proved) return st;
             // Handed over (see run_shortlist): the dense pricing below goes
             // on from the current tree and decides optimality on all of M.
+            start_screening();
         }
         if (two_threads) return run_two_threads(max_iter, interrupt, may_call_back);
         return run_serial(max_iter, interrupt, may_call_back);
