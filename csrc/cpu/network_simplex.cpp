@@ -1067,13 +1067,37 @@ class TransportSimplex {
         const double c = arc_cost(pred_[u_in_]);
         const double sigma = forward_[u_in_] ? pi_[v_in_] - pi_[u_in_] - c : pi_[v_in_] - pi_[u_in_] + c;
         const index_t end = thread_[last_succ_[u_in_]];
+        double* pi = pi_.data();
+        const node_t* th = thread_.data();
         if (2 * succ_num_[u_in_] <= num_nodes_) {
-            for (index_t u = u_in_; u != end; u = thread_[u]) pi_[u] += sigma;
+            // The subtree is the thread from u_in to last_succ[u_in]: walked
+            // from both ends at once (thread forward, rev_thread backward)
+            // until they meet. Each step is a dependent load; two chains in
+            // flight halve the latency-bound walk (Dirichlet weights make
+            // subtrees of hundreds of nodes).
+            const node_t* rth = rev_thread_.data();
+            index_t a = u_in_, z = last_succ_[u_in_];
+            while (true) {
+                pi[a] += sigma;
+                if (a == z) break;
+                pi[z] += sigma;
+                a = th[a];
+                if (a == z) break;
+                z = rth[z];
+            }
         } else {
             // Potentials matter only up to a common constant: shifting the
-            // complement by -sigma is the same update, on the smaller side.
-            for (index_t u = root_; u != u_in_; u = thread_[u]) pi_[u] -= sigma;
-            for (index_t u = end; u != root_; u = thread_[u]) pi_[u] -= sigma;
+            // complement by -sigma is the same update, on the smaller side;
+            // its two stretches of the thread are walked at once.
+            index_t a = root_, z = end;
+            while (a != u_in_ && z != root_) {
+                pi[a] -= sigma;
+                pi[z] -= sigma;
+                a = th[a];
+                z = th[z];
+            }
+            for (; a != u_in_; a = th[a]) pi[a] -= sigma;
+            for (; z != root_; z = th[z]) pi[z] -= sigma;
         }
     }
 
