@@ -126,8 +126,6 @@ class TransportSimplex {
         pred_.assign(N, -1);
         thread_.assign(N, -1);
         rev_thread_.assign(N, -1);
-        if (num_nodes_ > index_t(std::numeric_limits<std::int32_t>::max()))
-            throw std::length_error("network_simplex: more than 2^31 - 1 nodes");
         succ_num_.assign(N, 1);
         last_succ_.assign(N, -1);
         forward_.assign(N, 0);
@@ -447,12 +445,7 @@ class TransportSimplex {
     std::vector<double> short_cost_;
     index_t n_iter_ = 0;
 
-    // Node-indexed tree arrays in 32 bits (nodes are n + m + 1 < 2^31):
-    // the pivots walk them node by node, so half the bytes keep more of the
-    // tree in L1 (arc ids, in pred_, need 64 bits).
-    using node_t = std::int32_t;
-    std::vector<node_t> parent_, thread_, rev_thread_, succ_num_, last_succ_;
-    std::vector<index_t> pred_;
+    std::vector<index_t> parent_, pred_, thread_, rev_thread_, succ_num_, last_succ_;
     std::vector<signed char> forward_;  // 1: u's tree arc points from u to its parent
     std::vector<double> pi_, pred_flow_, supply_;
     std::vector<index_t> dirty_revs_;
@@ -482,8 +475,8 @@ class TransportSimplex {
     // of one component, the greedy start is dropped for the row rule alone.
     void build_initial_tree(const double* supply, const double* demand) {
         if (shortlist_ && try_initial_tree(supply, demand, true)) return;
-        std::fill(succ_num_.begin(), succ_num_.end(), node_t(1));
-        std::fill(last_succ_.begin(), last_succ_.end(), node_t(-1));
+        std::fill(succ_num_.begin(), succ_num_.end(), index_t(1));
+        std::fill(last_succ_.begin(), last_succ_.end(), index_t(-1));
         if (!try_initial_tree(supply, demand, false))
             throw std::logic_error("network_simplex: initial tree does not span");
     }
@@ -1068,14 +1061,14 @@ class TransportSimplex {
         const double sigma = forward_[u_in_] ? pi_[v_in_] - pi_[u_in_] - c : pi_[v_in_] - pi_[u_in_] + c;
         const index_t end = thread_[last_succ_[u_in_]];
         double* pi = pi_.data();
-        const node_t* th = thread_.data();
+        const index_t* th = thread_.data();
         if (2 * succ_num_[u_in_] <= num_nodes_) {
             // The subtree is the thread from u_in to last_succ[u_in]: walked
             // from both ends at once (thread forward, rev_thread backward)
             // until they meet. Each step is a dependent load; two chains in
             // flight halve the latency-bound walk (Dirichlet weights make
             // subtrees of hundreds of nodes).
-            const node_t* rth = rev_thread_.data();
+            const index_t* rth = rev_thread_.data();
             index_t a = u_in_, z = last_succ_[u_in_];
             while (true) {
                 pi[a] += sigma;
