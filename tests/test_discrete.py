@@ -605,3 +605,13 @@ def test_shortlist_ties_and_duplicates(kind, rng):
     res = emd.solve(a, b, M)
     certify(res, a, b, M)
     np.testing.assert_allclose(float(res.cost), ot.emd2(a, b, M, numItermax=10**9), rtol=COST_RTOL)
+
+
+def test_wasserstein_cost_power_overflow_is_an_error():
+    # Found by tests/test_fuzz.py: float32 points 7e12 apart, p = 3, overflow float32 in cost ** p.
+    x = np.array([[0.0, 0.0]], dtype=np.float32)
+    y = np.array([[6.981464e12, 0.0]], dtype=np.float32)
+    with pytest.raises(ValueError, match=r"\*\* p overflow float32.*float64"):
+        emd.wasserstein(x, y, p=3)
+    # The same points in float64 stay finite: W_3 of two Diracs is their distance.
+    np.testing.assert_allclose(emd.wasserstein(x.astype(np.float64), y.astype(np.float64), p=3), 6.981464e12, rtol=1e-7)
