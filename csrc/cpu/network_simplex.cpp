@@ -48,6 +48,21 @@ constexpr index_t k_screen_min_arcs = index_t(1) << 18;
 // updates drift by round-off, rebuilding costs O(n + m).
 constexpr index_t k_recompute_every = 1024;
 constexpr index_t k_poll_every = 2048;
+// Shortlist phase (see TransportSimplex::shortlist_): each source keeps its
+// k_short_len cheapest arcs; used from k_short_min_arcs arcs on (n = m ~ 724)
+// and with more than k_short_min_side nodes on each side. Below that the
+// dense pricing is already cheap and the shortlist's set-up (one selection
+// pass over M, a sort, pricing rounds) does not pay: measured break-even
+// between n = m = 500 and 1000 on point clouds.
+constexpr index_t k_short_len = 16;
+constexpr index_t k_short_mass_max = 4;
+constexpr index_t k_short_min_side = 2 * k_short_len;
+constexpr index_t k_short_min_arcs = index_t(1) << 19;
+// Each pricing round over all of M adds up to k_short_add violating arcs per
+// source; past k_short_max_rounds rounds' worth of arcs the dense pricing
+// takes over (memory stays O((n + m) k)).
+constexpr index_t k_short_add = 8;
+constexpr index_t k_short_max_rounds = 16;
 // Problems with at least this many arcs (n = m ~ 1450) price on two threads.
 constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
 
@@ -100,8 +115,12 @@ double masked_row_min(const T* __restrict c, const double* __restrict dead, inde
 template <class T>
 class TransportSimplex {
    public:
-    TransportSimplex(const T* M, index_t n, index_t m, const double* supply, const double* demand)
-        : M_(M), n_(n), m_(m), nm_(n * m), num_nodes_(n + m + 1), root_(n + m) {
+    // `threads`: whether the whole-M passes of the shortlist phase (building
+    // the shortlist, the pricing rounds) may use a helper thread (for_rows);
+    // each row is handled alone and the results are merged in row order, so
+    // the result does not depend on it.
+    TransportSimplex(const T* M, index_t n, index_t m, const double* supply, const double* demand, bool threads)
+        : M_(M), n_(n), m_(m), nm_(n * m), num_nodes_(n + m + 1), root_(n + m), threads_(threads) {
         const std::size_t N = std::size_t(num_nodes_);
         parent_.assign(N, -1);
         pred_.assign(N, -1);
@@ -119,7 +138,15 @@ class TransportSimplex {
         // Block size of the block-search pricing: sqrt(#arcs), as in LEMON
         // (smaller blocks trade cheaper scans for more pivots; no net gain measured).
         block_ = std::max<index_t>(index_t(std::sqrt(double(nm_))), 16);
+        if (nm_ >= k_short_min_arcs && n_ > k_short_min_side && m_ > k_short_min_side &&
+            n_ <= std::numeric_limits<std::int32_t>::max() && m_ <= std::numeric_limits<std::int32_t>::max())
+            build_shortlist();
         build_initial_tree(supply, demand);
+        if (!shortlist_) start_screening();
+    }
+
+    // The float32 copy for screening (see screening_), where it pays.
+    void start_screening() {
         if constexpr (sizeof(T) > sizeof(float)) {
             if (nm_ >= k_screen_min_arcs && nm_ <= k_screen_max_arcs) {
                 Mf_.resize(std::size_t(nm_));
@@ -133,6 +160,14 @@ class TransportSimplex {
     // With `two_threads`, pricing is shared by two threads (run_two_threads);
     // the sequence of pivots, hence the result, is the same either way.
     SolveStatus run(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool two_threads) {
+        if (shortlist_) {
+            bool proved = false;
+            const SolveStatus st = run_shortlist(max_iter, interrupt, may_call_back, proved);
+            if (st != SolveStatus::optimal || proved) return st;
+            // Handed over (see run_shortlist): the dense pricing below goes
+            // on from the current tree and decides optimality on all of M.
+            start_screening();
+        }
         if (two_threads) return run_two_threads(max_iter, interrupt, may_call_back);
         return run_serial(max_iter, interrupt, may_call_back);
     }
@@ -270,6 +305,62 @@ class TransportSimplex {
         return status;
     }
 
+    // Pivots on the shortlist's arcs until none of them prices negative
+    // (returns optimal then, meaning "optimal on the shortlist"; the dense
+    // phase must still prove it on all of M), or max_iter / Ctrl-C.
+    SolveStatus run_shortlist(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool& proved) {
+        index_t since_recompute = 0, rounds = 0, iter_at_pass = -1;
+        const index_t cap = index_t(short_row_.size()) + k_short_max_rounds * n_ * k_short_add;
+        while (true) {
+            if (max_iter >= 0 && n_iter_ >= max_iter) {
+                shortlist_ = false;
+                screening_ = false;
+                recompute_potentials();
+                return find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
+            }
+            if (n_iter_ % k_poll_every == 0 && n_iter_ > 0 && interrupt.poll(may_call_back))
+                return SolveStatus::interrupted;
+            if (!find_entering_arc_short()) {
+                // Optimal on the candidates: price all of M exactly, with
+                // potentials rebuilt from the tree. Nothing found: optimal.
+                recompute_potentials();
+                since_recompute = 0;
+                // Hand over to the dense pricing past the cap, or when the
+                // arcs the last pass added made no pivot (they should price
+                // negative here too; should rounding ever say otherwise, the
+                // dense pricing, which uses the pass's own test, goes on, so
+                // no pass can repeat itself).
+                if (index_t(short_row_.size()) > cap || n_iter_ == iter_at_pass) {
+                    shortlist_ = false;
+                    return SolveStatus::optimal;  // not proved: the dense phase goes on
+                }
+                iter_at_pass = n_iter_;
+                const index_t added = add_violating_arcs();
+                if (added == 0) {
+                    shortlist_ = false;
+                    proved = true;
+                    return SolveStatus::optimal;
+                }
+                // Past the first round, a round that still fills over a
+                // quarter of its room says the optimal plan leaves the cheap
+                // arcs (costs not of point clouds, e.g. long-range moves on a
+                // line; point clouds measured at <= 10%): the dense pricing
+                // is faster from here.
+                if (++rounds > 1 && 4 * added > n_ * k_short_add) {
+                    shortlist_ = false;
+                    return SolveStatus::optimal;  // not proved: the dense phase goes on
+                }
+                continue;
+            }
+            if (!pivot()) return SolveStatus::infeasible;
+            ++n_iter_;
+            if (++since_recompute >= k_recompute_every) {
+                recompute_potentials();
+                since_recompute = 0;
+            }
+        }
+    }
+
     SolveStatus run_serial(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
         index_t since_recompute = 0;
         while (true) {
@@ -327,6 +418,7 @@ class TransportSimplex {
    private:
     const T* M_;
     index_t n_, m_, nm_, num_nodes_, root_;
+    bool threads_;
     index_t block_;
     // Screening: while true, pricing reads a float32 copy of a float64 M
     // (half the memory traffic; pricing is bandwidth-bound on large
@@ -336,6 +428,21 @@ class TransportSimplex {
     bool screening_ = false;
     std::vector<float> Mf_;
     index_t next_lin_ = 0;  // where the pricing resumes (row-major arc index)
+    // Shortlist phase (Gottschlich and Schuhmacher, "The shortlist method for
+    // fast computation of the Earth Mover's Distance and finding optimal
+    // solutions to transportation problems", PLoS ONE 9(10), 2014): the
+    // optimal plan of a point-cloud problem uses almost only arcs among each
+    // source's few cheapest ones. While true, pricing scans only the listed
+    // arcs (short_row_, short_col_, short_cost_; cache resident) instead of
+    // streaming all of M, and the initial basis is a greedy on them. Once no
+    // listed arc prices negative, an exact pass over M appends the violating
+    // arcs (the paper's "add the violating arcs and re-solve", done by the
+    // same simplex from the same tree); a pass that finds none proves
+    // optimality on the whole of M (run_shortlist).
+    bool shortlist_ = false;
+    index_t next_short_ = 0;
+    std::vector<std::int32_t> short_row_, short_col_;
+    std::vector<double> short_cost_;
     index_t n_iter_ = 0;
 
     std::vector<index_t> parent_, pred_, thread_, rev_thread_, succ_num_, last_succ_;
@@ -355,12 +462,26 @@ class TransportSimplex {
         return pred_[i] == e || pred_[n_ + j] == e;
     }
 
-    // Initial basis: the row-minimum rule. Each source in turn ships to its
-    // cheapest sink with demand left; every allocation exhausts a source or a
-    // sink, so the allocated arcs form a forest and all carry positive flow.
-    // Each forest component hangs from the root through its last source's
-    // zero-cost arc, which points to the root: a strongly feasible tree.
+    // Initial basis. With a shortlist, first a greedy on its arcs taken
+    // cheapest first (the matrix-minimum rule restricted to the shortlist:
+    // far closer to the optimum than the row rule on point clouds, hence
+    // fewer pivots); then, and alone without a shortlist, the row-minimum
+    // rule: each source with supply left ships to its cheapest sink with
+    // demand left. Every allocation exhausts a source or a sink, so the
+    // allocated arcs form a forest and all carry positive flow. Each forest
+    // component hangs from the root through the zero-cost arc of its source
+    // holding leftover supply (round-off only), which points to the root: a
+    // strongly feasible tree. Should round-off leave leftovers at two sources
+    // of one component, the greedy start is dropped for the row rule alone.
     void build_initial_tree(const double* supply, const double* demand) {
+        if (shortlist_ && try_initial_tree(supply, demand, true)) return;
+        std::fill(succ_num_.begin(), succ_num_.end(), index_t(1));
+        std::fill(last_succ_.begin(), last_succ_.end(), index_t(-1));
+        if (!try_initial_tree(supply, demand, false))
+            throw std::logic_error("network_simplex: initial tree does not span");
+    }
+
+    bool try_initial_tree(const double* supply, const double* demand, bool greedy) {
         std::vector<double> ra(supply, supply + n_), rb(demand, demand + m_);
         std::vector<double> dead(std::size_t(m_), 0.0);  // +inf once sink j is exhausted
         struct Alloc {
@@ -372,29 +493,43 @@ class TransportSimplex {
         std::vector<index_t> num_arcs_sink(std::size_t(m_), 0);
         index_t alive = m_;
         const double inf = std::numeric_limits<double>::infinity();
+        auto allocate = [&](index_t i, index_t jb) {
+            const double x = std::min(ra[i], rb[jb]);
+            allocs.push_back({i, jb, x});
+            ++num_arcs_sink[jb];
+            if (x == rb[jb]) {
+                rb[jb] = 0.0;
+                dead[jb] = inf;
+                --alive;
+            } else {
+                rb[jb] -= x;
+            }
+            ra[i] = (x == ra[i]) ? 0.0 : ra[i] - x;
+        };
+        if (greedy) {
+            const index_t total = index_t(short_row_.size());
+            std::vector<std::pair<double, index_t>> order(static_cast<std::size_t>(total));
+            for (index_t q = 0; q < total; ++q) order[q] = {short_cost_[q], q};
+            // By cost, ties by position (row-major): deterministic.
+            std::sort(order.begin(), order.end());
+            for (index_t t = 0; t < total && alive > 0; ++t) {
+                const index_t q = order[t].second;
+                const index_t i = short_row_[q], j = short_col_[q];
+                if (ra[i] > 0 && rb[j] > 0) allocate(i, j);
+            }
+        }
         for (index_t i = 0; i < n_ && alive > 0; ++i) {
             const T* row = M_ + i * m_;
             while (ra[i] > 0 && alive > 0) {
-                double best = inf;
+                const double best = masked_row_min(row, dead.data(), m_);
                 index_t jb = -1;
-                best = masked_row_min(row, dead.data(), m_);
                 for (index_t j = 0; j < m_; ++j) {
                     if (double(row[j]) + dead[j] == best) {
                         jb = j;
                         break;
                     }
                 }
-                const double x = std::min(ra[i], rb[jb]);
-                allocs.push_back({i, jb, x});
-                ++num_arcs_sink[jb];
-                if (x == rb[jb]) {
-                    rb[jb] = 0.0;
-                    dead[jb] = inf;
-                    --alive;
-                } else {
-                    rb[jb] -= x;
-                }
-                ra[i] = (x == ra[i]) ? 0.0 : ra[i] - x;
+                allocate(i, jb);
             }
         }
         // A sink left without any arc can only come from round-off in the
@@ -427,39 +562,43 @@ class TransportSimplex {
             }
         }
 
-        // Depth-first preorder from the root; components entered from their
-        // highest-numbered source (the one holding any leftover supply).
+        // Depth-first preorder from the root; components entered first from
+        // the sources holding leftover supply (highest-numbered first), then
+        // from the other sources.
         std::vector<index_t> order;
         order.reserve(N);
         order.push_back(root_);
         std::vector<char> seen(N, 0);
         seen[root_] = 1;
         std::vector<index_t> stack;
-        for (index_t s0 = n_ - 1; s0 >= 0; --s0) {
-            if (seen[s0]) continue;
-            seen[s0] = 1;
-            parent_[s0] = root_;
-            pred_[s0] = nm_ + s0;
-            forward_[s0] = 1;
-            pred_flow_[s0] = ra[s0];
-            stack.push_back(s0);
-            while (!stack.empty()) {
-                const index_t u = stack.back();
-                stack.pop_back();
-                order.push_back(u);
-                for (index_t k = start[u]; k < start[u + 1]; ++k) {
-                    const index_t w = adj_node[k];
-                    if (seen[w]) continue;
-                    seen[w] = 1;
-                    parent_[w] = u;
-                    pred_[w] = adj_arc[k];
-                    forward_[w] = (w < n_) ? 1 : 0;  // arcs point source -> sink
-                    pred_flow_[w] = adj_flow[k];
-                    stack.push_back(w);
+        for (int pass = 0; pass < 2; ++pass) {
+            for (index_t s0 = n_ - 1; s0 >= 0; --s0) {
+                if (seen[s0] || (pass == 0 && !(ra[s0] > 0))) continue;
+                seen[s0] = 1;
+                parent_[s0] = root_;
+                pred_[s0] = nm_ + s0;
+                forward_[s0] = 1;
+                pred_flow_[s0] = ra[s0];
+                stack.push_back(s0);
+                while (!stack.empty()) {
+                    const index_t u = stack.back();
+                    stack.pop_back();
+                    order.push_back(u);
+                    if (u != s0 && u < n_ && ra[u] > 0) return false;  // a second leftover here
+                    for (index_t k = start[u]; k < start[u + 1]; ++k) {
+                        const index_t w = adj_node[k];
+                        if (seen[w]) continue;
+                        seen[w] = 1;
+                        parent_[w] = u;
+                        pred_[w] = adj_arc[k];
+                        forward_[w] = (w < n_) ? 1 : 0;  // arcs point source -> sink
+                        pred_flow_[w] = adj_flow[k];
+                        stack.push_back(w);
+                    }
                 }
             }
         }
-        if (index_t(order.size()) != num_nodes_) throw std::logic_error("network_simplex: initial tree does not span");
+        if (index_t(order.size()) != num_nodes_) return false;
 
         for (std::size_t k = 0; k < N; ++k) {
             const index_t u = order[k], w = order[(k + 1) % N];
@@ -475,6 +614,7 @@ class TransportSimplex {
             if (last_succ_[p] == -1) last_succ_[p] = last_succ_[u];
         }
         recompute_potentials();
+        return true;
     }
 
     // pi from the tree: zero reduced cost on every tree arc, pi[root] = 0.
@@ -551,6 +691,229 @@ class TransportSimplex {
             swept += len;
             if (r.e >= 0) {
                 in_arc_ = r.e;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // fn(lo, hi) over the rows [0, n): with threads_, the second half on a
+    // helper thread (each row's result is its own, so the split does not
+    // change it). A plain thread rather than an OpenMP team: no worker is
+    // left spinning after the pass to compete with the pivots on a busy
+    // machine (measured: OpenMP's spin-wait cost more than the pass saved).
+    template <class F>
+    void for_rows(F&& fn) {
+        if (!threads_ || n_ < 2) {
+            fn(index_t(0), n_);
+            return;
+        }
+        const index_t half = n_ / 2;
+        std::exception_ptr error = nullptr;
+        std::thread helper;
+        try {
+            helper = std::thread([&] {
+                try {
+                    fn(half, n_);
+                } catch (...) {
+                    error = std::current_exception();
+                }
+            });
+        } catch (const std::system_error&) {
+            fn(index_t(0), n_);  // no thread to be had
+            return;
+        }
+        try {
+            fn(index_t(0), half);
+        } catch (...) {
+            helper.join();
+            throw;
+        }
+        helper.join();
+        if (error) std::rethrow_exception(error);
+    }
+
+    // The k_i cheapest arcs of every source, by (cost, column), one pass over
+    // each row; then the heavy sinks' arcs.
+    void build_shortlist() {
+        // Row i keeps k_i = k_short_len * min(ceil(a_i / mean a), k_short_mass_max)
+        // arcs: a heavy source ships to many sinks.
+        std::vector<index_t> start(static_cast<std::size_t>(n_ + 1), 0);
+        double total_supply = 0.0;
+        for (index_t i = 0; i < n_; ++i) total_supply += supply_[i];
+        const double mean = total_supply / double(n_);
+        for (index_t i = 0; i < n_; ++i) {
+            const double r = std::ceil(supply_[i] / mean * (1.0 - 1e-9));  // equal weights: 1, not 2
+            const index_t mult = r >= double(k_short_mass_max) ? k_short_mass_max : std::max<index_t>(index_t(r), 1);
+            start[i + 1] = start[i] + std::min(k_short_len * mult, m_);
+        }
+        const std::size_t total = std::size_t(start[n_]);
+        short_row_.resize(total);
+        short_col_.resize(total);
+        short_cost_.resize(total);
+        for_rows([&](index_t lo, index_t hi) {
+            // Selection by a buffer of up to 2k candidates below a threshold,
+            // cut back to the k smallest (by cost, then column) when full: one
+            // compare per entry, far fewer moves than a heap.
+            std::vector<std::pair<double, std::int32_t>> buf;
+            for (index_t i = lo; i < hi; ++i) {
+                const index_t k = start[i + 1] - start[i], off = start[i];
+                const T* row = M_ + i * m_;
+                buf.clear();
+                double thr = std::numeric_limits<double>::infinity();
+                for (index_t j = 0; j < m_; ++j) {
+                    const double c = double(row[j]);
+                    if (c < thr) {  // a tie with the threshold loses: its column is higher
+                        buf.emplace_back(c, std::int32_t(j));
+                        if (index_t(buf.size()) == 2 * k) {
+                            std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+                            buf.resize(std::size_t(k));
+                            thr = buf[k - 1].first;
+                        }
+                    }
+                }
+                if (index_t(buf.size()) > k) {
+                    std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+                    buf.resize(std::size_t(k));
+                }
+                std::sort(buf.begin(), buf.end());
+                for (index_t q = 0; q < k; ++q) {
+                    short_cost_[off + q] = buf[q].first;
+                    short_col_[off + q] = buf[q].second;
+                    short_row_[off + q] = std::int32_t(i);
+                }
+            }
+        });
+        add_heavy_sink_arcs();
+        shortlist_ = true;
+    }
+
+    // Heavy sinks (b_j above the mean) receive from many sources: each gets
+    // its k_short_len * (min(ceil(b_j / mean b), k_short_mass_max) - 1) cheapest
+    // sources' arcs too (the rows' lists already give every sink about
+    // k_short_len). One pass over M by rows, one bounded heap per heavy sink;
+    // ties by row, so the lists are unique.
+    void add_heavy_sink_arcs() {
+        double total_demand = 0.0;
+        for (index_t j = 0; j < m_; ++j) total_demand -= supply_[n_ + j];
+        const double mean = total_demand / double(m_);
+        std::vector<index_t> heavy, kcol;
+        for (index_t j = 0; j < m_; ++j) {
+            const double r = std::ceil(-supply_[n_ + j] / mean * (1.0 - 1e-9));
+            const index_t mult = r >= double(k_short_mass_max) ? k_short_mass_max : std::max<index_t>(index_t(r), 1);
+            if (mult > 1) {
+                heavy.push_back(j);
+                kcol.push_back(std::min(k_short_len * (mult - 1), n_));
+            }
+        }
+        if (heavy.empty()) return;
+        const std::size_t H = heavy.size();
+        std::vector<std::vector<std::pair<double, std::int32_t>>> heaps(H);
+        std::vector<double> top(H, std::numeric_limits<double>::infinity());
+        for (std::size_t h = 0; h < H; ++h) heaps[h].reserve(std::size_t(kcol[h]));
+        for (index_t i = 0; i < n_; ++i) {
+            const T* row = M_ + i * m_;
+            for (std::size_t h = 0; h < H; ++h) {
+                const double c = double(row[heavy[h]]);
+                if (c >= top[h]) continue;  // ties keep the lower row
+                auto& hp = heaps[h];
+                if (index_t(hp.size()) < kcol[h]) {
+                    hp.emplace_back(c, std::int32_t(i));
+                    std::push_heap(hp.begin(), hp.end());
+                    if (index_t(hp.size()) == kcol[h]) top[h] = hp.front().first;
+                } else {
+                    std::pop_heap(hp.begin(), hp.end());
+                    hp.back() = {c, std::int32_t(i)};
+                    std::push_heap(hp.begin(), hp.end());
+                    top[h] = hp.front().first;
+                }
+            }
+        }
+        for (std::size_t h = 0; h < H; ++h) {
+            std::sort(heaps[h].begin(), heaps[h].end());
+            for (const auto& e : heaps[h]) {
+                short_row_.push_back(e.second);
+                short_col_.push_back(std::int32_t(heavy[h]));
+                short_cost_.push_back(e.first);
+            }
+        }
+    }
+
+    // One exact pricing pass over all of M (the dense pricing's acceptance
+    // test): appends to the candidates up to k_short_add of each source's
+    // most violated arcs. Returns how many were added.
+    index_t add_violating_arcs() {
+        const double* pi_b = pi_.data() + n_;
+        const double tol = k_rc_tol;
+        const index_t ka = k_short_add;
+        std::vector<std::int32_t> slot_col(static_cast<std::size_t>(n_ * ka));
+        std::vector<index_t> slot_num(static_cast<std::size_t>(n_), 0);
+        for_rows([&](index_t lo, index_t hi) {
+            std::vector<std::pair<double, std::int32_t>> found;
+            for (index_t i = lo; i < hi; ++i) {
+                const T* row = M_ + i * m_;
+                const double pi_i = pi_[i];
+                const double shift = pi_i + tol * std::fabs(pi_i);
+                if (scaled_segment_min(row, pi_b, m_, tol) + shift >= 0.0) continue;
+                found.clear();
+                for (index_t j = 0; j < m_; ++j) {
+                    const double val = scaled_rc(row[j], pi_b[j], tol) + shift;
+                    if (val < 0.0 && !is_tree_arc(i, j)) found.emplace_back(val, std::int32_t(j));
+                }
+                if (index_t(found.size()) > ka) {
+                    std::nth_element(found.begin(), found.begin() + ka, found.end());
+                    found.resize(std::size_t(ka));
+                }
+                for (std::size_t q = 0; q < found.size(); ++q) slot_col[std::size_t(i * ka) + q] = found[q].second;
+                slot_num[i] = index_t(found.size());
+            }
+        });
+        index_t added = 0;
+        for (index_t i = 0; i < n_; ++i) {
+            for (index_t q = 0; q < slot_num[i]; ++q) {
+                const std::int32_t j = slot_col[i * ka + q];
+                short_row_.push_back(std::int32_t(i));
+                short_col_.push_back(j);
+                short_cost_.push_back(double(M_[i * m_ + j]));
+            }
+            added += slot_num[i];
+        }
+        return added;
+    }
+
+    // Block search over the shortlist's arcs, exact costs, the same
+    // acceptance test as the dense pricing.
+    bool find_entering_arc_short() {
+        const index_t total = index_t(short_row_.size());
+        // A quarter of sqrt(#candidates): measured 10-25% faster than the
+        // dense pricing's sqrt on 2000-4000-point clouds (more pivots, but
+        // cheaper ones: arcs found close to the last one re-hang smaller subtrees).
+        const index_t block = std::max<index_t>(index_t(0.25 * std::sqrt(double(total))), 16);
+        const double* pi_b = pi_.data() + n_;
+        const double tol = k_rc_tol;
+        if (next_short_ >= total) next_short_ = 0;
+        for (index_t swept = 0; swept < total;) {
+            const index_t len = std::min(block, total - swept);
+            double best = 0.0;
+            index_t eb = -1;
+            index_t q = next_short_;
+            for (index_t t = 0; t < len; ++t) {
+                const index_t i = short_row_[q];
+                const double c = short_cost_[q];
+                const index_t j = short_col_[q];
+                const double pii = pi_[i];
+                // The dense scan's expression, term for term.
+                const double val = scaled_rc(c, pi_b[j], tol) + (pii + tol * std::fabs(pii));
+                if (val < best && !is_tree_arc(i, j)) {
+                    best = val;
+                    eb = i * m_ + j;
+                }
+                if (++q == total) q = 0;
+            }
+            next_short_ = q;
+            swept += len;
+            if (eb >= 0) {
+                in_arc_ = eb;
                 return true;
             }
         }
@@ -697,13 +1060,37 @@ class TransportSimplex {
         const double c = arc_cost(pred_[u_in_]);
         const double sigma = forward_[u_in_] ? pi_[v_in_] - pi_[u_in_] - c : pi_[v_in_] - pi_[u_in_] + c;
         const index_t end = thread_[last_succ_[u_in_]];
+        double* pi = pi_.data();
+        const index_t* th = thread_.data();
         if (2 * succ_num_[u_in_] <= num_nodes_) {
-            for (index_t u = u_in_; u != end; u = thread_[u]) pi_[u] += sigma;
+            // The subtree is the thread from u_in to last_succ[u_in]: walked
+            // from both ends at once (thread forward, rev_thread backward)
+            // until they meet. Each step is a dependent load; two chains in
+            // flight halve the latency-bound walk (Dirichlet weights make
+            // subtrees of hundreds of nodes).
+            const index_t* rth = rev_thread_.data();
+            index_t a = u_in_, z = last_succ_[u_in_];
+            while (true) {
+                pi[a] += sigma;
+                if (a == z) break;
+                pi[z] += sigma;
+                a = th[a];
+                if (a == z) break;
+                z = rth[z];
+            }
         } else {
             // Potentials matter only up to a common constant: shifting the
-            // complement by -sigma is the same update, on the smaller side.
-            for (index_t u = root_; u != u_in_; u = thread_[u]) pi_[u] -= sigma;
-            for (index_t u = end; u != root_; u = thread_[u]) pi_[u] -= sigma;
+            // complement by -sigma is the same update, on the smaller side;
+            // its two stretches of the thread are walked at once.
+            index_t a = root_, z = end;
+            while (a != u_in_ && z != root_) {
+                pi[a] -= sigma;
+                pi[z] -= sigma;
+                a = th[a];
+                z = th[z];
+            }
+            for (; a != u_in_; a = th[a]) pi[a] -= sigma;
+            for (; z != root_; z = th[z]) pi[z] -= sigma;
         }
     }
 
@@ -762,10 +1149,10 @@ void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const N
     const double scale = (sa / sb) * (1.0 - 8.0 * std::numeric_limits<double>::epsilon());
     for (index_t c = 0; c < mb; ++c) demand[c] = double(b[ib[c]]) * scale;
 
-    TransportSimplex<T> simplex(Ms, na, mb, supply.data(), demand.data());
     // Two pricing threads pay off once a block (sqrt(n m) arcs) outweighs a
     // barrier; batches already use one thread per problem.
     const bool two_threads = allow_threads && max_threads() >= 2 && na * mb >= k_two_threads_min_arcs;
+    TransportSimplex<T> simplex(Ms, na, mb, supply.data(), demand.data(), two_threads);
     out.status = simplex.run(params.max_iter, interrupt, may_call_back, two_threads);
     out.n_iter = simplex.n_iter();
     if (out.status == SolveStatus::interrupted) return;

@@ -127,7 +127,11 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
     The solver is a primal network simplex on the complete bipartite graph,
     with implicit arcs (costs read in place from ``M``), block-search pricing,
     a row-minimum initial basis and strongly feasible trees with Cunningham's
-    leaving-arc rule, so degenerate pivots cannot cycle. Zero-weight bins are
+    leaving-arc rule, so degenerate pivots cannot cycle. Problems of 2^19
+    arcs or more first pivot on a shortlist of each row's cheapest arcs from
+    a greedy basis, and exact pricing passes over all of ``M`` add the
+    violating arcs until none is left (the shortlist method), which proves
+    the optimum on the whole of ``M``. Zero-weight bins are
     removed before the solve and get feasible potentials afterwards. Batches
     are spread over threads, one problem per thread. Ctrl-C interrupts a solve.
 
@@ -135,7 +139,9 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
     interpolation using Lagrangian mass transport", SIGGRAPH Asia 2011;
     Kovács, "Minimum-cost flow algorithms: an experimental evaluation",
     Optimization Methods and Software, 2015; Cunningham, "A network simplex
-    method", Mathematical Programming, 1976.
+    method", Mathematical Programming, 1976; Gottschlich and Schuhmacher,
+    "The shortlist method for fast computation of the Earth Mover's Distance
+    and finding optimal solutions to transportation problems", PLoS ONE, 2014.
 
     Examples
     --------

@@ -90,7 +90,14 @@ def wasserstein(
     pf = check_p(p)
     M = cost_matrix(xa, ya, metric)
     if pf != 1.0:
-        M **= pf
+        with np.errstate(over="ignore"):
+            M **= pf
+        if not np.isfinite(M.max()):
+            raise ValueError(
+                f"the costs {getattr(metric, '__name__', metric)}(x_i, y_j) ** p overflow {M.dtype} (p = {pf:g});"
+                " rescale the points"
+                + (" or pass float64 points" if M.dtype == np.float32 else "")
+            )
     a = None if x_weights is None else _normalized(check_histogram(x_weights, "x_weights"), xa.shape[0], "x_weights")
     b = None if y_weights is None else _normalized(check_histogram(y_weights, "y_weights"), ya.shape[0], "y_weights")
     cost = float(solve(a, b, M, return_plan=False).cost)
