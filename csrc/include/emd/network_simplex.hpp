@@ -33,7 +33,7 @@
 //    geometry), the dense pricing below takes over from the current tree.
 //    Measured on the benchmark's point clouds (n = m = 2000 and 4000, d = 2
 //    and 32, uniform and Dirichlet weights): 1.2-2.2x fewer pivots and
-//    1.6-5.7x less CPU time than the dense solver (benchmarks/RESULTS_emd3.md);
+//    1.6-5.7x less CPU time than the dense solver (benchmarks/RESULTS.md, "Exact discrete EMD: the speed work");
 //    below 2^19 arcs the dense pricing is already cheap and the set-up does
 //    not pay. Costs without such geometry (|x - y| on a line with Dirichlet
 //    weights) hand over to the dense pricing and lose 1.4-2.4x.
