@@ -299,8 +299,7 @@ import numpy as np, emd
 rng = np.random.default_rng(5)
 x, y = rng.random((1500, 2)), rng.random((1500, 2))
 C = ((x[:, None] - y[None]) ** 2).sum(-1)
-w = np.full(1500, 1 / 1500)
-r = emd.sinkhorn(w, w, C, 0.05, tol=1e-8)
+r = emd.sinkhorn(None, None, C, 0.05, tol=1e-8)
 print(repr(float(r.cost)), r.status)
 """
 
@@ -321,6 +320,29 @@ def test_one_thread_large_problem_matches_two(rng):
         assert status == "converged"
         costs.append(float(value))
     np.testing.assert_allclose(costs[0], costs[1], rtol=1e-12)
+
+
+def test_none_weights_are_uniform(rng):
+    # None means uniform, as in emd.solve: 1 / n each, batched like the other
+    # weights or M, in M's floating dtype.
+    n, m, B = 7, 5, 3
+    M = rng.random((n, m))
+    ua, ub = np.full(n, 1 / n), np.full(m, 1 / m)
+    b = rng.random((B, m))
+    b /= b.sum(1, keepdims=True)
+    ref = emd.sinkhorn(ua, ub, M, 0.05, tol=1e-11)
+    for a_, b_ in ((None, None), (None, ub), (ua, None)):
+        r = emd.sinkhorn(a_, b_, M, 0.05, tol=1e-11)
+        assert r.cost == ref.cost and np.array_equal(r.potential_a, ref.potential_a)
+    rb = emd.sinkhorn(None, b, M, 0.05, tol=1e-11)
+    assert rb.cost.shape == (B,)
+    np.testing.assert_array_equal(rb.cost, emd.sinkhorn(np.tile(ua, (B, 1)), b, M, 0.05, tol=1e-11).cost)
+    M3 = rng.random((B, n, m))
+    r3 = emd.sinkhorn(None, None, M3, 0.05, tol=1e-11)
+    assert r3.cost.shape == (B,)
+    assert emd.sinkhorn(None, None, M.astype(np.float32), 0.05, tol=1e-5).potential_a.dtype == np.float32
+    with pytest.raises(ValueError, match="total mass"):
+        emd.sinkhorn(None, 2 * ub, M, 0.05)
 
 
 def test_noncontiguous_and_integer_inputs(rng):

@@ -95,14 +95,33 @@ class _Dense(NamedTuple):
     eps: float
 
 
+def _uniform_weights(a: Any, b: Any, M: Any, xp: Any) -> tuple[Any, Any]:
+    """``None`` weights as uniform ones (mass 1) of M's sizes, batched like the
+    other weights or M, in M's floating dtype (float64 for integer costs)."""
+    n, m = M.shape[-2], M.shape[-1]
+    dtype = M.dtype if M.dtype.kind == "f" else np.float64
+    batch = M.shape[0] if M.ndim == 3 else None
+    for w in (a, b):
+        if w is not None and np.ndim(w) == 2:
+            batch = np.shape(w)[0]
+    lead = () if batch is None else (batch,)
+    if a is None:
+        a = xp.full(lead + (n,), 1.0 / n, dtype=dtype)
+    if b is None:
+        b = xp.full(lead + (m,), 1.0 / m, dtype=dtype)
+    return a, b
+
+
 def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, eps_scaling: Any,
                    as_array: Callable[..., Any] = as_float_array, xp: Any = np) -> _Dense:
     """The checks and casts of :func:`sinkhorn`, shared with the GPU path (which
     passes its own ``as_array`` and ``xp``): contiguous (B, n) ``a``, (B, m) ``b``
     rescaled to ``a``'s mass, ``M``, the dtype, the batch layout and the options."""
+    MM = as_array(M, "M", min_ndim=2, max_ndim=3)
+    if a is None or b is None:
+        a, b = _uniform_weights(a, b, MM, xp)
     aa = as_array(a, "a", min_ndim=1, max_ndim=2)
     bb = as_array(b, "b", min_ndim=1, max_ndim=2)
-    MM = as_array(M, "M", min_ndim=2, max_ndim=3)
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     dtype = result_float_dtype(aa, bb, MM)
     if aa.ndim != bb.ndim:
@@ -192,10 +211,12 @@ def sinkhorn(
 
     Parameters
     ----------
-    a : array_like, shape (n,) or (B, n)
+    a : array_like, shape (n,) or (B, n), or None
         Nonnegative source weights; a 2-D array is a batch of B problems.
-    b : array_like, shape (m,) or (B, m)
+        None: uniform, 1 / n each (batched like ``b`` or ``M``).
+    b : array_like, shape (m,) or (B, m), or None
         Nonnegative target weights, with the same total mass as ``a`` (per problem).
+        None: uniform, 1 / m each.
     M : array_like, shape (n, m) or (B, n, m)
         Cost matrix, shared by the batch when 2-D.
     reg : float
