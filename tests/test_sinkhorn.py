@@ -557,27 +557,39 @@ def test_kernel_fallback_matches_log_domain(rng, dtype):
     np.testing.assert_allclose(dense.cost, samp.cost, rtol=rtol)
 
 
+_CTRL_C = """
+import os, signal, sys, threading, time
+import numpy as np
+import emd
+
+rng = np.random.default_rng(7)
+x, y = rng.random((700, 2)), rng.random((700, 2))
+a, b = np.full(700, 1 / 700), np.full(700, 1 / 700)
+C = ((x[:, None] - y[None]) ** 2).sum(-1)
+timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
+t0 = time.perf_counter()
+timer.start()
+try:
+    if sys.argv[1] == "dense":
+        emd.sinkhorn(a, b, C, 1e-4, tol=1e-300, max_iter=10**9)
+    else:
+        emd.sinkhorn_samples(x, y, 1e-4, tol=1e-300, max_iter=10**9)
+    print("returned")
+except KeyboardInterrupt:
+    print("interrupted after %.2f s" % (time.perf_counter() - t0))
+"""
+
+
 @pytest.mark.parametrize("kind", ["dense", "samples"])
-def test_ctrl_c_interrupts_a_long_solve(rng, kind):
+def test_ctrl_c_interrupts_a_long_solve(kind):
     # SIGINT while the solve runs with the GIL released: the kernel polls emd::Interrupt
     # between iterations and the binding raises KeyboardInterrupt, well before max_iter.
-    import os
-    import signal
-    import threading
-    import time
+    # In a subprocess with a timeout: a signal lost on the way fails this test
+    # instead of hanging the test run (seen once in a full run, not reproduced).
+    import subprocess
+    import sys
 
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread only")
-    x, y, a, b, C = _problem(rng, 700, 700)
-    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            if kind == "dense":
-                emd.sinkhorn(a, b, C, 1e-4, tol=1e-300, max_iter=10**9, init=None)
-            else:
-                emd.sinkhorn_samples(x, y, 1e-4, tol=1e-300, max_iter=10**9)
-    finally:
-        timer.cancel()
-    assert time.perf_counter() - t0 < 30
+    out = subprocess.run([sys.executable, "-c", _CTRL_C, kind], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("interrupted after"), out.stdout
+    assert float(out.stdout.split()[2]) < 30
