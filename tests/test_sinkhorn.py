@@ -566,6 +566,9 @@ rng = np.random.default_rng(7)
 x, y = rng.random((700, 2)), rng.random((700, 2))
 a, b = np.full(700, 1 / 700), np.full(700, 1 / 700)
 C = ((x[:, None] - y[None]) ** 2).sum(-1)
+# A shell that starts a job in the background hands it SIGINT ignored, and then
+# Python leaves SIGINT alone: restore the handler that raises KeyboardInterrupt.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
 t0 = time.perf_counter()
 timer.start()
@@ -584,8 +587,9 @@ except KeyboardInterrupt:
 def test_ctrl_c_interrupts_a_long_solve(kind):
     # SIGINT while the solve runs with the GIL released: the kernel polls emd::Interrupt
     # between iterations and the binding raises KeyboardInterrupt, well before max_iter.
-    # In a subprocess with a timeout: a signal lost on the way fails this test
-    # instead of hanging the test run (seen once in a full run, not reproduced).
+    # In a subprocess with a timeout, so that a lost interrupt fails this test
+    # instead of hanging the run (it did once: a test run started in the
+    # background by a shell inherits SIGINT ignored, see the script).
     import subprocess
     import sys
 
