@@ -203,9 +203,6 @@ void add_column_sums(const T* __restrict k, std::int64_t rows, std::int64_t m, c
     }
 }
 
-// Per-thread chunk buffers, allocated on first use: a dense solve that stays in
-// the kernel form never needs them, and small batched problems would spend a
-// noticeable share of their time allocating and zeroing them.
 // out_i = log(w_i) (-inf on zero weights: exp(-inf) = 0 drops them); returns sum_i w_i.
 // The vectorized log first, then libm's for the few weights below the normal
 // range (zeros, subnormals), where fast_log is not defined.
@@ -223,20 +220,21 @@ double log_weights(const T* __restrict w, std::int64_t len, T* __restrict out) {
     return mass;
 }
 
+// Per-thread chunk buffers, allocated on first use: a dense solve that stays in
+// the kernel form never needs them, and small batched problems would spend a
+// noticeable share of their time allocating and zeroing them.
 template <class T>
 struct Scratch {
     std::vector<T> score_, cost_;
     std::vector<double> dist_;
-    static T* ready(std::vector<T>& v) {
+    template <class U>
+    static U* ready(std::vector<U>& v) {
         if (v.empty()) v.resize(std::size_t(kChunk));
         return v.data();
     }
     T* score() { return ready(score_); }
     T* cost() { return ready(cost_); }
-    double* dist() {
-        if (dist_.empty()) dist_.resize(std::size_t(kChunk));
-        return dist_.data();
-    }
+    double* dist() { return ready(dist_); }
 };
 
 template <class T>
