@@ -323,22 +323,6 @@ def _output_ptrs(out: dict[str, cupy.ndarray], p: int = 0) -> tuple[int, ...]:
     return tuple(_device_ptr(out[k]) + p * (out[k].strides[0] if out[k].ndim else 0) for k in _OUTPUT_ORDER)
 
 
-def _device_init(init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype):
-    if init is None:
-        return None, None
-    if not isinstance(init, (tuple, list)) or len(init) != 2:
-        raise TypeError(f"`init` must be None or a pair (f, g) of potentials, got {type(init).__name__}")
-    out = []
-    for arr, name, length in ((init[0], "init[0]", n), (init[1], "init[1]", m)):
-        v = cast(_as_device_array(arr, name, min_ndim=1, max_ndim=2), dtype)
-        want = (batch, length) if batched else (length,)
-        if v.shape != want:
-            raise ValueError(f"`{name}` must have shape {want}, got {v.shape}")
-        check_finite(v, name)
-        out.append(cupy.ascontiguousarray(v.reshape(batch, length)))
-    return out[0], out[1]
-
-
 def _sinkhorn_result(out, dtype, batched, shape, plan_fn, max_iter, tol, what):
     from ._result import OTResult
     from .sinkhorn import _STATUS, _warn_unconverged
@@ -369,12 +353,12 @@ def _dense_plan(a2, b2, M, f, g, reg):
 
 def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol: float = 1e-9,
              eps_scaling: float | None = None, init: tuple[Any, Any] | None = None) -> Any:
-    from .sinkhorn import _prepare_dense
+    from .sinkhorn import _init_potentials, _prepare_dense
 
     a2, b2, MM, mass_a, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps = _prepare_dense(
         a, b, M, reg, max_iter, tol, eps_scaling, as_array=_as_device_array, xp=cupy
     )
-    f0, g0 = _device_init(init, batch, n, m, batched, dtype)
+    f0, g0 = _init_potentials(init, batch, n, m, batched, dtype, as_array=_as_device_array, xp=cupy)
     shared = MM.ndim == 2
     out = _sinkhorn_outputs(batch, n, m, dtype)
     device, stream = _device_id(), current_stream_ptr()

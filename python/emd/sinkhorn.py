@@ -57,19 +57,22 @@ def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: f
         )
 
 
-def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype):
+def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype,
+                     as_array: Callable[..., Any] = as_float_array, xp: Any = np):
+    """``init`` as contiguous (B, n), (B, m) potentials, or (None, None); shared
+    with the GPU path (its own ``as_array`` and ``xp``)."""
     if init is None:
         return None, None
     if not isinstance(init, (tuple, list)) or len(init) != 2:
         raise TypeError(f"`init` must be None or a pair (f, g) of potentials, got {type(init).__name__}")
     out = []
     for arr, name, length in ((init[0], "init[0]", n), (init[1], "init[1]", m)):
-        v = cast(as_float_array(arr, name, min_ndim=1, max_ndim=2), dtype)
+        v = cast(as_array(arr, name, min_ndim=1, max_ndim=2), dtype)
         want = (batch, length) if batched else (length,)
         if v.shape != want:
             raise ValueError(f"`{name}` must have shape {want}, got {v.shape}")
         check_finite(v, name)
-        out.append(np.ascontiguousarray(v.reshape(batch, length)))
+        out.append(xp.ascontiguousarray(v.reshape(batch, length)))
     return out[0], out[1]
 
 
