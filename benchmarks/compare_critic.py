@@ -50,11 +50,6 @@ def torch_forward_factory(critic: emd.MLPCritic):
     return fwd
 
 
-def _settled(fn, repeats: int) -> float:
-    """median_time, which starts after the other library's idle workers have gone to sleep (_timing.SETTLE_S)."""
-    return median_time(fn, repeats=repeats)
-
-
 def _gflops(layers, rows) -> float:
     return 2.0 * rows * sum(a * b for a, b in zip(layers[:-1], layers[1:])) / 1e9
 
@@ -114,14 +109,14 @@ def run(quick: bool) -> None:
     for batch in ([4096, 64] if quick else [65536, 64]):
         x = rng.standard_normal((batch, 2)).astype(np.float32)
         repeats = 5 if batch > 1024 else 50
-        t_emd = _settled(lambda: emd.critic_forward(critic, x), repeats)
-        t_np = _settled(lambda: numpy_forward(critic, x), repeats)
+        t_emd = median_time(lambda: emd.critic_forward(critic, x), repeats=repeats)
+        t_np = median_time(lambda: numpy_forward(critic, x), repeats=repeats)
         gf = _gflops(big, batch)
         note = f"emd {gf / t_emd:.0f} GFLOP/s, numpy {gf / t_np:.0f} GFLOP/s"
         rows.append((f"critic_forward 2-512-512-512-1, batch {batch}", "numpy", t_emd, t_np, note))
         tf = torch_forward_factory(critic)
         if tf is not None:
-            t_t = _settled(lambda: tf(x), repeats)
+            t_t = median_time(lambda: tf(x), repeats=repeats)
             rows.append((f"critic_forward 2-512-512-512-1, batch {batch}", "torch CPU", t_emd, t_t, ""))
     print_table("critic_forward, float32 (numpy: the same layer chain on OpenBLAS)", rows)
 
@@ -131,8 +126,8 @@ def run(quick: bool) -> None:
         critics = [emd.MLPCritic.init(layers, seed=s) for s in range(num_k)]
         stacked = emd.MLPCritic.stack(critics)
         xs = rng.standard_normal((num_k, 256, 2)).astype(np.float32)
-        t_emd = _settled(lambda: emd.critic_forward(stacked, xs), 5)
-        t_np = _settled(lambda: [numpy_forward(c, xs[k]) for k, c in enumerate(critics)], 5)
+        t_emd = median_time(lambda: emd.critic_forward(stacked, xs), repeats=5)
+        t_np = median_time(lambda: [numpy_forward(c, xs[k]) for k, c in enumerate(critics)], repeats=5)
         rows.append((f"{num_k} stacked critics {'-'.join(map(str, layers))}, batch 256 each", "numpy loop",
                      t_emd, t_np, "one kernel call"))
     print_table("stacked critics, float32", rows)
@@ -143,9 +138,10 @@ def run(quick: bool) -> None:
     critic = emd.MLPCritic.init(layers, seed=0)
     xr = rng.standard_normal((n, 2)).astype(np.float32)
     xf = rng.standard_normal((n, 2)).astype(np.float32)
-    t_emd = _settled(lambda: emd.kr_estimate(critic, xr, xf), 5)
-    t_np = _settled(
-        lambda: numpy_forward(critic, xr).mean(dtype=np.float64) - numpy_forward(critic, xf).mean(dtype=np.float64), 5
+    t_emd = median_time(lambda: emd.kr_estimate(critic, xr, xf), repeats=5)
+    t_np = median_time(
+        lambda: numpy_forward(critic, xr).mean(dtype=np.float64) - numpy_forward(critic, xf).mean(dtype=np.float64),
+        repeats=5,
     )
     m_emd = _peak_rss_mb("emd", layers, n)
     m_np = _peak_rss_mb("numpy", layers, n)
