@@ -410,7 +410,7 @@ def test_bitwise_identical_for_any_thread_count(tmp_path):
             np.testing.assert_array_equal(other[k], results[0][k], err_msg=k)
 
 
-@pytest.mark.parametrize("rows", [3, 40_000])  # below and above check_finite_small's one-pass size
+@pytest.mark.parametrize("rows", [3, 40_000])  # below and above check_finite's one-pass size
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nonfinite_x_named_with_its_index(rows, bad):
     critic = emd.MLPCritic.init([2, 8, 1], seed=0)

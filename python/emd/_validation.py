@@ -109,6 +109,11 @@ def cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
 def check_finite(arr: np.ndarray, name: str) -> None:
     if arr.dtype.kind not in "fc" or arr.size == 0:
         return
+    # Small arrays (a critic's batch of 64 rows, checked on every call): one
+    # isfinite pass costs less than entering the errstate context (1 us against
+    # 3 us). Large ones: one sum, with no boolean temporary.
+    if arr.size <= 65536 and np.isfinite(arr).all():
+        return
     with np.errstate(all="ignore"):
         if np.isfinite(arr.sum()):  # a finite sum proves every element finite
             return
@@ -244,12 +249,3 @@ def check_open_unit_interval(value: Any, name: str) -> float:
         raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value!r}")
     return v
 
-
-def check_finite_small(arr: np.ndarray, name: str) -> None:
-    """check_finite for per-call checks of small arrays (a critic's batch of 64
-    rows): one isfinite pass, without the errstate context that check_finite's
-    overflow-safe sum needs, which costs more than the pass (3 us against 1 us).
-    Large arrays go to check_finite (no boolean temporary)."""
-    if arr.dtype.kind in "fc" and arr.size <= 65536 and np.isfinite(arr).all():
-        return
-    check_finite(arr, name)

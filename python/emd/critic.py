@@ -31,7 +31,6 @@ from ._validation import (
     as_float_array,
     cast,
     check_finite,
-    check_finite_small,
     check_positive_int,
     check_real,
     result_float_dtype,
@@ -276,7 +275,7 @@ def _check_input(critic: MLPCritic, x: Any, as_array: Callable[..., Any] = as_fl
     # the promotion rule, short-cut when x already has the critic's dtype (float32 or float64)
     dtype = xa.dtype if xa.dtype == critic.weights[0].dtype else result_float_dtype(xa, critic.weights[0])
     xa = cast(xa, dtype)
-    check_finite_small(xa, "x")
+    check_finite(xa, "x")
     return xa, dtype
 
 
