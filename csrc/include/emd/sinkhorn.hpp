@@ -28,7 +28,7 @@
 // also accumulate the next g-update's column sums). Memory of a dense solve:
 // K, plus C's transpose only if a log-domain column update is ever needed.
 //
-// The updates are over-relaxed (omega from the observed rate, see SinkhornParams).
+// The updates are over-relaxed (omega from the rate of plain Sinkhorn, see SinkhornParams).
 //
 // References: M. Cuturi, "Sinkhorn distances", NeurIPS 2013; B. Schmitzer,
 // "Stabilized sparse scaling algorithms for entropy regularized transport
@@ -51,7 +51,8 @@ struct SinkhornParams {
     std::int64_t max_iter = 10000; // total iterations (f- then g-update), all stages
     double eps_scaling = 0.0;      // 0: off; in (0, 1): geometric annealing factor
     // Over-relaxed updates f <- f + omega (softmin - f), omega in [1, 2) set from
-    // the observed convergence rate: same fixed point, far fewer iterations at small eps.
+    // the convergence rate (estimated from a small kernel's spectrum, else
+    // observed): same fixed point, far fewer iterations at small eps.
     bool overrelax = true;
 };
 
