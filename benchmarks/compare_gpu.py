@@ -91,7 +91,7 @@ def run(quick: bool) -> None:
         rows.append((f"batched W1, {pairs} pairs of n={n} float32", "ot.wasserstein_1d batched (torch CUDA)", t_emd, t_ref, "target >= 5x"))
     else:
         rows.append((f"batched W1, {pairs} pairs of n={n} float32", no_pot, t_emd, float("nan"), ""))
-    del ub, vb
+    ub = vb = None  # rebinding frees the arrays; the closures above share these cells
 
     # 4. Sliced SW2: n = m = 10^6, d = 64, 256 projections.
     n, d, L = (10**5, 64, 64) if quick else (10**6, 64, 256)
@@ -165,7 +165,7 @@ def _part2(quick: bool, name: str, rng, sync, torch, ot) -> None:
         rows.append((label, "GeomLoss SamplesLoss tensorized (torch CUDA)", t_emd, t_ref, "target >= 5x"))
     except Exception as exc:  # not installed, or no torch
         rows.append((label, f"GeomLoss not available ({type(exc).__name__})", t_emd, float("nan"), ""))
-    del M
+    M = None  # frees the matrix (the closures above share the cell)
 
     # 7. Matrix-free, n = m = 10^6, d = 3, reg = 0.01, eps_scaling: time per iteration, pairs per second.
     n = 10**5 if quick else 10**6
