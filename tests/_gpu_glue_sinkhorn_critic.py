@@ -235,8 +235,8 @@ def close(x, y, rtol):
 
 
 def check_sinkhorn():
-    from emd.sinkhorn import sinkhorn as cpu_sinkhorn, sinkhorn_samples as cpu_samples
-    from emd.sinkhorn import sinkhorn_divergence as cpu_div
+    from emd._sinkhorn import sinkhorn as cpu_sinkhorn, sinkhorn_samples as cpu_samples
+    from emd._sinkhorn import sinkhorn_divergence as cpu_div
 
     cpu_sinkhorn = getattr(cpu_sinkhorn, "__wrapped__", cpu_sinkhorn)
     cpu_samples = getattr(cpu_samples, "__wrapped__", cpu_samples)
@@ -326,7 +326,7 @@ def check_sinkhorn():
 
 
 def check_critic():
-    from emd.critic import MLPCritic, critic_forward as cpu_forward, kr_estimate as cpu_kr
+    from emd._critic import MLPCritic, critic_forward as cpu_forward, kr_estimate as cpu_kr
 
     cpu_forward = getattr(cpu_forward, "__wrapped__", cpu_forward)
     cpu_kr = getattr(cpu_kr, "__wrapped__", cpu_kr)

@@ -80,7 +80,7 @@ def test_callable_metric_without_numba(monkeypatch, rng):
     import builtins
     import sys
 
-    cm = sys.modules["emd.cost_matrix"]  # the module (emd.cost_matrix is the function)
+    cm = sys.modules["emd._cost_matrix"]
 
     real_import = builtins.__import__
 

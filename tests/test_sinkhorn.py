@@ -532,7 +532,7 @@ def test_plain_and_overrelaxed_iterations_agree(rng):
 def test_samples_plan_refused_when_large(rng, monkeypatch):
     import importlib
 
-    module = importlib.import_module("emd.sinkhorn")  # the module, not the function emd.sinkhorn
+    module = importlib.import_module("emd._sinkhorn")
 
     x, y, _, _, _ = _problem(rng, 10, 10)
     monkeypatch.setattr(module, "_MAX_SAMPLE_PLAN_ENTRIES", 50)

@@ -9,7 +9,7 @@ namespace emd::bindings {
 namespace {
 
 // a (B, n), b (B, m), M (n, m) shared or (B, n, m). Returns the raw batched
-// outputs; python/emd/discrete.py shapes them into an OTResult.
+// outputs; python/emd/_discrete.py shapes them into an OTResult.
 template <class T>
 py::tuple network_simplex(const carray<T>& a, const carray<T>& b, const carray<T>& M, std::int64_t max_iter) {
     require(a.ndim() == 2 && b.ndim() == 2 && a.shape(0) == b.shape(0), "a and b must be (B, n) and (B, m)");

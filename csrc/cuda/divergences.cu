@@ -2,7 +2,7 @@
 //
 // Two passes over a row pair: the masses of p and q (block sums in double),
 // then the divergence of the normalized histograms, term by term in double
-// with the same conventions as python/emd/divergences.py: 0 log(0 / y) = 0,
+// with the same conventions as python/emd/_divergences.py: 0 log(0 / y) = 0,
 // x log(x / 0) = +inf for x > 0; KL is clamped below at 0 and JS to
 // [0, log 2] (rounding can step outside the true range by an ulp).
 #include <cmath>

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from ._dispatch import has_cuda
 from ._result import OTResult
-from .cost_matrix import cost_matrix
-from .critic import MLPCritic, clip_weights, critic_forward, kr_estimate, lipschitz_bound, spectral_norm
-from .discrete import emd, solve
-from .divergences import js, kl, tv
-from .one_d import wasserstein_1d
-from .sinkhorn import sinkhorn, sinkhorn_divergence, sinkhorn_samples, sinkhorn_wasserstein
-from .sliced import sliced_wasserstein
-from .wasserstein import wasserstein
+from ._cost_matrix import cost_matrix
+from ._critic import MLPCritic, clip_weights, critic_forward, kr_estimate, lipschitz_bound, spectral_norm
+from ._discrete import emd, solve
+from ._divergences import js, kl, tv
+from ._one_d import wasserstein_1d
+from ._sinkhorn import sinkhorn, sinkhorn_divergence, sinkhorn_samples, sinkhorn_wasserstein
+from ._sliced import sliced_wasserstein
+from ._wasserstein import wasserstein
 
 __version__ = "0.1.0"
 

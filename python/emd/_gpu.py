@@ -98,7 +98,7 @@ def wasserstein_1d(
     p: float = 1.0,
     assume_sorted: bool = False,
 ) -> Any:
-    from .one_d import _leading_pairs, _prepare
+    from ._one_d import _leading_pairs, _prepare
 
     u, v, uw, vw, pf = _prepare(u_values, v_values, u_weights, v_weights, p, as_array=_as_device_array)
 
@@ -131,7 +131,7 @@ def sliced_wasserstein(
     seed: Any = None,
     reduce: str = "mean",
 ) -> float:
-    from .sliced import _directions, _prepare
+    from ._sliced import _directions, _prepare
 
     xa, ya, xw, yw, pf, n_proj = _prepare(x, y, x_weights, y_weights, p, n_projections, reduce, as_array=_as_device_array)
     theta = _directions(xa.shape[1], n_proj, projections, seed, xa.dtype, as_array=_as_device_array, xp=cupy)
@@ -159,7 +159,7 @@ _DIVERGENCE_KIND = {"tv": 0, "kl": 1, "js": 2}
 
 
 def _divergence(kind: str, p: Any, q: Any, axis: int) -> Any:
-    from .divergences import _check_histograms
+    from ._divergences import _check_histograms
 
     pa, qa, dtype = _check_histograms(p, q, axis, as_array=_as_device_array)
     arrays = [pa, qa]
@@ -269,7 +269,7 @@ def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None,
     """Exact 1-D samples on the GPU's 1-D kernel, method="sinkhorn" on the GPU
     Sinkhorn (matrix-free); exact point clouds through the CPU solver."""
     if kwargs.get("method") == "sinkhorn" and set(kwargs) <= {"method", "reg", "metric"}:
-        # emd.wasserstein's checks (python/emd/wasserstein.py), same messages
+        # emd.wasserstein's checks (python/emd/_wasserstein.py), same messages
         xa = _as_device_array(x, "x", min_ndim=1, max_ndim=2)
         ya = _as_device_array(y, "y", min_ndim=1, max_ndim=2)
         dx = 1 if xa.ndim == 1 else xa.shape[1]
@@ -292,7 +292,7 @@ def wasserstein(x: Any, y: Any, *, x_weights: Any = None, y_weights: Any = None,
 
 
 # --- sinkhorn -----------------------------------------------------------------
-# The CPU functions' checks and conventions (python/emd/sinkhorn.py), on CuPy
+# The CPU functions' checks and conventions (python/emd/_sinkhorn.py), on CuPy
 # arrays: same messages, same result layout (OTResult with potentials on the
 # device; floats for one problem, CuPy arrays of shape (B,) for a batch;
 # status and n_iter as NumPy arrays: a few bytes read back for the warning).
@@ -325,7 +325,7 @@ def _output_ptrs(out: dict[str, cupy.ndarray], p: int = 0) -> tuple[int, ...]:
 
 def _sinkhorn_result(out, dtype, batched, shape, plan_fn, max_iter, tol, what):
     from ._result import OTResult
-    from .sinkhorn import _STATUS, _warn_unconverged
+    from ._sinkhorn import _STATUS, _warn_unconverged
 
     status = cupy.asnumpy(out["status"])
     n_iter = cupy.asnumpy(out["n_iter"])
@@ -353,7 +353,7 @@ def _dense_plan(a2, b2, M, f, g, reg):
 
 def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol: float = 1e-9,
              eps_scaling: float | None = None, init: tuple[Any, Any] | None = None) -> Any:
-    from .sinkhorn import _init_potentials, _prepare_dense
+    from ._sinkhorn import _init_potentials, _prepare_dense
 
     a2, b2, MM, mass_a, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps = _prepare_dense(
         a, b, M, reg, max_iter, tol, eps_scaling, as_array=_as_device_array, xp=cupy
@@ -396,13 +396,13 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol:
 
 
 def _sinkhorn_metrics() -> dict[str, int]:
-    from .sinkhorn import _METRICS
+    from ._sinkhorn import _METRICS
 
     return _METRICS
 
 
 def _prepare_device_samples(x, y, x_weights, y_weights, p, metric):
-    from .sinkhorn import _prepare_samples
+    from ._sinkhorn import _prepare_samples
 
     return _prepare_samples(x, y, x_weights, y_weights, p, metric, as_array=_as_device_array, xp=cupy)
 
@@ -435,7 +435,7 @@ def _solve_device_samples(xa, ya, a, b, code, power, reg, max_iter, tol, eps):
 def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
                      metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
                      eps_scaling: float | None = None) -> Any:
-    from .sinkhorn import _MAX_SAMPLE_PLAN_ENTRIES, _options
+    from ._sinkhorn import _MAX_SAMPLE_PLAN_ENTRIES, _options
 
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
@@ -458,7 +458,7 @@ def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_wei
 def sinkhorn_divergence(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
                         metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
                         eps_scaling: float | None = None) -> float:
-    from .sinkhorn import _options, _warn_unconverged
+    from ._sinkhorn import _options, _warn_unconverged
 
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, _ = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
@@ -514,7 +514,7 @@ def _matmul_forward(ws, bs, slope: float, x: cupy.ndarray) -> cupy.ndarray:
 
 
 def _critic_call(critic: Any, dtype: np.dtype):
-    from .critic import _check_critic
+    from ._critic import _check_critic
 
     critic = _check_critic(critic)
     ws, bs = _critic_layers(critic, dtype)
@@ -524,7 +524,7 @@ def _critic_call(critic: Any, dtype: np.dtype):
 
 
 def critic_forward(critic: Any, x: Any) -> cupy.ndarray:
-    from .critic import _check_critic, _check_input
+    from ._critic import _check_critic, _check_input
 
     critic = _check_critic(critic)
     xa, dtype = _check_input(critic, x, as_array=_as_device_array)
@@ -543,7 +543,7 @@ def critic_forward(critic: Any, x: Any) -> cupy.ndarray:
 
 
 def kr_estimate(critic: Any, x_real: Any, x_fake: Any) -> Any:
-    from .critic import _check_critic, _check_pair
+    from ._critic import _check_critic, _check_pair
 
     critic = _check_critic(critic)
     xr, xf, dtype = _check_pair(critic, x_real, x_fake, as_array=_as_device_array)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..critic import MLPCritic, spectral_norm
+from .._critic import MLPCritic, spectral_norm
 
 
 def array_module(x):

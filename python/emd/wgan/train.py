@@ -31,8 +31,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..critic import clip_weights, critic_forward, kr_estimate
-from ..sliced import sliced_wasserstein
+from .._critic import clip_weights, critic_forward, kr_estimate
+from .._sliced import sliced_wasserstein
 from ._blas import one_blas_thread
 from .config import Config
 from .data import load_npy, make_dataset, user_dataset
@@ -328,7 +328,7 @@ def _read_metrics(path: str) -> list[dict[str, Any]]:
 
 
 def _default_w1(x: np.ndarray, y: np.ndarray) -> float:
-    from ..wasserstein import wasserstein
+    from .._wasserstein import wasserstein
 
     return wasserstein(x, y)
 

@@ -8,10 +8,10 @@ import numpy as np
 
 from ._dispatch import accepts_gpu
 from ._validation import as_float_array, check_choice, check_histogram, check_p
-from .cost_matrix import cost_matrix
-from .discrete import solve
-from .one_d import wasserstein_1d
-from .sinkhorn import sinkhorn_wasserstein
+from ._cost_matrix import cost_matrix
+from ._discrete import solve
+from ._one_d import wasserstein_1d
+from ._sinkhorn import sinkhorn_wasserstein
 
 __all__ = ["wasserstein"]
 
