@@ -139,6 +139,38 @@ EMD_INLINE double abs_expm1(double t) {
     return std::fabs(pick(std::fabs(t) < 1e-3, series, direct));
 }
 
+// The over-relaxed update h + omega (h_new - h) of one potential, or the plain
+// h_new where over-relaxing would lower the dual objective
+//     D(f, g) = <a, f> + <b, g> - eps sum_ij a_i b_j (exp((f_i + g_j - C_ij) / eps) - 1).
+// For fixed g, D depends on f_i through a_i eps psi(t_i), psi(t) = t - exp(t),
+// t_i = (f_i - fn_i) / eps with fn the softmin (the plain update, the
+// maximizer); the relaxed f_i has t = (1 - omega) t_i. That never lowers D
+// when t_i >= 0, nor when -t_i = u <= u*(omega) (the positive root of
+// exp((omega - 1) u) - exp(-u) = omega u), but it overshoots exponentially
+// beyond: a row that holds far too little mass would be given far too much.
+// Clamping those rows keeps every step an ascent step, so the relaxed
+// iteration cannot cycle far from the solution (it did, at small reg, on a
+// few problems per thousand); near the solution (|t| < u*) nothing changes.
+// The same holds for g with f fixed. `floor` = -u*(omega) (relax_floor).
+EMD_INLINE double relaxed(double h, double h_new, double omega, double inv_eps, double floor) {
+    const double t = (h - h_new) * inv_eps;
+    return h + pick(t < floor, 1.0, omega) * (h_new - h);
+}
+
+// -u*(omega) of `relaxed`, by bisection (once per choice of omega).
+inline double relax_floor(double omega) {
+    const double s = omega - 1.0;
+    if (!(s > 0.0)) return -std::numeric_limits<double>::infinity();
+    auto excess = [&](double u) { return std::exp(s * u) - std::exp(-u) - omega * u; };  // < 0 on (0, u*)
+    double lo = 0.0, hi = 1.0;
+    while (excess(hi) < 0.0 && hi < 1e3) hi *= 2.0;
+    for (int it = 0; it < 60; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        (excess(mid) < 0.0 ? lo : hi) = mid;
+    }
+    return -lo;
+}
+
 // out_j = w_j exp((h_j - href_j) * inv) for the kernel form's products; returns
 // max_j |h_j - href_j| * inv (how far h drifted from the kernel's reference).
 // A function of its own with restrict pointers: inside KernelCache's member
@@ -550,8 +582,8 @@ struct KernelCache {
     bool z_ok = false;
     double z_omega = 0.0;
 
-    bool update_rows_fused(const T* a, const T* b, const T* f, const T* g, T* f_new, double omega, bool parallel,
-                           int num_threads) {
+    bool update_rows_fused(const T* a, const T* b, const T* f, const T* g, T* f_new, double omega, double floor,
+                           bool parallel, int num_threads) {
         z_ok = false;
         const double inv = 1.0 / eps;
         if (!(scaled_weights(b, g, gh.data(), inv, m, scaled.data()) <= kDrift)) return false;
@@ -613,7 +645,7 @@ struct KernelCache {
                     const T fn = T(fhi - eps * fast_log(w[q]));
                     fnb[q] = fn;
                     T fr = fn;
-                    if constexpr (!decltype(plain)::value) fr = T(fi + relax * (double(fn) - fi));
+                    if constexpr (!decltype(plain)::value) fr = T(relaxed(fi, double(fn), relax, inv, floor));
                     const double d = (double(fr) - fhi) * inv;
                     const int col_ok = row_ok & int(std::fabs(d) <= kDrift);
                     au_blk[q] = T(double(ab[q]) * fast_exp(d)) * T(col_ok);  // fast_exp is finite
@@ -800,8 +832,12 @@ struct ProblemResult {
 // The one Sinkhorn loop. f, g hold the initial potentials and receive the result.
 // `scale` is the cost's scale (the first epsilon of eps_scaling).
 // Problems up to this many cost entries (2 MB of float64 kernel) estimate the
-// over-relaxation factor from the kernel (KernelCache::rate_estimate).
+// over-relaxation factor from the kernel (KernelCache::rate_estimate), if both
+// sides have at least kEstimateMinSide points: on smaller clouds the spectrum
+// of the first iterate's plan predicted the rate no better than the probe
+// (30 random problems per size: sometimes more iterations, sometimes fewer).
 constexpr std::int64_t kEstimateEntries = std::int64_t(1) << 18;
+constexpr std::int64_t kEstimateMinSide = 32;
 
 template <class T, class Cost>
 ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n, std::int64_t m,
@@ -823,6 +859,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     // solution: early iterations, tiny eps), the next two updates go straight
     // to the log domain instead of paying for another build.
     int log_only = 0;
+    // The current over-relaxation factor's clamp (see `relaxed`), set with it.
+    double omega_floor = -std::numeric_limits<double>::infinity();
     // rows: the f-update (fused with the next g-update's sums), else the g-update.
     auto kernel_update = [&](bool rows, double eps, T* out, double omega) -> bool {
         if (log_only > 0) {
@@ -835,7 +873,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 kernel.build(cost, f, g, eps, scratch, parallel);
                 fresh = true;
             }
-            const bool done = rows ? kernel.update_rows_fused(a, b, f, g, out, omega, parallel, num_threads)
+            const bool done = rows ? kernel.update_rows_fused(a, b, f, g, out, omega, omega_floor, parallel,
+                                                              num_threads)
                                    : kernel.update_cols(a, f, out, parallel);
             if (done) return true;
             kernel.valid = false;
@@ -869,6 +908,17 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
         softmin(cost_t, m, h_rows.data(), n, eps, g_out, scratch, parallel);
     };
+    // Whether the marginal error is down to what the potentials' precision can
+    // resolve: (P 1)_i / a_i = exp((f_i - f_new_i) / eps) moves in steps of
+    // ulp(f_i) / eps, so errors below ~sum_i a_i ulp(f_i) / eps are noise
+    // (float32 at small reg: ulp(f) / eps ~ 6e-4). Over-relaxed steps there only
+    // toggle roundings and the error stops falling; plain steps settle the last bits.
+    auto at_rounding_floor = [&](double eps, double err_low) {
+        double noise = 0.0;
+        for (std::int64_t i = 0; i < n; ++i) noise += double(a[i]) * std::fabs(double(f[i]));
+        noise *= double(std::numeric_limits<T>::epsilon()) / eps;
+        return err_low < 16.0 * noise;
+    };
     // Poll Ctrl-C about every 4M cost entries of work.
     const std::int64_t poll_every = std::max<std::int64_t>(1, (std::int64_t(1) << 22) / std::max<std::int64_t>(1, n * m));
 
@@ -887,8 +937,9 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         const double stage_tol = last ? params.tol : std::max(params.tol, 1e-2 * mass_a);
         std::int64_t stage_iter = 0;
         // Over-relaxation (see SinkhornParams::overrelax): omega = 1 is plain Sinkhorn.
-        double omega = 1.0, err_probe = 0.0, err_ref = 0.0;
-        std::int64_t probe_start = 0;
+        double omega = 1.0, err_probe = 0.0, err_ref = 0.0, err_best = 0.0;
+        std::int64_t probe_start = 0, best_iter = 0;
+        bool plain_only = false;
         bool g_relaxed = false;
         for (;;) {
             // f-update from g; with the previous f it also measures the row
@@ -921,13 +972,19 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 if (res.n_iter >= params.max_iter && !g_relaxed) break;
                 if (err < stage_tol || res.n_iter + 1 >= params.max_iter) {
                     omega = 1.0;  // end on a plain g-update: the columns are then exact
-                } else if (params.overrelax) {
+                } else if (params.overrelax && !plain_only) {
                     // Estimate the linear rate kappa of plain Sinkhorn over kProbe
                     // iterations, then take the SOR factor 2 / (1 + sqrt(1 - kappa))
                     // (Thibault et al. 2017). The marginal error of over-relaxed
                     // iterations oscillates, so only a hundredfold growth counts
-                    // as divergence: back to plain Sinkhorn and probe again.
-                    constexpr std::int64_t kProbe = 10;
+                    // as divergence (back to plain Sinkhorn and probe again).
+                    // Far from the solution `relaxed` keeps every step an ascent
+                    // step; at the rounding floor of float32 potentials the
+                    // relaxed steps still cycle (at reg = 1e-4 of the cost, 38
+                    // of 60 small problems ran to max_iter): kStall iterations
+                    // without a new low there end the over-relaxation for the
+                    // stage, and plain steps settle the last bits.
+                    constexpr std::int64_t kProbe = 10, kStall = 50;
                     if constexpr (Cost::kKernelMode) {
                         // With a cache-resident kernel at hand, the rate is
                         // estimated right after the first iteration (18 products
@@ -937,36 +994,55 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                         // kernel read from memory would make the estimate cost
                         // as much as the iterations it saves.
                         if (omega == 1.0 && stage_iter == 1 && probe_start == 0 && n * m <= kEstimateEntries &&
-                            kernel.valid && kernel.eps == eps) {
+                            std::min(n, m) >= kEstimateMinSide && kernel.valid && kernel.eps == eps) {
                             for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f_new[i] - f[i];
                             const double kappa = kernel.rate_estimate(a, b, f, g, h_rows.data(), parallel);
                             if (kappa > 0.0) {
                                 omega = std::min(1.9, 2.0 / (1.0 + std::sqrt(1.0 - kappa)));
-                                err_ref = err;
+                                omega_floor = relax_floor(omega);
+                                err_ref = err_best = err;
+                                best_iter = stage_iter;
                             }
                         }
                     }
-                    if (omega == 1.0 && stage_iter == probe_start + kProbe) err_probe = err;
-                    if (omega == 1.0 && stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
-                        const double kappa = std::pow(err / err_probe, 1.0 / double(kProbe));
-                        omega = std::min(1.9, 2.0 / (1.0 + std::sqrt(std::max(0.0, 1.0 - kappa))));
-                        err_ref = err;
-                    } else if (omega > 1.0 && !(err < 100.0 * err_ref)) {
-                        omega = 1.0;
-                        probe_start = stage_iter;
+                    if (omega == 1.0) {
+                        if (stage_iter == probe_start + kProbe) err_probe = err;
+                        if (stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
+                            const double kappa = std::pow(err / err_probe, 1.0 / double(kProbe));
+                            omega = std::min(1.9, 2.0 / (1.0 + std::sqrt(std::max(0.0, 1.0 - kappa))));
+                            omega_floor = relax_floor(omega);
+                            err_ref = err_best = err;
+                            best_iter = stage_iter;
+                        }
+                    } else if (best_iter != stage_iter) {
+                        if (err < 0.999 * err_best) {
+                            err_best = err;
+                            best_iter = stage_iter;
+                        }
+                        if (!(err < 100.0 * err_ref)) {
+                            omega = 1.0;
+                            probe_start = stage_iter;
+                        } else if (stage_iter - best_iter >= kStall && at_rounding_floor(eps, err_best)) {
+                            omega = 1.0;
+                            plain_only = true;
+                        }
                     }
                 }
             }
             if (omega == 1.0) {
                 std::copy(f_new.begin(), f_new.end(), f);
             } else {
-                for (std::int64_t i = 0; i < n; ++i) f[i] = T(double(f[i]) + omega * (double(f_new[i]) - double(f[i])));
+                const double inv_eps = 1.0 / eps;
+                for (std::int64_t i = 0; i < n; ++i)
+                    f[i] = T(relaxed(double(f[i]), double(f_new[i]), omega, inv_eps, omega_floor));
             }
             if (omega == 1.0) {
                 update_g(eps, g, summed, omega);
             } else {
                 update_g(eps, g_new.data(), summed, omega);
-                for (std::int64_t j = 0; j < m; ++j) g[j] = T(double(g[j]) + omega * (double(g_new[j]) - double(g[j])));
+                const double inv_eps = 1.0 / eps;
+                for (std::int64_t j = 0; j < m; ++j)
+                    g[j] = T(relaxed(double(g[j]), double(g_new[j]), omega, inv_eps, omega_floor));
             }
             g_relaxed = omega != 1.0;
             ++stage_iter;

@@ -210,8 +210,11 @@ def sinkhorn(
     capped at 1.9, for the linear rate :math:`\kappa` of plain Sinkhorn:
     estimated after the first iteration as :math:`\sigma_2^2` of the
     row/column-normalized plan (Knight 2008; a few Lanczos steps with the kernel)
-    when ``M`` has at most :math:`2^{18}` entries, else measured over the first
-    20 plain iterations; reset to 1 if the error grows a hundredfold: the
+    when ``M`` has at most :math:`2^{18}` entries and both sides at least 32
+    points, else measured over the first
+    20 plain iterations; rows and columns whose relaxed step would lower the dual
+    objective take the plain one; reset to 1 if the error grows a hundredfold,
+    and for good once it stalls at the potentials' rounding floor: the
     same fixed point in several times fewer iterations at small ``reg``. The last
     update is always a plain g-update, so the columns of the returned plan are exact.
 
