@@ -195,7 +195,10 @@ def test_float32_small_reg_stops_over_relaxing_at_its_rounding_floor():
     assert r32.status == "converged" and r32.n_iter < 2000
     r64 = emd.sinkhorn(a, b, M, 1e-4, tol=1e-9, eps_scaling=0.7)
     assert r64.status == "converged"
-    np.testing.assert_allclose(r32.cost, r64.cost, rtol=F32_RTOL)
+    # At this reg float32 resolves each exponent (f_i + g_j - C_ij) / reg only to
+    # 3 half-ulps of values up to 1 over 1e-4: 3 * 6e-8 / 1e-4 = 1.8e-3, which
+    # bounds the relative error of every plan entry, hence of the cost.
+    np.testing.assert_allclose(r32.cost, r64.cost, rtol=2e-3)
 
 
 # --- batches, samples, dtypes --------------------------------------------------------

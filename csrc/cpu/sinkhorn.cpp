@@ -238,7 +238,7 @@ EMD_INLINE void add_column_sums(const T* __restrict k, std::int64_t rows, std::i
 // out = K v for rows [i0, i1) of K (n x m, row-major): dot products four rows
 // at a time (four independent accumulator chains).
 template <class T>
-void row_products_range(const T* __restrict k, std::int64_t i0, std::int64_t i1, std::int64_t m,
+EMD_INLINE void row_products_range(const T* __restrict k, std::int64_t i0, std::int64_t i1, std::int64_t m,
                         const T* __restrict v, T* __restrict out) {
     std::int64_t i = i0;
     for (; i + 4 <= i1; i += 4) {
@@ -597,36 +597,11 @@ struct KernelCache {
         // number of rows whose sum left the range (bad_rows) and of rows whose
         // column share is unusable (bad_cols), through the two counters.
         auto block = [&](std::int64_t i0, std::int64_t i1, T* zt, std::int64_t& bad_rows, std::int64_t& bad_cols) {
+            T sums[kRowBlock];
             double w[kRowBlock];
             T au_blk[kRowBlock];
-            const T* bv = scaled.data();
-            // Four rows at a time: four independent accumulator chains instead
-            // of one latency-bound dot product per row.
-            std::int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) {
-                const T* k0 = k.data() + i * m;
-                const T *k1 = k0 + m, *k2 = k1 + m, *k3 = k2 + m;
-                T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-                for (std::int64_t j = 0; j < m; ++j) {
-                    const T v = bv[j];
-                    s0 += k0[j] * v;
-                    s1 += k1[j] * v;
-                    s2 += k2[j] * v;
-                    s3 += k3[j] * v;
-                }
-                w[i - i0] = double(s0);
-                w[i - i0 + 1] = double(s1);
-                w[i - i0 + 2] = double(s2);
-                w[i - i0 + 3] = double(s3);
-            }
-            for (; i < i1; ++i) {
-                const T* ki = k.data() + i * m;
-                T acc = 0;
-#pragma omp simd reduction(+ : acc)
-                for (std::int64_t j = 0; j < m; ++j) acc += ki[j] * bv[j];
-                w[i - i0] = double(acc);
-            }
+            row_products_range(k.data() + i0 * m, 0, i1 - i0, m, scaled.data(), sums);
+            for (std::int64_t q = 0; q < i1 - i0; ++q) w[q] = double(sums[q]);
             std::int64_t br = 0, bc = 0;
             const std::int64_t len = i1 - i0;
             const double relax = omega;
