@@ -202,7 +202,7 @@ void shifted_logs(const T* __restrict ref, const T* __restrict z, double eps, st
 // in order, so the result does not depend on the vector width's path.
 template <class T>
 EMD_INLINE void add_column_sums(const T* __restrict k, std::int64_t rows, std::int64_t stride, std::int64_t m,
-                     const T* __restrict u, T* __restrict z) {
+                                const T* __restrict u, T* __restrict z) {
     using simd::load;
     using simd::store;
     using V = typename simd::Vec<T>::type;
@@ -239,7 +239,7 @@ EMD_INLINE void add_column_sums(const T* __restrict k, std::int64_t rows, std::i
 // at a time (four independent accumulator chains).
 template <class T>
 EMD_INLINE void row_products_range(const T* __restrict k, std::int64_t i0, std::int64_t i1, std::int64_t m,
-                        const T* __restrict v, T* __restrict out) {
+                                   const T* __restrict v, T* __restrict out) {
     std::int64_t i = i0;
     for (; i + 4 <= i1; i += 4) {
         const T* k0 = k + i * m;
