@@ -736,7 +736,7 @@ struct KernelCache {
     double rate_estimate(const T* a, const T* b, const T* f, const T* g, const T* dir, bool parallel) {
         constexpr int kSteps = 8;
         const double inv = 1.0 / eps;
-        AlignedVector<double> alpha(n), s(n), q(std::size_t(kSteps + 1) * std::size_t(n)), w(n);
+        AlignedVector<double> alpha(n), s(n), q(std::size_t(kSteps) * std::size_t(n)), w(n);
         AlignedVector<double> beta2(m);
         AlignedVector<T> av(n), bv(m), xn(n), ym(m);
         if (!(scaled_weights(a, f, fh.data(), inv, n, av.data()) <= kDrift)) return -1.0;
