@@ -84,3 +84,89 @@ def test_weights_whose_total_overflows_are_refused():
         emd.wasserstein_1d([0.0, 1.0], [0.5], [1e308, 1e308])
     with pytest.raises(ValueError, match="`p`.*float64 range"):
         emd.tv([1e308, 1e308], [0.5, 0.5])
+
+
+# --- found by fuzzing the public API (2026-11-21) -------------------------------------
+
+
+def test_subnormal_weight_totals_are_only_ratios():
+    # The kernels divide by each row's total through its reciprocal, which
+    # overflowed for totals below the normal range: NaN instead of 0.5.
+    tiny = [1e-320, 1e-320]
+    assert emd.wasserstein_1d([0.0, 1.0], [0.0, 2.0], tiny, tiny) == emd.wasserstein_1d([0.0, 1.0], [0.0, 2.0]) == 0.5
+    assert emd.wasserstein([0.0, 1.0], [0.0, 2.0], x_weights=tiny) == 0.5
+    x, y = np.zeros((2, 2)), np.array([[1.0, 0.0], [0.0, 3.0]])
+    ref = emd.sliced_wasserstein(x, y, seed=3)
+    assert emd.sliced_wasserstein(x, y, x_weights=tiny, y_weights=[5e-324, 5e-324], seed=3) == pytest.approx(ref, rel=1e-14)
+
+
+@pytest.mark.parametrize("value", ["False", 0, 1, None, np.array([True])])
+def test_assume_sorted_must_be_a_bool(value):
+    with pytest.raises(TypeError, match="assume_sorted"):
+        emd.wasserstein_1d([1.0, 0.0], [0.0, 2.0], assume_sorted=value)
+    assert emd.wasserstein_1d([0.0, 1.0], [0.0, 2.0], assume_sorted=np.bool_(True)) == 0.5
+
+
+def test_reg_needs_a_finite_reciprocal():
+    M = np.array([[0.0, 1.0], [1.0, 0.0]])
+    a = np.array([0.5, 0.5])
+    with pytest.raises(ValueError, match=r"`reg` must be at least 2.23e-308"):
+        emd.sinkhorn(a, a, M, 1e-310)
+    with pytest.raises(ValueError, match=r"`reg` must be at least 1.18e-38 for float32.*float64"):
+        emd.sinkhorn(a.astype(np.float32), a.astype(np.float32), M.astype(np.float32), 1e-39)
+    with pytest.raises(ValueError, match=r"`reg` must be at least"):
+        emd.sinkhorn_samples(np.zeros((2, 1)), np.ones((2, 1)), 1e-310)
+    with pytest.raises(ValueError, match=r"`reg` must be at least"):
+        emd.sinkhorn_divergence(np.zeros((2, 1), np.float32), np.ones((2, 1), np.float32), 1e-39)
+
+
+def test_counts_beyond_int64_are_refused():
+    M = np.array([[0.0, 1.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match=r"`max_iter` must be at most 2\*\*63 - 1"):
+        emd.solve(None, None, M, max_iter=2**63)
+    with pytest.raises(ValueError, match=r"`max_iter` must be at most 2\*\*63 - 1"):
+        emd.sinkhorn([0.5, 0.5], [0.5, 0.5], M, 0.1, max_iter=2**63)
+
+
+@pytest.mark.parametrize("seed,exc", [(-1, ValueError), ("abc", TypeError), (1.5, TypeError), (True, TypeError)])
+def test_bad_seeds_name_the_seed(seed, exc):
+    with pytest.raises(exc, match="`seed`"):
+        emd.sliced_wasserstein(np.zeros((2, 2)), np.ones((2, 2)), seed=seed)
+    with pytest.raises(exc, match="`seed`"):
+        emd.MLPCritic.init([3, 4, 1], seed=seed)
+
+
+@pytest.mark.parametrize(
+    "x,y,kwargs,match",
+    [
+        ([0.0, np.nan], [0.0, 1.0], {}, r"`x` must be finite"),
+        ([0.0, 1.0], [np.inf, 1.0], {}, r"`y` must be finite"),
+        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [1.0, 1.0, 1.0]}, r"`x_weights` must have shape \(2,\)"),
+        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [-1.0, 1.0]}, r"`y_weights` must be nonnegative"),
+        ([0.0, 1.0], [0.0, 2.0], {"metric": "bogus"}, r"`metric` must be one of"),
+        ([0.0, 1.0], [0.0, 2.0], {"metric": None}, r"`metric` must be one of"),
+    ],
+)
+def test_wasserstein_on_the_line_names_its_own_arguments(x, y, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        emd.wasserstein(x, y, **kwargs)
+
+
+def test_wasserstein_on_the_line_with_a_non_line_metric_solves_the_transport_problem(rng):
+    # sqeuclidean is not |x - y| on the line: the exact solver with its costs, not the sorting solver.
+    x, y = rng.normal(size=7), rng.normal(size=5)
+    ref = emd.emd(None, None, (x[:, None] - y[None, :]) ** 2)
+    assert emd.wasserstein(x, y, metric="sqeuclidean") == pytest.approx(ref, rel=1e-12)
+    assert emd.wasserstein(x, y, metric="cityblock") == emd.wasserstein_1d(x, y)
+
+
+def test_cost_overflow_names_the_points_not_M():
+    with pytest.raises(ValueError, match=r"costs euclidean\(x_i, y_j\) overflow float64.*rescale the points"):
+        emd.wasserstein([[0.0, 0.0]], [[1e160, 0.0]])
+    with pytest.raises(ValueError, match=r"\*\* p overflow float64 \(p = 2000\).*rescale the points"):
+        emd.wasserstein(np.zeros((2, 2)), np.ones((2, 2)), p=2000)
+
+
+def test_mass_times_cost_beyond_float64_is_refused():
+    with pytest.raises(ValueError, match=r"total mass 1e\+200 times the largest \|M\| 1e\+200"):
+        emd.solve([1e200], [1e200], [[1e200]])

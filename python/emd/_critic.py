@@ -28,6 +28,7 @@ import numpy as np
 from . import _core
 from ._dispatch import accepts_gpu, library_of
 from ._validation import (
+    check_seed,
     as_float_array,
     cast,
     check_finite,
@@ -173,7 +174,7 @@ class MLPCritic:
         dt = np.dtype(dtype)
         if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError(f"`dtype` must be float32 or float64, got {dt}")
-        rng = np.random.default_rng(seed)
+        rng = check_seed(seed)
         ws, bs = [], []
         for fan_in, fan_out in zip(widths[:-1], widths[1:]):
             bound = 1.0 / np.sqrt(fan_in)

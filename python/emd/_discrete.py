@@ -72,6 +72,12 @@ def _prepare(a: Any, b: Any, M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     # The mass tolerance follows the least precise weights given (float32 sums carry ~1e-7).
     low = any(w is not None and w.dtype.kind == "f" and w.dtype.itemsize <= 4 for w in (aa, ba))
     check_equal_mass(ac, bc, np.dtype(np.float32) if low else dtype)
+    mass = float(ac.sum(axis=-1, dtype=np.float64).max())
+    if mass * big > _MAX_ABS_COST:
+        raise ValueError(
+            f"the total mass {mass:.3g} times the largest |M| {big:.3g} leaves the float64 range the cost"
+            " <P, M> is computed in: rescale `a` and `b` (only their ratios matter) or `M`"
+        )
     return ac, bc, Mc, batched, dtype
 
 

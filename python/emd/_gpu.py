@@ -23,6 +23,7 @@ from ._dispatch import current_stream_ptr
 from ._validation import (
     as_float_array,
     cast,
+    check_bool,
     check_choice,
     check_finite,
     check_p,
@@ -112,7 +113,7 @@ def wasserstein_1d(
         cupy.asarray(pair_u),  # batch indices, not data: a few bytes per pair
         cupy.asarray(pair_v),
         pf,
-        bool(assume_sorted),
+        check_bool(assume_sorted, "assume_sorted"),
     )
     if not shape:
         return float(out[0])  # the API's Python float: the one value read back
@@ -435,10 +436,11 @@ def _solve_device_samples(xa, ya, a, b, code, power, reg, max_iter, tol, eps):
 def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
                      metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
                      eps_scaling: float | None = None) -> Any:
-    from ._sinkhorn import _MAX_SAMPLE_PLAN_ENTRIES, _options
+    from ._sinkhorn import _MAX_SAMPLE_PLAN_ENTRIES, _check_reg_for, _options
 
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
+    _check_reg_for(reg_f, dtype)
     out = _solve_device_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
     n, m = xa.shape[0], ya.shape[0]
 
@@ -458,10 +460,11 @@ def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_wei
 def sinkhorn_divergence(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
                         metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
                         eps_scaling: float | None = None) -> float:
-    from ._sinkhorn import _options, _warn_unconverged
+    from ._sinkhorn import _check_reg_for, _options, _warn_unconverged
 
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
-    xa, ya, a, b, code, power, _ = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
+    xa, ya, a, b, code, power, dtype = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
+    _check_reg_for(reg_f, dtype)
     values, statuses, errors = [], [], []
     for u, v, wu, wv in ((xa, ya, a, b), (xa, xa, a, a), (ya, ya, b, b)):
         out = _solve_device_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)

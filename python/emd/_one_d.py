@@ -8,7 +8,16 @@ import numpy as np
 
 from . import _core
 from ._dispatch import accepts_gpu
-from ._validation import as_float_array, cast, check_finite, check_p, check_weights, result_float_dtype
+from ._validation import (
+    as_float_array,
+    cast,
+    check_bool,
+    check_finite,
+    check_p,
+    check_weights,
+    lift_tiny_weights,
+    result_float_dtype,
+)
 
 __all__ = ["wasserstein_1d"]
 
@@ -46,7 +55,7 @@ def _prepare(u_values: Any, v_values: Any, u_weights: Any, v_weights: Any, p: An
     if vw is not None:
         vw = cast(vw, dtype)
         check_weights(vw, v.shape, "v_weights", "v_values")
-    return u, v, uw, vw, pf
+    return u, v, lift_tiny_weights(uw), lift_tiny_weights(vw), pf
 
 
 @accepts_gpu("u_values", "v_values", "u_weights", "v_weights")
@@ -109,6 +118,7 @@ def wasserstein_1d(
     0.5
     """
     u, v, uw, vw, pf = _prepare(u_values, v_values, u_weights, v_weights, p)
+    sorted_rows = check_bool(assume_sorted, "assume_sorted")
     shape, pair_u, pair_v = _leading_pairs(u.shape[:-1], v.shape[:-1])
     n, m = u.shape[-1], v.shape[-1]
     out = _core.wasserstein_1d(
@@ -119,7 +129,7 @@ def wasserstein_1d(
         pair_u,
         pair_v,
         pf,
-        bool(assume_sorted),
+        sorted_rows,
     )
     if not shape:
         return float(out[0])

@@ -37,10 +37,22 @@ _MASS_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-6}
 
 def _options(reg: Any, max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[float, int, float, float]:
     reg_f = check_positive_real(reg, "reg")
+    if reg_f < np.finfo(np.float64).tiny:  # the kernels work with 1 / reg
+        raise ValueError(f"`reg` must be at least {np.finfo(np.float64).tiny:.3g} (its reciprocal must be finite), got {reg!r}")
     max_iter_i = check_positive_int(max_iter, "max_iter")
     tol_f = check_positive_real(tol, "tol")
     eps = 0.0 if eps_scaling is None else check_open_unit_interval(eps_scaling, "eps_scaling")
     return reg_f, max_iter_i, tol_f, eps
+
+
+def _check_reg_for(reg: float, dtype: Any) -> None:
+    """A reg whose reciprocal overflows the working dtype (float32 below 1.2e-38) is refused."""
+    tiny = float(np.finfo(dtype).tiny)
+    if reg < tiny:
+        raise ValueError(
+            f"`reg` must be at least {tiny:.3g} for {np.dtype(dtype).name} inputs (its reciprocal must be finite),"
+            f" got {reg!r}" + ("; pass float64 inputs" if np.dtype(dtype) == np.float32 else "")
+        )
 
 
 def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str) -> None:
@@ -127,6 +139,7 @@ def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, ep
     bb = as_array(b, "b", min_ndim=1, max_ndim=2)
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     dtype = result_float_dtype(aa, bb, MM)
+    _check_reg_for(reg_f, dtype)
     if aa.ndim != bb.ndim:
         raise ValueError(
             f"`a` and `b` must both be 1-D (one problem) or both 2-D (a batch), got shapes {aa.shape} and {bb.shape}"
@@ -414,6 +427,7 @@ def sinkhorn_samples(
     """
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_samples(x, y, x_weights, y_weights, p, metric)
+    _check_reg_for(reg_f, dtype)
     f, g, cost, objective, err, n_iter, status = _solve_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
     _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn_samples")
     n, m = xa.shape[0], ya.shape[0]
@@ -474,7 +488,8 @@ def sinkhorn_divergence(
     "Learning generative models with Sinkhorn divergences", AISTATS 2018.
     """
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
-    xa, ya, a, b, code, power, _ = _prepare_samples(x, y, x_weights, y_weights, p, metric)
+    xa, ya, a, b, code, power, dtype = _prepare_samples(x, y, x_weights, y_weights, p, metric)
+    _check_reg_for(reg_f, dtype)
     values, statuses, errors = [], [], []
     for u, v, wu, wv in ((xa, ya, a, b), (xa, xa, a, a), (ya, ya, b, b)):
         f, g, _, _, err, _, status = _solve_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)

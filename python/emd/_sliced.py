@@ -15,7 +15,9 @@ from ._validation import (
     check_finite,
     check_p,
     check_positive_int,
+    check_seed,
     check_weights,
+    lift_tiny_weights,
     result_float_dtype,
 )
 
@@ -30,7 +32,7 @@ def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: 
     numbers, not data), so that a seed gives the same directions on every device.
     """
     if projections is None:
-        theta = xp.asarray(np.random.default_rng(seed).standard_normal((d, n_projections)))
+        theta = xp.asarray(check_seed(seed).standard_normal((d, n_projections)))
     else:
         theta = as_array(projections, "projections", min_ndim=2, max_ndim=2)
         if theta.shape[0] != d:
@@ -68,7 +70,7 @@ def _prepare(x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, n_projectio
     if yw is not None:
         yw = cast(yw, dtype)
         check_weights(yw, ya.shape[:1], "y_weights", "y's first axis")
-    return xa, ya, xw, yw, pf, n_proj
+    return xa, ya, lift_tiny_weights(xw), lift_tiny_weights(yw), pf, n_proj
 
 
 @accepts_gpu("x", "y", "x_weights", "y_weights", "projections")

@@ -24,7 +24,12 @@ __all__ = [
     "result_float_dtype",
     "check_positive_real",
     "check_open_unit_interval",
+    "check_bool",
+    "check_seed",
+    "lift_tiny_weights",
 ]
+
+_INT64_MAX = 2**63 - 1
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -168,7 +173,44 @@ def check_positive_int(k: Any, name: str) -> int:
         raise TypeError(f"`{name}` must be an integer >= 1, got {_describe(k)}") from None
     if ki < 1:
         raise ValueError(f"`{name}` must be >= 1, got {ki}")
+    if ki > _INT64_MAX:  # the kernels count in int64
+        raise ValueError(f"`{name}` must be at most 2**63 - 1, got {ki}")
     return ki
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A bool (numpy's included); anything else, even truthy, is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be True or False, got {_describe(value)}")
+    return bool(value)
+
+
+def check_seed(seed: Any, name: str = "seed") -> np.random.Generator:
+    """``numpy.random.default_rng(seed)``, with numpy's complaints about the seed
+    turned into errors that name it."""
+    if isinstance(seed, bool) or isinstance(seed, (str, bytes, float, np.floating)):
+        raise TypeError(f"`{name}` must be None, a nonnegative integer or a numpy Generator, got {_describe(seed)}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"`{name}` is not a valid seed for numpy.random.default_rng: {exc}") from None
+
+
+def lift_tiny_weights(w: Any) -> Any:
+    """Rows of float64 weights whose total is below 2**-1000, scaled by 2**600.
+
+    Only the ratios of the weights matter, and the kernels divide by each
+    row's total through its reciprocal, which overflows for totals in the
+    subnormal range (1e-320 gave NaN). Scaling by a power of two is exact.
+    Works on numpy and CuPy arrays alike; other rows are left as they are.
+    """
+    if w is None or w.dtype != np.float64 or w.size == 0:
+        return w
+    totals = w.sum(axis=-1, keepdims=True)
+    small = totals < 2.0**-1000
+    if not bool(small.any()):
+        return w
+    return w * (small * (2.0**600 - 1.0) + 1.0)
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:

@@ -7,13 +7,18 @@ from typing import Any
 import numpy as np
 
 from ._dispatch import accepts_gpu
-from ._validation import as_float_array, check_choice, check_histogram, check_p
+from ._validation import as_float_array, check_choice, check_finite, check_histogram, check_p
 from ._cost_matrix import cost_matrix
-from ._discrete import solve
+from ._discrete import _MAX_ABS_COST, solve
 from ._one_d import wasserstein_1d
 from ._sinkhorn import sinkhorn_wasserstein
 
 __all__ = ["wasserstein"]
+
+# The metrics that are |x - y| on the line: 1-D samples with one of them go to
+# the sorting solver; any other metric (sqeuclidean, a callable) to the exact
+# transport solver like point clouds.
+_LINE_METRICS = ("euclidean", "cityblock", "chebyshev", "minkowski")
 
 
 @accepts_gpu("x", "y", "x_weights", "y_weights")
@@ -42,8 +47,10 @@ def wasserstein(
         Nonnegative weights (normalized internally); ``None`` means uniform.
     p : float, default 1.0
     metric : str or callable, default "euclidean"
-        The ground distance d for point clouds, any metric of
-        :func:`emd.cost_matrix`; on the line it is always :math:`|x - y|`.
+        The ground distance d, any metric of :func:`emd.cost_matrix`. On the
+        line, the metrics that are :math:`|x - y|` there ("euclidean",
+        "cityblock", "chebyshev", "minkowski") use the sorting solver; the
+        others ("sqeuclidean", a callable) solve the transport problem.
     method : {"exact", "sinkhorn"}, default "exact"
         "exact" solves the transport problem exactly. "sinkhorn" returns the
         entropic estimate :math:`\langle P_\varepsilon, C \rangle^{1/p}` with
@@ -60,8 +67,8 @@ def wasserstein(
 
     Notes
     -----
-    One-dimensional samples go to the exact sorting solver
-    :func:`emd.wasserstein_1d`. Point clouds (n, d) with d > 1 build the cost
+    One-dimensional samples with a metric that is :math:`|x - y|` on the
+    line go to the exact sorting solver :func:`emd.wasserstein_1d`. Point clouds (n, d) with d > 1 build the cost
     matrix :math:`d(x_i, y_j)^p` (:func:`emd.cost_matrix`) and solve the
     transport problem exactly with :func:`emd.solve` (a network simplex).
 
@@ -76,6 +83,8 @@ def wasserstein(
     dy = 1 if ya.ndim == 1 else ya.shape[1]
     if dx != dy:
         raise ValueError(f"`x` and `y` must have the same dimension, got x {xa.shape} and y {ya.shape}")
+    check_finite(xa, "x")
+    check_finite(ya, "y")
     if method == "sinkhorn":
         if reg is None:
             raise ValueError("`reg` is required with method='sinkhorn' (the absolute entropic regularization epsilon)")
@@ -85,27 +94,39 @@ def wasserstein(
         )
     if reg is not None:
         raise ValueError(f"`reg` is only used with method='sinkhorn'; the exact solver takes none (got reg={reg!r})")
-    if dx == 1:
-        return wasserstein_1d(xa.reshape(-1), ya.reshape(-1), x_weights, y_weights, p=p)
     pf = check_p(p)
+    xw = None if x_weights is None else _matching(check_histogram(x_weights, "x_weights"), xa.shape[0], "x_weights")
+    yw = None if y_weights is None else _matching(check_histogram(y_weights, "y_weights"), ya.shape[0], "y_weights")
+    if dx == 1 and isinstance(metric, str) and metric in _LINE_METRICS:
+        return wasserstein_1d(xa.reshape(-1), ya.reshape(-1), xw, yw, p=pf)
+    a = None if xw is None else _normalized(xw)
+    b = None if yw is None else _normalized(yw)
+    xa, ya = xa.reshape(xa.shape[0], dx), ya.reshape(ya.shape[0], dy)
     M = cost_matrix(xa, ya, metric)
-    if pf != 1.0:
-        with np.errstate(over="ignore"):
+    name = getattr(metric, "__name__", metric)
+    with np.errstate(over="ignore"):
+        if pf != 1.0:
             M **= pf
-        if not np.isfinite(M.max()):
-            raise ValueError(
-                f"the costs {getattr(metric, '__name__', metric)}(x_i, y_j) ** p overflow {M.dtype} (p = {pf:g});"
-                " rescale the points"
-                + (" or pass float64 points" if M.dtype == np.float32 else "")
-            )
-    a = None if x_weights is None else _normalized(check_histogram(x_weights, "x_weights"), xa.shape[0], "x_weights")
-    b = None if y_weights is None else _normalized(check_histogram(y_weights, "y_weights"), ya.shape[0], "y_weights")
+        big = float(np.max(np.abs(M))) * (M.shape[0] + M.shape[1])
+    if not big <= _MAX_ABS_COST:
+        power = " ** p" if pf != 1.0 else ""
+        order = f" (p = {pf:g})" if pf != 1.0 else ""
+        limit = _MAX_ABS_COST / (M.shape[0] + M.shape[1])
+        raise ValueError(
+            f"the costs {name}(x_i, y_j){power} overflow {M.dtype}{order} or the exact solver's range for"
+            f" {M.shape[0]} x {M.shape[1]} points (|cost| up to {limit:.3g}, got {float(np.max(np.abs(M))):.3g}):"
+            " rescale the points" + (" or pass float64 points" if M.dtype == np.float32 else "")
+        )
     cost = float(solve(a, b, M, return_plan=False).cost)
     return max(cost, 0.0) ** (1.0 / pf)
 
 
-def _normalized(w: np.ndarray, n: int, name: str) -> np.ndarray:
+def _matching(w: np.ndarray, n: int, name: str) -> np.ndarray:
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"`{name}` must have shape ({n},) to match its points, got {w.shape}")
+    return w
+
+
+def _normalized(w: np.ndarray) -> np.ndarray:
     w = w.astype(np.float64 if w.dtype != np.float32 else np.float32)
     return w / w.sum(dtype=np.float64).astype(w.dtype)
