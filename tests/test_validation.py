@@ -170,3 +170,26 @@ def test_cost_overflow_names_the_points_not_M():
 def test_mass_times_cost_beyond_float64_is_refused():
     with pytest.raises(ValueError, match=r"total mass 1e\+200 times the largest \|M\| 1e\+200"):
         emd.solve([1e200], [1e200], [[1e200]])
+
+
+def test_sinkhorn_costs_that_overflow_or_swamp_reg_are_refused():
+    # On-the-fly costs beyond the dtype gave NaN with only a convergence warning.
+    with pytest.raises(ValueError, match=r"costs metric\(x_i, y_j\) \*\* p could reach .* float64's range"):
+        emd.sinkhorn_samples([[0.0]], [[1e200]], 1.0)
+    with pytest.raises(ValueError, match=r"float32's range.*float64 points"):
+        emd.sinkhorn_samples(np.array([[0.0]], np.float32), np.array([[1e20]], np.float32), 1.0)
+    with pytest.raises(ValueError, match=r"could reach"):
+        emd.sinkhorn_divergence([[0.0], [1e200]], [[0.0], [1.0]], 1.0)
+    # reg lost in the rounding of 1e200-sized potentials: cost inf with status
+    # "converged" before; now refused, dense and matrix-free alike.
+    with pytest.raises(ValueError, match=r"`reg` = 0.001 is below 1.42e-14 x the largest cost 1e\+200"):
+        emd.sinkhorn_samples([[0.0], [1.0]], [[1e100], [2.0]], 1e-3, eps_scaling=0.5)
+    with pytest.raises(ValueError, match=r"`reg` = 0.001 is below"):
+        emd.sinkhorn(None, None, np.array([[0.0, 1e200], [1e200, 0.0]]), 1e-3)
+    with pytest.raises(ValueError, match=r"`reg` = 1e-06 is below 7.63e-06 x the largest cost 1.*float64 inputs"):
+        emd.sinkhorn(None, None, np.array([[0.0, 1.0], [1.0, 0.0]], np.float32), 1e-6)
+    # The documented range stays open: reg = 1e-4 x max cost, in float32 too.
+    res = emd.sinkhorn(None, None, np.array([[0.0, 1.0], [1.0, 0.0]], np.float32), 1e-4)
+    assert res.status == "converged" and float(res.cost) == 0.0
+    # A large p on small distances is fine (1 ** 1e4).
+    assert float(emd.sinkhorn_samples([[0.0]], [[1.0]], 1.0, p=1e4).cost) == 1.0

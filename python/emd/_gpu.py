@@ -436,11 +436,11 @@ def _solve_device_samples(xa, ya, a, b, code, power, reg, max_iter, tol, eps):
 def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
                      metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
                      eps_scaling: float | None = None) -> Any:
-    from ._sinkhorn import _MAX_SAMPLE_PLAN_ENTRIES, _check_reg_for, _options
+    from ._sinkhorn import _MAX_SAMPLE_PLAN_ENTRIES, _check_reg_for, _largest_sample_cost, _options
 
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
-    _check_reg_for(reg_f, dtype)
+    _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
     out = _solve_device_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
     n, m = xa.shape[0], ya.shape[0]
 
@@ -460,11 +460,11 @@ def sinkhorn_samples(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_wei
 def sinkhorn_divergence(x: Any, y: Any, reg: float, *, x_weights: Any = None, y_weights: Any = None, p: float = 2,
                         metric: str = "euclidean", max_iter: int = 10_000, tol: float = 1e-9,
                         eps_scaling: float | None = None) -> float:
-    from ._sinkhorn import _check_reg_for, _options, _warn_unconverged
+    from ._sinkhorn import _check_reg_for, _largest_sample_cost, _options, _warn_unconverged
 
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_device_samples(x, y, x_weights, y_weights, p, metric)
-    _check_reg_for(reg_f, dtype)
+    _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
     values, statuses, errors = [], [], []
     for u, v, wu, wv in ((xa, ya, a, b), (xa, xa, a, a), (ya, ya, b, b)):
         out = _solve_device_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)

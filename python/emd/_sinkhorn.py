@@ -45,14 +45,62 @@ def _options(reg: Any, max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[float
     return reg_f, max_iter_i, tol_f, eps
 
 
-def _check_reg_for(reg: float, dtype: Any) -> None:
-    """A reg whose reciprocal overflows the working dtype (float32 below 1.2e-38) is refused."""
-    tiny = float(np.finfo(dtype).tiny)
+# reg below this fraction of the largest |cost| is refused: f_i + g_j - C_ij carries a
+# rounding error of about the dtype's epsilon times |C|, which divided by reg must stay
+# well below 1 for the plan exp((f_i + g_j - C_ij) / reg) to mean anything. 64 epsilons
+# (float32 7.6e-6, float64 1.4e-14): the documented range, reg >= 1e-4 x max cost, is inside.
+_MIN_REG_OF_COST = {np.dtype(np.float32): 64 * 2.0**-23, np.dtype(np.float64): 64 * 2.0**-52}
+
+
+def _check_reg_for(reg: float, dtype: Any, largest_cost: float) -> None:
+    """reg against the working dtype: its reciprocal finite, and not lost in the
+    rounding of the largest cost ``largest_cost`` (an upper bound will do)."""
+    dt = np.dtype(dtype)
+    hint = "; pass float64 inputs" if dt == np.float32 else ""
+    tiny = float(np.finfo(dt).tiny)
     if reg < tiny:
         raise ValueError(
-            f"`reg` must be at least {tiny:.3g} for {np.dtype(dtype).name} inputs (its reciprocal must be finite),"
-            f" got {reg!r}" + ("; pass float64 inputs" if np.dtype(dtype) == np.float32 else "")
+            f"`reg` must be at least {tiny:.3g} for {dt.name} inputs (its reciprocal must be finite), got {reg!r}{hint}"
         )
+    ratio = _MIN_REG_OF_COST[dt]
+    if reg < ratio * largest_cost:
+        raise ValueError(
+            f"`reg` = {reg:g} is below {ratio:.3g} x the largest cost {largest_cost:.3g}: in {dt.name} the rounding of"
+            f" the potentials (~{float(np.finfo(dt).eps):.1e} x cost) would swamp reg and the plan exp((f + g - C) / reg)"
+            f" would be noise; raise reg or rescale the costs{hint}"
+        )
+
+
+def _largest_abs(M: Any) -> float:
+    """max |M_ij| without an |M| temporary (M may be large), on the host."""
+    return max(abs(float(M.max())), abs(float(M.min())))
+
+
+def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) -> float:
+    """An upper bound on metric(x_i, y_j) ** power from the clouds' common bounding box
+    (O((n + m) d), never the n x m costs); a ValueError if those costs could overflow dtype."""
+    lo = np.minimum(_to_host(xa.min(axis=0)), _to_host(ya.min(axis=0))).astype(np.float64)
+    hi = np.maximum(_to_host(xa.max(axis=0)), _to_host(ya.max(axis=0))).astype(np.float64)
+    half = hi / 2 - lo / 2  # the extent's half: finite even when the extent is not
+    s = float(half.max())
+    if s == 0.0:
+        return 0.0
+    r = half / s
+    # log of the metric of the extent (2 s r), per metric code (see _METRICS).
+    log_metric = {
+        0: 2.0 * (np.log(2.0 * s) + 0.5 * np.log(np.sum(r * r))),
+        1: np.log(2.0 * s) + 0.5 * np.log(np.sum(r * r)),
+        2: np.log(2.0 * s) + np.log(np.sum(r)),
+        3: np.log(2.0 * s),
+    }[code]
+    log_cost = power * float(log_metric)
+    # Room to spare: sums over up to n + m such terms must stay finite too.
+    if log_cost > np.log(float(np.finfo(dtype).max)) - np.log(4.0 * (xa.shape[0] + ya.shape[0])):
+        raise ValueError(
+            f"the costs metric(x_i, y_j) ** p could reach exp({log_cost:.4g}) by the extent of `x` and `y`, beyond"
+            f" {np.dtype(dtype).name}'s range: rescale the points" + (" or pass float64 points" if np.dtype(dtype) == np.float32 else "")
+        )
+    return float(np.exp(log_cost))
 
 
 def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str) -> None:
@@ -139,7 +187,6 @@ def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, ep
     bb = as_array(b, "b", min_ndim=1, max_ndim=2)
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     dtype = result_float_dtype(aa, bb, MM)
-    _check_reg_for(reg_f, dtype)
     if aa.ndim != bb.ndim:
         raise ValueError(
             f"`a` and `b` must both be 1-D (one problem) or both 2-D (a batch), got shapes {aa.shape} and {bb.shape}"
@@ -158,6 +205,7 @@ def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, ep
     check_weights(aa, aa.shape, "a", "a")
     check_weights(bb, bb.shape, "b", "b")
     check_finite(MM, "M")
+    _check_reg_for(reg_f, dtype, _largest_abs(MM))
     mass_a_x = aa.sum(axis=-1, dtype=np.float64).reshape(batch)
     mass_b_x = bb.sum(axis=-1, dtype=np.float64).reshape(batch)
     # B numbers on the host (a read-back on the GPU path): the check and its message.
@@ -242,7 +290,9 @@ def sinkhorn(
     M : array_like, shape (n, m) or (B, n, m)
         Cost matrix, shared by the batch when 2-D.
     reg : float
-        :math:`\varepsilon > 0`. Stable down to ``1e-4 * M.max()`` and below.
+        :math:`\varepsilon > 0`. Stable down to ``1e-4 * M.max()`` and below;
+        refused below 64 machine epsilons of ``max |M|`` (float32 7.6e-6,
+        float64 1.4e-14), where the rounding of the potentials swamps it.
     max_iter : int, default 10_000
         Most iterations (one f- and one g-update each), over all epsilon stages.
     tol : float, default 1e-9
@@ -403,7 +453,9 @@ def sinkhorn_samples(
     x : array_like, shape (n, d) or (n,)
     y : array_like, shape (m, d) or (m,)
     reg : float
-        :math:`\varepsilon > 0`, in units of the cost ``metric ** p``.
+        :math:`\varepsilon > 0`, in units of the cost ``metric ** p``; refused
+        below 64 machine epsilons of the largest cost the clouds' bounding box
+        allows (see :func:`sinkhorn`), and costs that could overflow are refused.
     x_weights, y_weights : array_like, shape (n,) and (m,), or None
         Nonnegative weights, each normalized to sum 1; None means uniform.
     p : float, default 2
@@ -427,7 +479,7 @@ def sinkhorn_samples(
     """
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_samples(x, y, x_weights, y_weights, p, metric)
-    _check_reg_for(reg_f, dtype)
+    _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
     f, g, cost, objective, err, n_iter, status = _solve_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
     _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn_samples")
     n, m = xa.shape[0], ya.shape[0]
@@ -489,7 +541,7 @@ def sinkhorn_divergence(
     """
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_samples(x, y, x_weights, y_weights, p, metric)
-    _check_reg_for(reg_f, dtype)
+    _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
     values, statuses, errors = [], [], []
     for u, v, wu, wv in ((xa, ya, a, b), (xa, xa, a, a), (ya, ya, b, b)):
         f, g, _, _, err, _, status = _solve_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)
