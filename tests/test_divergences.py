@@ -98,3 +98,10 @@ def test_float32_dtype(rng):
 def test_bad_input(fn, p, q, exc, match):
     with pytest.raises(exc, match=match):
         fn(p, q)
+
+
+def test_kl_with_a_ratio_beyond_the_float_range():
+    # p_i / q_i overflowed (0.5 / 5e-324) and gave inf; its log is finite.
+    expected = 0.5 * np.log(0.5) + 0.5 * (np.log(0.5) - np.log(5e-324))
+    assert emd.kl([0.5, 0.5], [1.0, 5e-324]) == pytest.approx(expected, rel=1e-14)
+    assert emd.kl([0.5, 0.5], [1.0, 0.0]) == np.inf

@@ -65,9 +65,17 @@ def _finish(x: np.ndarray, dtype: np.dtype) -> Any:
 
 
 def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """x log(x / y) with 0 log(0 / y) = 0 and x log(x / 0) = inf for x > 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = x * np.log(x / y)
+    """x log(x / y) with 0 log(0 / y) = 0 and x log(x / 0) = inf for x > 0.
+
+    log(x / y) where the ratio is a normal number (accurate when x ~ y), else
+    log x - log y (x / 1e-320 overflows, though its log is about 737).
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        ratio = x / y
+        r = x * np.log(ratio)
+        off = (x > 0) & (y > 0) & ~((ratio >= np.finfo(x.dtype).tiny) & (ratio <= np.finfo(x.dtype).max))
+        if bool(off.any()):
+            r = np.where(off, x * (np.log(x) - np.log(y)), r)
     r = np.where(x == 0, 0.0, r)
     return np.where((x > 0) & (y == 0), np.inf, r).astype(x.dtype, copy=False)
 
