@@ -92,3 +92,10 @@ def test_bad_input(rng, kwargs, exc, match):
 def test_dimension_mismatch(rng):
     with pytest.raises(ValueError, match="dimension"):
         emd.sliced_wasserstein(rng.normal(size=(5, 3)), rng.normal(size=(5, 2)))
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 5e-324])
+def test_projection_columns_of_any_magnitude_are_directions(scale):
+    # The column norm overflowed (0.0 came back) or underflowed ("column 0 is zero").
+    x, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[2.0, 0.0], [3.0, 1.0]])
+    assert emd.sliced_wasserstein(x, y, projections=[[scale], [0.0]]) == 2.0

@@ -41,10 +41,13 @@ def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: 
             )
         theta = theta.astype(np.float64, copy=False)
         check_finite(theta, "projections")
-    norms = xp.linalg.norm(theta, axis=0)
-    if bool(xp.any(norms == 0)):
-        raise ValueError(f"`projections` column {int(xp.argmin(norms))} is zero; every direction needs a nonzero norm")
-    return xp.ascontiguousarray((theta / norms).astype(dtype, copy=False))
+    # Each column scaled by its largest |entry| first, so that the norm neither
+    # overflows (1e200) nor underflows (1e-200) on the way: only directions matter.
+    scale = xp.abs(theta).max(axis=0)
+    if bool(xp.any(scale == 0)):
+        raise ValueError(f"`projections` column {int(xp.argmin(scale))} is zero; every direction needs a nonzero norm")
+    theta = theta / scale
+    return xp.ascontiguousarray((theta / xp.linalg.norm(theta, axis=0)).astype(dtype, copy=False))
 
 
 def _prepare(x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, n_projections: Any, reduce: Any,
