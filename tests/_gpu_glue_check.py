@@ -13,7 +13,7 @@ import emd, emd._core as core
 
 fake_cupy = types.ModuleType("cupy")
 for name in ("ndarray", "asarray", "empty", "ascontiguousarray", "broadcast_to", "arange", "any", "argmin",
-             "moveaxis", "float64", "uint8", "int64", "mean", "linalg"):
+             "moveaxis", "float64", "uint8", "int64", "mean", "linalg", "abs"):
     setattr(fake_cupy, name, getattr(np, name))
 fake_cupy.asnumpy = np.asarray
 fake_cupy.cuda = types.SimpleNamespace(Device=lambda *a: types.SimpleNamespace(id=0),

@@ -422,3 +422,20 @@ def test_nonfinite_x_named_with_its_index(rows, bad):
     # (pytest turns warnings into errors)
     big = np.full((rows, 2), 3e38, np.float32)
     assert emd.critic_forward(critic, big).shape == (rows,)
+
+
+@pytest.mark.parametrize("dtype", ["bogus", None, np.int32, np.complex128])
+def test_critic_dtypes_other_than_float_are_refused(dtype):
+    with pytest.raises(TypeError, match=r"`dtype` must be float32 or float64"):
+        emd.MLPCritic.init([3, 4, 1], dtype=dtype)
+    # astype(int32) truncated every weight to 0 without a word.
+    with pytest.raises(TypeError, match=r"`dtype` must be float32 or float64"):
+        emd.MLPCritic.init([3, 4, 1]).astype(dtype)
+
+
+def test_clip_weights_refuses_read_only_arrays():
+    w = np.ones((3, 1))
+    w.flags.writeable = False
+    critic = emd.MLPCritic((w,), (np.zeros(1),))
+    with pytest.raises(ValueError, match=r"`critic` holds read-only arrays"):
+        emd.clip_weights(critic, 0.5)

@@ -171,9 +171,7 @@ class MLPCritic:
         dtype : float32 or float64, default float32
         """
         widths = _check_layers(layers)
-        dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise TypeError(f"`dtype` must be float32 or float64, got {dt}")
+        dt = _float_dtype(dtype)
         rng = check_seed(seed)
         ws, bs = [], []
         for fan_in, fan_out in zip(widths[:-1], widths[1:]):
@@ -206,7 +204,7 @@ class MLPCritic:
 
     def astype(self, dtype: Any) -> "MLPCritic":
         """The same critic in another float dtype (no copy when it already has it)."""
-        dt = np.dtype(dtype)
+        dt = _float_dtype(dtype)
         if dt == self.dtype:
             return self
         return MLPCritic(tuple(w.astype(dt) for w in self.weights), tuple(b.astype(dt) for b in self.biases), self.slope)
@@ -358,6 +356,18 @@ def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarr
     )
 
 
+def _float_dtype(dtype: Any) -> np.dtype:
+    """float32 or float64, as a numpy dtype; anything else (None included) is a TypeError."""
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    # `is None` first: np.dtype compares equal to None (None means float64 to numpy).
+    if dt is None or dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"`dtype` must be float32 or float64, got {dtype!r}")
+    return dt
+
+
 def clip_weights(critic: MLPCritic, c: float) -> MLPCritic:
     r"""Algorithm 1, line 7 of the WGAN paper: :math:`w \leftarrow \mathrm{clip}(w, -c, c)`, in place.
 
@@ -366,6 +376,10 @@ def clip_weights(critic: MLPCritic, c: float) -> MLPCritic:
     """
     critic = _check_critic(critic)
     cf = check_real(c, "c", low=0.0, strict_low=True)
+    if not all(a.flags.writeable for a in critic.weights + critic.biases):
+        raise ValueError(
+            "`critic` holds read-only arrays and clip_weights clips in place; build it from writable copies"
+        )
     for a in critic.weights + critic.biases:
         np.clip(a, -cf, cf, out=a)
     return critic
