@@ -112,3 +112,22 @@ def test_callable_metric_without_numba(monkeypatch, rng):
 def test_bad_input(x, y, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         emd.cost_matrix(x, y, **kwargs)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cityblock", "chebyshev", "minkowski"])
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e300, 5e-324])
+def test_coordinates_far_from_one_neither_overflow_nor_underflow(metric, scale):
+    # Sums of squares of 1e200 overflowed to inf, of 1e-200 underflowed to 0.
+    x = np.array([[3.0, 0.0]]) * scale
+    y = np.array([[0.0, 4.0]]) * scale
+    unit = emd.cost_matrix([[3.0, 0.0]], [[0.0, 4.0]], metric)
+    got = emd.cost_matrix(x, y, metric)
+    np.testing.assert_allclose(got, unit * scale, rtol=1e-15 if scale > 1e-300 else 0.3)
+
+
+def test_costs_beyond_the_dtype_are_an_error():
+    with pytest.raises(ValueError, match=r"costs sqeuclidean\(x_i, y_j\) overflow float64: rescale the points"):
+        emd.cost_matrix([[1e200, 0.0]], [[0.0, 0.0]], "sqeuclidean")
+    with pytest.raises(ValueError, match=r"overflow float32: rescale the points or pass float64 points"):
+        emd.cost_matrix(np.array([[1e20, 0.0]], np.float32), np.array([[0.0, 0.0]], np.float32), "sqeuclidean")
+    np.testing.assert_allclose(emd.cost_matrix([[1e200, 0.0]], [[0.0, 0.0]], "euclidean"), [[1e200]])

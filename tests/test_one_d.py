@@ -251,3 +251,17 @@ def test_float32_close_to_float64(n, m, seed):
     ref = emd.wasserstein_1d(u.astype(np.float64), v.astype(np.float64))
     got = emd.wasserstein_1d(u, v)
     assert got == pytest.approx(ref, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "u,v,uw,vw,p,expected",
+    [
+        ([0.0], [2.0], None, None, 2000.0, 2.0),  # 2^2000 overflowed: inf
+        ([0.0], [0.5], None, None, 2000.0, 0.5),  # 0.5^2000 underflowed: 0
+        ([0.0], [1e160], None, None, 2.0, 1e160),  # (1e160)^2 overflowed
+        ([0.0, 1.0], [0.0, 1e160], [1.0, 3.0], [2.0, 2.0], 3.0, 0.5 ** (1 / 3) * 1e160),
+        ([0.0, 1.0, 1000.0], [0.0, 1.001, 1000.0], None, None, 2000.0, 0.001 * (1 / 3) ** (1 / 2000)),
+    ],
+)
+def test_large_p_and_large_gaps_are_rescaled(u, v, uw, vw, p, expected):
+    assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(expected, rel=1e-9)

@@ -99,3 +99,11 @@ def test_projection_columns_of_any_magnitude_are_directions(scale):
     # The column norm overflowed (0.0 came back) or underflowed ("column 0 is zero").
     x, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[2.0, 0.0], [3.0, 1.0]])
     assert emd.sliced_wasserstein(x, y, projections=[[scale], [0.0]]) == 2.0
+
+
+@pytest.mark.parametrize("value,p", [(10.0, 400.0), (0.1, 1000.0)])
+def test_power_mean_over_projections_is_rescaled(value, p):
+    # mean(w ** p) ** (1 / p) overflowed (10 ** 400) or underflowed (0.1 ** 1000).
+    x, y = np.zeros((2, 2)), np.full((2, 2), value)
+    theta = emd.sliced_wasserstein(x, y, p=p, projections=np.eye(2))
+    assert theta == pytest.approx(value, rel=1e-12)

@@ -161,8 +161,9 @@ def test_wasserstein_on_the_line_with_a_non_line_metric_solves_the_transport_pro
 
 
 def test_cost_overflow_names_the_points_not_M():
-    with pytest.raises(ValueError, match=r"costs euclidean\(x_i, y_j\) overflow float64.*rescale the points"):
-        emd.wasserstein([[0.0, 0.0]], [[1e160, 0.0]])
+    assert emd.wasserstein([[0.0, 0.0]], [[1e160, 0.0]]) == 1e160
+    with pytest.raises(ValueError, match=r"costs euclidean\(x_i, y_j\) \*\* p overflow float64 \(p = 2\).*rescale the points"):
+        emd.wasserstein([[0.0, 0.0]], [[1e160, 0.0]], p=2)
     with pytest.raises(ValueError, match=r"\*\* p overflow float64 \(p = 2000\).*rescale the points"):
         emd.wasserstein(np.zeros((2, 2)), np.ones((2, 2)), p=2000)
 

@@ -71,7 +71,33 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
     yc = cast(ya, dtype)
     check_finite(xc, "x")
     check_finite(yc, "y")
-    return _core.cost_matrix(xc, yc, _METRICS[metric], q)
+    # Every built-in metric is homogeneous: d(s x, s y) = s^k d(x, y), k = 2 for
+    # sqeuclidean, else 1. Coordinates far from 1 are divided by a power of two
+    # s (exact) so that the float64 sums of squares neither overflow (1e200 gave
+    # inf) nor underflow (1e-200 gave 0), and s^k is put back on the result.
+    degree = 2 if metric == "sqeuclidean" else 1
+    big = max(_largest_abs(xc), _largest_abs(yc))
+    if big > 2.0**300 or 0.0 < big < 2.0**-300:
+        s = 2.0 ** (int(np.frexp(big)[1]) - 1)  # big / s in [1, 2)
+        out = _core.cost_matrix(xc / s, yc / s, _METRICS[metric], q)
+        with np.errstate(over="ignore"):
+            for _ in range(degree):  # s^2 itself may leave the range
+                out *= s
+    else:
+        out = _core.cost_matrix(xc, yc, _METRICS[metric], q)
+    # Bounded by (2 big d)^k: only near the dtype's limit is the result scanned.
+    if big > 0 and degree * np.log(2.0 * big * xc.shape[1]) > np.log(float(np.finfo(out.dtype).max) / 4):
+        if not np.isfinite(out.max()):
+            raise ValueError(
+                f"the costs {metric}(x_i, y_j) overflow {out.dtype}: rescale the points"
+                + (" or pass float64 points" if out.dtype == np.float32 else "")
+            )
+    return out
+
+
+def _largest_abs(a: np.ndarray) -> float:
+    """max |a| without an |a| temporary."""
+    return max(abs(float(a.max())), abs(float(a.min()))) if a.size else 0.0
 
 
 def _numba() -> Any:

@@ -132,7 +132,7 @@ def sliced_wasserstein(
     seed: Any = None,
     reduce: str = "mean",
 ) -> float:
-    from ._sliced import _directions, _prepare
+    from ._sliced import _directions, _power_mean, _prepare
 
     xa, ya, xw, yw, pf, n_proj = _prepare(x, y, x_weights, y_weights, p, n_projections, reduce, as_array=_as_device_array)
     theta = _directions(xa.shape[1], n_proj, projections, seed, xa.dtype, as_array=_as_device_array, xp=cupy)
@@ -151,7 +151,7 @@ def sliced_wasserstein(
     w = _wasserstein_1d_rows(px, pxw, py, pyw, rows, rows, pf, False).astype(cupy.float64)
     if reduce == "max":
         return float(w.max())
-    return float(cupy.mean(w**pf) ** (1.0 / pf))
+    return _power_mean(cupy.asnumpy(w).astype(np.float64), pf)  # L numbers read back
 
 
 # --- divergences --------------------------------------------------------------

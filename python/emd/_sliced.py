@@ -142,4 +142,17 @@ def sliced_wasserstein(
     w = _core.wasserstein_1d(px, xw, py, yw, rows, rows, pf, False).astype(np.float64)
     if reduce == "max":
         return float(w.max())
-    return float(np.mean(w**pf) ** (1.0 / pf))
+    return _power_mean(w, pf)
+
+
+def _power_mean(w: Any, p: float) -> float:
+    """(mean_k w_k^p)^(1/p); when w^p leaves the normal range (w = 10 at p = 400),
+    the w are divided by their largest first (exact either way up to rounding)."""
+    with np.errstate(over="ignore", under="ignore"):
+        m = float(np.mean(w**p))
+    if 1e-280 <= m <= 1e280:
+        return m ** (1.0 / p)
+    s = float(w.max())
+    if s == 0.0:
+        return 0.0
+    return s * float(np.mean((w / s) ** p)) ** (1.0 / p)
