@@ -131,3 +131,10 @@ def test_costs_beyond_the_dtype_are_an_error():
     with pytest.raises(ValueError, match=r"overflow float32: rescale the points or pass float64 points"):
         emd.cost_matrix(np.array([[1e20, 0.0]], np.float32), np.array([[0.0, 0.0]], np.float32), "sqeuclidean")
     np.testing.assert_allclose(emd.cost_matrix([[1e200, 0.0]], [[0.0, 0.0]], "euclidean"), [[1e200]])
+
+
+@pytest.mark.parametrize("metric", [print, np.linalg.norm])
+def test_callables_numba_cannot_compile_name_the_metric(metric):
+    pytest.importorskip("numba")
+    with pytest.raises(TypeError, match=r"`metric` \w+ cannot be compiled by numba.*Python function"):
+        emd.cost_matrix(np.zeros((2, 2)), np.ones((2, 2)), metric)

@@ -439,3 +439,18 @@ def test_clip_weights_refuses_read_only_arrays():
     critic = emd.MLPCritic((w,), (np.zeros(1),))
     with pytest.raises(ValueError, match=r"`critic` holds read-only arrays"):
         emd.clip_weights(critic, 0.5)
+
+
+def test_load_refuses_what_save_did_not_write(tmp_path):
+    np.savez(tmp_path / "a.npz", W0=np.ones((3, 1)), b0=np.zeros(1), slope=np.array([0.2, 0.3]), num_layers=np.array(1))
+    with pytest.raises(ValueError, match=r"slope must be a float scalar"):
+        emd.MLPCritic.load(tmp_path / "a.npz")
+    np.savez(tmp_path / "b.npz", W0=np.ones((3, 1)), b0=np.zeros(1), slope=np.array(0.2), num_layers=np.array(1.5))
+    with pytest.raises(ValueError, match=r"num_layers must be a positive integer scalar"):
+        emd.MLPCritic.load(tmp_path / "b.npz")
+    np.save(tmp_path / "c.npy", np.ones(3))
+    with pytest.raises(ValueError, match=r"not an \.npz archive"):
+        emd.MLPCritic.load(tmp_path / "c.npy")
+    (tmp_path / "d.txt").write_text("hello")
+    with pytest.raises(ValueError, match=r"not a critic saved by MLPCritic.save \(not an \.npz archive of plain arrays\)"):
+        emd.MLPCritic.load(tmp_path / "d.txt")

@@ -115,7 +115,16 @@ def _numba() -> Any:
 def _compiled(metric: Callable[..., float]) -> tuple[Any, Any]:
     """(jitted metric, parallel pairwise kernel); compiled once per metric function."""
     numba = _numba()
-    jitted = metric if isinstance(metric, numba.core.registry.CPUDispatcher) else numba.njit(cache=False)(metric)
+    if isinstance(metric, numba.core.registry.CPUDispatcher):
+        jitted = metric
+    else:
+        try:
+            jitted = numba.njit(cache=False)(metric)
+        except TypeError as exc:  # builtins, numpy ufuncs and dispatchers are not Python functions
+            raise TypeError(
+                f"`metric` {_name(metric)} cannot be compiled by numba ({exc}); pass a Python function (def or"
+                " lambda) of two float64 vectors, e.g. lambda u, v: np.linalg.norm(u - v), or a metric name"
+            ) from None
 
     @numba.njit(parallel=True, cache=False)
     def pairwise(x, y, out):  # pragma: no cover - compiled

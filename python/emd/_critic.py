@@ -221,17 +221,29 @@ class MLPCritic:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "MLPCritic":
         """Read a critic written by :meth:`save`; never unpickles (``allow_pickle=False``)."""
-        with np.load(path, allow_pickle=False) as f:
+        where = repr(os.fspath(path))
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except ValueError:  # numpy's word for a pickle or text: never unpickled here
+            raise ValueError(f"{where} is not a critic saved by MLPCritic.save (not an .npz archive of plain arrays)") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{where} is not a critic saved by MLPCritic.save (a single array, not an .npz archive)")
+        with archive as f:
             keys = set(f.files)
             if "num_layers" not in keys or "slope" not in keys:
-                raise ValueError(f"{os.fspath(path)!r} is not a critic saved by MLPCritic.save (no num_layers/slope)")
-            n = int(f["num_layers"])
+                raise ValueError(f"{where} is not a critic saved by MLPCritic.save (no num_layers/slope)")
+            num_layers, slope_arr = f["num_layers"], f["slope"]
+            if num_layers.shape != () or num_layers.dtype.kind not in "iu" or int(num_layers) < 1:
+                raise ValueError(f"{where}: num_layers must be a positive integer scalar, got {num_layers!r}")
+            if slope_arr.shape != () or slope_arr.dtype.kind != "f":
+                raise ValueError(f"{where}: slope must be a float scalar, got {slope_arr!r}")
+            n = int(num_layers)
             missing = [k for i in range(n) for k in (f"W{i}", f"b{i}") if k not in keys]
             if missing:
                 raise ValueError(f"{os.fspath(path)!r} lacks the arrays {missing}")
             ws = tuple(f[f"W{i}"] for i in range(n))
             bs = tuple(f[f"b{i}"] for i in range(n))
-            slope = float(f["slope"])
+            slope = float(slope_arr)
         return cls(ws, bs, slope)
 
 
