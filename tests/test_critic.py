@@ -454,3 +454,15 @@ def test_load_refuses_what_save_did_not_write(tmp_path):
     (tmp_path / "d.txt").write_text("hello")
     with pytest.raises(ValueError, match=r"not a critic saved by MLPCritic.save \(not an \.npz archive of plain arrays\)"):
         emd.MLPCritic.load(tmp_path / "d.txt")
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e300])
+def test_spectral_norm_of_matrices_far_from_one(scale):
+    # Norms of 1e200 entries overflowed (sigma came back 0.0), of 1e-200 underflowed.
+    W = np.array([[3.0, 0.0], [0.0, 4.0]]) * scale
+    sigma, u = emd.spectral_norm(W, n_power_iterations=50)
+    assert sigma == pytest.approx(4.0 * scale, rel=1e-9)
+    assert np.linalg.norm(u) == pytest.approx(1.0, rel=1e-14)
+    # A start vector of tiny entries is a direction like any other.
+    sigma_u, _ = emd.spectral_norm(W, n_power_iterations=50, u=[1e-200, 1e-200])
+    assert sigma_u == pytest.approx(4.0 * scale, rel=1e-9)

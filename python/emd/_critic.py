@@ -440,17 +440,26 @@ def spectral_norm(W: Any, n_power_iterations: int = 1, u: Any = None) -> tuple[f
             raise ValueError(f"`u` must have shape ({m},) = (W.shape[0],), got {ua.shape}")
         ua = np.array(ua, dtype=np.float64)
         check_finite(ua, "u")
-    nu = np.linalg.norm(ua)
-    if nu == 0:
+    # W and u are divided by powers of two near their largest entries (exact;
+    # sigma scales with W, u is a direction): products and norms of entries
+    # like 1e200 or 1e-200 then neither overflow nor underflow.
+    big_u = float(np.abs(ua).max()) if ua.size else 0.0
+    if big_u == 0:
         raise ValueError("`u` is the zero vector; pass a nonzero start vector or None")
-    ua = ua / nu
+    ua = ua / 2.0 ** int(np.frexp(big_u)[1])
+    ua = ua / np.linalg.norm(ua)
+    big_w = float(np.abs(Wa).max()) if Wa.size else 0.0
+    if big_w == 0:
+        return 0.0, ua
+    exponent = int(np.frexp(big_w)[1])
+    Ws = Wa / 2.0**exponent
     tiny = np.finfo(np.float64).tiny
     for _ in range(n_it):
-        v = Wa.T @ ua
+        v = Ws.T @ ua
         v /= max(np.linalg.norm(v), tiny)
-        wv = Wa @ v
+        wv = Ws @ v
         ua = wv / max(np.linalg.norm(wv), tiny)
-    sigma = float(ua @ (Wa @ v))
+    sigma = float(ua @ (Ws @ v)) * 2.0**exponent
     return sigma, ua
 
 
