@@ -194,3 +194,18 @@ def test_sinkhorn_costs_that_overflow_or_swamp_reg_are_refused():
     assert res.status == "converged" and float(res.cost) == 0.0
     # A large p on small distances is fine (1 ** 1e4).
     assert float(emd.sinkhorn_samples([[0.0]], [[1.0]], 1.0, p=1e4).cost) == 1.0
+
+
+def test_warnings_point_at_the_callers_line():
+    # A fixed stacklevel pointed into the dispatch wrapper (_dispatch.py).
+    M = np.random.default_rng(0).random((30, 30))
+    calls = [
+        lambda: emd.solve(None, None, M, max_iter=1),
+        lambda: emd.emd(None, None, M, max_iter=1),
+        lambda: emd.sinkhorn(None, None, M, 1e-3, max_iter=2),
+        lambda: emd.sinkhorn_divergence(M[:20, :2], M[20:, 2:4], 1e-3, max_iter=2),
+    ]
+    for call in calls:
+        with pytest.warns(RuntimeWarning) as record:
+            call()
+        assert {w.filename for w in record} == {__file__}

@@ -6,12 +6,13 @@ The public API::
     emd.wasserstein_1d(u, v, ...)        # exact 1-D W_p, batched
     emd.sliced_wasserstein(x, y, ...)    # sliced / max-sliced W_p
     emd.tv, emd.kl, emd.js               # divergences between histograms
-    emd.solve(a, b, M) -> OTResult       # exact discrete OT (network simplex), batched
+    emd.solve(a, b, M) -> emd.OTResult   # exact discrete OT (network simplex), batched; the result type
     emd.emd(a, b, M)                     # its optimal cost
     emd.cost_matrix(x, y, metric)        # ground costs
     emd.sinkhorn(a, b, M, reg)           # entropic OT (log-domain Sinkhorn), batched
     emd.sinkhorn_samples(x, y, reg)      # the same, matrix-free between point clouds
     emd.sinkhorn_divergence(x, y, reg)   # debiased Sinkhorn divergence
+    emd.sinkhorn_wasserstein(x, y, reg)  # the entropic estimate of W_p (wasserstein(method="sinkhorn"))
     emd.MLPCritic, emd.critic_forward, emd.kr_estimate, emd.clip_weights,
     emd.spectral_norm, emd.lipschitz_bound   # WGAN critics (trainer: python -m emd.wgan)
     emd.has_cuda()                       # CuPy arrays run on emd's CUDA kernels when True

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from . import _core
 from ._result import OTResult
-from ._dispatch import accepts_gpu
+from ._dispatch import accepts_gpu, warn_at_caller
 from ._validation import (
     as_float_array,
     cast,
@@ -205,14 +204,12 @@ def _warn_not_optimal(status: np.ndarray) -> None:
     capped = int(np.count_nonzero(status == "max_iter_reached"))
     if capped:
         what = "the solve" if status.size == 1 else f"{capped} of {status.size} problems"
-        warnings.warn(
+        warn_at_caller(
             f"emd.solve: {what} reached max_iter before optimality; the plan is feasible but not optimal"
-            " (status 'max_iter_reached'). Pass max_iter=None to run to optimality.",
-            RuntimeWarning,
-            stacklevel=3,
+            " (status 'max_iter_reached'). Pass max_iter=None to run to optimality."
         )
     if np.any(status == "infeasible"):
-        warnings.warn("emd.solve: the solver reported an infeasible problem; the result is not valid", RuntimeWarning, stacklevel=3)
+        warn_at_caller("emd.solve: the solver reported an infeasible problem; the result is not valid")
 
 
 @accepts_gpu("a", "b", "M")

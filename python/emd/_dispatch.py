@@ -23,11 +23,26 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import sys
+import warnings
 from functools import lru_cache
 from typing import Any, Callable
 
-__all__ = ["has_cuda", "library_of", "accepts_gpu"]
+__all__ = ["has_cuda", "library_of", "accepts_gpu", "warn_at_caller"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn_at_caller(message: str, category: type[Warning] = RuntimeWarning) -> None:
+    """``warnings.warn`` attributed to the user's line: the first frame outside
+    the emd package (a fixed stacklevel pointed into the dispatch wrapper,
+    whose depth differs between entry points)."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 @lru_cache(maxsize=1)

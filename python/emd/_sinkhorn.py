@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from . import _core
-from ._dispatch import accepts_gpu
+from ._dispatch import accepts_gpu, warn_at_caller
 from ._result import OTResult
 from ._validation import (
     as_float_array,
@@ -109,11 +108,9 @@ def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: f
         k = int(bad.sum())
         worst = float(np.max(err[bad]))
         where = "" if status.size == 1 else f" for {k} of {status.size} problems"
-        warnings.warn(
+        warn_at_caller(
             f"{what} did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g}"
-            f" > tol {tol:g}); raise max_iter, pass eps_scaling, or use a larger reg",
-            RuntimeWarning,
-            stacklevel=3,
+            f" > tol {tol:g}); raise max_iter, pass eps_scaling, or use a larger reg"
         )
 
 

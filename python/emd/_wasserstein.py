@@ -47,7 +47,9 @@ def wasserstein(
         Nonnegative weights (normalized internally); ``None`` means uniform.
     p : float, default 1.0
     metric : str or callable, default "euclidean"
-        The ground distance d, any metric of :func:`emd.cost_matrix`. On the
+        The ground distance d, any metric of :func:`emd.cost_matrix` (with
+        ``method="sinkhorn"``, one of those :func:`emd.sinkhorn_samples` takes:
+        "sqeuclidean", "euclidean", "cityblock", "chebyshev"). On the
         line, the metrics that are :math:`|x - y|` there ("euclidean",
         "cityblock", "chebyshev", "minkowski") use the sorting solver; the
         others ("sqeuclidean", a callable) solve the transport problem.
