@@ -190,9 +190,16 @@ def test_float32_small_reg_stops_over_relaxing_at_its_rounding_floor():
     M /= M.max()
     rng = np.random.default_rng(3)
     a, b = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
-    r32 = emd.sinkhorn(a.astype(np.float32), b.astype(np.float32), M.astype(np.float32), 1e-4, tol=1e-5,
-                       eps_scaling=0.7)
-    assert r32.status == "converged" and r32.n_iter < 2000
+    a32, b32, M32 = a.astype(np.float32), b.astype(np.float32), M.astype(np.float32)
+    # tol = 1e-5 is below what float32 potentials resolve here (a measured 0
+    # once said "converged" with a true error of 4e-5): the solve stops at that
+    # resolution, says so, and its marginal_error bounds the true error.
+    with pytest.warns(RuntimeWarning, match="resolution_limit"):
+        r32 = emd.sinkhorn(a32, b32, M32, 1e-4, tol=1e-5, eps_scaling=0.7)
+    assert r32.status == "resolution_limit" and r32.n_iter < 2000
+    f, g = r32.potential_a.astype(np.float64), r32.potential_b.astype(np.float64)
+    P = a32[:, None].astype(np.float64) * b32[None, :] * np.exp((f[:, None] + g[None, :] - M32.astype(np.float64)) / 1e-4)
+    assert np.abs(P.sum(1) - a32).sum() <= r32.marginal_error
     r64 = emd.sinkhorn(a, b, M, 1e-4, tol=1e-9, eps_scaling=0.7)
     assert r64.status == "converged"
     # At this reg float32 resolves each exponent (f_i + g_j - C_ij) / reg only to
@@ -316,6 +323,7 @@ def test_tiny_reg_is_finite(rng, dtype, scaling):
     exact = _exact_cost(a, b, C)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*did not converge", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", message=".*resolution_limit", category=RuntimeWarning)
         r = emd.sinkhorn(a.astype(dtype), b.astype(dtype), C.astype(dtype), reg, max_iter=3000,
                          tol=1e-5, eps_scaling=scaling)
         s = emd.sinkhorn_samples(x.astype(dtype), y.astype(dtype), reg, x_weights=a.astype(dtype),
@@ -639,3 +647,52 @@ def test_ctrl_c_interrupts_a_long_solve(kind):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("interrupted after"), out.stdout
     assert float(out.stdout.split()[2]) < 30
+
+
+# --- found by fuzzing the public API (2026-11-21) -------------------------------------
+
+
+def _true_row_error(res, a, b, M, reg):
+    f, g = np.asarray(res.potential_a, np.float64), np.asarray(res.potential_b, np.float64)
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    P = a64[:, None] * b64[None, :] * np.exp((f[:, None] + g[None, :] - np.asarray(M, np.float64)) / reg)
+    return np.abs(P.sum(1) - a64).sum()
+
+
+def test_float32_marginal_error_is_never_below_what_it_can_resolve():
+    # float32 at the default tol = 1e-9 measured f_new == f, reported
+    # marginal_error 0.0 and "converged" with a true error of 7e-8.
+    rng = np.random.default_rng(0)
+    M = rng.random((6, 5)).astype(np.float32)
+    a, b = np.full(6, 1 / 6, np.float32), np.full(5, 0.2, np.float32)
+    with pytest.warns(RuntimeWarning, match=r"resolution_limit.*pass tol >="):
+        r = emd.sinkhorn(a, b, M, 0.1)
+    assert r.status == "resolution_limit"
+    assert r.marginal_error >= _true_row_error(r, a, b, M, 0.1) > 0
+    # A tol float32 can certify converges, and the claim holds.
+    r = emd.sinkhorn(a, b, M, 0.1, tol=1e-5)
+    assert r.status == "converged" and _true_row_error(r, a, b, M, 0.1) <= r.marginal_error < 1e-5
+
+
+@pytest.mark.parametrize("offset", [1e16, 1e100, -1e12])
+def test_init_with_a_huge_constant_is_the_same_problem(offset):
+    # (f, g + c) is the same problem, but g = 1e16 left potentials whose ulp (2)
+    # swamped reg: cost 0.0088 against 0.279 and "converged" (inf for 1e100).
+    rng = np.random.default_rng(0)
+    M = rng.random((6, 5))
+    a, b = rng.random(6), rng.random(5)
+    a /= a.sum()
+    b /= b.sum()
+    cold = emd.sinkhorn(a, b, M, 0.1)
+    warm = emd.sinkhorn(a, b, M, 0.1, init=(np.zeros(6), np.full(5, offset)))
+    assert warm.status == "converged" and _true_row_error(warm, a, b, M, 0.1) < 1e-8
+    assert warm.cost == pytest.approx(cold.cost, rel=1e-9)
+
+
+@pytest.mark.parametrize("max_iter", [1, 2, 5, 30])
+def test_max_iter_counts_every_epsilon_stage(max_iter):
+    # Each of the ~67 stages of eps_scaling = 0.9 took an iteration: n_iter 67 at max_iter = 1.
+    M = np.random.default_rng(5).random((40, 30))
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        r = emd.sinkhorn(None, None, M, 1e-3, eps_scaling=0.9, max_iter=max_iter)
+    assert r.status == "max_iter_reached" and 1 <= r.n_iter <= max_iter

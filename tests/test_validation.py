@@ -190,7 +190,7 @@ def test_sinkhorn_costs_that_overflow_or_swamp_reg_are_refused():
     with pytest.raises(ValueError, match=r"`reg` = 1e-06 is below 7.63e-06 x the largest cost 1.*float64 inputs"):
         emd.sinkhorn(None, None, np.array([[0.0, 1.0], [1.0, 0.0]], np.float32), 1e-6)
     # The documented range stays open: reg = 1e-4 x max cost, in float32 too.
-    res = emd.sinkhorn(None, None, np.array([[0.0, 1.0], [1.0, 0.0]], np.float32), 1e-4)
+    res = emd.sinkhorn(None, None, np.array([[0.0, 1.0], [1.0, 0.0]], np.float32), 1e-4, tol=1e-3)
     assert res.status == "converged" and float(res.cost) == 0.0
     # A large p on small distances is fine (1 ** 1e4).
     assert float(emd.sinkhorn_samples([[0.0]], [[1.0]], 1.0, p=1e4).cost) == 1.0

@@ -894,6 +894,15 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         noise *= double(std::numeric_limits<T>::epsilon()) / eps;
         return err_low < 16.0 * noise;
     };
+    // The marginal error measured from (f, f_new) cannot resolve less than
+    // epsilon_T sum_i a_i (|f_i| / eps + 1): one rounding of f_new_i (its ulp
+    // over eps) and of the row sum it comes from. Below that a measured 0 says
+    // nothing (float32 at reg 0.1: 0.0 measured, 7e-8 true), so the reported
+    // error is at least this bound, and tol below it cannot be certified.
+    // `weighted_abs_f` = sum_i a_i |f_i|, summed with the error.
+    auto resolution = [&](double eps, double weighted_abs_f) {
+        return double(std::numeric_limits<T>::epsilon()) * (weighted_abs_f / eps + mass_a);
+    };
     // Poll Ctrl-C about every 4M cost entries of work.
     const std::int64_t poll_every = std::max<std::int64_t>(1, (std::int64_t(1) << 22) / std::max<std::int64_t>(1, n * m));
 
@@ -908,6 +917,10 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     for (std::size_t stage = 0; stage < eps_ladder.size(); ++stage) {
         const double eps = eps_ladder[stage];
         const bool last = stage + 1 == eps_ladder.size();
+        // max_iter counts the iterations of all stages, one kept for the last
+        // (the result must belong to eps = reg): stages that find the budget
+        // spent are skipped.
+        if (!last && res.n_iter + 1 >= params.max_iter) continue;
         // Intermediate stages only need a warm start for the next one.
         const double stage_tol = last ? params.tol : std::max(params.tol, 1e-2 * mass_a);
         std::int64_t stage_iter = 0;
@@ -924,11 +937,13 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 const double inv_eps = 1.0 / eps;
                 const T* fn = f_new.data();
                 double* re = row_err.data();
-#pragma omp simd
+                double weighted_abs_f = 0.0;
+#pragma omp simd reduction(+ : weighted_abs_f)
                 for (std::int64_t i = 0; i < n; ++i) {
                     const double x = (double(f[i]) - double(fn[i])) * inv_eps;
                     const double t = pick(x < 700.0, x, 700.0);
                     re[i] = double(a[i]) * abs_expm1(t);
+                    weighted_abs_f += double(a[i]) * std::fabs(double(f[i]));
                 }
                 // Four partial sums in a fixed order: the same bits for any thread count.
                 double e4[4] = {0, 0, 0, 0};
@@ -936,16 +951,24 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 for (; i + 4 <= n; i += 4)
                     for (int l = 0; l < 4; ++l) e4[l] += re[i + l];
                 for (; i < n; ++i) e4[0] += re[i];
-                const double err = (e4[0] + e4[1]) + (e4[2] + e4[3]);
+                const double measured = (e4[0] + e4[1]) + (e4[2] + e4[3]);
+                const double floor_err = resolution(eps, weighted_abs_f);
+                const double err = std::max(measured, floor_err);
                 res.marginal_error = err;
                 if (err < stage_tol && !g_relaxed) {
                     if (last) res.status = SinkhornStatus::converged;
                     break;
                 }
+                // Within the resolution and still above tol: nothing left to gain.
+                if (last && measured <= floor_err && !g_relaxed) {
+                    res.status = SinkhornStatus::resolution_limit;
+                    break;
+                }
                 // The last stage always gets at least one iteration, so the
-                // result belongs to eps = reg.
-                if (res.n_iter >= params.max_iter && !g_relaxed) break;
-                if (err < stage_tol || res.n_iter + 1 >= params.max_iter) {
+                // result belongs to eps = reg; the others stop one short of
+                // the budget to leave it that iteration.
+                if (res.n_iter + (last ? 0 : 1) >= params.max_iter && !g_relaxed) break;
+                if (err < stage_tol || res.n_iter + (last ? 1 : 2) >= params.max_iter) {
                     omega = 1.0;  // end on a plain g-update: the columns are then exact
                 } else if (params.overrelax && !plain_only) {
                     // Estimate the linear rate kappa of plain Sinkhorn over kProbe

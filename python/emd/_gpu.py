@@ -359,7 +359,7 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol:
     a2, b2, MM, mass_a, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps = _prepare_dense(
         a, b, M, reg, max_iter, tol, eps_scaling, as_array=_as_device_array, xp=cupy
     )
-    f0, g0 = _init_potentials(init, batch, n, m, batched, dtype, as_array=_as_device_array, xp=cupy)
+    f0, g0 = _init_potentials(init, batch, n, m, batched, dtype, MM, as_array=_as_device_array, xp=cupy)
     shared = MM.ndim == 2
     out = _sinkhorn_outputs(batch, n, m, dtype)
     device, stream = _device_id(), current_stream_ptr()

@@ -28,14 +28,17 @@ class OTResult:
         exact solver; the certificate of optimality is a gap near 0 together with
         dual feasibility :math:`f_i + g_j \\le M_{ij}`.
     status : str or ndarray of str
-        "optimal", "converged", "max_iter_reached" or "infeasible".
+        "optimal", "converged", "max_iter_reached", "resolution_limit" (Sinkhorn:
+        the marginal error reached the potentials' precision above ``tol``) or
+        "infeasible".
     n_iter : int or ndarray
         Iterations (pivots for the network simplex, sweeps for Sinkhorn).
     objective : float or ndarray or None
         Entropic objective :math:`\\langle P, M \\rangle + \\varepsilon \\mathrm{KL}(P \\| a \\otimes b)`
         (Sinkhorn only).
     marginal_error : float or ndarray or None
-        :math:`\\| P 1 - a \\|_1` after the last iteration (Sinkhorn only).
+        :math:`\\| P 1 - a \\|_1` after the last iteration (Sinkhorn only), at
+        least the resolution the potentials' precision allows.
     """
 
     cost: Any

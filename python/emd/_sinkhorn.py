@@ -26,7 +26,7 @@ __all__ = ["sinkhorn", "sinkhorn_samples", "sinkhorn_divergence", "sinkhorn_wass
 
 # Codes of emd::Metric (csrc/include/emd/metrics.hpp).
 _METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2, "chebyshev": 3}
-_STATUS = np.array(["converged", "max_iter_reached", "interrupted"])
+_STATUS = np.array(["converged", "max_iter_reached", "interrupted", "resolution_limit"])
 # sinkhorn_samples builds result.plan (n x m) on request only up to this many entries.
 _MAX_SAMPLE_PLAN_ENTRIES = 1 << 26
 # Relative mismatch of total masses accepted by `sinkhorn` (b is then rescaled to a's
@@ -103,21 +103,32 @@ def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) 
 
 
 def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str) -> None:
-    bad = status == 1
-    if bad.any():
-        k = int(bad.sum())
-        worst = float(np.max(err[bad]))
-        where = "" if status.size == 1 else f" for {k} of {status.size} problems"
-        warn_at_caller(
-            f"{what} did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g}"
-            f" > tol {tol:g}); raise max_iter, pass eps_scaling, or use a larger reg"
-        )
+    status = np.asarray(status)
+    err = np.asarray(err)
+    for code, advice in (
+        (1, "did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g} > tol {tol:g});"
+            " raise max_iter, pass eps_scaling, or use a larger reg"),
+        (3, "stopped{where} at marginal error {worst:.3g}, the least its potentials' precision can resolve, above"
+            " tol {tol:g} (status 'resolution_limit'); pass tol >= {worst:.2g}, float64 inputs, or a larger reg"),
+    ):
+        bad = status == code
+        if bad.any():
+            k = int(bad.sum())
+            worst = float(np.max(err[bad]))
+            where = "" if status.size == 1 else f" for {k} of {status.size} problems"
+            warn_at_caller(f"{what} " + advice.format(max_iter=max_iter, where=where, worst=worst, tol=tol))
 
 
-def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype,
+def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype, M: Any,
                      as_array: Callable[..., Any] = as_float_array, xp: Any = np):
     """``init`` as contiguous (B, n), (B, m) potentials, or (None, None); shared
-    with the GPU path (its own ``as_array`` and ``xp``)."""
+    with the GPU path (its own ``as_array`` and ``xp``).
+
+    (f + c, g - c) is the same problem for any constant c, but not the same
+    arithmetic: g shifted by 1e16 leaves potentials whose ulp (2) is far above
+    reg, and the solve "converged" on noise. A pair whose g lies further than
+    4 max |M| from 0 (by its midrange) is shifted back by that midrange.
+    """
     if init is None:
         return None, None
     if not isinstance(init, (tuple, list)) or len(init) != 2:
@@ -130,7 +141,14 @@ def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype
             raise ValueError(f"`{name}` must have shape {want}, got {v.shape}")
         check_finite(v, name)
         out.append(xp.ascontiguousarray(v.reshape(batch, length)))
-    return out[0], out[1]
+    f0, g0 = out
+    g64 = g0.astype(np.float64)
+    mid = (g64.max(axis=1) + g64.min(axis=1)) / 2
+    shift = mid * (abs(mid) > 4.0 * _largest_abs(M))  # (B,): 0 where g0 is in range
+    if bool((shift != 0).any()):
+        f0 = xp.ascontiguousarray((f0.astype(np.float64) + shift[:, None]).astype(dtype))
+        g0 = xp.ascontiguousarray((g64 - shift[:, None]).astype(dtype))
+    return f0, g0
 
 
 def _to_host(x: Any) -> np.ndarray:
@@ -302,7 +320,9 @@ def sinkhorn(
         make small ``reg`` fast. None (default): off.
     init : pair of array_like or None
         Initial potentials ``(f, g)`` of shapes (n,), (m,) (or (B, n), (B, m));
-        None starts from zeros.
+        None starts from zeros. The first update computes f from g; a g whose
+        midrange lies beyond 4 max |M| is shifted back to 0 by it (the same
+        problem: (f + c, g - c); potentials of 1e16 could not resolve reg).
 
     Returns
     -------
@@ -310,8 +330,11 @@ def sinkhorn(
         ``cost`` :math:`\langle P, M \rangle` (POT's ``sinkhorn2`` value),
         ``objective`` :math:`\langle P, M \rangle + \varepsilon \mathrm{KL}(P \| a \otimes b)`
         (generalized KL: :math:`\sum P \log \frac{P}{ab} - \sum P + \sum a \sum b`),
-        ``potential_a`` f, ``potential_b`` g, ``status`` "converged" or
-        "max_iter_reached" (with a RuntimeWarning), ``n_iter``, ``marginal_error``,
+        ``potential_a`` f, ``potential_b`` g, ``status`` "converged",
+        "max_iter_reached" (with a RuntimeWarning) or "resolution_limit" (with a
+        RuntimeWarning: the error fell to what the potentials' precision can
+        resolve, still above ``tol``; float32 at tol 1e-9, say), ``n_iter``,
+        ``marginal_error`` (an upper bound when below that resolution),
         and ``plan`` (built from the potentials on first access). Floats for one
         problem, arrays of shape (B,) for a batch; float32 only when every input is.
 
@@ -342,7 +365,7 @@ def sinkhorn(
     a2, b2, MM, _, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps = _prepare_dense(
         a, b, M, reg, max_iter, tol, eps_scaling
     )
-    f0, g0 = _init_potentials(init, batch, n, m, batched, dtype)
+    f0, g0 = _init_potentials(init, batch, n, m, batched, dtype, MM)
 
     f, g, cost, objective, err, n_iter, status = _core.sinkhorn_dense(
         a2, b2, MM, reg_f, tol_f, max_iter_i, eps, f0, g0

@@ -43,7 +43,10 @@
 
 namespace emd {
 
-enum class SinkhornStatus : std::int32_t { converged = 0, max_iter_reached = 1, interrupted = 2 };
+// resolution_limit: the marginal error fell to what the potentials' precision
+// can resolve (see marginal_error) while that is still above tol: no further
+// iteration can certify tol (float32 potentials at tol 1e-9, say).
+enum class SinkhornStatus : std::int32_t { converged = 0, max_iter_reached = 1, interrupted = 2, resolution_limit = 3 };
 
 struct SinkhornParams {
     double reg = 1.0;              // the final epsilon (absolute, in cost units)
