@@ -466,3 +466,42 @@ def test_spectral_norm_of_matrices_far_from_one(scale):
     # A start vector of tiny entries is a direction like any other.
     sigma_u, _ = emd.spectral_norm(W, n_power_iterations=50, u=[1e-200, 1e-200])
     assert sigma_u == pytest.approx(4.0 * scale, rel=1e-9)
+
+
+def test_results_and_critics_compare_by_identity_and_pickle():
+    import pickle
+
+    r = emd.solve(None, None, np.eye(3))
+    assert r == r and r != emd.solve(None, None, np.eye(3)) and len({r, r}) == 1
+    c = emd.MLPCritic.init([3, 8, 1])
+    assert c in [c] and c not in [emd.MLPCritic.init([3, 8, 1])]
+    # The Sinkhorn plan was a closure: pickling raised.
+    s = emd.sinkhorn(None, None, np.eye(3), 0.1)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(s)).plan, s.plan)
+    x = np.random.default_rng(0).random((4, 2))
+    t = emd.sinkhorn_samples(x, x[::-1] + 1, 0.1)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(t)).plan, t.plan)
+
+
+def test_load_checks_num_layers_against_the_archive(tmp_path):
+    # num_layers = 10**12 built a list of 10**12 names (hang); a damaged zip leaked BadZipFile.
+    np.savez(tmp_path / "h.npz", W0=np.zeros((3, 1)), b0=np.zeros(1), slope=np.float64(0.2), num_layers=np.int64(10**12))
+    with pytest.raises(ValueError, match=r"num_layers = 1000000000000 but the archive holds only 4 arrays"):
+        emd.MLPCritic.load(tmp_path / "h.npz")
+    (tmp_path / "z.npz").write_bytes(b"PK\x03\x04garbage" * 10)
+    with pytest.raises(ValueError, match=r"not an \.npz archive"):
+        emd.MLPCritic.load(tmp_path / "z.npz")
+
+
+def test_kr_estimate_overflow_is_an_error_not_nan():
+    critic = emd.MLPCritic((np.full((3, 3), 1e200), np.full((3, 1), 1e200)), (np.zeros(3), np.zeros(1)))
+    with pytest.raises(ValueError, match=r"kr_estimate: the critic's outputs overflow"):
+        emd.kr_estimate(critic, np.ones((2, 3)), np.ones((2, 3)))
+
+
+def test_stack_of_one_critic_names_the_argument():
+    with pytest.raises(TypeError, match=r"`critics` must be a nonempty sequence of MLPCritic, got one MLPCritic"):
+        emd.MLPCritic.stack(emd.MLPCritic.init([3, 4, 1]))
+    # u in the left null space of W: sigma 0 and u still a unit vector (was [0, 0]).
+    sigma, u = emd.spectral_norm(np.array([[1.0, 0.0], [0.0, 0.0]]), 1, np.array([0.0, 1.0]))
+    assert sigma == 0.0 and np.linalg.norm(u) == 1.0

@@ -327,3 +327,58 @@ def test_divergence_is_reported(tmp_path, capsys, monkeypatch):
                      "--hidden", "8", "--n-critic-boost", "0", "--out", str(tmp_path / "div"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 1 and "diverged" in err and "Traceback" not in err
+
+
+# --- found by fuzzing the command line (2026-11-21) -------------------------------------
+
+TINY_ARGS = ["--eval-every", "1", "--eval-samples", "20", "--n-critic-boost", "0", "--n-critic", "1", "--batch", "8",
+        "--hidden", "8", "--no-progress"]
+
+
+def test_cli_divergence_in_the_parameters_is_a_clean_error(tmp_path, capsys):
+    # lr = 1e300 keeps the gradients finite but overflows the generator: the
+    # exact W1 then raised "`x` must be finite" as a traceback.
+    with np.errstate(all="ignore"):
+        code = cli.main(["--iters", "1", "--lr", "1e300", "--out", str(tmp_path / "o"), *TINY_ARGS])
+    assert code == 1
+    assert "training diverged at iteration 1: the generator's samples are not finite; lower --lr" in capsys.readouterr().err
+
+
+def test_cli_resume_of_a_damaged_run_is_a_clean_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["--iters", "2", "--out", str(out), *TINY_ARGS]) == 0
+    (out / "checkpoint.npz").write_bytes(b"garbage")
+    assert cli.main(["--resume", "--iters", "3", "--out", str(out), "--no-progress"]) == 2
+    assert "--resume: the run in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--eval-samples", "200000"], "--eval-samples must be at most 20000"),
+    (["--batch", "10000000000"], "--batch must be at most"),
+])
+def test_cli_sizes_that_cannot_fit_are_refused(args, match, tmp_path, capsys):
+    code, captured = run_cli([*args, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and match in captured.err
+
+
+def test_cli_data_beyond_the_exact_w1_range_is_refused(tmp_path, capsys):
+    path = tmp_path / "big.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(50, 2)) * 1e299)
+    code, captured = run_cli(["--data", str(path), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "rescale it" in captured.err
+
+
+def test_cli_out_name_too_long_is_a_clean_error(tmp_path, capsys):
+    code = cli.main(["--iters", "1", "--out", str(tmp_path / ("x" * 300)), *TINY_ARGS])
+    assert code == 2 and "cannot write the run" in capsys.readouterr().err
+
+
+def test_demo_cli_takes_help_and_refuses_unknown_arguments(capsys):
+    import emd.__main__ as demo
+
+    with pytest.raises(SystemExit) as exc:
+        demo.cli(["--bogus"])
+    assert exc.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        demo.cli(["--help"])
+    assert exc.value.code == 0 and "python -m emd.wgan" in capsys.readouterr().out

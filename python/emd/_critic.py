@@ -20,6 +20,7 @@ adversarial networks", ICML 2017.
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -67,7 +68,7 @@ def _param_array(x: Any, name: str, **kwargs: Any) -> Any:
     return as_float_array(x, name, **kwargs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MLPCritic:
     r"""An MLP critic :math:`f(x) = W_L^\top \sigma(\dots \sigma(x W_1 + b_1) \dots) + b_L`.
 
@@ -183,7 +184,12 @@ class MLPCritic:
     @classmethod
     def stack(cls, critics: Sequence["MLPCritic"]) -> "MLPCritic":
         """K critics of one architecture as one stacked critic (arrays gain a leading K axis)."""
-        critics = list(critics)
+        if isinstance(critics, MLPCritic):
+            raise TypeError("`critics` must be a nonempty sequence of MLPCritic, got one MLPCritic: pass [critic]")
+        try:
+            critics = list(critics)
+        except TypeError:
+            raise TypeError(f"`critics` must be a nonempty sequence of MLPCritic, got {type(critics).__name__}") from None
         if not critics or not all(isinstance(c, MLPCritic) for c in critics):
             raise TypeError("`critics` must be a nonempty sequence of MLPCritic")
         first = critics[0]
@@ -222,28 +228,35 @@ class MLPCritic:
     def load(cls, path: str | os.PathLike) -> "MLPCritic":
         """Read a critic written by :meth:`save`; never unpickles (``allow_pickle=False``)."""
         where = repr(os.fspath(path))
-        try:
-            archive = np.load(path, allow_pickle=False)
-        except ValueError:  # numpy's word for a pickle or text: never unpickled here
-            raise ValueError(f"{where} is not a critic saved by MLPCritic.save (not an .npz archive of plain arrays)") from None
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError(f"{where} is not a critic saved by MLPCritic.save (a single array, not an .npz archive)")
-        with archive as f:
-            keys = set(f.files)
-            if "num_layers" not in keys or "slope" not in keys:
-                raise ValueError(f"{where} is not a critic saved by MLPCritic.save (no num_layers/slope)")
-            num_layers, slope_arr = f["num_layers"], f["slope"]
-            if num_layers.shape != () or num_layers.dtype.kind not in "iu" or int(num_layers) < 1:
-                raise ValueError(f"{where}: num_layers must be a positive integer scalar, got {num_layers!r}")
-            if slope_arr.shape != () or slope_arr.dtype.kind != "f":
-                raise ValueError(f"{where}: slope must be a float scalar, got {slope_arr!r}")
-            n = int(num_layers)
-            missing = [k for i in range(n) for k in (f"W{i}", f"b{i}") if k not in keys]
-            if missing:
-                raise ValueError(f"{os.fspath(path)!r} lacks the arrays {missing}")
-            ws = tuple(f[f"W{i}"] for i in range(n))
-            bs = tuple(f[f"b{i}"] for i in range(n))
-            slope = float(slope_arr)
+        # The file is opened here so that it is closed on every path (np.load
+        # left a damaged zip's handle open when it raised).
+        with open(path, "rb") as fh:
+            try:
+                archive = np.load(fh, allow_pickle=False)
+            except (ValueError, zipfile.BadZipFile, EOFError):  # a pickle, text, a damaged archive: never unpickled
+                raise ValueError(
+                    f"{where} is not a critic saved by MLPCritic.save (not an .npz archive of plain arrays)"
+                ) from None
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError(f"{where} is not a critic saved by MLPCritic.save (a single array, not an .npz archive)")
+            with archive as f:
+                keys = set(f.files)
+                if "num_layers" not in keys or "slope" not in keys:
+                    raise ValueError(f"{where} is not a critic saved by MLPCritic.save (no num_layers/slope)")
+                num_layers, slope_arr = f["num_layers"], f["slope"]
+                if num_layers.shape != () or num_layers.dtype.kind not in "iu" or int(num_layers) < 1:
+                    raise ValueError(f"{where}: num_layers must be a positive integer scalar, got {num_layers!r}")
+                if slope_arr.shape != () or slope_arr.dtype.kind != "f":
+                    raise ValueError(f"{where}: slope must be a float scalar, got {slope_arr!r}")
+                n = int(num_layers)
+                if n > len(keys):  # checked before any list of n names is built (10**12 hung)
+                    raise ValueError(f"{where}: num_layers = {n} but the archive holds only {len(keys)} arrays")
+                missing = [k for i in range(n) for k in (f"W{i}", f"b{i}") if k not in keys]
+                if missing:
+                    raise ValueError(f"{where} lacks the arrays {missing}")
+                ws = tuple(f[f"W{i}"] for i in range(n))
+                bs = tuple(f[f"b{i}"] for i in range(n))
+                slope = float(slope_arr)
         return cls(ws, bs, slope)
 
 
@@ -361,11 +374,18 @@ def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarr
     xr, xf, dtype = _check_pair(critic, x_real, x_fake)
     ws, bs = _core_args(critic, dtype)
     if not critic.is_stacked:
-        return float(_core.kr_estimate(ws, bs, critic.slope, xr, xf))
-    return np.array(
-        [_core.kr_estimate([w[k : k + 1] for w in ws], [b[k : k + 1] for b in bs], critic.slope, xr, xf)
-         for k in range(critic.num_critics)]
-    )
+        out = float(_core.kr_estimate(ws, bs, critic.slope, xr, xf))
+    else:
+        out = np.array(
+            [_core.kr_estimate([w[k : k + 1] for w in ws], [b[k : k + 1] for b in bs], critic.slope, xr, xf)
+             for k in range(critic.num_critics)]
+        )
+    if not np.all(np.isfinite(out)):  # inf - inf: the means overflowed on finite inputs
+        raise ValueError(
+            f"kr_estimate: the critic's outputs overflow (the means came out {out}); its weights or the samples are"
+            " too large for the forward pass: rescale them"
+        )
+    return out
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
@@ -458,7 +478,10 @@ def spectral_norm(W: Any, n_power_iterations: int = 1, u: Any = None) -> tuple[f
         v = Ws.T @ ua
         v /= max(np.linalg.norm(v), tiny)
         wv = Ws @ v
-        ua = wv / max(np.linalg.norm(wv), tiny)
+        norm_wv = np.linalg.norm(wv)
+        if norm_wv == 0:  # u in W's left null space: sigma estimate 0, u stays a unit vector
+            break
+        ua = wv / norm_wv
     sigma = float(ua @ (Ws @ v)) * 2.0**exponent
     return sigma, ua
 

@@ -124,7 +124,8 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
         :math:`|\langle P, M\rangle - \langle a, f\rangle - \langle b, g\rangle|`,
         ``status`` ("optimal" or "max_iter_reached"), ``n_iter`` (pivots) and
         ``plan_coo`` = (rows, cols, values), a basic solution with at most
-        n + m - 1 entries. Batches carry a leading axis (B,) on every field.
+        n + m - 1 entries. Batches carry a leading axis (B,) on every array field
+        (no ``plan_coo``: with ``return_plan=True`` their ``plan`` is (B, n, m)).
         Float32 inputs give float32 outputs; sums are accumulated in float64.
 
     Notes

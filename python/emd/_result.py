@@ -11,16 +11,21 @@ import numpy as np
 __all__ = ["OTResult"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OTResult:
     """The outcome of an optimal-transport solve (exact or entropic).
+
+    Compared and hashed by identity: its fields are arrays. Pickles (the
+    Sinkhorn plan is rebuilt from the arrays it keeps).
 
     Attributes
     ----------
     cost : float or ndarray
         The transport cost :math:`\\langle P, M \\rangle` ((B,) for a batch).
     plan_coo : tuple of ndarray or None
-        The plan's nonzero entries as ``(rows, cols, values)``.
+        The plan's nonzero entries as ``(rows, cols, values)``: single exact
+        solves only (None for batches, whose plan is ``plan`` (B, n, m) with
+        ``return_plan=True``, and for Sinkhorn).
     potential_a, potential_b : ndarray or None
         Dual potentials f (n,) and g (m,) ((B, n) and (B, m) for a batch).
     duality_gap : float or ndarray
@@ -64,7 +69,10 @@ class OTResult:
         if self._plan_fn is not None:
             return self._plan_fn()
         if self.plan_coo is None or self.shape is None:
-            raise AttributeError("this result carries no transport plan")
+            raise AttributeError(
+                "this result carries no transport plan: batches keep it only with return_plan=True"
+                " (emd.solve(..., return_plan=True)), single solves with return_plan=None or True"
+            )
         rows, cols, vals = self.plan_coo
         out = np.zeros(self.shape, dtype=np.asarray(vals).dtype)
         np.add.at(out, (rows, cols), vals)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -202,10 +204,15 @@ def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, ep
     bb = as_array(b, "b", min_ndim=1, max_ndim=2)
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     dtype = result_float_dtype(aa, bb, MM)
-    if aa.ndim != bb.ndim:
-        raise ValueError(
-            f"`a` and `b` must both be 1-D (one problem) or both 2-D (a batch), got shapes {aa.shape} and {bb.shape}"
-        )
+    # A 1-D `a` or `b` is shared by every problem of a batch (as in emd.solve).
+    sizes = {k: v.shape[0] for k, v in (("M", MM), ("a", aa), ("b", bb)) if v.ndim == (3 if k == "M" else 2)}
+    if len(set(sizes.values())) > 1:
+        desc = ", ".join(f"`{k}` has {v}" for k, v in sizes.items())
+        raise ValueError(f"batch sizes do not agree: {desc} problems; give every batched input the same leading size")
+    if sizes:
+        batch_size = next(iter(sizes.values()))
+        aa = aa if aa.ndim == 2 else xp.ascontiguousarray(xp.broadcast_to(aa, (batch_size, aa.shape[0])))
+        bb = bb if bb.ndim == 2 else xp.ascontiguousarray(xp.broadcast_to(bb, (batch_size, bb.shape[0])))
     batched = aa.ndim == 2
     if batched and aa.shape[0] != bb.shape[0]:
         raise ValueError(f"`a` {aa.shape} and `b` {bb.shape} must hold the same number of problems (first axis)")
@@ -372,11 +379,23 @@ def sinkhorn(
     )
     _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn")
 
-    def plan() -> np.ndarray:
-        P = _core.sinkhorn_plan_dense(a2, b2, MM, f, g, reg_f)
-        return P if batched else P[0]
-
+    plan = functools.partial(_dense_plan, a2, b2, MM, f, g, reg_f, batched)  # a partial pickles; a closure does not
     return _make_result(f, g, cost, objective, err, n_iter, status, dtype, batched, (n, m), plan)
+
+
+def _dense_plan(a2, b2, MM, f, g, reg, batched) -> np.ndarray:
+    P = _core.sinkhorn_plan_dense(a2, b2, MM, f, g, reg)
+    return P if batched else P[0]
+
+
+def _samples_plan(xa, ya, a, b, code, power, f, g, reg) -> np.ndarray:
+    n, m = xa.shape[0], ya.shape[0]
+    if n * m > _MAX_SAMPLE_PLAN_ENTRIES:
+        raise ValueError(
+            f"the plan of this {n} x {m} problem has {n * m} entries; sinkhorn_samples builds plans of at most"
+            f" {_MAX_SAMPLE_PLAN_ENTRIES} entries: use the potentials (P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg))"
+        )
+    return _core.sinkhorn_plan_samples(xa, ya, a, b, code, power, 2.0, f, g, reg)
 
 
 def _make_result(f, g, cost, objective, err, n_iter, status, dtype, batched, shape, plan_fn) -> OTResult:
@@ -504,14 +523,7 @@ def sinkhorn_samples(
     _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn_samples")
     n, m = xa.shape[0], ya.shape[0]
 
-    def plan() -> np.ndarray:
-        if n * m > _MAX_SAMPLE_PLAN_ENTRIES:
-            raise ValueError(
-                f"the plan of this {n} x {m} problem has {n * m} entries; sinkhorn_samples builds plans of at most"
-                f" {_MAX_SAMPLE_PLAN_ENTRIES} entries: use the potentials (P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg))"
-            )
-        return _core.sinkhorn_plan_samples(xa, ya, a, b, code, power, 2.0, f[0], g[0], reg_f)
-
+    plan = functools.partial(_samples_plan, xa, ya, a, b, code, power, f[0], g[0], reg_f)
     return _make_result(f, g, cost, objective, err, n_iter, status, dtype, False, (n, m), plan)
 
 

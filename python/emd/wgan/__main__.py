@@ -135,12 +135,21 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     config, resume, no_progress = parse_config(argv, parser)
-    from .train import train
+    from .train import ResumeError, train
 
     try:
         train(config, resume=resume, progress=False if no_progress else None)
     except FloatingPointError as exc:
         print(f"python -m emd.wgan: {exc}", file=sys.stderr)
+        return 1
+    except ResumeError as exc:
+        print(f"python -m emd.wgan: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # --out itself (a name too long, a disk full): what the probe could not foresee
+        print(f"python -m emd.wgan: error: cannot write the run to {config.out!r}: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("python -m emd.wgan: error: out of memory; lower --batch, --hidden, --z-dim or --eval-samples", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted; the last checkpoint is in " + config.out, file=sys.stderr)

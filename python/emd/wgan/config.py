@@ -89,6 +89,11 @@ class Config:
             raise ValueError(f"`n_critic_boost` must be an integer >= 0, got {self.n_critic_boost!r}")
         for name in ("n_critic", "batch", "hidden", "z_dim", "iters", "eval_every", "eval_samples"):
             check_positive_int(getattr(self, name), name)
+        # Sizes that only end in a MemoryError (or the kernel's OOM killer): the
+        # exact W1 of each evaluation solves an eval_samples^2 transport problem.
+        for name, most in (("eval_samples", 20_000), ("batch", 1 << 20), ("hidden", 1 << 14), ("z_dim", 1 << 14)):
+            if getattr(self, name) > most:
+                raise ValueError(f"`{name}` must be at most {most}, got {getattr(self, name)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"`seed` must be an integer >= 0, got {self.seed!r}")
 

@@ -113,6 +113,9 @@ def load_npy(path: str) -> np.ndarray:
     arr = np.asarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise ValueError(f"--data {path!r} contains NaN or inf")
+    big = float(np.abs(arr).max())
+    if big > 1e100:  # the exact W1's costs (distances) must stay far inside float64
+        raise ValueError(f"--data {path!r} has values up to {big:.3g}; rescale it (at most 1e100)")
     return arr
 
 

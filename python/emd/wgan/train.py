@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 from typing import Any, Callable
 
 import numpy as np
@@ -191,8 +192,13 @@ class _Run:
         if not (np.isfinite(loss) and finite):
             raise FloatingPointError(
                 f"training diverged at iteration {self.iteration}: the {which} loss or gradient is not finite "
-                f"(loss {loss}); lower --lr (now {self.config.lr})"
+                f"(loss {loss}); {self._advice()}"
             )
+
+    def _advice(self) -> str:
+        cfg = self.config
+        gp = f" or --gp-lambda (now {cfg.gp_lambda})" if cfg.lipschitz == "gp" else ""
+        return f"lower --lr (now {cfg.lr}){gp}"
 
     def generator_step(self) -> None:
         cfg, m = self.config, self.config.batch
@@ -221,6 +227,11 @@ class _Run:
         real_dev = self.eval_real_dev
         # The exact W1 runs on the CPU: only the generated samples are copied there (--device cuda).
         fake, real = self._host(fake_dev), self.eval_real
+        if not np.isfinite(fake).all():  # an update with finite gradients can still overflow the parameters
+            raise FloatingPointError(
+                f"training diverged at iteration {self.iteration}: the generator's samples are not finite; "
+                f"{self._advice()}"
+            )
         w1 = float(w1_fn(fake, real))
         sw2 = sliced_wasserstein(fake_dev, real_dev, p=2.0, n_projections=128, seed=0)
         critic = self.critic.as_mlp_critic()
@@ -284,6 +295,10 @@ class _Run:
         tmp = os.path.join(out, "checkpoint.tmp.npz")
         np.savez(tmp, **self.state_arrays())
         os.replace(tmp, path)
+
+
+class ResumeError(ValueError):
+    """A run directory whose checkpoint or metrics cannot be read back."""
 
 
 def _write_plots(out: str, run: _Run, rows: list[dict[str, Any]]) -> str | None:
@@ -369,9 +384,12 @@ def train(
     metrics_path = os.path.join(out, "metrics.csv")
     rows: list[dict[str, Any]] = []
     if resume:
-        run.load_state(os.path.join(out, "checkpoint.npz"))
-        if os.path.exists(metrics_path):
-            rows = [r for r in _read_metrics(metrics_path) if int(r["iter"]) <= run.iteration]
+        try:
+            run.load_state(os.path.join(out, "checkpoint.npz"))
+            if os.path.exists(metrics_path):
+                rows = [r for r in _read_metrics(metrics_path) if int(r["iter"]) <= run.iteration]
+        except (ValueError, KeyError, TypeError, IndexError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ResumeError(f"--resume: the run in {out!r} cannot be resumed ({type(exc).__name__}: {exc})") from exc
     config.save(out)
     with open(metrics_path, "w", newline="") as f:  # rewritten from the kept rows, then appended
         writer = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
