@@ -105,3 +105,18 @@ def test_kl_with_a_ratio_beyond_the_float_range():
     expected = 0.5 * np.log(0.5) + 0.5 * (np.log(0.5) - np.log(5e-324))
     assert emd.kl([0.5, 0.5], [1.0, 5e-324]) == pytest.approx(expected, rel=1e-14)
     assert emd.kl([0.5, 0.5], [1.0, 0.0]) == np.inf
+
+
+def test_positive_axis_is_read_on_the_broadcast_shape():
+    # axis=0 meant each input's own axis 0: p (2, 2) was normalized along what
+    # became axis 1 after broadcasting against q (2, 2, 2), and kl came out 0.0
+    # for two different histograms. Now it is the broadcast shape's axis 0.
+    rng = np.random.default_rng(0)
+    p, q = rng.random((6, 3)) + 0.1, rng.random((2, 6, 3)) + 0.1
+    for fn in (emd.tv, emd.kl, emd.js):
+        got = fn(p, q, axis=1)
+        loop = np.array([[fn(p[:, j], q[k, :, j]) for j in range(3)] for k in range(2)])
+        np.testing.assert_allclose(got, loop, rtol=1e-12)
+        np.testing.assert_allclose(fn(p, q, axis=-2), got, rtol=0)
+    with pytest.raises(ValueError, match=r"same number of bins along axis 0, got 1 and 2"):
+        emd.kl(np.ones((2, 2)), np.ones((2, 2, 2)), axis=0)

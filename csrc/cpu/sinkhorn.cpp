@@ -576,8 +576,12 @@ struct KernelCache {
     // add its share to the column sums z_j = sum_i K_ij a_i exp((fr_i - fh_i) / eps)
     // for the relaxed fr = f + omega (f_new - f), so that an iteration reads K from
     // memory once instead of twice. The sums are usable (z_ok) only if the loop
-    // then relaxes with the same omega (cols_from_sums); per-thread buffers are
-    // added in thread order, so the result is deterministic for a thread count.
+    // then relaxes with the same omega (cols_from_sums). Rows are summed in fixed
+    // chunks of kSumRows, each into its own buffer, and the buffers added in chunk
+    // order, by one thread or several alike: the bits depend neither on the
+    // thread count nor on whether a batch runs the problem (per-thread buffers
+    // made a threaded single solve differ from the same problem in a batch).
+    static constexpr std::int64_t kSumRows = 256;
     AlignedVector<T> zsum, z, zc;
     bool z_ok = false;
     double z_omega = 0.0;
@@ -588,8 +592,9 @@ struct KernelCache {
         const double inv = 1.0 / eps;
         if (!(scaled_weights(b, g, gh.data(), inv, m, scaled.data()) <= kDrift)) return false;
         const int threads = parallel ? num_threads : 1;
-        // One thread sums straight into z; several into their own rows of zsum.
-        if (threads > 1) zsum.assign(std::size_t(threads) * std::size_t(m), T(0));
+        const std::int64_t chunks = (n + kSumRows - 1) / kSumRows;
+        // One chunk sums straight into z; several into their own rows of zsum.
+        if (chunks > 1) zsum.assign(std::size_t(chunks) * std::size_t(m), T(0));
         z.assign(std::size_t(m), T(0));
         // Rows in blocks: the block's row sums (dot products with b exp(g / eps)),
         // then its logs and exps as one vector pass, then its share of the column
@@ -638,26 +643,27 @@ struct KernelCache {
             add_column_sums(k.data() + i0 * m, len, m, m, au_blk, zt);
         };
         std::int64_t bad_rows = 0, bad_cols = 0;
-        if (threads > 1) {
-#pragma omp parallel num_threads(threads) reduction(+ : bad_rows, bad_cols)
-            {
-                T* zt = zsum.data() + std::size_t(thread_id()) * std::size_t(m);
-#pragma omp for schedule(static)
-                for (std::int64_t i0 = 0; i0 < n; i0 += kRowBlock)
-                    block(i0, std::min(n, i0 + kRowBlock), zt, bad_rows, bad_cols);
-            }
+        // Chunk c: rows [c kSumRows, (c + 1) kSumRows) in blocks, into its own sums.
+        auto chunk = [&](std::int64_t c, std::int64_t& br, std::int64_t& bc) {
+            T* zt = chunks > 1 ? zsum.data() + std::size_t(c) * std::size_t(m) : z.data();
+            const std::int64_t end = std::min(n, (c + 1) * kSumRows);
+            for (std::int64_t i0 = c * kSumRows; i0 < end; i0 += kRowBlock)
+                block(i0, std::min(end, i0 + kRowBlock), zt, br, bc);
+        };
+        if (threads > 1 && chunks > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : bad_rows, bad_cols)
+            for (std::int64_t c = 0; c < chunks; ++c) chunk(c, bad_rows, bad_cols);
         } else {  // no OpenMP construct at all: an inactive region still costs a team setup
-            for (std::int64_t i0 = 0; i0 < n; i0 += kRowBlock)
-                block(i0, std::min(n, i0 + kRowBlock), z.data(), bad_rows, bad_cols);
+            for (std::int64_t c = 0; c < chunks; ++c) chunk(c, bad_rows, bad_cols);
         }
         const bool ok = bad_rows == 0;
         bool col_ok = bad_cols == 0;
         if (!ok) return false;
         if (col_ok) {
             T* zj = z.data();
-            if (threads > 1) {
-                for (int t = 0; t < threads; ++t) {
-                    const T* zt = zsum.data() + std::size_t(t) * std::size_t(m);
+            if (chunks > 1) {  // in chunk order, whatever thread summed each
+                for (std::int64_t c = 0; c < chunks; ++c) {
+                    const T* zt = zsum.data() + std::size_t(c) * std::size_t(m);
 #pragma omp simd
                     for (std::int64_t j = 0; j < m; ++j) zj[j] += zt[j];
                 }

@@ -24,9 +24,14 @@ def _check_histograms(p: Any, q: Any, axis: Any, as_array: Callable[..., Any] = 
     qa = as_array(q, "q", min_ndim=1)
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"`axis` must be an integer, got {axis!r}")
-    for name, arr in (("p", pa), ("q", qa)):
-        if not -arr.ndim <= axis < arr.ndim:
-            raise ValueError(f"`axis` {axis} is out of range for `{name}` of shape {arr.shape}")
+    # `axis` is read on the broadcast shape (as numpy reads it after
+    # broadcasting): each input gets its leading length-1 axes first, so that a
+    # positive axis means the same axis of both (it meant each one's own).
+    ndim, p_shape, q_shape = max(pa.ndim, qa.ndim), pa.shape, qa.shape
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"`axis` {axis} is out of range for `p` {pa.shape} and `q` {qa.shape} broadcast together")
+    pa = pa.reshape((1,) * (ndim - pa.ndim) + pa.shape)
+    qa = qa.reshape((1,) * (ndim - qa.ndim) + qa.shape)
     if pa.shape[axis] != qa.shape[axis]:
         raise ValueError(
             f"`p` and `q` must have the same number of bins along axis {axis}, got {pa.shape[axis]} and {qa.shape[axis]}"
@@ -34,7 +39,7 @@ def _check_histograms(p: Any, q: Any, axis: Any, as_array: Callable[..., Any] = 
     try:
         np.broadcast_shapes(pa.shape, qa.shape)
     except ValueError:
-        raise ValueError(f"the shapes of `p` {pa.shape} and `q` {qa.shape} do not broadcast") from None
+        raise ValueError(f"the shapes of `p` {p_shape} and `q` {q_shape} do not broadcast") from None
     dtype = result_float_dtype(pa, qa)
     out = []
     for name, arr in (("p", pa), ("q", qa)):
