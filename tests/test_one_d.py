@@ -265,3 +265,18 @@ def test_float32_close_to_float64(n, m, seed):
 )
 def test_large_p_and_large_gaps_are_rescaled(u, v, uw, vw, p, expected):
     assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "u,v,uw,vw,p,expected",
+    [
+        # The walk's differences and the uniform W1's count-weighted sums overflowed (inf).
+        ([-1e308, 0.0, 1e308], [0.0, 1.0], None, None, 1.0, 2 * (1e308 / 3)),
+        ([-1e308, 0.0, 1e308], [0.0, 1.0], None, None, 2.0, np.sqrt(2 / 3) * 1e308),
+        ([-1e308, 0.0, 1e308], [0.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0], 1.0, 5e307),
+        ([0.0, 1e308], [-1e308, 0.0], None, None, 1.0, 1e308),
+        (np.linspace(-1e300, 1e300, 1000), np.linspace(-1e300, 1e300, 1000)[::-1] * 0.5, None, None, 1.0, 2.5025025025025026e299),
+    ],
+)
+def test_values_near_the_float_range(u, v, uw, vw, p, expected):
+    assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(expected, rel=1e-12)

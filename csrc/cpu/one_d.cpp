@@ -220,7 +220,7 @@ double wpp(const U& u, const V& v, Pow pw) {
 }
 
 template <class U, class V>
-double wasserstein_pair(const U& u, const V& v, double p) {
+double wasserstein_pair_in_range(const U& u, const V& v, double p) {
     if (p == 1.0) return (!u.weighted() && !v.weighted()) ? w1_uniform(u, v) : w1_weighted(u, v);
     const double wp = p == 2.0 ? wpp(u, v, PowTwo{}) : wpp(u, v, PowGeneral{p});
     // |d|^p left the normal range somewhere (gaps of 1e160 at p = 2, of 2 at
@@ -234,6 +234,37 @@ double wasserstein_pair(const U& u, const V& v, double p) {
             return largest * std::pow(wpp(u, v, PowScaled{p, largest}), 1.0 / p);
     }
     return p == 2.0 ? std::sqrt(wp) : std::pow(wp, 1.0 / p);
+}
+
+// A row's values times a power of two (exact for normal values).
+template <class R>
+struct ScaledRow {
+    const R& row;
+    double scale;
+    std::int64_t n;
+    double value(std::int64_t i) const { return row.value(i) * scale; }
+    double weight(std::int64_t i) const { return row.weight(i); }
+    bool weighted() const { return row.weighted(); }
+};
+
+template <class U, class V>
+double wasserstein_pair(const U& u, const V& v, double p) {
+    // The walks take differences of values (up to twice the largest |value|),
+    // and the uniform W1 sums widths times counts up to n m before its one
+    // division: for values near the float range (-1e308 .. 1e308 gave inf) the
+    // values are divided by a power of two, exactly, and the result multiplied
+    // back. Sorted rows hold their extremes at the ends, an O(1) check.
+    const double big = std::max(std::max(std::fabs(u.value(0)), std::fabs(u.value(u.n - 1))),
+                                std::max(std::fabs(v.value(0)), std::fabs(v.value(v.n - 1))));
+    const bool counts = p == 1.0 && !u.weighted() && !v.weighted();
+    const double nm = counts ? double(u.n) * double(v.n) : 1.0;
+    constexpr double kRoom = 0x1p994;  // 4 big n m below 2^996 ~ 7e299: sums of such terms stay finite
+    if (!(big > kRoom / nm)) return wasserstein_pair_in_range(u, v, p);
+    const int k = int(std::ceil(std::log2(big) + 2.0 + std::log2(nm) - 996.0));
+    const double scale = std::ldexp(1.0, -k);
+    const ScaledRow<U> su{u, scale, u.n};
+    const ScaledRow<V> sv{v, scale, v.n};
+    return std::ldexp(wasserstein_pair_in_range(su, sv, p), k);
 }
 
 // One batch of rows sorted into encoded records: keys for uniform rows,
