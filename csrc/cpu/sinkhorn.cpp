@@ -894,18 +894,15 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     // ulp(f_i) / eps, so errors below ~sum_i a_i ulp(f_i) / eps are noise
     // (float32 at small reg: ulp(f) / eps ~ 6e-4). Over-relaxed steps there only
     // toggle roundings and the error stops falling; plain steps settle the last bits.
-    auto at_rounding_floor = [&](double eps, double err_low) {
-        double noise = 0.0;
-        for (std::int64_t i = 0; i < n; ++i) noise += double(a[i]) * std::fabs(double(f[i]));
-        noise *= double(std::numeric_limits<T>::epsilon()) / eps;
-        return err_low < 16.0 * noise;
+    // `weighted_abs_f` = sum_i a_i |f_i|, summed with the error (below).
+    auto at_rounding_floor = [&](double eps, double err_low, double weighted_abs_f) {
+        return err_low < 16.0 * double(std::numeric_limits<T>::epsilon()) * weighted_abs_f / eps;
     };
     // The marginal error measured from (f, f_new) cannot resolve less than
     // epsilon_T sum_i a_i (|f_i| / eps + 1): one rounding of f_new_i (its ulp
     // over eps) and of the row sum it comes from. Below that a measured 0 says
     // nothing (float32 at reg 0.1: 0.0 measured, 7e-8 true), so the reported
     // error is at least this bound, and tol below it cannot be certified.
-    // `weighted_abs_f` = sum_i a_i |f_i|, summed with the error.
     auto resolution = [&](double eps, double weighted_abs_f) {
         return double(std::numeric_limits<T>::epsilon()) * (weighted_abs_f / eps + mass_a);
     };
@@ -1026,7 +1023,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                         if (!(err < 100.0 * err_ref)) {
                             omega = 1.0;
                             probe_start = stage_iter;
-                        } else if (stage_iter - best_iter >= kStall && at_rounding_floor(eps, err_best)) {
+                        } else if (stage_iter - best_iter >= kStall && at_rounding_floor(eps, err_best, weighted_abs_f)) {
                             omega = 1.0;
                             plain_only = true;
                         }

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _core
 from ._dispatch import accepts_gpu
-from ._validation import as_float_array, cast, check_choice, check_finite, check_p, result_float_dtype
+from ._validation import as_float_array, cast, check_choice, check_finite, check_p, largest_abs, result_float_dtype
 
 __all__ = ["cost_matrix"]
 
@@ -76,7 +76,7 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
     # s (exact) so that the float64 sums of squares neither overflow (1e200 gave
     # inf) nor underflow (1e-200 gave 0), and s^k is put back on the result.
     degree = 2 if metric == "sqeuclidean" else 1
-    big = max(_largest_abs(xc), _largest_abs(yc))
+    big = max(largest_abs(xc), largest_abs(yc))
     if big > 2.0**300 or 0.0 < big < 2.0**-300:
         s = 2.0 ** (int(np.frexp(big)[1]) - 1)  # big / s in [1, 2)
         out = _core.cost_matrix(xc / s, yc / s, _METRICS[metric], q)
@@ -93,11 +93,6 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
                 + (" or pass float64 points" if out.dtype == np.float32 else "")
             )
     return out
-
-
-def _largest_abs(a: np.ndarray) -> float:
-    """max |a| without an |a| temporary."""
-    return max(abs(float(a.max())), abs(float(a.min()))) if a.size else 0.0
 
 
 def _numba() -> Any:

@@ -29,12 +29,13 @@ import numpy as np
 from . import _core
 from ._dispatch import accepts_gpu, library_of
 from ._validation import (
-    check_seed,
     as_float_array,
     cast,
     check_finite,
     check_positive_int,
     check_real,
+    check_seed,
+    largest_abs,
     result_float_dtype,
 )
 
@@ -463,12 +464,12 @@ def spectral_norm(W: Any, n_power_iterations: int = 1, u: Any = None) -> tuple[f
     # W and u are divided by powers of two near their largest entries (exact;
     # sigma scales with W, u is a direction): products and norms of entries
     # like 1e200 or 1e-200 then neither overflow nor underflow.
-    big_u = float(np.abs(ua).max()) if ua.size else 0.0
+    big_u = largest_abs(ua)
     if big_u == 0:
         raise ValueError("`u` is the zero vector; pass a nonzero start vector or None")
     ua = ua / 2.0 ** int(np.frexp(big_u)[1])
     ua = ua / np.linalg.norm(ua)
-    big_w = float(np.abs(Wa).max()) if Wa.size else 0.0
+    big_w = largest_abs(Wa)
     if big_w == 0:
         return 0.0, ua
     exponent = int(np.frexp(big_w)[1])

@@ -16,6 +16,7 @@ from ._validation import (
     check_finite,
     check_histogram,
     check_max_iter,
+    largest_abs,
     result_float_dtype,
 )
 
@@ -56,7 +57,7 @@ def _prepare(a: Any, b: Any, M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     dtype = result_float_dtype(aa, ba, Ma)
     Mc = cast(Ma, dtype)
     check_finite(Mc, "M")
-    big = max(abs(float(Mc.max())), abs(float(Mc.min())))  # no |M| temporary: M may be large
+    big = largest_abs(Mc)
     if big * (n + m) > _MAX_ABS_COST:
         raise ValueError(
             f"`M` has entries up to {big:.3g} in magnitude; the exact solver handles |M| up to"

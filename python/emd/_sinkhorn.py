@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -21,6 +20,7 @@ from ._validation import (
     check_positive_int,
     check_positive_real,
     check_weights,
+    largest_abs,
     result_float_dtype,
 )
 
@@ -37,9 +37,7 @@ _MASS_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-6}
 
 
 def _options(reg: Any, max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[float, int, float, float]:
-    reg_f = check_positive_real(reg, "reg")
-    if reg_f < np.finfo(np.float64).tiny:  # the kernels work with 1 / reg
-        raise ValueError(f"`reg` must be at least {np.finfo(np.float64).tiny:.3g} (its reciprocal must be finite), got {reg!r}")
+    reg_f = check_positive_real(reg, "reg")  # against the dtype and the costs: _check_reg_for
     max_iter_i = check_positive_int(max_iter, "max_iter")
     tol_f = check_positive_real(tol, "tol")
     eps = 0.0 if eps_scaling is None else check_open_unit_interval(eps_scaling, "eps_scaling")
@@ -70,11 +68,6 @@ def _check_reg_for(reg: float, dtype: Any, largest_cost: float) -> None:
             f" the potentials (~{float(np.finfo(dt).eps):.1e} x cost) would swamp reg and the plan exp((f + g - C) / reg)"
             f" would be noise; raise reg or rescale the costs{hint}"
         )
-
-
-def _largest_abs(M: Any) -> float:
-    """max |M_ij| without an |M| temporary (M may be large), on the host."""
-    return max(abs(float(M.max())), abs(float(M.min())))
 
 
 def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) -> float:
@@ -146,7 +139,7 @@ def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype
     f0, g0 = out
     g64 = g0.astype(np.float64)
     mid = (g64.max(axis=1) + g64.min(axis=1)) / 2
-    shift = mid * (abs(mid) > 4.0 * _largest_abs(M))  # (B,): 0 where g0 is in range
+    shift = mid * (abs(mid) > 4.0 * largest_abs(M))  # (B,): 0 where g0 is in range
     if bool((shift != 0).any()):
         f0 = xp.ascontiguousarray((f0.astype(np.float64) + shift[:, None]).astype(dtype))
         g0 = xp.ascontiguousarray((g64 - shift[:, None]).astype(dtype))
@@ -213,21 +206,18 @@ def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, ep
         batch_size = next(iter(sizes.values()))
         aa = aa if aa.ndim == 2 else xp.ascontiguousarray(xp.broadcast_to(aa, (batch_size, aa.shape[0])))
         bb = bb if bb.ndim == 2 else xp.ascontiguousarray(xp.broadcast_to(bb, (batch_size, bb.shape[0])))
-    batched = aa.ndim == 2
-    if batched and aa.shape[0] != bb.shape[0]:
-        raise ValueError(f"`a` {aa.shape} and `b` {bb.shape} must hold the same number of problems (first axis)")
+    batched = aa.ndim == 2  # batch sizes agree (checked above)
     batch = aa.shape[0] if batched else 1
     n, m = aa.shape[-1], bb.shape[-1]
     if MM.ndim == 2 and MM.shape != (n, m):
         raise ValueError(f"`M` must have shape (n, m) = ({n}, {m}) to match `a` and `b`, got {MM.shape}")
-    if MM.ndim == 3 and (not batched or MM.shape != (batch, n, m)):
-        want = f"(B, n, m) = ({batch}, {n}, {m})" if batched else f"(n, m) = ({n}, {m}) for 1-D `a` and `b`"
-        raise ValueError(f"`M` must have shape {want}, got {MM.shape}")
+    if MM.ndim == 3 and MM.shape != (batch, n, m):
+        raise ValueError(f"`M` must have shape (B, n, m) = ({batch}, {n}, {m}), got {MM.shape}")
     aa, bb, MM = cast(aa, dtype), cast(bb, dtype), cast(MM, dtype)
     check_weights(aa, aa.shape, "a", "a")
     check_weights(bb, bb.shape, "b", "b")
     check_finite(MM, "M")
-    _check_reg_for(reg_f, dtype, _largest_abs(MM))
+    _check_reg_for(reg_f, dtype, largest_abs(MM))
     mass_a_x = aa.sum(axis=-1, dtype=np.float64).reshape(batch)
     mass_b_x = bb.sum(axis=-1, dtype=np.float64).reshape(batch)
     # B numbers on the host (a read-back on the GPU path): the check and its message.

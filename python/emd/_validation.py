@@ -27,6 +27,7 @@ __all__ = [
     "check_bool",
     "check_seed",
     "lift_tiny_weights",
+    "largest_abs",
 ]
 
 _INT64_MAX = 2**63 - 1
@@ -194,6 +195,11 @@ def check_seed(seed: Any, name: str = "seed") -> np.random.Generator:
         return np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"`{name}` is not a valid seed for numpy.random.default_rng: {exc}") from None
+
+
+def largest_abs(a: Any) -> float:
+    """max |a| without an |a| temporary (a may be a large cost matrix; NumPy or CuPy), 0.0 when empty."""
+    return max(abs(float(a.max())), abs(float(a.min()))) if a.size else 0.0
 
 
 def lift_tiny_weights(w: Any) -> Any:

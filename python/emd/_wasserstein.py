@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._dispatch import accepts_gpu
-from ._validation import as_float_array, check_choice, check_finite, check_histogram, check_p
+from ._validation import as_float_array, check_choice, check_finite, check_histogram, check_p, largest_abs
 from ._cost_matrix import cost_matrix
 from ._discrete import _MAX_ABS_COST, solve
 from ._one_d import wasserstein_1d
@@ -106,17 +106,17 @@ def wasserstein(
     xa, ya = xa.reshape(xa.shape[0], dx), ya.reshape(ya.shape[0], dy)
     M = cost_matrix(xa, ya, metric)
     name = getattr(metric, "__name__", metric)
-    with np.errstate(over="ignore"):
-        if pf != 1.0:
+    if pf != 1.0:
+        with np.errstate(over="ignore"):
             M **= pf
-        big = float(np.max(np.abs(M))) * (M.shape[0] + M.shape[1])
-    if not big <= _MAX_ABS_COST:
+    big = largest_abs(M)
+    if not big * (M.shape[0] + M.shape[1]) <= _MAX_ABS_COST:
         power = " ** p" if pf != 1.0 else ""
         order = f" (p = {pf:g})" if pf != 1.0 else ""
         limit = _MAX_ABS_COST / (M.shape[0] + M.shape[1])
         raise ValueError(
             f"the costs {name}(x_i, y_j){power} overflow {M.dtype}{order} or the exact solver's range for"
-            f" {M.shape[0]} x {M.shape[1]} points (|cost| up to {limit:.3g}, got {float(np.max(np.abs(M))):.3g}):"
+            f" {M.shape[0]} x {M.shape[1]} points (|cost| up to {limit:.3g}, got {big:.3g}):"
             " rescale the points" + (" or pass float64 points" if M.dtype == np.float32 else "")
         )
     cost = float(solve(a, b, M, return_plan=False).cost)
