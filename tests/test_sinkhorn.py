@@ -18,11 +18,13 @@ import emd
 
 # Tolerances of this module (why):
 # - POT's log-domain Sinkhorn and ours converge to the same fixed point; run both to
-#   marginal error ~1e-13, their costs and plans then agree to ~1e-12. The issue asks 1e-7.
-POT_RTOL = 1e-7
+#   marginal error ~1e-13, their costs and plans then agree to ~1e-12 (measured at most
+#   5e-13 and 1.1e-12). The issue asks 1e-7.
+POT_RTOL = 1e-11
 # - float32 against float64 at moderate reg: the potentials carry float32 rounding
-#   amplified by 1/reg in the exponent (about 1e-6 relative here). The issue asks 1e-4.
-F32_RTOL = 1e-4
+#   amplified by 1/reg in the exponent (measured at most 5e-7 relative on the plan,
+#   1e-7 on the cost). The issue asks 1e-4.
+F32_RTOL = 2e-6
 
 DATA = Path(__file__).parent / "data"
 
@@ -177,7 +179,8 @@ def test_overrelaxation_does_not_cycle_far_from_the_solution():
     r = emd.sinkhorn(d["a"], d["b"], M, 0.002, tol=1e-9)
     assert r.status == "converged" and r.n_iter < 2000
     ref = ot.sinkhorn2(d["a"], d["b"], M, 0.002, method="sinkhorn_log", stopThr=1e-12, numItermax=100_000)
-    np.testing.assert_allclose(r.cost, float(ref), rtol=POT_RTOL)
+    # tol = 1e-9 here, not 1e-13: measured 1.4e-10
+    np.testing.assert_allclose(r.cost, float(ref), rtol=1e-9)
 
 
 def test_float32_small_reg_stops_over_relaxing_at_its_rounding_floor():
@@ -317,7 +320,9 @@ def test_float32_close_to_float64(rng, kind):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("scaling", [None, 0.5])
 def test_tiny_reg_is_finite(rng, dtype, scaling):
-    # reg = 1e-4 * max cost: the exponents reach 1e4; nothing may overflow, warn or be NaN.
+    # reg = 1e-4 * max cost: the exponents reach 1e4; nothing may overflow or be NaN,
+    # and the only warnings are the honest ones (float32 cannot certify tol = 1e-5 here:
+    # its resolution floor is ~4e-5; eps_scaling may run out of iterations).
     x, y, a, b, C = _problem(rng, 40, 40, zeros=2)
     reg = 1e-4 * C.max()
     exact = _exact_cost(a, b, C)
@@ -328,13 +333,20 @@ def test_tiny_reg_is_finite(rng, dtype, scaling):
                          tol=1e-5, eps_scaling=scaling)
         s = emd.sinkhorn_samples(x.astype(dtype), y.astype(dtype), reg, x_weights=a.astype(dtype),
                                  y_weights=b.astype(dtype), max_iter=3000, tol=1e-5, eps_scaling=scaling)
-    for res in (r, s):
+    for kind, res in (("dense", r), ("samples", s)):
         for v in (res.cost, res.objective, res.marginal_error, res.potential_a, res.potential_b, res.plan):
             assert np.all(np.isfinite(v))
-        assert res.marginal_error < 0.5
-        # With the plan near the exact optimum, the cost is close to the exact cost.
-        if res.status == "converged":
-            assert abs(res.cost - exact) < 1e-2 * exact
+        if dtype == np.float32:
+            assert res.status in ("resolution_limit", "max_iter_reached")
+        elif kind == "dense":
+            assert res.status == "converged"
+        else:
+            assert res.status in ("converged", "max_iter_reached")
+        assert res.marginal_error < 1e-3  # measured at most 5e-4
+        # A plan off its marginals by err moves <P, C> by at most err * max C; on them,
+        # OT <= <P_eps, C> <= OT + reg log min(n, m).
+        slack = float(res.marginal_error) * C.max()
+        assert exact - slack <= res.cost <= exact + reg * np.log(40) + slack
 
 
 def test_deterministic(rng):
@@ -450,12 +462,16 @@ def test_divergence_properties(rng):
 
 
 def test_divergence_against_ot_terms(rng):
-    # S = OT(a,b) - OT(a,a)/2 - OT(b,b)/2 with OT the objective of the dense solver.
+    # S = OT(a,b) - OT(a,a)/2 - OT(b,b)/2 with OT_eps = <P, C> + reg KL(P || a x b)
+    # computed from POT's log-domain plans (an independent solver).
     x, y, a, b, _ = _problem(rng, 15, 11)
     reg = 0.05
 
     def ot_eps(u, v, wu, wv):
-        return emd.sinkhorn(wu, wv, cdist(u, v, "sqeuclidean"), reg, tol=1e-13).objective
+        C = cdist(u, v, "sqeuclidean")
+        P = ot.sinkhorn(wu, wv, C, reg, method="sinkhorn_log", stopThr=1e-14, numItermax=100_000)
+        kl = np.sum(P * np.log(P / np.outer(wu, wv))) - P.sum() + wu.sum() * wv.sum()
+        return np.sum(P * C) + reg * kl
 
     ref = ot_eps(x, y, a, b) - 0.5 * ot_eps(x, x, a, a) - 0.5 * ot_eps(y, y, b, b)
     val = emd.sinkhorn_divergence(x, y, reg, x_weights=a, y_weights=b, tol=1e-13)
@@ -475,11 +491,12 @@ def test_sinkhorn_wasserstein(rng):
     x, y, a, b, _ = _problem(rng, 20, 18)
     for p in (1, 2):
         C = cdist(x, y) ** p
-        ref = emd.sinkhorn(a, b, C, 0.01, tol=1e-11).cost ** (1 / p)
+        ref = ot.sinkhorn2(a, b, C, 0.01, method="sinkhorn_log", stopThr=1e-13, numItermax=100_000) ** (1 / p)
         val = emd.sinkhorn_wasserstein(x, y, 0.01, x_weights=a, y_weights=b, p=p, tol=1e-11)
-        np.testing.assert_allclose(val, ref, rtol=1e-10)
-        exact = ot.emd2(a, b, C) ** (1 / p)
-        assert exact - 1e-12 <= val <= exact * 1.1
+        np.testing.assert_allclose(val, float(ref), rtol=1e-10)  # measured at most 1.6e-12
+        # OT <= <P_eps, C> <= OT + reg log min(n, m)
+        exact = ot.emd2(a, b, C)
+        assert exact ** (1 / p) - 1e-12 <= val <= (exact + 0.01 * np.log(18)) ** (1 / p)
 
 
 # --- bad input ----------------------------------------------------------------------
