@@ -58,10 +58,12 @@ def _check_histograms(p: Any, q: Any, axis: Any, as_array: Callable[..., Any] = 
     return out[0], out[1], dtype
 
 
-def _histograms(p: Any, q: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _histograms(p: Any, q: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int, np.dtype]:
+    """The normalized histograms in float64 (float32 inputs too: the terms and
+    their sums in float64, the result rounded once), the axis, the output dtype."""
     pa, qa, dtype = _check_histograms(p, q, axis)
-    normalized = [(a / a.sum(axis=axis, keepdims=True, dtype=np.float64)).astype(dtype, copy=False) for a in (pa, qa)]
-    return normalized[0], normalized[1], axis
+    pn, qn = (np.asarray(a, dtype=np.float64) for a in (pa, qa))
+    return pn / pn.sum(axis=axis, keepdims=True), qn / qn.sum(axis=axis, keepdims=True), axis, dtype
 
 
 def _finish(x: np.ndarray, dtype: np.dtype) -> Any:
@@ -103,8 +105,8 @@ def tv(p: Any, q: Any, axis: int = -1) -> Any:
     float or ndarray
         In [0, 1]; a float for 1-D inputs, else an array of the batch shape.
     """
-    pn, qn, ax = _histograms(p, q, axis)
-    return _finish(0.5 * np.abs(pn - qn).sum(axis=ax), pn.dtype)
+    pn, qn, ax, dtype = _histograms(p, q, axis)
+    return _finish(0.5 * np.abs(pn - qn).sum(axis=ax), dtype)
 
 
 @accepts_gpu("p", "q")
@@ -126,9 +128,9 @@ def kl(p: Any, q: Any, axis: int = -1) -> Any:
     -------
     float or ndarray
     """
-    pn, qn, ax = _histograms(p, q, axis)
+    pn, qn, ax, dtype = _histograms(p, q, axis)
     out = _rel_entr(pn, qn).sum(axis=ax)
-    return _finish(np.maximum(out, 0.0), pn.dtype)
+    return _finish(np.maximum(out, 0.0), dtype)
 
 
 @accepts_gpu("p", "q")
@@ -154,8 +156,8 @@ def js(p: Any, q: Any, axis: int = -1) -> Any:
     -------
     float or ndarray
     """
-    pn, qn, ax = _histograms(p, q, axis)
+    pn, qn, ax, dtype = _histograms(p, q, axis)
     m = 0.5 * (pn + qn)
     out = 0.5 * (_rel_entr(pn, m).sum(axis=ax) + _rel_entr(qn, m).sum(axis=ax))
     # Rounding can overshoot the bounds by an ulp; the divergence cannot.
-    return _finish(np.clip(out, 0.0, np.log(2.0)), pn.dtype)
+    return _finish(np.clip(out, 0.0, np.log(2.0)), dtype)
