@@ -289,7 +289,7 @@ def test_samples_chunks_and_eps_scaling(rng):
     a, b = np.full(1100, 1 / 1100), np.full(1030, 1 / 1030)
     dense = emd.sinkhorn(a, b, C, 0.05, tol=1e-10)
     samp = emd.sinkhorn_samples(x, y, 0.05, tol=1e-10, eps_scaling=0.5)
-    np.testing.assert_allclose(samp.cost, dense.cost, rtol=1e-8)
+    np.testing.assert_allclose(samp.cost, dense.cost, rtol=1e-9)  # tol 1e-10: measured 1e-10
 
 
 def test_samples_weights_are_normalized(rng):
@@ -451,7 +451,7 @@ def test_divergence_properties(rng):
     s_xy = emd.sinkhorn_divergence(x, y, 0.05, tol=1e-11)
     s_yx = emd.sinkhorn_divergence(y, x, 0.05, tol=1e-11)
     assert s_xy > 0.01
-    np.testing.assert_allclose(s_xy, s_yx, rtol=1e-8)
+    np.testing.assert_allclose(s_xy, s_yx, rtol=1e-12)
     assert emd.sinkhorn_divergence(x, x, 0.05) == 0.0
     w = rng.random(25)
     assert emd.sinkhorn_divergence(x, x.copy(), 0.05, x_weights=w, y_weights=w) == 0.0
@@ -619,7 +619,7 @@ def test_kernel_fallback_matches_log_domain(rng, dtype):
                                 y_weights=b.astype(dtype), **args)
     assert dense.status == samp.status == "converged"
     assert np.all(np.isfinite(dense.potential_a)) and np.all(np.isfinite(dense.plan))
-    rtol = 1e-4 if dtype == np.float32 else 1e-8
+    rtol = 1e-4 if dtype == np.float32 else 1e-11  # measured 5.8e-5 and 1.2e-13
     np.testing.assert_allclose(dense.cost, samp.cost, rtol=rtol)
 
 
