@@ -2,7 +2,10 @@
 
 Workloads of issue 4. Every solve stops at marginal error 1e-6 (POT's stopThr;
 POT measures the L2 norm of the column marginal error every 10 iterations, emd
-the L1 norm of the row marginal error every iteration, a stricter test).
+the L1 norm of the row marginal error every iteration, a stricter test for one
+problem; for a batch POT's norm is taken over all problems at once, which on
+the recorded 1000 x 64 workload first passes at the same iteration, 270, as a
+per-problem L1 test would).
 """
 
 from __future__ import annotations
@@ -87,11 +90,13 @@ def _batched_rows(num: int) -> list:
     a_batch = np.ascontiguousarray(np.broadcast_to(a, (num, bins)))
     reg = 0.01
     run_emd = lambda: emd.sinkhorn(a_batch, b, M, reg, tol=TOL)  # noqa: E731
-    run_pot = lambda: ot.sinkhorn2(a, b.T.copy(), M, reg, method="sinkhorn", stopThr=TOL, numItermax=100_000)  # noqa: E731
+    b_cols = b.T.copy()  # POT's (bins, B) layout, made once outside the timing as a_batch is
+    run_pot = lambda: ot.sinkhorn2(a, b_cols, M, reg, method="sinkhorn", stopThr=TOL, numItermax=100_000)  # noqa: E731
     t_emd, _ = _time(run_emd)
     t_pot, _ = _time(run_pot)
     r = run_emd()
-    err = np.max(np.abs(r.cost - np.asarray(run_pot())) / np.asarray(run_pot()))
+    ref = np.asarray(run_pot())
+    err = np.max(np.abs(r.cost - ref) / ref)
     return [
         (f"batched: {num} x {bins}-bin, shared grid cost, reg = {reg}", 'POT "sinkhorn", b (64, B)', t_emd, t_pot,
          f"max rel. cost difference {err:.1e}; emd iterations {int(r.n_iter.min())}-{int(r.n_iter.max())}")

@@ -29,6 +29,9 @@ def run(quick: bool) -> None:
          "target >= 20x"),
     ]
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    got32 = emd.sliced_wasserstein(x32, y32, projections=theta, p=2)
+    ref32 = ot.sliced_wasserstein_distance(x32.astype(np.float64), y32.astype(np.float64), projections=theta, p=2)
     rows.append((f"SW2 n=m={n:.0e}, d={d}, {L} projections, float32", "ot.sliced_wasserstein_distance (float64)",
-                 median_time(lambda: emd.sliced_wasserstein(x32, y32, projections=theta, p=2)), rows[0][3], ""))
+                 median_time(lambda: emd.sliced_wasserstein(x32, y32, projections=theta, p=2)), rows[0][3],
+                 f"POT's float64 time; rel. diff {abs(got32 / ref32 - 1):.1e} from POT on the rounded points"))
     print_table("sliced Wasserstein (CPU)", rows)
