@@ -12,7 +12,6 @@ from scipy.stats import wasserstein_distance
 
 import emd
 
-
 SIZES = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 5), (17, 9), (100, 101), (1000, 777)]
 
 
