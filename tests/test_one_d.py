@@ -254,7 +254,7 @@ def test_float32_close_to_float64(n, m, seed):
     ref = wasserstein_distance(u.astype(np.float64), v.astype(np.float64))
     got = emd.wasserstein_1d(u, v)
     # one float32 rounding of the result, or of the inputs' scale for tiny distances
-    scale = max(np.abs(u).max(), np.abs(v).max())
+    scale = float(max(np.abs(u).max(), np.abs(v).max()))
     assert got == pytest.approx(ref, rel=2e-7, abs=1e-7 * scale)
 
 
