@@ -313,8 +313,10 @@ def sinkhorn(
     eps_scaling : float in (0, 1) or None
         Anneal epsilon geometrically, ``max|M|, max|M| * s, max|M| * s^2, ...``
         down to ``reg``, warm-starting each stage from the last one's potentials
-        (intermediate stages stop at a loose marginal error of 1e-2): the way to
-        make small ``reg`` fast. None (default): off.
+        (intermediate stages stop at a loose marginal error of 1e-2). The
+        over-relaxed iteration already makes small ``reg`` fast, so this pays
+        only at the smallest: measured on 1000-point clouds, 10-35% less time at
+        ``reg = 1e-4 * max|M|``, 0-80% more at ``1e-3`` and above. None (default): off.
     init : pair of array_like or None
         Initial potentials ``(f, g)`` of shapes (n,), (m,) (or (B, n), (B, m));
         None starts from zeros. The first update computes f from g; a g whose
