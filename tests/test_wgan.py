@@ -382,3 +382,19 @@ def test_demo_cli_takes_help_and_refuses_unknown_arguments(capsys):
     with pytest.raises(SystemExit) as exc:
         demo.cli(["--help"])
     assert exc.value.code == 0 and "python -m emd.wgan" in capsys.readouterr().out
+
+
+def test_critic_schedule_is_the_papers(tmp_path):
+    # As in the paper's code: n_critic_boost steps (whatever n_critic is) for the
+    # first 25 generator iterations and every 500th, n_critic otherwise; 0 turns it off.
+    def steps(**kw):
+        run = train_mod._Run(Config(**{**TINY, **kw, "out": str(tmp_path / "s")}))
+        out = {}
+        for t in (0, 24, 25, 499, 500, 1000, 1001):
+            run.iteration = t
+            out[t] = run.critic_steps()
+        return out
+
+    assert steps(n_critic=5, n_critic_boost=100) == {0: 100, 24: 100, 25: 5, 499: 5, 500: 100, 1000: 100, 1001: 5}
+    assert steps(n_critic=200, n_critic_boost=100) == {0: 100, 24: 100, 25: 200, 499: 200, 500: 100, 1000: 100, 1001: 200}
+    assert set(steps(n_critic=5, n_critic_boost=0).values()) == {5}

@@ -32,13 +32,15 @@ class Config:
     lipschitz : "clip" (weights clipped to [-clip, clip], the paper), "spectral"
         (every critic layer divided by its spectral norm, Miyato et al. 2018) or
         "gp" (gradient penalty gp_lambda * (|grad f| - 1)^2, Gulrajani et al. 2017).
-    lr : alpha, the RMSProp learning rate of both networks.
+    lr : alpha, the RMSProp learning rate of both networks, in every mode (the gp
+        and gan modes keep Algorithm 1's optimizer and critic schedule).
     clip : c, the clipping bound.
     gp_lambda : the gradient penalty's weight.
     n_critic : critic steps per generator step.
-    n_critic_boost : critic steps for the first 25 generator iterations and every
-        500th, as in the paper's code (so the critic is near its optimum when its
-        estimate matters most); 0 gives Algorithm 1 verbatim.
+    n_critic_boost : critic steps (instead of n_critic) for the first 25 generator
+        iterations and every 500th, as in the paper's code (so the critic is near
+        its optimum when its estimate matters most), in every mode; 0 gives
+        Algorithm 1 verbatim.
     batch : m, the batch size.
     hidden : width of the three hidden layers of the generator and the critic.
     z_dim : dimension of the prior z ~ N(0, I).

@@ -15,7 +15,12 @@ The loop, with the paper's symbols (alpha = lr, c = clip, m = batch)::
 Every ``eval_every`` generator iterations the run measures, on fixed held-out
 samples: the exact W1 between ``eval_samples`` generated and real samples
 (``emd.wasserstein``), the sliced W2, the critic's estimate (the KR estimate
-by emd's fused kernel: -critic loss), and mode coverage on the mixtures.
+by emd's fused kernel; the logged critic loss is its negative on the training
+batch in the clip and spectral modes, plus the penalty in the gp mode), and
+mode coverage on the mixtures. The gp and gan modes are variants of this loop,
+not reproductions of their papers: they keep its RMSProp, learning rate and
+critic schedule (Gulrajani et al. use Adam, lr 1e-4, betas (0, 0.9) and a
+constant n_critic; a GAN usually takes one discriminator step).
 Reference: M. Arjovsky, S. Chintala, L. Bottou, "Wasserstein generative
 adversarial networks", ICML 2017, Algorithm 1.
 """
@@ -160,10 +165,11 @@ class _Run:
     # -- Algorithm 1 --------------------------------------------------------
     def critic_steps(self) -> int:
         # The paper's code trains the critic longer at the start and every 500
-        # generator iterations; n_critic_boost = 0 keeps Algorithm 1's constant n_critic.
+        # generator iterations (Diters = 100 there, whatever n_critic is);
+        # n_critic_boost = 0 keeps Algorithm 1's constant n_critic.
         cfg, t = self.config, self.iteration
         if cfg.n_critic_boost and (t < 25 or t % 500 == 0):
-            return max(cfg.n_critic, cfg.n_critic_boost)
+            return cfg.n_critic_boost
         return cfg.n_critic
 
     def critic_step(self) -> None:
