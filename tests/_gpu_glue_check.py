@@ -91,6 +91,19 @@ for dt in (np.float32, np.float64):
         assert c.shape == (60, 40) and c.dtype == dt
         ref = emd.cost_matrix(x, y, metric, p=3 if metric == "minkowski" else None)
         np.testing.assert_allclose(c, ref, rtol=1e-15 if dt == np.float64 else 1e-7, atol=0)
+# coordinates far from 1: the kernel (here cdist, which overflows at 1e200 like
+# the CUDA kernel) sees them scaled, and the result is put back
+for scale in (1e200, 1e-200, 1e300, 5e-324):
+    x = np.array([[3.0, 0.0], [1.0, 2.0]]) * scale; y = np.array([[0.0, 4.0]]) * scale
+    for metric in ("euclidean", "cityblock", "chebyshev", "minkowski", "sqeuclidean"):
+        try: ref = emd.cost_matrix(x, y, metric)
+        except ValueError as e: ref = e
+        try: c = g.cost_matrix(x, y, metric)
+        except ValueError as e: c = e
+        if isinstance(ref, Exception):
+            assert type(c) is type(ref) and str(c) == str(ref), (scale, metric, c, ref)
+        else:
+            assert np.all(np.isfinite(c)) and np.array_equal(c, ref), (scale, metric, c, ref)
 # identical error messages
 bad = [dict(u_values=np.array([0.0, np.nan]), v_values=np.array([1.0])),
        dict(u_values=np.array([0.0, 1.0]), v_values=np.array([1.0]), u_weights=np.array([1.0, -1.0])),

@@ -81,3 +81,33 @@ def test_dispatch_hook_routes_cupy_to_the_kernel():
 
     out = cost_matrix(cp.ones((2, 3)), cp.zeros((4, 3)))
     assert isinstance(out, cp.ndarray) and float(out[0, 0]) == 3.0
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock", "chebyshev", "minkowski"])
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e300, 5e-324])
+def test_coordinates_far_from_one_neither_overflow_nor_underflow(metric, scale):
+    # The CPU's closed forms (tests/test_cost_matrix.py): sums of squares of
+    # 1e200 overflowed to inf, of 1e-200 underflowed to 0.
+    x = np.array([[3.0, 0.0]]) * scale
+    y = np.array([[0.0, 4.0]]) * scale
+    unit = {"sqeuclidean": 25.0, "euclidean": 5.0, "cityblock": 7.0, "chebyshev": 4.0, "minkowski": 5.0}[metric]
+    if metric == "sqeuclidean" and scale != 1e-200:  # 1e400 or 1e600 overflow, 5e-324^2 underflows
+        if scale > 1:
+            with pytest.raises(ValueError, match=r"costs sqeuclidean\(x_i, y_j\) overflow float64"):
+                _gpu_cost_matrix(cp.asarray(x), cp.asarray(y), metric)
+        else:
+            assert cp.asnumpy(_gpu_cost_matrix(cp.asarray(x), cp.asarray(y), metric))[0, 0] == 0.0
+        return
+    got = cp.asnumpy(_gpu_cost_matrix(cp.asarray(x), cp.asarray(y), metric))
+    expected = unit * scale * (scale if metric == "sqeuclidean" else 1.0)
+    if scale == 5e-324:  # 3, 4, 5 and 7 ulps of the smallest subnormal: exact
+        assert got[0, 0] == expected
+    else:
+        np.testing.assert_allclose(got, [[expected]], rtol=1e-15)
+
+
+def test_costs_beyond_the_dtype_are_an_error():
+    with pytest.raises(ValueError, match=r"overflow float32: rescale the points or pass float64 points"):
+        _gpu_cost_matrix(cp.asarray([[1e20, 0.0]], cp.float32), cp.asarray([[0.0, 0.0]], cp.float32), "sqeuclidean")
+    got = _gpu_cost_matrix(cp.asarray([[1e200, 0.0]]), cp.asarray([[0.0, 0.0]]), "euclidean")
+    np.testing.assert_allclose(cp.asnumpy(got), [[1e200]], rtol=1e-15)

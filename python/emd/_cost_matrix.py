@@ -71,23 +71,32 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
     yc = cast(ya, dtype)
     check_finite(xc, "x")
     check_finite(yc, "y")
-    # Every built-in metric is homogeneous: d(s x, s y) = s^k d(x, y), k = 2 for
-    # sqeuclidean, else 1. Coordinates far from 1 are divided by a power of two
-    # s (exact) so that the float64 sums of squares neither overflow (1e200 gave
-    # inf) nor underflow (1e-200 gave 0), and s^k is put back on the result.
+    return homogeneous_costs(xc, yc, metric, lambda xs, ys: _core.cost_matrix(xs, ys, _METRICS[metric], q))
+
+
+def homogeneous_costs(xc: Any, yc: Any, metric: str, compute: Callable[[Any, Any], Any]) -> Any:
+    """``compute(x, y)``, a built-in metric's kernel (CPU or CUDA), on points
+    brought near 1, and the check that the costs fit their dtype.
+
+    Every built-in metric is homogeneous: d(s x, s y) = s^k d(x, y), k = 2 for
+    sqeuclidean, else 1. Coordinates far from 1 are divided by a power of two
+    s (exact) so that the float64 sums of squares neither overflow (1e200 gave
+    inf) nor underflow (1e-200 gave 0), and s^k is put back on the result.
+    NumPy and CuPy arrays alike (on the GPU, a few scalars are read back).
+    """
     degree = 2 if metric == "sqeuclidean" else 1
     big = max(largest_abs(xc), largest_abs(yc))
     if big > 2.0**300 or 0.0 < big < 2.0**-300:
         s = 2.0 ** (int(np.frexp(big)[1]) - 1)  # big / s in [1, 2)
-        out = _core.cost_matrix(xc / s, yc / s, _METRICS[metric], q)
+        out = compute(xc / s, yc / s)
         with np.errstate(over="ignore"):
             for _ in range(degree):  # s^2 itself may leave the range
                 out *= s
     else:
-        out = _core.cost_matrix(xc, yc, _METRICS[metric], q)
+        out = compute(xc, yc)
     # Bounded by (2 big d)^k: only near the dtype's limit is the result scanned.
     if big > 0 and degree * np.log(2.0 * big * xc.shape[1]) > np.log(float(np.finfo(out.dtype).max) / 4):
-        if not np.isfinite(out.max()):
+        if not np.isfinite(float(out.max())):
             raise ValueError(
                 f"the costs {metric}(x_i, y_j) overflow {out.dtype}: rescale the points"
                 + (" or pass float64 points" if out.dtype == np.float32 else "")

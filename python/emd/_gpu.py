@@ -217,13 +217,19 @@ def cost_matrix(x: Any, y: Any, metric: Any = "sqeuclidean", *, p: Any = None) -
     xa, ya = cast(xa, dtype), cast(ya, dtype)
     check_finite(xa, "x")
     check_finite(ya, "y")
-    (n, d), m = xa.shape, ya.shape[0]
-    out = cupy.empty((n, m), dtype=dtype)
-    _cuda.cost_matrix(
-        dtype.itemsize, _device_ptr(xa), n, _device_ptr(ya), m, d, _METRICS[metric], q,
-        _device_ptr(out), _device_id(), current_stream_ptr(),
-    )
-    return out
+    from ._cost_matrix import homogeneous_costs
+
+    def compute(xs: cupy.ndarray, ys: cupy.ndarray) -> cupy.ndarray:
+        (n, d), m = xs.shape, ys.shape[0]
+        out = cupy.empty((n, m), dtype=dtype)
+        _cuda.cost_matrix(
+            dtype.itemsize, _device_ptr(xs), n, _device_ptr(ys), m, d, _METRICS[metric], q,
+            _device_ptr(out), _device_id(), current_stream_ptr(),
+        )
+        return out
+
+    # The CPU's range handling (coordinates beyond 2^+-300, costs that overflow).
+    return homogeneous_costs(xa, ya, metric, compute)
 
 
 # --- solvers that stay on the CPU -----------------------------------------------
