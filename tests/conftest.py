@@ -10,6 +10,24 @@ import pytest
 RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 
 
+# Closed forms of W_p where the walk leaves the float range (u, v, u_weights,
+# v_weights, p, W_p), for the CPU and GPU 1-D tests alike.
+RESCALED_CASES = [  # |d|^p or its sum out of range: the gaps rescaled
+    ([0.0], [2.0], None, None, 2000.0, 2.0),  # 2^2000 overflowed: inf
+    ([0.0], [0.5], None, None, 2000.0, 0.5),  # 0.5^2000 underflowed: 0
+    ([0.0], [1e160], None, None, 2.0, 1e160),  # (1e160)^2 overflowed
+    ([0.0, 1.0], [0.0, 1e160], [1.0, 3.0], [2.0, 2.0], 3.0, 0.5 ** (1 / 3) * 1e160),
+    ([0.0, 1.0, 1000.0], [0.0, 1.001, 1000.0], None, None, 2000.0, 0.001 * (1 / 3) ** (1 / 2000)),
+]
+NEAR_RANGE_CASES = [  # the walk's differences and the uniform W1's count-weighted sums overflowed (inf)
+    ([-1e308, 0.0, 1e308], [0.0, 1.0], None, None, 1.0, 2 * (1e308 / 3)),
+    ([-1e308, 0.0, 1e308], [0.0, 1.0], None, None, 2.0, np.sqrt(2 / 3) * 1e308),
+    ([-1e308, 0.0, 1e308], [0.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0], 1.0, 5e307),
+    ([0.0, 1e308], [-1e308, 0.0], None, None, 1.0, 1e308),
+    (np.linspace(-1e300, 1e300, 1000), np.linspace(-1e300, 1e300, 1000)[::-1] * 0.5, None, None, 1.0, 2.5025025025025026e299),
+]
+
+
 def rtol(dtype) -> float:
     return RTOL[np.dtype(dtype)]
 

@@ -61,6 +61,13 @@ def test_known_values():
     assert emd.kl(a, a) == 0.0
 
 
+def test_kl_ratio_beyond_the_float_range():
+    # p_i / q_i overflows (0.5 / 5e-324) though its log is finite: the CPU's
+    # fix (log p_i - log q_i there), against the closed form.
+    expected = 0.5 * np.log(0.5) + 0.5 * (np.log(0.5) - np.log(5e-324))
+    assert emd.kl(cp.asarray([0.5, 0.5]), cp.asarray([1.0, 5e-324])) == pytest.approx(expected, rel=1e-14)
+
+
 @pytest.mark.parametrize("fn", FUNCS)
 @pytest.mark.parametrize(
     "p, q, kw",

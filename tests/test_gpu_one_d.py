@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import emd
-from conftest import rtol
+from conftest import NEAR_RANGE_CASES, RESCALED_CASES, rtol
 
 pytestmark = pytest.mark.gpu
 
@@ -226,3 +226,26 @@ def test_sliced_bad_inputs_same_errors_as_cpu(kwargs):
     with pytest.raises(type(cpu_err.value)) as dev_err:
         emd.sliced_wasserstein(**dev_kwargs)
     assert str(dev_err.value) == str(cpu_err.value)
+
+
+@pytest.mark.parametrize("u,v,uw,vw,p,expected", RESCALED_CASES + NEAR_RANGE_CASES)
+def test_values_and_powers_beyond_the_float_range(u, v, uw, vw, p, expected):
+    # The CPU's closed forms: the kernel divides values near the float range by
+    # a power of two, and walks again with the gaps divided by the largest one
+    # where the sum of |d|^p leaves the normal range.
+    dev = [None if a is None else cp.asarray(np.asarray(a, dtype=np.float64)) for a in (u, v, uw, vw)]
+    assert emd.wasserstein_1d(*dev, p=p) == pytest.approx(expected, rel=GPU_RTOL[np.dtype(np.float64)])
+
+
+def test_rescaled_pairs_beside_ordinary_ones_in_one_batch(rng):
+    # Only the marked pairs are walked again: a batch mixing them with ordinary
+    # rows gives each its own answer (the ordinary rows: the CPU's, as always).
+    u = rng.standard_normal((4, 50))
+    v = rng.standard_normal((4, 40))
+    u[1] *= 1e160
+    v[1] *= 1e160
+    u[3, 0] = -1e308
+    for p in (2.0, 3.0):
+        dev, cpu = _same(emd.wasserstein_1d, u, v, p=p)
+        assert np.all(np.isfinite(cpu)) and cpu[1] > 1e159
+        np.testing.assert_allclose(cp.asnumpy(dev), cpu, rtol=GPU_RTOL[np.dtype(np.float64)], atol=0)

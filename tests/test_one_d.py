@@ -11,6 +11,7 @@ from scipy.optimize import linprog
 from scipy.stats import wasserstein_distance
 
 import emd
+from conftest import NEAR_RANGE_CASES, RESCALED_CASES
 
 SIZES = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 5), (17, 9), (100, 101), (1000, 777)]
 
@@ -258,30 +259,11 @@ def test_float32_close_to_float64(n, m, seed):
     assert got == pytest.approx(ref, rel=2e-7, abs=1e-7 * scale)
 
 
-@pytest.mark.parametrize(
-    "u,v,uw,vw,p,expected",
-    [
-        ([0.0], [2.0], None, None, 2000.0, 2.0),  # 2^2000 overflowed: inf
-        ([0.0], [0.5], None, None, 2000.0, 0.5),  # 0.5^2000 underflowed: 0
-        ([0.0], [1e160], None, None, 2.0, 1e160),  # (1e160)^2 overflowed
-        ([0.0, 1.0], [0.0, 1e160], [1.0, 3.0], [2.0, 2.0], 3.0, 0.5 ** (1 / 3) * 1e160),
-        ([0.0, 1.0, 1000.0], [0.0, 1.001, 1000.0], None, None, 2000.0, 0.001 * (1 / 3) ** (1 / 2000)),
-    ],
-)
+@pytest.mark.parametrize("u,v,uw,vw,p,expected", RESCALED_CASES)
 def test_large_p_and_large_gaps_are_rescaled(u, v, uw, vw, p, expected):
     assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize(
-    "u,v,uw,vw,p,expected",
-    [
-        # The walk's differences and the uniform W1's count-weighted sums overflowed (inf).
-        ([-1e308, 0.0, 1e308], [0.0, 1.0], None, None, 1.0, 2 * (1e308 / 3)),
-        ([-1e308, 0.0, 1e308], [0.0, 1.0], None, None, 2.0, np.sqrt(2 / 3) * 1e308),
-        ([-1e308, 0.0, 1e308], [0.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0], 1.0, 5e307),
-        ([0.0, 1e308], [-1e308, 0.0], None, None, 1.0, 1e308),
-        (np.linspace(-1e300, 1e300, 1000), np.linspace(-1e300, 1e300, 1000)[::-1] * 0.5, None, None, 1.0, 2.5025025025025026e299),
-    ],
-)
+@pytest.mark.parametrize("u,v,uw,vw,p,expected", NEAR_RANGE_CASES)
 def test_values_near_the_float_range(u, v, uw, vw, p, expected):
     assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(expected, rel=1e-12)

@@ -5,6 +5,7 @@
 // with the same conventions as python/emd/_divergences.py: 0 log(0 / y) = 0,
 // x log(x / 0) = +inf for x > 0; KL is clamped below at 0 and JS to
 // [0, log 2] (rounding can step outside the true range by an ulp).
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 
@@ -18,10 +19,14 @@ namespace {
 using i64 = std::int64_t;
 constexpr int BLOCK = 256;
 
+// x log(x / y); log x - log y where the ratio leaves the normal range
+// (0.5 / 5e-324 overflows, though its log is about 744), as on the CPU.
 __device__ inline double rel_entr(double x, double y) {
     if (x == 0.0) return 0.0;
     if (y == 0.0) return INFINITY;
-    return x * log(x / y);
+    const double ratio = x / y;
+    if (ratio >= DBL_MIN && ratio <= DBL_MAX) return x * log(ratio);
+    return x * (log(x) - log(y));
 }
 
 template <class T>

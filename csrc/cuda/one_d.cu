@@ -16,6 +16,11 @@
 //              merging made simple", IPDPSW 2012) and walks it sequentially;
 //   4. finish  per pair, the chunk sums are added in a fixed order and the
 //              1/p-th root is taken.
+// Ranges, as on the CPU: values near the float range are divided by a power
+// of two for the walk (range_shift), and a pair whose sum of |d|^p leaves the
+// normal range is walked twice more, for its largest gap and for the sum of
+// (|d| / largest gap)^p (walk_kernel's passes). Ordinary data gives the same
+// bits as without either.
 //
 // p == 1 integrates |F_u - F_v| between consecutive merged values (the CDF
 // form); p > 1 integrates |F_u^{-1} - F_v^{-1}|^p between consecutive merged
@@ -158,13 +163,50 @@ struct SortedRow {
     // uniform levels (i + 1) / n are correctly rounded, so equal fractions tie
     // exactly, as the integer comparisons of the CPU kernel do.
     __device__ double level(i64 i) const { return c ? c[i] / c[n - 1] : double(i + 1) / double(n); }
-    __device__ double value(i64 i) const { return double(x[i]); }
+    // Times a power of two (1 but for values near the float range: exact).
+    __device__ double value(i64 i) const { return double(x[i]) * scale; }
+    double scale = 1.0;
 };
 
 template <class T>
 __device__ SortedRow<T> row_of(const T* x, const double* c, i64 row, i64 n) {
     return {x + row * n, c ? c + row * n : nullptr, n};
 }
+
+// Values near the float range: the walks take differences of values (up to
+// twice the largest |value|), so -1e308 .. 1e308 would give inf. The CPU's
+// rule (csrc/cpu/one_d.cpp, wasserstein_pair), without its n m factor since the
+// levels here are fractions, not counts: the values are divided by 2^k
+// (exact for normal values) and the result multiplied back. Sorted rows hold
+// their extremes at the ends, so the check is O(1) and costs ordinary data
+// nothing (k = 0, the values multiplied by exactly 1).
+template <class T>
+__device__ int range_shift(const SortedRow<T>& u, const SortedRow<T>& v) {
+    const double big = fmax(fmax(fabs(u.value(0)), fabs(u.value(u.n - 1))), fmax(fabs(v.value(0)), fabs(v.value(v.n - 1))));
+    if (!(big > 0x1p994)) return 0;
+    return int(ceil(log2(big) + 2.0 - 996.0));
+}
+
+// The two sorted rows of pair k, their values scaled by 2^-shift.
+template <class T>
+struct PairRows {
+    const T* u_x;
+    const double* u_c;
+    i64 n;
+    const T* v_x;
+    const double* v_c;
+    i64 m;
+    const i64* pair_u;
+    const i64* pair_v;
+
+    __device__ int rows(i64 k, SortedRow<T>& u, SortedRow<T>& v) const {
+        u = row_of(u_x, u_c, pair_u[k], n);
+        v = row_of(v_x, v_c, pair_v[k], m);
+        const int shift = range_shift(u, v);
+        u.scale = v.scale = ldexp(1.0, -shift);
+        return shift;
+    }
+};
 
 // Where the first d steps of the merge end: i steps in u, d - i in v, with
 // u[a] going before v[b] when key_u(a) <= key_v(b) (u first on ties). The
@@ -215,10 +257,26 @@ __device__ double w1_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0,
     return acc;
 }
 
+// What a positive-length step of the quantile walk adds: (level - previous)
+// |u_i - v_j|^p (the sum W_p^p), the same with the gaps divided by `scale` (the
+// second walk of pairs whose sum left the float range), or only the largest
+// |u_i - v_j| (which sets that scale).
+struct PowSum {
+    double p;
+    __device__ double operator()(double acc, double len, double d) const { return acc + len * pow_abs(d, p); }
+};
+struct ScaledPowSum {
+    double p, scale;  // a division, not a reciprocal: the scale may be subnormal
+    __device__ double operator()(double acc, double len, double d) const { return acc + len * pow_abs(d / scale, p); }
+};
+struct MaxGap {
+    __device__ double operator()(double acc, double, double d) const { return fmax(acc, fabs(d)); }
+};
+
 // W_p^p: between consecutive merged quantile levels the quantile functions are
 // the current points u[i], v[j]; the step adds (level - previous) |u_i - v_j|^p.
-template <class T>
-__device__ double wpp_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0, i64 d1, i64 i, double p) {
+template <class T, class Step>
+__device__ double wpp_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0, i64 d1, i64 i, Step step) {
     const i64 n = u.n, m = v.n;
     i64 j = d0 - i;
     double prev_u = i > 0 ? u.level(i - 1) : 0.0, prev_v = j > 0 ? v.level(j - 1) : 0.0;
@@ -230,11 +288,11 @@ __device__ double wpp_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0
         // is in range whenever the step has positive length; clamp for the rest.
         const i64 ic = i < n ? i : n - 1, jc = j < m ? j : m - 1;
         if (lu <= lv) {
-            if (lu > prev) acc += (lu - prev) * pow_abs(u.value(i) - v.value(jc), p);
+            if (lu > prev) acc = step(acc, lu - prev, u.value(i) - v.value(jc));
             prev_u = lu;
             ++i;
         } else {
-            if (lv > prev) acc += (lv - prev) * pow_abs(u.value(ic) - v.value(j), p);
+            if (lv > prev) acc = step(acc, lv - prev, u.value(ic) - v.value(j));
             prev_v = lv;
             ++j;
         }
@@ -242,17 +300,24 @@ __device__ double wpp_chunk(const SortedRow<T>& u, const SortedRow<T>& v, i64 d0
     return acc;
 }
 
-template <class T>
-__global__ void walk_kernel(const T* __restrict__ u_x, const double* __restrict__ u_c, i64 n,
-                            const T* __restrict__ v_x, const double* __restrict__ v_c, i64 m,
-                            const i64* __restrict__ pair_u, const i64* __restrict__ pair_v, i64 blocks_per_pair,
-                            double p, double* __restrict__ partial) {
+// The walk's three passes. SUM: every pair (W_1, or W_p^p with p > 1). Then,
+// only for pairs whose W_p^p left the normal range (gap_scale[k] != 0 after
+// finish_kernel), as in csrc/cpu/one_d.cpp: MAX_GAP finds the largest gap, and
+// SCALED sums the terms with the gaps divided by it (each term at most 1).
+enum class Pass { sum, max_gap, scaled };
+
+template <class T, Pass PASS>
+__global__ void walk_kernel(PairRows<T> rows, i64 blocks_per_pair, double p, const double* __restrict__ gap_scale,
+                            double* __restrict__ partial) {
     const i64 b = blockIdx.x;
     const i64 k = b / blocks_per_pair;
+    if (PASS != Pass::sum && gap_scale[k] == 0.0) return;  // the whole block: before any barrier
+    const i64 n = rows.n, m = rows.m;
     const i64 total = n + m;
     const i64 block_d0 = (b % blocks_per_pair) * WALK_SPAN;
     const i64 d0 = block_d0 + i64(threadIdx.x) * WALK_ITEMS;
-    const SortedRow<T> u = row_of(u_x, u_c, pair_u[k], n), v = row_of(v_x, v_c, pair_v[k], m);
+    SortedRow<T> u, v;
+    rows.rows(k, u, v);
     // p == 1 merges by value, p > 1 by quantile level.
     const bool by_value = p == 1.0;
     auto key_u = [&](i64 a) { return by_value ? u.value(a) : u.level(a); };
@@ -270,23 +335,53 @@ __global__ void walk_kernel(const T* __restrict__ u_x, const double* __restrict_
     if (d0 < total) {
         const i64 d1 = d0 + WALK_ITEMS < total ? d0 + WALK_ITEMS : total;
         const i64 i = merge_path_split(d0, n, m, block_split[0], block_split[1], key_u, key_v);
-        acc = by_value ? w1_chunk(u, v, d0, d1, i) : wpp_chunk(u, v, d0, d1, i, p);
+        if (PASS == Pass::max_gap) acc = wpp_chunk(u, v, d0, d1, i, MaxGap{});
+        else if (PASS == Pass::scaled) acc = wpp_chunk(u, v, d0, d1, i, ScaledPowSum{p, gap_scale[k]});
+        else acc = by_value ? w1_chunk(u, v, d0, d1, i) : wpp_chunk(u, v, d0, d1, i, PowSum{p});
     }
-    acc = detail::block_sum<WALK_BLOCK>(acc);
+    if (PASS == Pass::max_gap) {
+        acc = detail::block_max<WALK_BLOCK>(acc);
+    } else {
+        acc = detail::block_sum<WALK_BLOCK>(acc);
+    }
     if (threadIdx.x == 0) partial[b] = acc;
 }
 
-// Stage 4: one block per pair adds its chunk sums in a fixed order.
-template <class T>
-__global__ void finish_kernel(const double* __restrict__ partial, i64 blocks_per_pair, double p, T* __restrict__ out) {
+__device__ inline double root(double s, double p) { return p == 1.0 ? s : (p == 2.0 ? sqrt(s) : pow(s, 1.0 / p)); }
+
+// Stage 4: one block per pair adds its chunk sums in a fixed order (or, after
+// the MAX_GAP pass, takes their maximum). SUM writes every result and marks
+// in gap_scale (when given: p > 1) the pairs whose W_p^p left the normal range
+// (|d|^p overflowed or underflowed: gaps of 1e160 at p = 2, of 2 or 0.5 at
+// p = 2000); MAX_GAP replaces each mark by the largest gap (0 when there is
+// nothing to rescale: all gaps zero); SCALED rewrites the marked results.
+template <class T, Pass PASS>
+__global__ void finish_kernel(PairRows<T> rows, const double* __restrict__ partial, i64 blocks_per_pair, double p,
+                              double* __restrict__ gap_scale, T* __restrict__ out) {
     const i64 k = blockIdx.x;
+    if (PASS != Pass::sum && gap_scale[k] == 0.0) return;  // the whole block: before any barrier
     double s = 0.0;
-    for (i64 b = threadIdx.x; b < blocks_per_pair; b += FINISH_BLOCK) s += partial[k * blocks_per_pair + b];
-    s = detail::block_sum<FINISH_BLOCK>(s);
-    if (threadIdx.x == 0) {
-        s = fmax(s, 0.0);
-        out[k] = T(p == 1.0 ? s : (p == 2.0 ? sqrt(s) : pow(s, 1.0 / p)));
+    if (PASS == Pass::max_gap) {
+        for (i64 b = threadIdx.x; b < blocks_per_pair; b += FINISH_BLOCK) s = fmax(s, partial[k * blocks_per_pair + b]);
+        s = detail::block_max<FINISH_BLOCK>(s);
+    } else {
+        for (i64 b = threadIdx.x; b < blocks_per_pair; b += FINISH_BLOCK) s += partial[k * blocks_per_pair + b];
+        s = detail::block_sum<FINISH_BLOCK>(s);
     }
+    if (threadIdx.x != 0) return;
+    if (PASS == Pass::max_gap) {
+        gap_scale[k] = s > 0.0 && isfinite(s) ? s : 0.0;
+        return;
+    }
+    SortedRow<T> u, v;
+    const int shift = rows.rows(k, u, v);
+    s = fmax(s, 0.0);
+    if (PASS == Pass::scaled) {
+        out[k] = T(ldexp(gap_scale[k] * root(s, p), shift));
+        return;
+    }
+    out[k] = T(ldexp(root(s, p), shift));
+    if (gap_scale) gap_scale[k] = s >= 1e-280 && s <= 1e280 ? 0.0 : 1.0;
 }
 
 // ---------------------------------------------------------------------------
@@ -384,6 +479,7 @@ struct Plan {
     Side<T> u, v;
     i64 blocks_per_pair = 0;
     double* partial = nullptr;
+    double* gap_scale = nullptr;  // p > 1: per pair, 0 or the largest gap (see finish_kernel)
     void* sort_temp = nullptr;
     std::size_t sort_temp_bytes = 0;
     std::size_t bytes = 0;
@@ -394,6 +490,7 @@ struct Plan {
         blocks_per_pair = ceil_div(prob.n + prob.m, WALK_SPAN);
         Carver carve(base);
         partial = carve.take<double>(std::size_t(prob.num_pairs * blocks_per_pair));
+        if (prob.p != 1.0) gap_scale = carve.take<double>(std::size_t(prob.num_pairs));
         for (Side<T>* s : {&u, &v}) {
             const std::size_t items = std::size_t(s->rows * s->n);
             if (!prob.assume_sorted) {
@@ -442,13 +539,32 @@ void run_t(const OneDProblem& prob, T* out, void* workspace, std::size_t workspa
         if (!prob.assume_sorted) sort_side(*s, plan.sort_temp, stream);
         if (s->weights) levels_side(*s, stream);
     }
-    walk_kernel<T><<<detail::grid_1d(prob.num_pairs * plan.blocks_per_pair), WALK_BLOCK, 0, stream>>>(
-        plan.u.sorted_values, plan.u.levels, prob.n, plan.v.sorted_values, plan.v.levels, prob.m, prob.d_pair_u,
-        prob.d_pair_v, plan.blocks_per_pair, prob.p, plan.partial);
+    const PairRows<T> rows{plan.u.sorted_values, plan.u.levels, prob.n, plan.v.sorted_values, plan.v.levels, prob.m,
+                           prob.d_pair_u, prob.d_pair_v};
+    const unsigned walk_grid = detail::grid_1d(prob.num_pairs * plan.blocks_per_pair);
+    const unsigned finish_grid = detail::grid_1d(prob.num_pairs);
+    walk_kernel<T, Pass::sum><<<walk_grid, WALK_BLOCK, 0, stream>>>(rows, plan.blocks_per_pair, prob.p, nullptr,
+                                                                    plan.partial);
     check_launch("walk_kernel");
-    finish_kernel<T><<<detail::grid_1d(prob.num_pairs), FINISH_BLOCK, 0, stream>>>(plan.partial, plan.blocks_per_pair,
-                                                                                   prob.p, out);
+    finish_kernel<T, Pass::sum><<<finish_grid, FINISH_BLOCK, 0, stream>>>(rows, plan.partial, plan.blocks_per_pair,
+                                                                          prob.p, plan.gap_scale, out);
     check_launch("finish_kernel");
+    if (prob.p == 1.0) return;
+    // The rescaled second walk of the pairs finish_kernel marked; the blocks
+    // of every other pair return at once, so ordinary data pays four
+    // near-empty launches and no read back to the host.
+    walk_kernel<T, Pass::max_gap><<<walk_grid, WALK_BLOCK, 0, stream>>>(rows, plan.blocks_per_pair, prob.p,
+                                                                        plan.gap_scale, plan.partial);
+    check_launch("walk_kernel (largest gap)");
+    finish_kernel<T, Pass::max_gap><<<finish_grid, FINISH_BLOCK, 0, stream>>>(rows, plan.partial, plan.blocks_per_pair,
+                                                                              prob.p, plan.gap_scale, out);
+    check_launch("finish_kernel (largest gap)");
+    walk_kernel<T, Pass::scaled><<<walk_grid, WALK_BLOCK, 0, stream>>>(rows, plan.blocks_per_pair, prob.p,
+                                                                       plan.gap_scale, plan.partial);
+    check_launch("walk_kernel (rescaled)");
+    finish_kernel<T, Pass::scaled><<<finish_grid, FINISH_BLOCK, 0, stream>>>(rows, plan.partial, plan.blocks_per_pair,
+                                                                             prob.p, plan.gap_scale, out);
+    check_launch("finish_kernel (rescaled)");
 }
 
 }  // namespace

@@ -27,6 +27,16 @@ __device__ double block_sum(double x) {
     return r;
 }
 
+// Maximum over the block; the result is valid in thread 0 only.
+template <int BLOCK>
+__device__ double block_max(double x) {
+    using Reduce = cub::BlockReduce<double, BLOCK>;
+    __shared__ typename Reduce::TempStorage tmp;
+    const double r = Reduce(tmp).Reduce(x, MaxOp{});
+    __syncthreads();
+    return r;
+}
+
 // Sum over the block, broadcast to every thread.
 template <int BLOCK>
 __device__ double block_sum_all(double x) {
