@@ -530,6 +530,17 @@ std::size_t workspace_bytes_t(const OneDProblem& prob) {
     return Plan<T>(prob, nullptr).bytes;
 }
 
+template <class T, Pass PASS>
+void walk_pass(const PairRows<T>& rows, const Plan<T>& plan, const OneDProblem& prob, double* gap_scale, T* out,
+               cudaStream_t stream) {
+    walk_kernel<T, PASS><<<detail::grid_1d(prob.num_pairs * plan.blocks_per_pair), WALK_BLOCK, 0, stream>>>(
+        rows, plan.blocks_per_pair, prob.p, gap_scale, plan.partial);
+    check_launch("walk_kernel");
+    finish_kernel<T, PASS><<<detail::grid_1d(prob.num_pairs), FINISH_BLOCK, 0, stream>>>(
+        rows, plan.partial, plan.blocks_per_pair, prob.p, gap_scale, out);
+    check_launch("finish_kernel");
+}
+
 template <class T>
 void run_t(const OneDProblem& prob, T* out, void* workspace, std::size_t workspace_bytes, cudaStream_t stream) {
     Plan<T> plan(prob, workspace);
@@ -541,30 +552,15 @@ void run_t(const OneDProblem& prob, T* out, void* workspace, std::size_t workspa
     }
     const PairRows<T> rows{plan.u.sorted_values, plan.u.levels, prob.n, plan.v.sorted_values, plan.v.levels, prob.m,
                            prob.d_pair_u, prob.d_pair_v};
-    const unsigned walk_grid = detail::grid_1d(prob.num_pairs * plan.blocks_per_pair);
-    const unsigned finish_grid = detail::grid_1d(prob.num_pairs);
-    walk_kernel<T, Pass::sum><<<walk_grid, WALK_BLOCK, 0, stream>>>(rows, plan.blocks_per_pair, prob.p, nullptr,
-                                                                    plan.partial);
-    check_launch("walk_kernel");
-    finish_kernel<T, Pass::sum><<<finish_grid, FINISH_BLOCK, 0, stream>>>(rows, plan.partial, plan.blocks_per_pair,
-                                                                          prob.p, plan.gap_scale, out);
-    check_launch("finish_kernel");
-    if (prob.p == 1.0) return;
-    // The rescaled second walk of the pairs finish_kernel marked; the blocks
-    // of every other pair return at once, so ordinary data pays four
-    // near-empty launches and no read back to the host.
-    walk_kernel<T, Pass::max_gap><<<walk_grid, WALK_BLOCK, 0, stream>>>(rows, plan.blocks_per_pair, prob.p,
-                                                                        plan.gap_scale, plan.partial);
-    check_launch("walk_kernel (largest gap)");
-    finish_kernel<T, Pass::max_gap><<<finish_grid, FINISH_BLOCK, 0, stream>>>(rows, plan.partial, plan.blocks_per_pair,
-                                                                              prob.p, plan.gap_scale, out);
-    check_launch("finish_kernel (largest gap)");
-    walk_kernel<T, Pass::scaled><<<walk_grid, WALK_BLOCK, 0, stream>>>(rows, plan.blocks_per_pair, prob.p,
-                                                                       plan.gap_scale, plan.partial);
-    check_launch("walk_kernel (rescaled)");
-    finish_kernel<T, Pass::scaled><<<finish_grid, FINISH_BLOCK, 0, stream>>>(rows, plan.partial, plan.blocks_per_pair,
-                                                                             prob.p, plan.gap_scale, out);
-    check_launch("finish_kernel (rescaled)");
+    // p == 1 takes no powers: no marks, and only the SUM pass.
+    double* gap_scale = prob.p == 1.0 ? nullptr : plan.gap_scale;
+    walk_pass<T, Pass::sum>(rows, plan, prob, gap_scale, out, stream);
+    if (!gap_scale) return;
+    // The rescaled walks of the pairs the SUM pass marked; the blocks of
+    // every other pair return at once, so ordinary data pays four near-empty
+    // launches and no read back to the host.
+    walk_pass<T, Pass::max_gap>(rows, plan, prob, gap_scale, out, stream);
+    walk_pass<T, Pass::scaled>(rows, plan, prob, gap_scale, out, stream);
 }
 
 }  // namespace
