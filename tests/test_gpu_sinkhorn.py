@@ -136,6 +136,22 @@ def test_max_iter_warns_like_cpu(rng, cp):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("max_iter", [1, 2, 5, 30])
+@pytest.mark.parametrize("shape", [(40, 30), (400, 300)])  # the one-block kernel, the dense path
+def test_max_iter_counts_every_epsilon_stage(cp, max_iter, shape):
+    # As on the CPU (tests/test_sinkhorn.py): ~67 stages at eps_scaling = 0.9,
+    # each of which took an iteration past the budget before.
+    M = np.random.default_rng(5).random(shape)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        r = emd.sinkhorn(None, None, cp.asarray(M), 1e-3, eps_scaling=0.9, max_iter=max_iter)
+    assert r.status == "max_iter_reached" and 1 <= r.n_iter <= max_iter
+    x = np.random.default_rng(6).random((300, 2))
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        r = emd.sinkhorn_samples(cp.asarray(x), cp.asarray(x[::-1] + 0.5), 1e-3, eps_scaling=0.9, max_iter=max_iter)
+    assert r.status == "max_iter_reached" and 1 <= r.n_iter <= max_iter
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("metric,p", [("euclidean", 2), ("euclidean", 1), ("sqeuclidean", 1), ("cityblock", 1),
                                       ("chebyshev", 1.5)])

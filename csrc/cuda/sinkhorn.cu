@@ -70,12 +70,19 @@ __device__ inline void reset_relaxation(State* st) {
     st->g_relaxed = 0;
 }
 
-// The CPU loop's choice of omega after measuring `err` (csrc/cpu/sinkhorn.cpp).
-__device__ inline double next_omega(double omega, double err, double stage_tol, i64 n_iter, i64 max_iter,
+// max_iter counts the iterations of all stages, one kept for the last (the
+// result must belong to eps = reg), as in csrc/cpu/sinkhorn.cpp: a stage before
+// the last stops one short of the budget, and once the budget is down to that
+// one iteration the remaining intermediate stages are skipped.
+__device__ inline i64 stage_budget(i64 max_iter, bool last) { return last ? max_iter : max_iter - 1; }
+
+// The CPU loop's choice of omega after measuring `err` (csrc/cpu/sinkhorn.cpp);
+// `budget` is stage_budget(max_iter, last).
+__device__ inline double next_omega(double omega, double err, double stage_tol, i64 n_iter, i64 budget,
                                     i64 stage_iter, bool overrelax, double& err_probe, double& err_ref,
                                     i64& probe_start) {
     constexpr i64 kProbe = 10;
-    if (err < stage_tol || n_iter + 1 >= max_iter) return 1.0;  // end on a plain update
+    if (err < stage_tol || n_iter + 1 >= budget) return 1.0;  // end on a plain update
     if (!overrelax) return omega;
     if (omega == 1.0 && stage_iter == probe_start + kProbe) err_probe = err;
     if (omega == 1.0 && stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
@@ -119,10 +126,10 @@ __global__ void init_potential_kernel(const T* __restrict__ init, i64 len, T* __
         out[i] = init ? init[i] : T(0);
 }
 
-__global__ void init_state_kernel(State* st) {
+__global__ void init_state_kernel(State* st, int first_stage) {
     st->done = 0;
     st->accept = 0;
-    st->stage = 0;
+    st->stage = first_stage;
     st->status = 1;
     st->stage_iter = 0;
     st->n_iter = 0;
@@ -157,17 +164,17 @@ __global__ void __launch_bounds__(kControlBlock)
             if (err < stage_tol && !st->g_relaxed) {
                 if (last) st->status = 0;
                 accept = 0;
-            } else if (st->n_iter >= max_iter && !st->g_relaxed) {
+            } else if (st->n_iter >= stage_budget(max_iter, last) && !st->g_relaxed) {
                 accept = 0;  // the last stage always got one iteration: the result belongs to reg
             } else {
-                st->omega = next_omega(st->omega, err, stage_tol, st->n_iter, max_iter, st->stage_iter, overrelax,
-                                       st->err_probe, st->err_ref, st->probe_start);
+                st->omega = next_omega(st->omega, err, stage_tol, st->n_iter, stage_budget(max_iter, last),
+                                       st->stage_iter, overrelax, st->err_probe, st->err_ref, st->probe_start);
             }
             if (!accept) {
                 if (last) {
                     st->done = 1;
                 } else {
-                    st->stage = stage + 1;
+                    st->stage = st->n_iter + 1 >= max_iter ? num_stages - 1 : stage + 1;
                     st->stage_iter = 0;
                     reset_relaxation(st);
                 }
@@ -498,7 +505,8 @@ void run_loop(const T* a, const T* b, i64 n, i64 m, const SinkhornOptions& o, co
     log_weights_kernel<T><<<grid_for(m, 256), 256, 0, s>>>(b, m, bufs.log_b);
     init_potential_kernel<T><<<grid_for(n, 256), 256, 0, s>>>(f_init, n, f);
     init_potential_kernel<T><<<grid_for(m, 256), 256, 0, s>>>(g_init, m, g);
-    init_state_kernel<<<1, 1, 0, s>>>(bufs.state);
+    // With max_iter = 1 the one iteration belongs to the last stage (eps = reg).
+    init_state_kernel<<<1, 1, 0, s>>>(bufs.state, o.max_iter <= 1 ? int(ladder.size()) - 1 : 0);
     detail::check_launch("sinkhorn: setup kernels");
 
     // Groups of iterations between host checks: short at first (small
@@ -677,7 +685,7 @@ __global__ void __launch_bounds__(kBatchBlock)
     const bool scaling = eps_scaling > 0.0 && eps_scaling < 1.0;
     double eps = scaling ? scale[shared_cost ? 0 : p] : reg;
     int stage = 0;
-    bool last = !(scaling && eps > reg);
+    bool last = !(scaling && eps > reg) || max_iter <= 1;  // max_iter = 1: the one iteration is at reg
     if (last) eps = reg;
     i64 n_iter = 0, stage_iter = 0;
     int status = 1;
@@ -695,7 +703,7 @@ __global__ void __launch_bounds__(kBatchBlock)
                 acc += double(a[i]) * fabs(expm1(fmin(700.0, (double(f[i]) - double(f_new[i])) / eps)));
             err = detail::block_sum_all<kBatchBlock>(acc);
             const double stage_tol = last ? tol : fmax(tol, 1e-2 * mass_a);
-            const bool stop = (err < stage_tol || n_iter >= max_iter) && !g_relaxed;
+            const bool stop = (err < stage_tol || n_iter >= stage_budget(max_iter, last)) && !g_relaxed;
             if (err < stage_tol && !g_relaxed && last) status = 0;
             if (stop) {
                 if (last) break;
@@ -706,14 +714,14 @@ __global__ void __launch_bounds__(kBatchBlock)
                 probe_start = 0;
                 g_relaxed = false;
                 eps *= eps_scaling;
-                if (!(eps > reg) || stage >= kMaxStages - 1) {
+                if (!(eps > reg) || stage >= kMaxStages - 1 || n_iter + 1 >= max_iter) {
                     eps = reg;
                     last = true;
                 }
                 continue;
             }
-            omega = next_omega(omega, err, stage_tol, n_iter, max_iter, stage_iter, overrelax, err_probe, err_ref,
-                               probe_start);
+            omega = next_omega(omega, err, stage_tol, n_iter, stage_budget(max_iter, last), stage_iter, overrelax,
+                               err_probe, err_ref, probe_start);
         }
         for (i64 i = threadIdx.x; i < n; i += kBatchBlock) f[i] = relax<T>(f[i], f_new[i], omega);
         __syncthreads();
