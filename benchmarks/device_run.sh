@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything that needs a GPU, in one command on a machine with a CUDA device:
 # the build with the CUDA kernels, the gpu-marked tests, then the GPU comparison.
-# Logs go under $OUT (device.txt, build.log, gpu_tests.log, compare_gpu.md).
+# Logs go under $OUT (default /tmp/emd_device_out): device.txt, build.log,
+# gpu_tests.log, compare_gpu.md.
 #
 #   bash benchmarks/device_run.sh                      # tests + `compare.py gpu --quick`
 #   EMD_DEVICE_FULL=1 bash benchmarks/device_run.sh    # tests + the issues' sizes
@@ -15,7 +16,7 @@
 # emd sees no usable CUDA device (every gpu test would only skip).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-$PWD/device_out}
+OUT=${OUT:-${TMPDIR:-/tmp}/emd_device_out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
@@ -40,12 +41,11 @@ if ! "$PY" -m pip install --no-build-isolation -e . >"$OUT/build.log" 2>&1; then
     exit 1
 fi
 echo "build: $((SECONDS - start)) s" | tee -a "$OUT/device.txt"
-"$PY" -c "import emd, emd._build_config as b; print('has_cuda', emd.has_cuda(), 'CUDA built', b.CUDA, b.CUDA_ARCHITECTURES)" 2>&1 |
-    tee -a "$OUT/device.txt"
 # Without a usable device every gpu test skips, which must not read as a pass.
-cuda_rc=0
-"$PY" -c "import emd, sys; sys.exit(0 if emd.has_cuda() else 3)" || cuda_rc=3
-[ $cuda_rc = 0 ] || echo "emd.has_cuda() is False: the gpu tests below only skip"
+"$PY" -c "import sys, emd, emd._build_config as b; ok = emd.has_cuda()
+print('has_cuda', ok, 'CUDA built', b.CUDA, b.CUDA_ARCHITECTURES); sys.exit(0 if ok else 3)" 2>&1 | tee -a "$OUT/device.txt"
+cuda_rc=${PIPESTATUS[0]}
+[ "$cuda_rc" = 0 ] || echo "emd.has_cuda() is not True (rc $cuda_rc): the gpu tests below only skip"
 
 start=$SECONDS
 timeout "${EMD_TEST_TIMEOUT:-330}" "$PY" -m pytest -m gpu tests -q -p no:cacheprovider -W "ignore::DeprecationWarning" \
@@ -61,5 +61,5 @@ start=$SECONDS
 timeout "${EMD_BENCH_TIMEOUT:-180}" "$PY" benchmarks/compare.py gpu $quick >"$OUT/compare_gpu.md" 2>&1
 echo "compare.py gpu $quick: rc $?, $((SECONDS - start)) s"
 tail -60 "$OUT/compare_gpu.md"
-[ $tests_rc = 0 ] && tests_rc=$cuda_rc
+[ "$tests_rc" = 0 ] && tests_rc=$cuda_rc
 exit $tests_rc
