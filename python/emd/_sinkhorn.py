@@ -512,7 +512,7 @@ def sinkhorn_divergence(
     max_iter: int = 10_000,
     tol: float = 1e-9,
     eps_scaling: float | None = None,
-) -> float:
+) -> Any:
     r"""Debiased Sinkhorn divergence between two weighted point clouds.
 
     .. math::
@@ -535,7 +535,8 @@ def sinkhorn_divergence(
 
     Returns
     -------
-    float
+    scalar
+        A NumPy scalar of the inputs' float dtype.
 
     References
     ----------
@@ -576,7 +577,7 @@ def sinkhorn_wasserstein(
     max_iter: int = 10_000,
     tol: float = 1e-9,
     eps_scaling: float | None = None,
-) -> float:
+) -> Any:
     r"""The entropic estimate of :math:`W_p`: :math:`\langle P_\varepsilon, C \rangle^{1/p}`.
 
     :math:`P_\varepsilon` is the plan of :func:`sinkhorn_samples` for the cost
@@ -585,7 +586,8 @@ def sinkhorn_wasserstein(
 
     Returns
     -------
-    float
+    scalar
+        A NumPy scalar of the inputs' float dtype.
     """
     res = sinkhorn_samples(
         x, y, reg, x_weights=x_weights, y_weights=y_weights, p=p, metric=metric,

@@ -87,7 +87,7 @@ def sliced_wasserstein(
     projections: Any = None,
     seed: Any = None,
     reduce: str = "mean",
-) -> float:
+) -> Any:
     r"""Sliced p-Wasserstein distance between two weighted point clouds.
 
     .. math::
@@ -145,7 +145,7 @@ def sliced_wasserstein(
         return be.finish(xa.dtype.type(value))
 
 
-def _power_mean(w: Any, p: float) -> float:
+def _power_mean(w: Any, p: float) -> Any:
     """(mean_k w_k^p)^(1/p); when w^p leaves the normal range (w = 10 at p = 400),
     the w are divided by their largest first (exact either way up to rounding)."""
     with np.errstate(over="ignore", under="ignore"):

@@ -28,7 +28,7 @@ def wasserstein(
     metric: str = "euclidean",
     method: str = "exact",
     reg: float | None = None,
-) -> float:
+) -> Any:
     r"""Exact p-Wasserstein distance between two weighted samples.
 
     .. math::
