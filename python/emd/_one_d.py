@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,9 @@ __all__ = ["wasserstein_1d"]
 
 def _leading_pairs(lead_u: tuple[int, ...], lead_v: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
     """Row indices of u and v for every element of the broadcast batch shape."""
+    if lead_u == lead_v:  # the common case, single pairs included: row k with row k
+        rows = np.arange(math.prod(lead_u), dtype=np.int64)
+        return lead_u, rows, rows
     try:
         shape = np.broadcast_shapes(lead_u, lead_v)
     except ValueError:

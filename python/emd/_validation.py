@@ -71,6 +71,9 @@ def result_float_dtype(*arrays: np.ndarray | None) -> np.dtype:
     Integers and booleans count as float64, float16 as float32; the result is
     numpy's promotion of those (so float32 with float64 gives float64).
     """
+    first = arrays[0].dtype if arrays and arrays[0] is not None else None
+    if first in _FLOAT_DTYPES and all(a is None or a.dtype == first for a in arrays):
+        return first  # one float dtype throughout: the common case, without numpy's promotion
     dtypes: list[np.dtype] = []
     for a in arrays:
         if a is None:
