@@ -127,9 +127,11 @@ def test_the_gpu_mirror_is_gone():
 
 
 def _kernels() -> list[str]:
-    from emd._backend.base import Backend
+    from emd._backend.base import KERNELS, Backend
 
-    return [k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_")]
+    methods = [k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_")]
+    assert set(KERNELS) <= set(methods)
+    return methods
 
 
 def test_the_cpu_backend_implements_every_kernel():
@@ -152,3 +154,14 @@ def test_the_cuda_backend_defines_every_kernel():
 @pytest.mark.parametrize("name", emd.__all__)
 def test_public_names_have_docstrings(name):
     assert getattr(emd, name).__doc__
+
+
+def test_the_torch_backend_runs_every_kernel_on_its_inner_backend():
+    from emd._backend.base import KERNELS, Backend
+    from emd._backend.cpu import CPU_BACKEND
+    from emd._backend.torch import Torch
+
+    be = Torch(CPU_BACKEND, "cpu")
+    for k in KERNELS:
+        assert getattr(Torch, k) is not getattr(Backend, k), k
+        assert getattr(be, k).__name__ == k

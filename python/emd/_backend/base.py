@@ -9,7 +9,13 @@ import numpy as np
 
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "KERNELS"]
+
+# The kernel table every backend fills (the methods of Backend below the conversions).
+KERNELS = (
+    "wasserstein_1d", "divergence", "cost_matrix", "network_simplex", "sinkhorn_dense", "sinkhorn_plan_dense",
+    "sinkhorn_samples", "sinkhorn_plan_samples", "critic_layers", "critic_forward", "kr_estimate",
+)
 
 
 class Backend:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Backend
+from .base import KERNELS, Backend
 
 __all__ = ["Torch"]
 
@@ -28,10 +28,6 @@ class Torch(Backend):
         self.device = device
         self.xp = inner.xp
         self.host = inner.host
-
-    def __getattr__(self, kernel: str) -> Any:
-        # The kernels are the inner backend's: they see only its arrays.
-        return getattr(self.inner, kernel)
 
     def _view(self, x: Any) -> Any:
         if type(x).__module__.startswith("torch"):
@@ -81,3 +77,16 @@ class Torch(Backend):
             items = [self.finish(o) for o in out]
             return type(out)(*items) if hasattr(out, "_fields") else tuple(items)
         return out
+
+
+def _delegate(kernel: str) -> Any:
+    def run(self: Torch, *args: Any, **kwargs: Any) -> Any:
+        # The kernels are the inner backend's: they see only its arrays.
+        return getattr(self.inner, kernel)(*args, **kwargs)
+
+    run.__name__ = kernel
+    return run
+
+
+for _kernel in KERNELS:
+    setattr(Torch, _kernel, _delegate(_kernel))
