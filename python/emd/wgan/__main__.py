@@ -30,6 +30,14 @@ def _defaults_epilog() -> str:
     return "\n".join(lines)
 
 
+def add_evaluation_arguments(p: argparse.ArgumentParser, d: Config) -> None:
+    """--seed, --eval-every, --eval-samples: shared with python -m emd.wgan.compare."""
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    p.add_argument("--eval-every", type=int, default=d.eval_every, help=f"evaluation period (default {d.eval_every})")
+    p.add_argument("--eval-samples", type=int, default=d.eval_samples,
+                   help=f"samples per side in each exact W1 (default {d.eval_samples})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = argparse.ArgumentParser(
@@ -61,10 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size m (default {d.batch})")
     p.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden width of both networks (default {d.hidden})")
     p.add_argument("--z-dim", type=int, default=d.z_dim, help=f"prior dimension (default {d.z_dim})")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
-    p.add_argument("--eval-every", type=int, default=d.eval_every, help=f"evaluation period (default {d.eval_every})")
-    p.add_argument("--eval-samples", type=int, default=d.eval_samples,
-                   help=f"samples per side in each exact W1 (default {d.eval_samples})")
+    add_evaluation_arguments(p, d)
     p.add_argument("--device", choices=DEVICES, default=d.device,
                    help="cpu (default) or cuda: networks, optimizer states and batches on the GPU (needs CuPy and emd's CUDA kernels)")
     p.add_argument("--out", default=d.out, help=f"output directory (default {d.out})")

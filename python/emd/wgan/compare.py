@@ -243,6 +243,8 @@ def _write_figure(out: str, results: list[MethodResult]) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .__main__ import add_evaluation_arguments
+
     d = Config()
     p = argparse.ArgumentParser(
         prog="python -m emd.wgan.compare",
@@ -254,10 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated subset of {','.join(METHODS)} (default: all)")
     p.add_argument("--iters", type=int, default=d.iters, help=f"generator iterations per method (default {d.iters})")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed shared by every run (default {d.seed})")
-    p.add_argument("--eval-every", type=int, default=d.eval_every, help=f"evaluation period (default {d.eval_every})")
-    p.add_argument("--eval-samples", type=int, default=d.eval_samples,
-                   help=f"samples per side in each exact W1 (default {d.eval_samples})")
+    add_evaluation_arguments(p, d)  # --seed (shared by every run), --eval-every, --eval-samples
     p.add_argument("--out", default="wgan_compare", help="output directory (default wgan_compare)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p

@@ -61,12 +61,24 @@ METRIC_FIELDS = [
 ]
 
 
-def spearman(a: Any, b: Any) -> float:
-    """Spearman's rank correlation (average ranks for ties), with numpy only; nan if undefined."""
+def _paired(a: Any, b: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"spearman needs two 1-D arrays of equal length, got {a.shape} and {b.shape}")
+        raise ValueError(f"{name} needs two 1-D arrays of equal length, got {a.shape} and {b.shape}")
+    return a, b
+
+
+def _centred_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """sum(a' b') / sqrt(sum a'^2 sum b'^2) of the centred a', b'; nan when either is constant."""
+    da, db = a - a.mean(), b - b.mean()
+    den = np.sqrt((da * da).sum() * (db * db).sum())
+    return float((da * db).sum() / den) if den > 0 else float("nan")
+
+
+def spearman(a: Any, b: Any) -> float:
+    """Spearman's rank correlation (average ranks for ties), with numpy only; nan if undefined."""
+    a, b = _paired(a, b, "spearman")
     if len(a) < 2:
         return float("nan")
 
@@ -79,24 +91,13 @@ def spearman(a: Any, b: Any) -> float:
         sums = np.bincount(inv, weights=r)
         return sums[inv] / counts[inv]
 
-    ra, rb = ranks(a), ranks(b)
-    ra -= ra.mean()
-    rb -= rb.mean()
-    den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-    return float((ra * rb).sum() / den) if den > 0 else float("nan")
+    return _centred_cosine(ranks(a), ranks(b))  # Pearson's correlation of the ranks
 
 
 def pearson(a: Any, b: Any) -> float:
     """Pearson's linear correlation, with numpy only; nan if undefined (fewer than 2 points, or a constant)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"pearson needs two 1-D arrays of equal length, got {a.shape} and {b.shape}")
-    if len(a) < 2:
-        return float("nan")
-    da, db = a - a.mean(), b - b.mean()
-    den = np.sqrt((da * da).sum() * (db * db).sum())
-    return float((da * db).sum() / den) if den > 0 else float("nan")
+    a, b = _paired(a, b, "pearson")
+    return _centred_cosine(a, b) if len(a) >= 2 else float("nan")
 
 
 def estimate_ratio_applies(config: Config) -> bool:
