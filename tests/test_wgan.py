@@ -439,6 +439,9 @@ def test_overrides_are_kept_and_reported():
     cfg = Config(lipschitz="spectral", betas=[0.0, 0.99], n_critic=1)
     assert cfg.betas == (0.0, 0.99) and cfg.overridden() == ["betas", "n_critic"]
     assert "Adam lr 0.0001 betas (0, 0.99), n_critic 1" in cfg.describe()
+    assert Config(lipschitz="gp", gp_lambda=0.1).overridden() == ["gp_lambda"]
+    assert Config(lipschitz="clip", clip=0.02).overridden() == ["clip"]
+    assert Config(lipschitz="spectral", clip=0.02, gp_lambda=1.0).overridden() == []  # not theirs: unused
 
 
 @pytest.mark.parametrize("kw, err, match", [

@@ -236,6 +236,10 @@ class Config:
             implied = (0.9, 0.999) if self.optimizer == "adam" else None
         published = {"optimizer": d.optimizer, "lr": d.lr, "betas": implied, "n_critic": d.n_critic,
                      "n_critic_boost": d.n_critic_boost}
+        # the method's own constant, at its paper's value by default (c 0.01, lambda 10)
+        own = {"clip": "clip", "gp": "gp_lambda"}.get(self.method)
+        if own is not None:
+            published[own] = Config.__dataclass_fields__[own].default
         return [n for n, v in published.items() if getattr(self, n) != v]
 
     def _resolve_defaults(self) -> None:
