@@ -98,3 +98,15 @@ def test_compare_cli_bad_input_exits_2(tmp_path, capsys, args, message):
         cmp.main([*args, "--out", str(tmp_path / "never")])
     assert exc.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
+
+
+def test_table_says_when_the_halving_is_lost():
+    nan = float("nan")
+    row = dict(settings="x: y", w1_start=2.0, modes_end=8, num_modes=8, spearman=0.5, pearson=0.5,
+               ratio_end=nan, ratio_median=nan, ratio_min=nan, ratio_max=nan, wall_s=1.0)
+    results = [cmp.MethodResult(method="clip", w1_end=0.5, iters_to_halve=300, **row),
+               cmp.MethodResult(method="gp", w1_end=1.5, iters_to_halve=700, **row),
+               cmp.MethodResult(method="gan", w1_end=1.5, iters_to_halve=-1, **row)]
+    lines = cmp.format_table(results, 0.1, cmp.method_config("clip")).splitlines()
+    assert "| 2.000 -> 0.500 | 300 | 8/8 |" in lines[2]
+    assert "| 700, lost by the end |" in lines[3] and "| not reached |" in lines[4]

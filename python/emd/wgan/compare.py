@@ -54,7 +54,8 @@ class MethodResult:
     method : "clip", "spectral", "gp" or "gan".
     settings : the optimizer settings it ran with (:meth:`Config.describe`).
     w1_start, w1_end : exact W1 at iteration 0 and at the end.
-    iters_to_halve : first evaluated iteration with W1 <= w1_start / 2; -1 if none.
+    iters_to_halve : first evaluated iteration with W1 <= w1_start / 2; -1 if none
+        (the table says when W1 is above the half again at the end).
     modes_end : modes covered at the end (-1 when the dataset has no modes).
     num_modes : the dataset's modes (0 when it has none).
     spearman, pearson : of the critic's estimate against the exact W1, after iteration 0.
@@ -164,7 +165,7 @@ def compare(
     with open(os.path.join(out, "compare.json"), "w") as f:
         json.dump({"results": [asdict(r) for r in results], "sampling_floor": floor,
                    "shared": {k: v for k, v in json.loads(first.to_json()).items() if k in _SHARED}}, f, indent=2)
-    note = _write_figure(out, results)
+    note = _write_figure(out, results, floor)
     if log:
         log(table)
         log(note or f"figure: {os.path.join(out, 'compare.png')}")
@@ -187,7 +188,12 @@ def format_table(results: list[MethodResult], floor: float, config: Config) -> s
         label = "gan (--loss gan)" if r.method == "gan" else r.method
         settings = r.settings.split(": ", 1)[-1]
         modes = f"{r.modes_end}/{r.num_modes}" if r.num_modes else "-"
-        halve = str(r.iters_to_halve) if r.iters_to_halve >= 0 else "not reached"
+        if r.iters_to_halve < 0:
+            halve = "not reached"
+        elif r.w1_end > 0.5 * r.w1_start:
+            halve = f"{r.iters_to_halve}, lost by the end"
+        else:
+            halve = str(r.iters_to_halve)
         if math.isnan(r.ratio_end):
             end, spread = "-", "-"
         else:
@@ -207,7 +213,10 @@ def format_table(results: list[MethodResult], floor: float, config: Config) -> s
     return "\n".join(lines)
 
 
-def _write_figure(out: str, results: list[MethodResult]) -> str | None:
+_COLORS = {"clip": "C0", "spectral": "C1", "gp": "C2", "gan": "C3"}  # one colour per method in both panels
+
+
+def _write_figure(out: str, results: list[MethodResult], floor: float) -> str | None:
     """compare.png in ``out``; returns a note instead when matplotlib is missing."""
     try:
         import matplotlib
@@ -223,9 +232,11 @@ def _write_figure(out: str, results: list[MethodResult]) -> str | None:
         it = np.array([int(float(row["iter"])) for row in rows])
         w1 = np.array([float(row["w1_exact"]) for row in rows])
         est = np.array([float(row["critic_estimate"]) for row in rows])
-        ax1.plot(it, w1, label=r.method)
+        ax1.plot(it, w1, color=_COLORS[r.method], label=r.method)
         if not math.isnan(r.ratio_end):
-            ax2.plot(it[1:], est[1:] / w1[1:], label=r.method)
+            ax2.plot(it[1:], est[1:] / w1[1:], color=_COLORS[r.method], label=r.method)
+    if not math.isnan(floor):
+        ax1.axhline(floor, color="gray", lw=0.8, ls=":", label="sampling floor")
     ax1.set_xlabel("generator iteration")
     ax1.set_ylabel("exact W1 (emd), generated vs real")
     ax1.set_yscale("log")
