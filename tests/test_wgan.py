@@ -9,6 +9,7 @@ plan is a permutation and this is the exact W1), independent of emd.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib
 import json
 import math
@@ -21,9 +22,12 @@ from scipy.spatial.distance import cdist
 from scipy.stats import spearmanr
 
 import emd.wgan.__main__ as cli
-from emd.wgan import Config, spearman, train
+from scipy.stats import pearsonr
+
+from emd.wgan import Config, pearson, spearman, train
+from emd.wgan.config import METHOD_DEFAULTS
 from emd.wgan.data import make_dataset
-from emd.wgan.models import Critic, LineGenerator, MLPGenerator, RMSProp, gradient_penalty, mlp_forward
+from emd.wgan.models import Critic, LineGenerator, MLPGenerator, gradient_penalty, mlp_forward
 
 # the module, not the function emd.wgan.train that shadows it as a package attribute
 train_mod = importlib.import_module("emd.wgan.train")
@@ -111,16 +115,6 @@ def test_generator_gradients(rng):
     assert grads[0][0] == pytest.approx(upstream[:5, 0].sum())
 
 
-def test_rmsprop_moves_by_about_lr():
-    p = [np.array([1.0, -1.0])]
-    opt = RMSProp(p, lr=0.01)
-    opt.step(p, [np.array([5.0, -0.001])])
-    # first step: v = 0.01 g^2, so the step is lr g / (0.1 |g| + eps), about 10 lr whatever |g|
-    g = np.array([5.0, -0.001])
-    np.testing.assert_allclose(p[0], [1.0, -1.0] - 0.01 * g / (0.1 * np.abs(g) + 1e-8), rtol=1e-12)
-    assert np.allclose(np.abs(p[0] - [1.0, -1.0]), 0.1, rtol=1e-3)
-
-
 def test_spearman_matches_scipy(rng):
     for _ in range(20):
         a = rng.integers(0, 6, size=15).astype(float)  # ties on purpose
@@ -129,6 +123,18 @@ def test_spearman_matches_scipy(rng):
     assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     assert math.isnan(spearman([1.0], [2.0]))
     assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_pearson_matches_scipy(rng):
+    for _ in range(20):
+        a = rng.standard_normal(15)
+        b = 0.5 * a + rng.standard_normal(15)
+        assert pearson(a, b) == pytest.approx(pearsonr(a, b).statistic, abs=1e-12)
+    assert pearson([1, 2, 3], [-2, -4, -6]) == pytest.approx(-1.0)
+    assert math.isnan(pearson([1.0], [2.0]))
+    assert math.isnan(pearson([1, 1, 1], [1, 2, 3]))
+    with pytest.raises(ValueError, match="equal length"):
+        pearson([1, 2], [1, 2, 3])
 
 
 @pytest.mark.parametrize("name", ["8gaussians", "25gaussians", "rings"])
@@ -398,3 +404,131 @@ def test_critic_schedule_is_the_papers(tmp_path):
     assert steps(n_critic=5, n_critic_boost=100) == {0: 100, 24: 100, 25: 5, 499: 5, 500: 100, 1000: 100, 1001: 5}
     assert steps(n_critic=200, n_critic_boost=100) == {0: 100, 24: 100, 25: 200, 499: 200, 500: 100, 1000: 100, 1001: 200}
     assert set(steps(n_critic=5, n_critic_boost=0).values()) == {5}
+
+
+# -- each method's published settings ------------------------------------------------
+
+
+def settings(cfg):
+    return cfg.optimizer, cfg.lr, cfg.betas, cfg.n_critic, cfg.n_critic_boost
+
+
+def test_each_method_defaults_to_its_papers_settings():
+    # The numbers as printed in the papers, written out here rather than read
+    # from METHOD_DEFAULTS, so that a change to the table fails this test.
+    clip = Config(lipschitz="clip")  # Arjovsky et al. 2017, Algorithm 1 (and its code's critic boost)
+    assert settings(clip) == ("rmsprop", 5e-5, None, 5, 100) and clip.clip == 0.01 and clip.batch == 64
+    gp = Config(lipschitz="gp")  # Gulrajani et al. 2017, Algorithm 1
+    assert settings(gp) == ("adam", 1e-4, (0.0, 0.9), 5, 0) and gp.gp_lambda == 10.0
+    sn = Config(lipschitz="spectral")  # Miyato et al. 2018, Table 1, setting A
+    assert settings(sn) == ("adam", 1e-4, (0.5, 0.9), 5, 0)
+    gan = Config(loss="gan")  # DCGAN's Adam, one discriminator step
+    assert settings(gan) == ("adam", 2e-4, (0.5, 0.999), 1, 0)
+    assert gan.method == "gan" and Config(loss="gan", lipschitz="gp") == dataclasses.replace(gan, lipschitz="gp")
+    for cfg in (clip, gp, sn, gan):
+        assert cfg.overridden() == []
+        assert METHOD_DEFAULTS[cfg.method].source in cfg.describe() or cfg.describe()  # describe() never raises
+
+
+def test_overrides_are_kept_and_reported():
+    cfg = Config(lipschitz="gp", optimizer="rmsprop", lr=3e-4)
+    assert settings(cfg) == ("rmsprop", 3e-4, None, 5, 0)
+    assert cfg.overridden() == ["optimizer", "lr"]
+    cfg = Config(lipschitz="clip", optimizer="adam")  # Adam's own betas; clip's lr and schedule
+    assert settings(cfg) == ("adam", 5e-5, (0.9, 0.999), 5, 100) and cfg.overridden() == ["optimizer"]
+    cfg = Config(lipschitz="spectral", betas=[0.0, 0.99], n_critic=1)
+    assert cfg.betas == (0.0, 0.99) and cfg.overridden() == ["betas", "n_critic"]
+    assert "Adam lr 0.0001 betas (0, 0.99), n_critic 1" in cfg.describe()
+    assert Config(lipschitz="gp", gp_lambda=0.1).overridden() == ["gp_lambda"]
+    assert Config(lipschitz="clip", clip=0.02).overridden() == ["clip"]
+    assert Config(lipschitz="spectral", clip=0.02, gp_lambda=1.0).overridden() == []  # not theirs: unused
+
+
+@pytest.mark.parametrize("kw, err, match", [
+    (dict(optimizer="rmsprop", betas=(0.5, 0.9)), ValueError, "`betas` applies to the adam optimizer only"),
+    (dict(lipschitz="gp", betas=(1.0, 0.9)), ValueError, "`betas` must be < 1.0"),
+    (dict(lipschitz="gp", betas=(-0.1, 0.9)), ValueError, "`betas` must be >= 0.0"),
+    (dict(lipschitz="gp", betas=(0.5,)), TypeError, "two numbers"),
+    (dict(lipschitz="gp", betas="ab"), TypeError, "two numbers"),
+    (dict(optimizer="sgd"), ValueError, "`optimizer` must be one of"),
+    (dict(lr=0.0), ValueError, "`lr` must be > 0.0"),
+    (dict(n_critic=0), ValueError, "`n_critic` must be >= 1"),
+    (dict(n_critic_boost=-1), ValueError, "`n_critic_boost` must be >= 0"),
+    (dict(n_critic=2.5), TypeError, "`n_critic` must be an integer"),
+])
+def test_bad_settings_are_refused(kw, err, match):
+    with pytest.raises(err, match=match):
+        Config(**kw)
+
+
+def test_config_json_records_the_settings_used(tmp_path):
+    cfg, _ = run_tiny(tmp_path, lipschitz="gp", betas=(0.5, 0.99))
+    with open(os.path.join(cfg.out, "config.json")) as f:
+        saved = json.load(f)
+    assert (saved["optimizer"], saved["lr"], saved["betas"], saved["gp_lambda"]) == ("adam", 1e-4, [0.5, 0.99], 10.0)
+    assert Config.load(cfg.out) == cfg
+
+
+def test_config_json_from_before_the_optimizer_option_means_rmsprop(tmp_path):
+    raw = json.loads(Config(lipschitz="gp", optimizer="rmsprop", out=str(tmp_path)).to_json())
+    del raw["optimizer"], raw["betas"]
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    old = Config.load(str(tmp_path))
+    assert (old.optimizer, old.betas, old.lipschitz) == ("rmsprop", None, "gp")
+
+
+def test_resume_continues_exactly_with_adam(tmp_path):
+    # Adam's moments and step count (its bias correction) come back from the checkpoint
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]  # noqa: E731
+    full, _ = run_tiny(tmp_path, "full", iters=6, lipschitz="gp")
+    half, _ = run_tiny(tmp_path, "half", iters=4, lipschitz="gp")
+    with np.load(os.path.join(half.out, "checkpoint.npz")) as f:
+        assert int(f["critic_t"]) == 4 * TINY["n_critic"] and int(f["gen_t"]) == 4
+        assert "critic_m0" in f.files and "gen_m0" in f.files
+    cont = Config(**{**json.loads(half.to_json()), "iters": 6})
+    train(cont, resume=True, w1_fn=w1_lsa, progress=False, log=None)
+    assert strip(read_metrics(half.out)) == strip(read_metrics(full.out))
+
+
+@pytest.mark.parametrize("kw, has_ratio", [(dict(lipschitz="gp"), True), (dict(lipschitz="spectral"), True),
+                                           (dict(lipschitz="clip"), False), (dict(loss="gan"), False)])
+def test_summary_holds_the_estimate_against_the_exact_w1(tmp_path, kw, has_ratio):
+    cfg, summary = run_tiny(tmp_path, iters=6, eval_every=1, **kw)
+    rows = read_metrics(cfg.out)[1:]  # after iteration 0
+    est = np.array([float(r["critic_estimate"]) for r in rows])
+    w1 = np.array([float(r["w1_exact"]) for r in rows])
+    assert summary["pearson_estimate_vs_w1"] == pytest.approx(pearsonr(est, w1).statistic, abs=1e-12)
+    assert summary["spearman_estimate_vs_w1"] == pytest.approx(spearmanr(est, w1).statistic, abs=1e-12)
+    assert summary["method"] == cfg.describe()
+    assert ("estimate_ratio_final" in summary) == has_ratio
+    if has_ratio:
+        ratio = est / w1
+        assert summary["estimate_ratio_final"] == pytest.approx(ratio[-1], rel=1e-12)
+        assert summary["estimate_ratio_median"] == pytest.approx(np.median(ratio), rel=1e-12)
+        assert summary["estimate_ratio_range"] == pytest.approx([ratio.min(), ratio.max()], rel=1e-12)
+
+
+def test_cli_takes_the_optimizer_options(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train_mod, "_default_w1", w1_lsa)
+    out = tmp_path / "o"
+    code = cli.main(["--lipschitz", "gp", "--lr", "2e-4", "--betas", "0.5", "0.99", "--iters", "1", "--out", str(out),
+                     *TINY_ARGS])
+    assert code == 0
+    saved = Config.load(str(out))
+    assert (saved.optimizer, saved.lr, saved.betas) == ("adam", 2e-4, (0.5, 0.99))
+    text = capsys.readouterr().out
+    assert "WGAN, --lipschitz gp: Adam lr 0.0002 betas (0.5, 0.99)" in text and "overridden here: lr, betas" in text
+    assert "Gulrajani et al. 2017" in text and "python -m emd.wgan.compare" in text
+    assert "Pearson" in text and "critic estimate / exact W1" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--optimizer", "sgd"], "invalid choice"),
+    (["--optimizer", "rmsprop", "--betas", "0.5", "0.9"], "--betas applies to the adam optimizer only"),
+    (["--lipschitz", "gp", "--betas", "0.5", "1.5"], "--betas must be < 1.0"),
+    (["--betas", "0.5"], "expected 2 arguments"),
+])
+def test_cli_bad_optimizer_options_exit_2(tmp_path, capsys, args, message):
+    code, captured = run_cli([*args, "--out", str(tmp_path / "never")], capsys)
+    assert code == 2 and message in captured.err and "Traceback" not in captured.err
+    assert not (tmp_path / "never").exists()

@@ -1,4 +1,4 @@
-"""``python -m emd.wgan``: train a WGAN by Algorithm 1 and measure it with emd's exact W1.
+"""``python -m emd.wgan``: train a WGAN (clip, spectral or gp) and measure it with emd's exact W1.
 
 Every input problem (an unknown dataset, a missing or malformed --data file, an
 output directory that cannot be written, --resume without a checkpoint) is
@@ -15,38 +15,61 @@ import re
 import sys
 import tempfile
 
-from .config import DATASETS, DEVICES, LIPSCHITZ, LOSSES, Config
+from .config import DATASETS, DEVICES, LIPSCHITZ, LOSSES, METHOD_DEFAULTS, OPTIMIZERS, Config
 from .data import load_npy
+
+
+def _defaults_epilog() -> str:
+    lines = ["Each method's defaults (--optimizer, --lr, --betas, --n-critic, --n-critic-boost) are its paper's:"]
+    for name, d in METHOD_DEFAULTS.items():
+        label = "--loss gan" if name == "gan" else f"--lipschitz {name}"
+        betas = f", betas {d.betas[0]:g} {d.betas[1]:g}" if d.betas else ""
+        lines.append(f"  {label}: {d.optimizer} lr {d.lr:g}{betas}, n_critic {d.n_critic}, "
+                     f"n_critic_boost {d.n_critic_boost} ({d.source.split(' (')[0]})")
+    lines.append("Compare the methods on the same data and seed: python -m emd.wgan.compare")
+    return "\n".join(lines)
+
+
+def add_evaluation_arguments(p: argparse.ArgumentParser, d: Config) -> None:
+    """--seed, --eval-every, --eval-samples: shared with python -m emd.wgan.compare."""
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    p.add_argument("--eval-every", type=int, default=d.eval_every, help=f"evaluation period (default {d.eval_every})")
+    p.add_argument("--eval-samples", type=int, default=d.eval_samples,
+                   help=f"samples per side in each exact W1 (default {d.eval_samples})")
 
 
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = argparse.ArgumentParser(
         prog="python -m emd.wgan",
-        description="Train a Wasserstein GAN (Arjovsky et al. 2017, Algorithm 1) on a toy dataset and "
-        "track the exact W1 between generated and real samples with emd.",
+        description="Train a Wasserstein GAN (Arjovsky et al. 2017, Algorithm 1; or its gradient-penalty or "
+        "spectral-normalization variant) on a toy dataset and track the exact W1 between generated and real "
+        "samples with emd.",
+        epilog=_defaults_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--dataset", choices=DATASETS, default=d.dataset, help=f"built-in dataset (default {d.dataset})")
     p.add_argument("--data", metavar="PATH.npy", default=None, help="learn an (n, d) array from a .npy file instead")
     p.add_argument("--loss", choices=LOSSES, default=d.loss, help="wgan (default) or the standard gan baseline")
     p.add_argument("--lipschitz", choices=LIPSCHITZ, default=d.lipschitz,
-                   help="clip (weight clipping, the paper; default), spectral (normalization) or gp (gradient penalty)")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"RMSProp learning rate alpha (default {d.lr})")
+                   help="clip (weight clipping, the WGAN paper; default), spectral (normalization) or gp (gradient penalty)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                   help="optimizer of both networks (default: the method's, see below)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate alpha of both networks (default: the method's)")
+    p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), default=None,
+                   help="Adam's moment decays (default: the method's; 0.9 0.999 if its paper used RMSProp)")
     p.add_argument("--clip", type=float, default=d.clip, help=f"clipping bound c (default {d.clip})")
     p.add_argument("--gp-lambda", type=float, default=d.gp_lambda, help=f"gradient penalty weight (default {d.gp_lambda})")
     p.add_argument("--iters", type=int, default=None,
                    help=f"total generator iterations (default {d.iters}; with --resume, the saved run's)")
-    p.add_argument("--n-critic", type=int, default=d.n_critic, help=f"critic steps per generator step (default {d.n_critic})")
-    p.add_argument("--n-critic-boost", type=int, default=d.n_critic_boost,
-                   help=f"critic steps for the first 25 and every 500th generator iteration, as in the paper's "
-                   f"code (default {d.n_critic_boost}; 0: Algorithm 1 verbatim)")
+    p.add_argument("--n-critic", type=int, default=None, help="critic steps per generator step (default: the method's)")
+    p.add_argument("--n-critic-boost", type=int, default=None,
+                   help="critic steps for the first 25 and every 500th generator iteration, as in the WGAN paper's "
+                   "code (default: 100 for clip, 0 otherwise; 0: a constant n_critic, Algorithm 1 verbatim)")
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size m (default {d.batch})")
     p.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden width of both networks (default {d.hidden})")
     p.add_argument("--z-dim", type=int, default=d.z_dim, help=f"prior dimension (default {d.z_dim})")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
-    p.add_argument("--eval-every", type=int, default=d.eval_every, help=f"evaluation period (default {d.eval_every})")
-    p.add_argument("--eval-samples", type=int, default=d.eval_samples,
-                   help=f"samples per side in each exact W1 (default {d.eval_samples})")
+    add_evaluation_arguments(p, d)
     p.add_argument("--device", choices=DEVICES, default=d.device,
                    help="cpu (default) or cuda: networks, optimizer states and batches on the GPU (needs CuPy and emd's CUDA kernels)")
     p.add_argument("--out", default=d.out, help=f"output directory (default {d.out})")
@@ -80,7 +103,7 @@ def _cuda_unavailable() -> str | None:
         import cupy  # noqa: F401
     except ImportError:
         return "--device cuda needs CuPy (pip install cupy-cuda12x or cupy-cuda13x)"
-    from .._dispatch import has_cuda
+    from .. import has_cuda
 
     if not has_cuda():
         return "--device cuda: emd's CUDA kernels are not usable here (see emd.has_cuda())"
@@ -110,7 +133,8 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
     else:
         try:
             config = Config(
-                dataset=args.dataset, data=args.data, loss=args.loss, lipschitz=args.lipschitz, lr=args.lr,
+                dataset=args.dataset, data=args.data, loss=args.loss, lipschitz=args.lipschitz,
+                optimizer=args.optimizer, lr=args.lr, betas=None if args.betas is None else tuple(args.betas),
                 clip=args.clip, gp_lambda=args.gp_lambda, n_critic=args.n_critic, n_critic_boost=args.n_critic_boost, batch=args.batch,
                 hidden=args.hidden, z_dim=args.z_dim, iters=Config.iters if args.iters is None else args.iters, eval_every=args.eval_every,
                 eval_samples=args.eval_samples, seed=args.seed, out=args.out, device=args.device,

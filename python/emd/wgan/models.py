@@ -1,4 +1,4 @@
-r"""Numpy MLPs with hand-written backpropagation, and RMSProp.
+r"""Numpy MLPs with hand-written backpropagation (the optimizers are in :mod:`.optim`).
 
 A layer is ``h_{l+1} = sigma(h_l W_l + b_l)`` with W_l of shape (fan_in,
 fan_out), the layout of :class:`emd.MLPCritic`, so the critic's parameters go
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._critic import MLPCritic, spectral_norm
+from .. import MLPCritic, spectral_norm
 
 
 def array_module(x):
@@ -31,7 +31,6 @@ __all__ = [
     "Critic",
     "MLPGenerator",
     "LineGenerator",
-    "RMSProp",
     "array_module",
     "to_device",
 ]
@@ -285,17 +284,3 @@ def to_device(net, xp) -> None:
             setattr(net, name, [xp.asarray(a) for a in getattr(net, name)])
     if hasattr(net, "theta"):
         net.theta = xp.asarray(net.theta)
-
-
-class RMSProp:
-    """RMSProp as in PyTorch (and the paper's code): v <- rho v + (1 - rho) g^2; p <- p - lr g / (sqrt(v) + eps)."""
-
-    def __init__(self, params: list[np.ndarray], lr: float, rho: float = 0.99, eps: float = 1e-8):
-        self.lr, self.rho, self.eps = lr, rho, eps
-        self.state = [np.zeros_like(p) for p in params]
-
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        for p, g, v in zip(params, grads, self.state):
-            v *= self.rho
-            v += (1.0 - self.rho) * g * g
-            p -= self.lr * g / (np.sqrt(v) + self.eps)

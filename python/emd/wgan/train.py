@@ -12,15 +12,21 @@ The loop, with the paper's symbols (alpha = lr, c = clip, m = batch)::
         g_theta <- -grad_theta 1/m sum f_w(g_theta(z_i))
         theta <- theta - alpha RMSProp(theta, g_theta)
 
+The other Lipschitz methods change one line each and their optimizer: "gp"
+(Gulrajani et al. 2017, Algorithm 1) adds lambda (|grad f(x_hat)| - 1)^2 to
+the critic's loss instead of clipping, "spectral" (Miyato et al. 2018) divides
+every critic layer by its spectral norm; each trains by default with the
+optimizer, learning rate and n_critic of its paper (config.METHOD_DEFAULTS),
+and "gan" (--loss gan) is the standard GAN, for contrast.
+
 Every ``eval_every`` generator iterations the run measures, on fixed held-out
 samples: the exact W1 between ``eval_samples`` generated and real samples
 (``emd.wasserstein``), the sliced W2, the critic's estimate (the KR estimate
 by emd's fused kernel; the logged critic loss is its negative on the training
 batch in the clip and spectral modes, plus the penalty in the gp mode), and
-mode coverage on the mixtures. The gp and gan modes are variants of this loop,
-not reproductions of their papers: they keep its RMSProp, learning rate and
-critic schedule (Gulrajani et al. use Adam, lr 1e-4, betas (0, 0.9) and a
-constant n_critic; a GAN usually takes one discriminator step).
+mode coverage on the mixtures. The summary holds the estimate against the
+exact W1 over the run: their Spearman and Pearson correlations and, for the
+critics meant to be 1-Lipschitz (gp, spectral), the ratio estimate / W1.
 Reference: M. Arjovsky, S. Chintala, L. Bottou, "Wasserstein generative
 adversarial networks", ICML 2017, Algorithm 1.
 """
@@ -37,14 +43,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._critic import clip_weights, critic_forward, kr_estimate
-from .._sliced import sliced_wasserstein
+from .. import clip_weights, critic_forward, kr_estimate, sliced_wasserstein
 from ._blas import one_blas_thread
-from .config import Config
+from .config import METHOD_DEFAULTS, Config
 from .data import load_npy, make_dataset, user_dataset
-from .models import Critic, LineGenerator, MLPGenerator, RMSProp, mlp_backward, to_device
+from .models import Critic, LineGenerator, MLPGenerator, mlp_backward, to_device
+from .optim import make_optimizer
 
-__all__ = ["train", "spearman", "METRIC_FIELDS"]
+__all__ = ["train", "summarize", "spearman", "pearson", "estimate_ratio_applies", "METRIC_FIELDS"]
+
+# Where the README points for the methods side by side.
+COMPARE_HINT = "python -m emd.wgan.compare (table in docs/critic.md)"
 
 METRIC_FIELDS = [
     "iter", "wall_s", "w1_exact", "sliced_w2", "critic_estimate", "critic_loss", "gen_loss",
@@ -52,12 +61,24 @@ METRIC_FIELDS = [
 ]
 
 
-def spearman(a: Any, b: Any) -> float:
-    """Spearman's rank correlation (average ranks for ties), with numpy only; nan if undefined."""
+def _paired(a: Any, b: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"spearman needs two 1-D arrays of equal length, got {a.shape} and {b.shape}")
+        raise ValueError(f"{name} needs two 1-D arrays of equal length, got {a.shape} and {b.shape}")
+    return a, b
+
+
+def _centred_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """sum(a' b') / sqrt(sum a'^2 sum b'^2) of the centred a', b'; nan when either is constant."""
+    da, db = a - a.mean(), b - b.mean()
+    den = np.sqrt((da * da).sum() * (db * db).sum())
+    return float((da * db).sum() / den) if den > 0 else float("nan")
+
+
+def spearman(a: Any, b: Any) -> float:
+    """Spearman's rank correlation (average ranks for ties), with numpy only; nan if undefined."""
+    a, b = _paired(a, b, "spearman")
     if len(a) < 2:
         return float("nan")
 
@@ -70,11 +91,20 @@ def spearman(a: Any, b: Any) -> float:
         sums = np.bincount(inv, weights=r)
         return sums[inv] / counts[inv]
 
-    ra, rb = ranks(a), ranks(b)
-    ra -= ra.mean()
-    rb -= rb.mean()
-    den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-    return float((ra * rb).sum() / den) if den > 0 else float("nan")
+    return _centred_cosine(ranks(a), ranks(b))  # Pearson's correlation of the ranks
+
+
+def pearson(a: Any, b: Any) -> float:
+    """Pearson's linear correlation, with numpy only; nan if undefined (fewer than 2 points, or a constant)."""
+    a, b = _paired(a, b, "pearson")
+    return _centred_cosine(a, b) if len(a) >= 2 else float("nan")
+
+
+def estimate_ratio_applies(config: Config) -> bool:
+    """Whether the critic is meant to be 1-Lipschitz, so that its KR estimate
+    should approach the exact W1 itself (gp, spectral), not a multiple of it
+    (clip: K-Lipschitz for an unknown K) or another quantity (the GAN)."""
+    return config.loss == "wgan" and config.lipschitz in ("gp", "spectral")
 
 
 def _running_median(x: np.ndarray, k: int) -> np.ndarray:
@@ -155,8 +185,9 @@ class _Run:
             to_device(self.generator, cupy)
         self.eval_real_dev = self.xp.asarray(self.eval_real)
         self.eval_z_dev = self.xp.asarray(self.eval_z)
-        self.opt_critic = RMSProp(self.critic.params, config.lr)
-        self.opt_gen = RMSProp(self.generator.params, config.lr)
+        # one optimizer of the same kind and settings per network, as in the papers
+        self.opt_critic = make_optimizer(config.optimizer, self.critic.params, config.lr, config.betas)
+        self.opt_gen = make_optimizer(config.optimizer, self.generator.params, config.lr, config.betas)
         self.iteration = 0
         self.last_critic_loss = float("nan")
         self.last_gen_loss = float("nan")
@@ -181,7 +212,7 @@ class _Run:
             self.critic.update_spectral()
         loss, grads = self.critic.loss_and_grads(x, fake, loss=cfg.loss, gp_lambda=cfg.gp_lambda, rng=self.rng)
         self._check_finite("critic", loss, grads)
-        self.opt_critic.step(self.critic.params, grads)  # w <- w + alpha RMSProp(w, g_w)
+        self.opt_critic.step(self.critic.params, grads)  # w <- w + alpha RMSProp(w, g_w) (or Adam)
         if self.critic.lipschitz == "clip":
             if self.xp is np:
                 clip_weights(self.critic.as_view(), cfg.clip)  # w <- clip(w, -c, c)
@@ -263,9 +294,12 @@ class _Run:
     def state_arrays(self) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {"iteration": np.asarray(self.iteration)}
         for prefix, net, opt in (("critic", self.critic, self.opt_critic), ("gen", self.generator, self.opt_gen)):
-            for i, (p, v) in enumerate(zip(net.params, opt.state)):
+            for i, p in enumerate(net.params):
                 arrays[f"{prefix}_p{i}"] = self._host(p)
-                arrays[f"{prefix}_v{i}"] = self._host(v)
+            for key, bufs in opt.buffers().items():  # RMSProp: v; Adam: m and v
+                for i, b in enumerate(bufs):
+                    arrays[f"{prefix}_{key}{i}"] = self._host(b)
+            arrays[f"{prefix}_t"] = np.asarray(opt.t)
         for i, u in enumerate(self.critic.u):
             if u is not None:
                 arrays[f"critic_u{i}"] = self._host(u)
@@ -280,9 +314,14 @@ class _Run:
         with np.load(path, allow_pickle=False) as f:
             self.iteration = int(f["iteration"])
             for prefix, net, opt in (("critic", self.critic, self.opt_critic), ("gen", self.generator, self.opt_gen)):
-                for i, (p, v) in enumerate(zip(net.params, opt.state)):
+                for i, p in enumerate(net.params):
                     p[...] = self.xp.asarray(f[f"{prefix}_p{i}"])
-                    v[...] = self.xp.asarray(f[f"{prefix}_v{i}"])
+                for key, bufs in opt.buffers().items():
+                    for i, b in enumerate(bufs):
+                        b[...] = self.xp.asarray(f[f"{prefix}_{key}{i}"])
+                # Adam's bias correction needs the step count; checkpoints from
+                # before it was saved are RMSProp's, which does not use it.
+                opt.t = int(f[f"{prefix}_t"]) if f"{prefix}_t" in f.files else 0
             for i in range(len(self.critic.u)):
                 if f"critic_u{i}" in f.files:
                     self.critic.u[i] = self.xp.array(f[f"critic_u{i}"])
@@ -349,7 +388,7 @@ def _read_metrics(path: str) -> list[dict[str, Any]]:
 
 
 def _default_w1(x: np.ndarray, y: np.ndarray) -> float:
-    from .._wasserstein import wasserstein
+    from .. import wasserstein
 
     return wasserstein(x, y)
 
@@ -362,7 +401,7 @@ def train(
     progress: bool | None = None,
     log: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
-    """Train a (W)GAN by Algorithm 1 and evaluate it with exact distances.
+    """Train a (W)GAN by Algorithm 1 (or its gp / spectral variant) and evaluate it with exact distances.
 
     Parameters
     ----------
@@ -379,9 +418,12 @@ def train(
     Returns
     -------
     dict
-        The summary also written to ``summary.json``: initial and final exact W1,
-        the Spearman correlation between the critic's estimate and the exact W1
-        over the evaluations, the final metrics row, wall time.
+        The summary also written to ``summary.json`` (see :func:`summarize`):
+        the method, initial and final exact W1, the Spearman and Pearson
+        correlations between the critic's estimate and the exact W1 over the
+        evaluations after iteration 0, for gp and spectral the ratio
+        estimate / exact W1 (at the end, median and range over the run), the
+        final metrics row, wall time.
     """
     w1_fn = _default_w1 if w1_fn is None else w1_fn
     out = config.out
@@ -414,6 +456,7 @@ def train(
     if not rows:
         record(run.evaluate(w1_fn, 0.0))
         if log:
+            log(f"method: {config.describe()}")
             log(f"exact W1 at start (iteration 0): {rows[-1]['w1_exact']:.4f}")
     bar = _Progress(config.iters, run.iteration, show)
     blas = one_blas_thread()
@@ -436,24 +479,7 @@ def train(
         bar.close()
     if not os.path.exists(os.path.join(out, "checkpoint.npz")):
         run.save_checkpoint(out)
-    w1 = np.array([float(r["w1_exact"]) for r in rows])
-    # The critic at iteration 0 has not been trained: its estimate says nothing
-    # yet, so the correlation runs over the evaluations after training began.
-    trained = np.array([float(r["iter"]) > 0 for r in rows])
-    est = np.array([float(r["critic_estimate"]) for r in rows])
-    summary: dict[str, Any] = {
-        "config": json.loads(config.to_json()),
-        "evaluations": len(rows),
-        "w1_initial": float(w1[0]),
-        "w1_final": float(w1[-1]),
-        "w1_ratio": float(w1[-1] / w1[0]) if w1[0] > 0 else float("nan"),
-        "spearman_estimate_vs_w1": spearman(est[trained], w1[trained]),
-        # the same after a running median over 5 evaluations of the estimate,
-        # which takes out the critic's step-to-step noise but not its trend
-        "spearman_median5": spearman(_running_median(est[trained], 5), w1[trained]),
-        "final": rows[-1],
-        "wall_s": float(rows[-1]["wall_s"]),
-    }
+    summary = summarize(config, rows)
     note = _write_plots(out, run, rows)
     summary["plots"] = note or "samples.png, curves.png"
     with open(os.path.join(out, "summary.json"), "w") as f:
@@ -462,13 +488,58 @@ def train(
         last = rows[-1]
         log(f"exact W1 at end (iteration {run.iteration}): {summary['w1_final']:.4f} "
             f"({summary['w1_ratio']:.2f} of the start)")
-        log(f"Spearman(critic estimate, exact W1) over the {int(trained.sum())} evaluations after iteration 0: {summary['spearman_estimate_vs_w1']:.3f} "
-            f"({summary['spearman_median5']:.3f} after a running median over 5)")
+        n_trained = summary["evaluations"] - 1
+        log(f"critic estimate vs exact W1 over the {n_trained} evaluations after iteration 0: "
+            f"Spearman {summary['spearman_estimate_vs_w1']:.3f} "
+            f"({summary['spearman_median5']:.3f} after a running median over 5), "
+            f"Pearson {summary['pearson_estimate_vs_w1']:.3f}")
+        if "estimate_ratio_final" in summary:
+            lo, hi = summary["estimate_ratio_range"]
+            log(f"critic estimate / exact W1 (1 for a 1-Lipschitz critic at its optimum): "
+                f"{summary['estimate_ratio_final']:.3f} at the end, median {summary['estimate_ratio_median']:.3f} "
+                f"over the run (range {lo:.3f} to {hi:.3f})")
         if run.dataset.num_modes:
             log(f"modes covered: {last['modes_covered']}/{run.dataset.num_modes}, "
                 f"high-quality fraction: {float(last['high_quality']):.3f}")
         if isinstance(run.generator, LineGenerator):
             log(f"theta: {float(last['theta']):.4f}")
+        log(f"this run: {config.describe()}")
+        changed = config.overridden()
+        log(f"  (published settings: {METHOD_DEFAULTS[config.method].source}"
+            f"{'; overridden here: ' + ', '.join(changed) if changed else ''})")
+        log(f"metrics in {os.path.join(out, 'metrics.csv')}; every method on the same data and seed: {COMPARE_HINT}")
         if note:
             log(note)
+    return summary
+
+
+def summarize(config: Config, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary of a run from its metrics rows (dicts as written to metrics.csv).
+
+    The critic at iteration 0 has not been trained: its estimate says nothing
+    yet, so the correlations and ratios run over the evaluations after it.
+    """
+    w1 = np.array([float(r["w1_exact"]) for r in rows])
+    trained = np.array([float(r["iter"]) > 0 for r in rows])
+    est = np.array([float(r["critic_estimate"]) for r in rows])
+    summary: dict[str, Any] = {
+        "config": json.loads(config.to_json()),
+        "method": config.describe(),
+        "evaluations": len(rows),
+        "w1_initial": float(w1[0]),
+        "w1_final": float(w1[-1]),
+        "w1_ratio": float(w1[-1] / w1[0]) if w1[0] > 0 else float("nan"),
+        "spearman_estimate_vs_w1": spearman(est[trained], w1[trained]),
+        # the same after a running median over 5 evaluations of the estimate,
+        # which takes out the critic's step-to-step noise but not its trend
+        "spearman_median5": spearman(_running_median(est[trained], 5), w1[trained]),
+        "pearson_estimate_vs_w1": pearson(est[trained], w1[trained]),
+        "final": rows[-1],
+        "wall_s": float(rows[-1]["wall_s"]),
+    }
+    if estimate_ratio_applies(config) and trained.any():
+        ratio = est[trained] / w1[trained]
+        summary["estimate_ratio_final"] = float(ratio[-1])
+        summary["estimate_ratio_median"] = float(np.median(ratio))
+        summary["estimate_ratio_range"] = [float(ratio.min()), float(ratio.max())]
     return summary
