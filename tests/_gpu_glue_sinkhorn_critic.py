@@ -46,6 +46,9 @@ def dt_of(itemsize):
 
 
 calls = []
+# emd::SolveStatus codes, as the real extension writes them.
+CONVERGED = emd._core.status_names().index("converged")
+MAX_ITER_REACHED = emd._core.status_names().index("max_iter_reached")
 
 
 def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
@@ -62,7 +65,7 @@ def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
         la, lb = np.log(a), np.log(b)
     f = np.zeros(len(a)) if f0 is None else f0.astype(float).copy()
     g = np.zeros(len(b)) if g0 is None else g0.astype(float).copy()
-    n_iter, status, err = 0, 1, 0.0
+    n_iter, status, err = 0, MAX_ITER_REACHED, 0.0
     for si, eps in enumerate(ladder):
         last = si == len(ladder) - 1
         stage_tol = tol if last else max(tol, 1e-2 * a.sum())
@@ -72,7 +75,7 @@ def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
             if it > 0:
                 err = float(np.sum(a * np.abs(np.expm1(np.minimum(700.0, (f - f_new) / eps)))))
                 if err < stage_tol and not g_relaxed:
-                    status = 0 if last else status
+                    status = CONVERGED if last else status
                     break
                 if n_iter >= max_iter and not g_relaxed:
                     break

@@ -23,7 +23,7 @@ py::tuple network_simplex(const carray<T>& a, const carray<T>& b, const carray<T
     carray<T> pot_a({num, n}), pot_b({num, m}), plan_values({num, cap});
     carray<std::int64_t> plan_rows({num, cap}), plan_cols({num, cap}), num_plan(num), n_iter(num);
     carray<double> cost(num), gap(num);
-    carray<int> status(num);
+    carray<std::int32_t> status(num);
     NetworkSimplexParams params;
     params.max_iter = max_iter;
     Interrupt interrupt = python_interrupt();

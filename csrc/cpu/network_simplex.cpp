@@ -1236,7 +1236,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
                            std::int64_t m, bool shared_cost, const NetworkSimplexParams& params,
                            T* potential_a, T* potential_b, std::int64_t* plan_rows, std::int64_t* plan_cols,
                            T* plan_values, std::int64_t* num_plan, double* cost, double* duality_gap,
-                           std::int64_t* n_iter, int* status, Interrupt& interrupt) {
+                           std::int64_t* n_iter, std::int32_t* status, Interrupt& interrupt) {
     const index_t plan_cap = n + m - 1;
     std::exception_ptr error = nullptr;
     auto solve_k = [&](index_t k, std::vector<T>& sub, bool allow_threads) {
@@ -1248,7 +1248,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
         cost[k] = out.cost;
         duality_gap[k] = out.duality_gap;
         n_iter[k] = out.n_iter;
-        status[k] = int(out.status);
+        status[k] = static_cast<std::int32_t>(out.status);
     };
     if (num_problems == 1) {
         std::vector<T> sub;
@@ -1271,7 +1271,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
 #pragma omp critical(emd_network_simplex_error)
 #endif
                 if (!error) error = std::current_exception();
-                status[k] = int(SolveStatus::infeasible);
+                status[k] = static_cast<std::int32_t>(SolveStatus::infeasible);
             }
         }
     }
@@ -1284,7 +1284,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
     template void network_simplex_batch<T>(const T*, const T*, const T*, std::int64_t, std::int64_t,           \
                                            std::int64_t, bool, const NetworkSimplexParams&, T*, T*,            \
                                            std::int64_t*, std::int64_t*, T*, std::int64_t*, double*, double*,  \
-                                           std::int64_t*, int*, Interrupt&);
+                                           std::int64_t*, std::int32_t*, Interrupt&);
 EMD_INSTANTIATE(float)
 EMD_INSTANTIATE(double)
 #undef EMD_INSTANTIATE

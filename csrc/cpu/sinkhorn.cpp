@@ -807,7 +807,7 @@ struct KernelCache {
 struct ProblemResult {
     double cost = 0, objective = 0, marginal_error = 0;
     std::int64_t n_iter = 0;
-    SinkhornStatus status = SinkhornStatus::max_iter_reached;
+    SolveStatus status = SolveStatus::max_iter_reached;
 };
 
 // The one Sinkhorn loop. f, g hold the initial potentials and receive the result.
@@ -959,12 +959,12 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 const double err = std::max(measured, floor_err);
                 res.marginal_error = err;
                 if (err < stage_tol && !g_relaxed) {
-                    if (last) res.status = SinkhornStatus::converged;
+                    if (last) res.status = SolveStatus::converged;
                     break;
                 }
                 // Within the resolution and still above tol: nothing left to gain.
                 if (last && measured <= floor_err && !g_relaxed) {
-                    res.status = SinkhornStatus::resolution_limit;
+                    res.status = SolveStatus::resolution_limit;
                     break;
                 }
                 // The last stage always gets at least one iteration, so the
@@ -1049,7 +1049,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
             ++stage_iter;
             ++res.n_iter;
             if (res.n_iter % poll_every == 0 && interrupt.poll(may_poll)) {
-                res.status = SinkhornStatus::interrupted;
+                res.status = SolveStatus::interrupted;
                 return res;
             }
         }
@@ -1129,7 +1129,7 @@ void run_batch(const T* a, const T* b, std::int64_t num_problems, std::int64_t n
 #pragma omp parallel for schedule(dynamic, 1)
         for (std::int64_t p = 0; p < num_problems; ++p) {
             if (interrupt.requested()) {
-                out.status[p] = static_cast<std::int32_t>(SinkhornStatus::interrupted);
+                out.status[p] = static_cast<std::int32_t>(SolveStatus::interrupted);
                 continue;
             }
             solve(p, false, thread_id() == 0);
@@ -1137,7 +1137,7 @@ void run_batch(const T* a, const T* b, std::int64_t num_problems, std::int64_t n
     } else {
         for (std::int64_t p = 0; p < num_problems; ++p) {
             if (interrupt.requested()) {
-                out.status[p] = static_cast<std::int32_t>(SinkhornStatus::interrupted);
+                out.status[p] = static_cast<std::int32_t>(SolveStatus::interrupted);
                 continue;
             }
             solve(p, n * m >= parallel_entries, true);

@@ -36,6 +36,7 @@
 #include "common/reduce.cuh"
 #include "emd/gpu.hpp"
 #include "emd/interrupt.hpp"
+#include "emd/status.hpp"
 
 namespace emd::gpu {
 namespace {
@@ -52,7 +53,7 @@ struct State {
     int done;        // the loop has stopped
     int accept;      // this step's f_new is accepted (then g is updated)
     int stage;       // index into the epsilon ladder
-    int status;      // 0 converged, 1 max_iter_reached
+    SolveStatus status;  // converged or max_iter_reached
     i64 stage_iter;  // iterations in this stage
     i64 n_iter;      // iterations in all
     double err;      // the last marginal error
@@ -130,7 +131,7 @@ __global__ void init_state_kernel(State* st, int first_stage) {
     st->done = 0;
     st->accept = 0;
     st->stage = first_stage;
-    st->status = 1;
+    st->status = SolveStatus::max_iter_reached;
     st->stage_iter = 0;
     st->n_iter = 0;
     st->err = 0.0;
@@ -162,7 +163,7 @@ __global__ void __launch_bounds__(kControlBlock)
             const double stage_tol = last ? tol : fmax(tol, 1e-2 * mass_a);
             int accept = 1;
             if (err < stage_tol && !st->g_relaxed) {
-                if (last) st->status = 0;
+                if (last) st->status = SolveStatus::converged;
                 accept = 0;
             } else if (st->n_iter >= stage_budget(max_iter, last) && !st->g_relaxed) {
                 accept = 0;  // the last stage always got one iteration: the result belongs to reg
@@ -238,7 +239,7 @@ __global__ void __launch_bounds__(kControlBlock)
         out.d_objective[0] = sc + reg * (sp - sm + mass_a * mass_b);
         out.d_marginal_error[0] = st->err;
         out.d_n_iter[0] = st->n_iter;
-        out.d_status[0] = interrupted ? 2 : st->status;
+        out.d_status[0] = std::int32_t(interrupted ? SolveStatus::interrupted : st->status);
     }
 }
 
@@ -688,7 +689,7 @@ __global__ void __launch_bounds__(kBatchBlock)
     bool last = !(scaling && eps > reg) || max_iter <= 1;  // max_iter = 1: the one iteration is at reg
     if (last) eps = reg;
     i64 n_iter = 0, stage_iter = 0;
-    int status = 1;
+    SolveStatus status = SolveStatus::max_iter_reached;
     double err = 0;
     // over-relaxation, as in the host loop's control kernel (every thread keeps the same copy)
     double omega = 1.0, err_probe = 0.0, err_ref = 0.0;
@@ -704,7 +705,7 @@ __global__ void __launch_bounds__(kBatchBlock)
             err = detail::block_sum_all<kBatchBlock>(acc);
             const double stage_tol = last ? tol : fmax(tol, 1e-2 * mass_a);
             const bool stop = (err < stage_tol || n_iter >= stage_budget(max_iter, last)) && !g_relaxed;
-            if (err < stage_tol && !g_relaxed && last) status = 0;
+            if (err < stage_tol && !g_relaxed && last) status = SolveStatus::converged;
             if (stop) {
                 if (last) break;
                 ++stage;
@@ -762,7 +763,7 @@ __global__ void __launch_bounds__(kBatchBlock)
         out.d_objective[p] = sc + reg * (sp - sm + mass_a * mass_a);  // b carries a's mass
         out.d_marginal_error[p] = err;
         out.d_n_iter[p] = n_iter;
-        out.d_status[p] = status;
+        out.d_status[p] = std::int32_t(status);
     }
 }
 

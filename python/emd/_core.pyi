@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'wasserstein_1d']
+__all__: list[str] = ['cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d']
 @typing.overload
 def cost_matrix(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
@@ -86,6 +86,10 @@ def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
 def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, overrelax: bool = True) -> tuple:
     """
     Log-domain Sinkhorn between point clouds x (n, d), y (m, d), cost metric(x, y) ** power on the fly.
+    """
+def status_names() -> typing.Annotated[list[str], "FixedSize(6)"]:
+    """
+    The names of emd::SolveStatus, indexed by the status codes the solvers return.
     """
 @typing.overload
 def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float32]:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._result import OTResult
+from ._result import STATUS_NAMES, OTResult
 from ._dispatch import accepts_gpu, warn_at_caller
 from ._validation import (
     as_float_array,
@@ -21,8 +21,6 @@ from ._validation import (
 )
 
 __all__ = ["solve", "emd"]
-
-_STATUS = {0: "optimal", 1: "max_iter_reached", 2: "infeasible"}
 
 # Costs are handled exactly up to this magnitude: potentials are sums of up to
 # n + m costs and must stay finite in float64.
@@ -165,7 +163,7 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
     elif not isinstance(return_plan, (bool, np.bool_)):
         raise TypeError(f"`return_plan` must be a bool or None, got {type(return_plan).__name__}")
     cost, pot_a, pot_b, gap, status, n_iter, rows, cols, vals, num_plan = _core.network_simplex(ac, bc, Mc, iters)
-    status_str = np.array([_STATUS.get(int(s), "infeasible") for s in status])
+    status_str = STATUS_NAMES[status]
     _warn_not_optimal(status_str)
     num, n, m = ac.shape[0], ac.shape[1], bc.shape[1]
     cost = cost.astype(dtype)

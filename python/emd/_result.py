@@ -8,7 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["OTResult"]
+
+# The names of emd::SolveStatus (csrc/include/emd/status.hpp), indexed by the
+# int32 status codes every kernel returns: the one map from codes to the
+# strings of OTResult.status.
+STATUS_NAMES: np.ndarray = np.array(_core.status_names())
 
 
 @dataclass(frozen=True, eq=False)

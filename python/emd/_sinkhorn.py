@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _core
 from ._dispatch import accepts_gpu, warn_at_caller
-from ._result import OTResult
+from ._result import STATUS_NAMES, OTResult
 from ._validation import (
     as_float_array,
     cast,
@@ -28,7 +28,7 @@ __all__ = ["sinkhorn", "sinkhorn_samples", "sinkhorn_divergence", "sinkhorn_wass
 
 # Codes of emd::Metric (csrc/include/emd/metrics.hpp).
 _METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2, "chebyshev": 3}
-_STATUS = np.array(["converged", "max_iter_reached", "interrupted", "resolution_limit"])
+_STATUS = STATUS_NAMES
 # sinkhorn_samples builds result.plan (n x m) on request only up to this many entries.
 _MAX_SAMPLE_PLAN_ENTRIES = 1 << 26
 # Relative mismatch of total masses accepted by `sinkhorn` (b is then rescaled to a's
@@ -98,15 +98,15 @@ def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) 
 
 
 def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str) -> None:
-    status = np.asarray(status)
+    status = STATUS_NAMES[np.asarray(status)]
     err = np.asarray(err)
-    for code, advice in (
-        (1, "did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g} > tol {tol:g});"
+    for name, advice in (
+        ("max_iter_reached", "did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g} > tol {tol:g});"
             " raise max_iter, pass eps_scaling, or use a larger reg"),
-        (3, "stopped{where} at marginal error {worst:.3g}, the least its potentials' precision can resolve, above"
+        ("resolution_limit", "stopped{where} at marginal error {worst:.3g}, the least its potentials' precision can resolve, above"
             " tol {tol:g} (status 'resolution_limit'); pass tol >= {worst:.2g}, float64 inputs, or a larger reg"),
     ):
-        bad = status == code
+        bad = status == name
         if bad.any():
             k = int(bad.sum())
             worst = float(np.max(err[bad]))

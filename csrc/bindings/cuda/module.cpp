@@ -3,11 +3,13 @@
 // python/emd/_gpu.py has validated them and allocated the outputs and the
 // workspace from CuPy's memory pool.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 
 #include "conversion.hpp"
 #include "emd/gpu.hpp"
+#include "emd/status.hpp"
 
 namespace py = pybind11;
 using emd::gpu::Dtype;
@@ -35,6 +37,8 @@ void bind_cuda_critic(py::module_& m);
 
 PYBIND11_MODULE(_cuda, m) {
     m.doc() = "emd's CUDA kernels. Private: call them through the emd package, which validates inputs.";
+    m.def("status_names", &emd::status_names,
+          "The names of emd::SolveStatus, indexed by the status codes the kernels write.");
     m.def("device_count", &emd::gpu::device_count, "Number of usable CUDA devices (0 when none or no driver).");
 
     m.def(

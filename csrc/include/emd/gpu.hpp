@@ -95,7 +95,7 @@ struct SinkhornOutputs {
     double* d_objective;       // <P, C> + eps KL(P || a x b)
     double* d_marginal_error;  // ||P 1 - a||_1 at the last check
     std::int64_t* d_n_iter;
-    std::int32_t* d_status;    // 0 converged, 1 max_iter_reached, 2 interrupted
+    std::int32_t* d_status;    // emd::SolveStatus (csrc/include/emd/status.hpp)
 };
 
 // One dense problem: a (n), b (m), cost (n, m) C-contiguous; f_init, g_init

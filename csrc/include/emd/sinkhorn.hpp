@@ -40,13 +40,9 @@
 
 #include "emd/interrupt.hpp"
 #include "emd/metrics.hpp"
+#include "emd/status.hpp"
 
 namespace emd {
-
-// resolution_limit: the marginal error fell to what the potentials' precision
-// can resolve (see marginal_error) while that is still above tol: no further
-// iteration can certify tol (float32 potentials at tol 1e-9, say).
-enum class SinkhornStatus : std::int32_t { converged = 0, max_iter_reached = 1, interrupted = 2, resolution_limit = 3 };
 
 struct SinkhornParams {
     double reg = 1.0;              // the final epsilon (absolute, in cost units)
@@ -68,7 +64,7 @@ struct SinkhornOutput {
     double* objective;       // <P, C> + eps KL(P || a x b)
     double* marginal_error;  // ||P 1 - a||_1 of the returned (f, g)
     std::int64_t* n_iter;
-    std::int32_t* status;    // SinkhornStatus
+    std::int32_t* status;    // SolveStatus: converged, max_iter_reached, interrupted, resolution_limit
 };
 
 // A batch of dense problems: a (B, n), b (B, m), C (n, m) shared by all when
