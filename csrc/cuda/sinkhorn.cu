@@ -36,6 +36,7 @@
 #include "common/reduce.cuh"
 #include "emd/gpu.hpp"
 #include "emd/interrupt.hpp"
+#include "emd/metrics.hpp"
 #include "emd/status.hpp"
 
 namespace emd::gpu {
@@ -332,26 +333,6 @@ constexpr int kSampleBlock = 128;  // rows per block, one per thread
 constexpr int kSampleTile = 128;   // columns staged in shared memory per step
 constexpr int kSmemMaxDim = 16;    // clouds of d <= 16 are staged in shared memory
 
-// metric(x, y) for coordinates at x[k * xs], y[k * ys] (shared or global memory),
-// accumulated in double in the order of emd::metric_distance.
-template <class T>
-__device__ inline double metric_dist(int metric, const T* x, int xs, const T* y, int ys, i64 d) {
-    double acc = 0.0;
-    for (i64 k = 0; k < d; ++k) {
-        const double t = double(x[k * xs]) - double(y[k * ys]);
-        if (metric <= 1) acc += t * t;
-        else if (metric == 2) acc += fabs(t);
-        else acc = fmax(acc, fabs(t));
-    }
-    return metric == 1 ? sqrt(acc) : acc;
-}
-
-__device__ inline double apply_power(double dist, double power) {
-    if (power == 1.0) return dist;
-    if (power == 2.0) return dist * dist;
-    return pow(dist, power);
-}
-
 // For rows of `x` (n, d) against columns of `y` (m, d) in [col0, col1):
 //   STATS == false: the partial LSE_j (h_j / eps + log w_j - C_ij / eps) with h the
 //                   other side's potential and w its weights -> parts (chunk, n);
@@ -399,9 +380,10 @@ __global__ void __launch_bounds__(kSampleBlock)
         __syncthreads();
         if (!active) continue;
         for (int t = 0; t < count; ++t) {
-            const double dist = staged ? metric_dist<T>(metric, xp, xs, s_y + t, kSampleTile, d)
-                                       : metric_dist<T>(metric, xp, xs, y + (j0 + t) * d, 1, d);
-            const double c = apply_power(dist, power);
+            // emd::metric_distance (csrc/include/emd/metrics.hpp), the CPU's arithmetic.
+            const double dist = staged ? metric_distance<T>(Metric(metric), xp, s_y + t, d, 0.0, xs, kSampleTile)
+                                       : metric_distance<T>(Metric(metric), xp, y + (j0 + t) * d, d, 0.0, xs, 1);
+            const double c = cost_power(dist, power);
             if (STATS) {
                 const double tt = fi + double(s_h[t]) / reg - c / reg;
                 const double p = exp(tt + lai + double(s_lw[t]));
