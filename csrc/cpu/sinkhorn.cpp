@@ -139,38 +139,6 @@ EMD_INLINE double abs_expm1(double t) {
     return std::fabs(pick(std::fabs(t) < 1e-3, series, direct));
 }
 
-// The over-relaxed update h + omega (h_new - h) of one potential, or the plain
-// h_new where over-relaxing would lower the dual objective
-//     D(f, g) = <a, f> + <b, g> - eps sum_ij a_i b_j (exp((f_i + g_j - C_ij) / eps) - 1).
-// For fixed g, D depends on f_i through a_i eps psi(t_i), psi(t) = t - exp(t),
-// t_i = (f_i - fn_i) / eps with fn the softmin (the plain update, the
-// maximizer); the relaxed f_i has t = (1 - omega) t_i. That never lowers D
-// when t_i >= 0, nor when -t_i = u <= u*(omega) (the positive root of
-// exp((omega - 1) u) - exp(-u) = omega u), but it overshoots exponentially
-// beyond: a row that holds far too little mass would be given far too much.
-// Clamping those rows keeps every step an ascent step, so the relaxed
-// iteration cannot cycle far from the solution (it did, at small reg, on a
-// few problems per thousand); near the solution (|t| < u*) nothing changes.
-// The same holds for g with f fixed. `floor` = -u*(omega) (relax_floor).
-EMD_INLINE double relaxed(double h, double h_new, double omega, double inv_eps, double floor) {
-    const double t = (h - h_new) * inv_eps;
-    return h + pick(t < floor, 1.0, omega) * (h_new - h);
-}
-
-// -u*(omega) of `relaxed`, by bisection (once per choice of omega).
-inline double relax_floor(double omega) {
-    const double s = omega - 1.0;
-    if (!(s > 0.0)) return -std::numeric_limits<double>::infinity();
-    auto excess = [&](double u) { return std::exp(s * u) - std::exp(-u) - omega * u; };  // < 0 on (0, u*)
-    double lo = 0.0, hi = 1.0;
-    while (excess(hi) < 0.0 && hi < 1e3) hi *= 2.0;
-    for (int it = 0; it < 60; ++it) {
-        const double mid = 0.5 * (lo + hi);
-        (excess(mid) < 0.0 ? lo : hi) = mid;
-    }
-    return -lo;
-}
-
 // out_j = w_j exp((h_j - href_j) * inv) for the kernel form's products; returns
 // max_j |h_j - href_j| * inv (how far h drifted from the kernel's reference).
 // A function of its own with restrict pointers: inside KernelCache's member
@@ -840,8 +808,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     // solution: early iterations, tiny eps), the next two updates go straight
     // to the log domain instead of paying for another build.
     int log_only = 0;
-    // The current over-relaxation factor's clamp (see `relaxed`), set with it.
-    double omega_floor = -std::numeric_limits<double>::infinity();
+    // Every decision of the loop: emd/sinkhorn_control.hpp.
+    SinkhornControl ctl(params, scale, mass_a, precision_of<T>());
     // rows: the f-update (fused with the next g-update's sums), else the g-update.
     auto kernel_update = [&](bool rows, double eps, T* out, double omega) -> bool {
         if (log_only > 0) {
@@ -854,7 +822,7 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                 kernel.build(cost, f, g, eps, scratch, parallel);
                 fresh = true;
             }
-            const bool done = rows ? kernel.update_rows_fused(a, b, f, g, out, omega, omega_floor, parallel,
+            const bool done = rows ? kernel.update_rows_fused(a, b, f, g, out, omega, ctl.omega_floor, parallel,
                                                               num_threads)
                                    : kernel.update_cols(a, f, out, parallel);
             if (done) return true;
@@ -889,171 +857,83 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
         for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f[i] * inv_eps + log_a[i];
         softmin(cost_t, m, h_rows.data(), n, eps, g_out, scratch, parallel);
     };
-    // Whether the marginal error is down to what the potentials' precision can
-    // resolve: (P 1)_i / a_i = exp((f_i - f_new_i) / eps) moves in steps of
-    // ulp(f_i) / eps, so errors below ~sum_i a_i ulp(f_i) / eps are noise
-    // (float32 at small reg: ulp(f) / eps ~ 6e-4). Over-relaxed steps there only
-    // toggle roundings and the error stops falling; plain steps settle the last bits.
-    // `weighted_abs_f` = sum_i a_i |f_i|, summed with the error (below).
-    auto at_rounding_floor = [&](double eps, double err_low, double weighted_abs_f) {
-        return err_low < 16.0 * double(std::numeric_limits<T>::epsilon()) * weighted_abs_f / eps;
-    };
-    // The marginal error measured from (f, f_new) cannot resolve less than
-    // epsilon_T sum_i a_i (|f_i| / eps + 1): one rounding of f_new_i (its ulp
-    // over eps) and of the row sum it comes from. Below that a measured 0 says
-    // nothing (float32 at reg 0.1: 0.0 measured, 7e-8 true), so the reported
-    // error is at least this bound, and tol below it cannot be certified.
-    auto resolution = [&](double eps, double weighted_abs_f) {
-        return double(std::numeric_limits<T>::epsilon()) * (weighted_abs_f / eps + mass_a);
-    };
     // Poll Ctrl-C about every 4M cost entries of work.
     const std::int64_t poll_every = std::max<std::int64_t>(1, (std::int64_t(1) << 22) / std::max<std::int64_t>(1, n * m));
-
-    // The epsilon ladder: scale, scale * s, scale * s^2, ... while above reg, then reg.
-    std::vector<double> eps_ladder;
-    if (params.eps_scaling > 0.0 && params.eps_scaling < 1.0) {
-        for (double e = scale; e > params.reg && eps_ladder.size() < 200; e *= params.eps_scaling)
-            eps_ladder.push_back(e);
-    }
-    eps_ladder.push_back(params.reg);
-
-    for (std::size_t stage = 0; stage < eps_ladder.size(); ++stage) {
-        const double eps = eps_ladder[stage];
-        const bool last = stage + 1 == eps_ladder.size();
-        // max_iter counts the iterations of all stages, one kept for the last
-        // (the result must belong to eps = reg): stages that find the budget
-        // spent are skipped.
-        if (!last && res.n_iter + 1 >= params.max_iter) continue;
-        // Intermediate stages only need a warm start for the next one.
-        const double stage_tol = last ? params.tol : std::max(params.tol, 1e-2 * mass_a);
-        std::int64_t stage_iter = 0;
-        // Over-relaxation (see SinkhornParams::overrelax): omega = 1 is plain Sinkhorn.
-        double omega = 1.0, err_probe = 0.0, err_ref = 0.0, err_best = 0.0;
-        std::int64_t probe_start = 0, best_iter = 0;
-        bool plain_only = false;
-        bool g_relaxed = false;
-        for (;;) {
-            // f-update from g; with the previous f it also measures the row
-            // marginal of (f, g): (P 1)_i = a_i exp((f_i - f_new_i) / eps).
-            const bool summed = update_f(eps, f_new.data(), omega);
-            if (stage_iter > 0) {
-                const double inv_eps = 1.0 / eps;
-                const T* fn = f_new.data();
-                double* re = row_err.data();
-                double weighted_abs_f = 0.0;
-#pragma omp simd reduction(+ : weighted_abs_f)
-                for (std::int64_t i = 0; i < n; ++i) {
-                    const double x = (double(f[i]) - double(fn[i])) * inv_eps;
-                    const double t = pick(x < 700.0, x, 700.0);
-                    re[i] = double(a[i]) * abs_expm1(t);
-                    weighted_abs_f += double(a[i]) * std::fabs(double(f[i]));
-                }
-                // Four partial sums in a fixed order: the same bits for any thread count.
-                double e4[4] = {0, 0, 0, 0};
-                std::int64_t i = 0;
-                for (; i + 4 <= n; i += 4)
-                    for (int l = 0; l < 4; ++l) e4[l] += re[i + l];
-                for (; i < n; ++i) e4[0] += re[i];
-                const double measured = (e4[0] + e4[1]) + (e4[2] + e4[3]);
-                const double floor_err = resolution(eps, weighted_abs_f);
-                const double err = std::max(measured, floor_err);
-                res.marginal_error = err;
-                if (err < stage_tol && !g_relaxed) {
-                    if (last) res.status = SolveStatus::converged;
-                    break;
-                }
-                // Within the resolution and still above tol: nothing left to gain.
-                if (last && measured <= floor_err && !g_relaxed) {
-                    res.status = SolveStatus::resolution_limit;
-                    break;
-                }
-                // The last stage always gets at least one iteration, so the
-                // result belongs to eps = reg; the others stop one short of
-                // the budget to leave it that iteration.
-                if (res.n_iter + (last ? 0 : 1) >= params.max_iter && !g_relaxed) break;
-                if (err < stage_tol || res.n_iter + (last ? 1 : 2) >= params.max_iter) {
-                    omega = 1.0;  // end on a plain g-update: the columns are then exact
-                } else if (params.overrelax && !plain_only) {
-                    // Estimate the linear rate kappa of plain Sinkhorn over kProbe
-                    // iterations, then take the SOR factor 2 / (1 + sqrt(1 - kappa))
-                    // (Thibault et al. 2017). The marginal error of over-relaxed
-                    // iterations oscillates, so only a hundredfold growth counts
-                    // as divergence (back to plain Sinkhorn and probe again).
-                    // Far from the solution `relaxed` keeps every step an ascent
-                    // step; at the rounding floor of float32 potentials the
-                    // relaxed steps still cycle (at reg = 1e-4 of the cost, 38
-                    // of 60 small problems ran to max_iter): kStall iterations
-                    // without a new low there end the over-relaxation for the
-                    // stage, and plain steps settle the last bits.
-                    constexpr std::int64_t kProbe = 10, kStall = 50;
-                    if constexpr (Cost::kKernelMode) {
-                        // With a cache-resident kernel at hand, the rate is
-                        // estimated right after the first iteration (18 products
-                        // with K, ~6 iterations' time on 64 x 64) instead of
-                        // measured over 2 kProbe plain iterations: on the batched
-                        // benchmark 34 iterations per problem instead of 59. A
-                        // kernel read from memory would make the estimate cost
-                        // as much as the iterations it saves.
-                        if (omega == 1.0 && stage_iter == 1 && probe_start == 0 && n * m <= kEstimateEntries &&
-                            std::min(n, m) >= kEstimateMinSide && kernel.valid && kernel.eps == eps) {
-                            for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f_new[i] - f[i];
-                            const double kappa = kernel.rate_estimate(a, b, f, g, h_rows.data(), parallel);
-                            if (kappa > 0.0) {
-                                omega = std::min(1.9, 2.0 / (1.0 + std::sqrt(1.0 - kappa)));
-                                omega_floor = relax_floor(omega);
-                                err_ref = err_best = err;
-                                best_iter = stage_iter;
-                            }
-                        }
-                    }
-                    if (omega == 1.0) {
-                        if (stage_iter == probe_start + kProbe) err_probe = err;
-                        if (stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
-                            const double kappa = std::pow(err / err_probe, 1.0 / double(kProbe));
-                            omega = std::min(1.9, 2.0 / (1.0 + std::sqrt(std::max(0.0, 1.0 - kappa))));
-                            omega_floor = relax_floor(omega);
-                            err_ref = err_best = err;
-                            best_iter = stage_iter;
-                        }
-                    } else if (best_iter != stage_iter) {
-                        if (err < 0.999 * err_best) {
-                            err_best = err;
-                            best_iter = stage_iter;
-                        }
-                        if (!(err < 100.0 * err_ref)) {
-                            omega = 1.0;
-                            probe_start = stage_iter;
-                        } else if (stage_iter - best_iter >= kStall && at_rounding_floor(eps, err_best, weighted_abs_f)) {
-                            omega = 1.0;
-                            plain_only = true;
-                        }
-                    }
-                }
-            }
-            if (omega == 1.0) {
-                std::copy(f_new.begin(), f_new.end(), f);
-            } else {
-                const double inv_eps = 1.0 / eps;
-                for (std::int64_t i = 0; i < n; ++i)
-                    f[i] = T(relaxed(double(f[i]), double(f_new[i]), omega, inv_eps, omega_floor));
-            }
-            if (omega == 1.0) {
-                update_g(eps, g, summed, omega);
-            } else {
-                update_g(eps, g_new.data(), summed, omega);
-                const double inv_eps = 1.0 / eps;
-                for (std::int64_t j = 0; j < m; ++j)
-                    g[j] = T(relaxed(double(g[j]), double(g_new[j]), omega, inv_eps, omega_floor));
-            }
-            g_relaxed = omega != 1.0;
-            ++stage_iter;
-            ++res.n_iter;
-            if (res.n_iter % poll_every == 0 && interrupt.poll(may_poll)) {
-                res.status = SolveStatus::interrupted;
-                return res;
+    // The row marginal error ||P 1 - a||_1 of (f, g) from the f-update f_new
+    // ((P 1)_i = a_i exp((f_i - f_new_i) / eps)), and sum_i a_i |f_i| (for
+    // the controller's resolution floor).
+    auto measure = [&](double eps, double& weighted_abs_f) {
+        const double inv_eps = 1.0 / eps;
+        const T* fn = f_new.data();
+        double* re = row_err.data();
+        double wf = 0.0;
+#pragma omp simd reduction(+ : wf)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double x = (double(f[i]) - double(fn[i])) * inv_eps;
+            const double t = pick(x < 700.0, x, 700.0);
+            re[i] = double(a[i]) * abs_expm1(t);
+            wf += double(a[i]) * std::fabs(double(f[i]));
+        }
+        weighted_abs_f = wf;
+        // Four partial sums in a fixed order: the same bits for any thread count.
+        double e4[4] = {0, 0, 0, 0};
+        std::int64_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (int l = 0; l < 4; ++l) e4[l] += re[i + l];
+        for (; i < n; ++i) e4[0] += re[i];
+        return (e4[0] + e4[1]) + (e4[2] + e4[3]);
+    };
+    // With a cache-resident kernel at hand, the rate of plain Sinkhorn is
+    // estimated right after the first iteration (18 products with K, ~6
+    // iterations' time on 64 x 64) instead of measured over the controller's
+    // 2 kProbe plain iterations: on the batched benchmark 34 iterations per
+    // problem instead of 59. A kernel read from memory would make the
+    // estimate cost as much as the iterations it saves.
+    auto estimate_rate = [&]() -> double {
+        if constexpr (Cost::kKernelMode) {
+            if (n * m <= kEstimateEntries && std::min(n, m) >= kEstimateMinSide && kernel.valid &&
+                kernel.eps == ctl.eps) {
+                for (std::int64_t i = 0; i < n; ++i) h_rows[i] = f_new[i] - f[i];
+                return kernel.rate_estimate(a, b, f, g, h_rows.data(), parallel);
             }
         }
+        return -1.0;
+    };
+
+    for (;;) {
+        const double eps = ctl.eps;
+        // f-update from g; with the previous f it also measures the row marginal of (f, g).
+        const bool summed = update_f(eps, f_new.data(), ctl.omega);
+        if (ctl.stage_iter > 0) {
+            double weighted_abs_f = 0.0;
+            const double measured = measure(eps, weighted_abs_f);
+            const SinkhornControl::Step step = ctl.decide(measured, weighted_abs_f, estimate_rate);
+            if (step == SinkhornControl::Step::stop) break;
+            if (step == SinkhornControl::Step::next_stage) continue;
+        }
+        const double omega = ctl.omega;
+        if (omega == 1.0) {
+            std::copy(f_new.begin(), f_new.end(), f);
+            update_g(eps, g, summed, omega);
+        } else {
+            const double inv_eps = 1.0 / eps;
+            for (std::int64_t i = 0; i < n; ++i)
+                f[i] = T(relaxed(double(f[i]), double(f_new[i]), omega, inv_eps, ctl.omega_floor));
+            update_g(eps, g_new.data(), summed, omega);
+            for (std::int64_t j = 0; j < m; ++j)
+                g[j] = T(relaxed(double(g[j]), double(g_new[j]), omega, inv_eps, ctl.omega_floor));
+        }
+        ctl.next_iteration();
+        if (ctl.n_iter % poll_every == 0 && interrupt.poll(may_poll)) {
+            res.n_iter = ctl.n_iter;
+            res.marginal_error = ctl.marginal_error;
+            res.status = SolveStatus::interrupted;
+            return res;
+        }
     }
+    res.n_iter = ctl.n_iter;
+    res.marginal_error = ctl.marginal_error;
+    res.status = ctl.status;
 
     // <P, C> and KL(P || a x b) = sum P log(P / (a b)) - sum P + sum a sum b,
     // with log(P_ij / (a_i b_j)) = (f_i + g_j - C_ij) / reg; per-row partial

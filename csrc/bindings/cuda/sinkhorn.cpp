@@ -31,10 +31,10 @@ emd::gpu::SinkhornOutputs outputs_of(const py::tuple& out) {
 emd::gpu::SinkhornOptions options_of(double reg, double tol, int64_t max_iter, double eps_scaling, double scale,
                                      double mass_a) {
     emd::gpu::SinkhornOptions o;
-    o.reg = reg;
-    o.tol = tol;
-    o.max_iter = max_iter;
-    o.eps_scaling = eps_scaling;
+    o.params.reg = reg;
+    o.params.tol = tol;
+    o.params.max_iter = max_iter;
+    o.params.eps_scaling = eps_scaling;
     o.scale = scale;
     o.mass_a = mass_a;
     return o;
