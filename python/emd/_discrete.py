@@ -162,12 +162,15 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
         return_plan = not batched
     elif not isinstance(return_plan, (bool, np.bool_)):
         raise TypeError(f"`return_plan` must be a bool or None, got {type(return_plan).__name__}")
-    cost, pot_a, pot_b, gap, status, n_iter, rows, cols, vals, num_plan = _core.network_simplex(ac, bc, Mc, iters)
-    status_str = STATUS_NAMES[status]
+    r = _core.network_simplex(ac, bc, Mc, iters)
+    pot_a, pot_b, n_iter, rows, cols, vals, num_plan = (
+        r.potential_a, r.potential_b, r.n_iter, r.plan_rows, r.plan_cols, r.plan_values, r.num_plan
+    )
+    status_str = STATUS_NAMES[r.status]
     _warn_not_optimal(status_str)
     num, n, m = ac.shape[0], ac.shape[1], bc.shape[1]
-    cost = cost.astype(dtype)
-    gap = gap.astype(dtype)
+    cost = r.cost.astype(dtype)
+    gap = r.duality_gap.astype(dtype)
     if not batched:
         k = int(num_plan[0])
         coo = (rows[0, :k].copy(), cols[0, :k].copy(), vals[0, :k].copy()) if return_plan else None

@@ -76,16 +76,17 @@ def _wasserstein_1d_rows(
     num_pairs = int(pair_u.shape[0])
     itemsize = u.dtype.itemsize
     device = _device_id()
-    nbytes = _cuda.wasserstein_1d_workspace_bytes(
-        itemsize, _device_ptr(u), _device_ptr(uw), u_rows, n, _device_ptr(v), _device_ptr(vw), v_rows, m,
-        num_pairs, p, assume_sorted, device,
+    problem = _cuda.OneDProblem(
+        itemsize=itemsize, u=_device_ptr(u), u_weights=_device_ptr(uw), u_rows=u_rows, n=n, v=_device_ptr(v),
+        v_weights=_device_ptr(vw), v_rows=v_rows, m=m, pair_u=_device_ptr(pair_u), pair_v=_device_ptr(pair_v),
+        num_pairs=num_pairs, p=p, assume_sorted=assume_sorted,
     )
+    nbytes = _cuda.wasserstein_1d_workspace_bytes(problem, device=device)
     workspace = cupy.empty(nbytes, dtype=cupy.uint8)  # from CuPy's memory pool
     out = cupy.empty(num_pairs, dtype=u.dtype)
     _cuda.wasserstein_1d(
-        itemsize, _device_ptr(u), _device_ptr(uw), u_rows, n, _device_ptr(v), _device_ptr(vw), v_rows, m,
-        _device_ptr(pair_u), _device_ptr(pair_v), num_pairs, p, assume_sorted,
-        _device_ptr(out), _device_ptr(workspace), nbytes, device, current_stream_ptr(),
+        problem, out=_device_ptr(out), workspace=_device_ptr(workspace), workspace_bytes=nbytes, device=device,
+        stream=current_stream_ptr(),
     )
     return out
 
@@ -172,8 +173,9 @@ def _divergence(kind: str, p: Any, q: Any, axis: int) -> Any:
     bins = rows[0].shape[-1]
     out = cupy.empty(batch, dtype=dtype)
     _cuda.divergence(
-        dtype.itemsize, _DIVERGENCE_KIND[kind], _device_ptr(rows[0]), _device_ptr(rows[1]),
-        int(np.prod(batch, dtype=np.int64)), bins, _device_ptr(out), _device_id(), current_stream_ptr(),
+        itemsize=dtype.itemsize, kind=_DIVERGENCE_KIND[kind], p=_device_ptr(rows[0]), q=_device_ptr(rows[1]),
+        rows=int(np.prod(batch, dtype=np.int64)), bins=bins, out=_device_ptr(out), device=_device_id(),
+        stream=current_stream_ptr(),
     )
     return float(out) if out.ndim == 0 else out
 
@@ -223,8 +225,8 @@ def cost_matrix(x: Any, y: Any, metric: Any = "sqeuclidean", *, p: Any = None) -
         (n, d), m = xs.shape, ys.shape[0]
         out = cupy.empty((n, m), dtype=dtype)
         _cuda.cost_matrix(
-            dtype.itemsize, _device_ptr(xs), n, _device_ptr(ys), m, d, _METRICS[metric], q,
-            _device_ptr(out), _device_id(), current_stream_ptr(),
+            itemsize=dtype.itemsize, x=_device_ptr(xs), n=n, y=_device_ptr(ys), m=m, d=d, metric=_METRICS[metric],
+            q=q, out=_device_ptr(out), device=_device_id(), stream=current_stream_ptr(),
         )
         return out
 
@@ -322,12 +324,14 @@ def _sinkhorn_outputs(batch: int, n: int, m: int, dtype: np.dtype) -> dict[str, 
     }
 
 
-_OUTPUT_ORDER = ("f", "g", "cost", "objective", "marginal_error", "n_iter", "status")
+def _output_ptrs(out: dict[str, cupy.ndarray], p: int = 0) -> Any:
+    """_cuda.SinkhornOutputs: pointers to problem p's slot of every output array."""
+    return _cuda.SinkhornOutputs(**{k: _device_ptr(v) + p * (v.strides[0] if v.ndim else 0) for k, v in out.items()})
 
 
-def _output_ptrs(out: dict[str, cupy.ndarray], p: int = 0) -> tuple[int, ...]:
-    """Pointers to problem p's slot of every output array."""
-    return tuple(_device_ptr(out[k]) + p * (out[k].strides[0] if out[k].ndim else 0) for k in _OUTPUT_ORDER)
+def _params(reg: float, tol: float, max_iter: int, eps_scaling: float) -> Any:
+    """_cuda.SinkhornParams (emd::SinkhornParams, the CPU's)."""
+    return _cuda.SinkhornParams(reg=reg, tol=tol, max_iter=max_iter, eps_scaling=eps_scaling)
 
 
 def _sinkhorn_result(out, dtype, batched, shape, plan_fn, max_iter, tol, what):
@@ -377,11 +381,12 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol:
             absmax = cupy.abs(MM).reshape(1 if shared else batch, -1).max(axis=1)
             scale = cupy.ascontiguousarray(absmax.astype(cupy.float64))
         _cuda.sinkhorn_batched(
-            itemsize, _device_ptr(a2), _device_ptr(b2), _device_ptr(MM), shared, batch, n, m, reg_f, tol_f,
-            max_iter_i, eps, _device_ptr(scale), _device_ptr(f0), _device_ptr(g0), _output_ptrs(out), device, stream,
+            itemsize=itemsize, a=_device_ptr(a2), b=_device_ptr(b2), cost=_device_ptr(MM), shared_cost=shared,
+            num_problems=batch, n=n, m=m, params=_params(reg_f, tol_f, max_iter_i, eps), scale=_device_ptr(scale),
+            f_init=_device_ptr(f0), g_init=_device_ptr(g0), outputs=_output_ptrs(out), device=device, stream=stream,
         )
     else:
-        nbytes = _cuda.sinkhorn_dense_workspace_bytes(itemsize, n, m, device)
+        nbytes = _cuda.sinkhorn_dense_workspace_bytes(itemsize=itemsize, n=n, m=m, device=device)
         workspace = cupy.empty(nbytes, dtype=cupy.uint8)
         scales = None
         if eps > 0:
@@ -389,10 +394,12 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: float, *, max_iter: int = 10_000, tol:
         for p in range(batch):
             cost = MM if shared else MM[p]
             _cuda.sinkhorn_dense(
-                itemsize, _device_ptr(a2[p]), _device_ptr(b2[p]), _device_ptr(cost), n, m, reg_f, tol_f, max_iter_i,
-                eps, 0.0 if scales is None else float(scales[0 if shared else p]), float(mass_a[p]),
-                0 if f0 is None else _device_ptr(f0[p]), 0 if g0 is None else _device_ptr(g0[p]),
-                _output_ptrs(out, p), _device_ptr(workspace), nbytes, device, stream,
+                itemsize=itemsize, a=_device_ptr(a2[p]), b=_device_ptr(b2[p]), cost=_device_ptr(cost), n=n, m=m,
+                params=_params(reg_f, tol_f, max_iter_i, eps),
+                scale=0.0 if scales is None else float(scales[0 if shared else p]), mass_a=float(mass_a[p]),
+                f_init=0 if f0 is None else _device_ptr(f0[p]), g_init=0 if g0 is None else _device_ptr(g0[p]),
+                outputs=_output_ptrs(out, p), workspace=_device_ptr(workspace), workspace_bytes=nbytes,
+                device=device, stream=stream,
             )
 
     def plan() -> cupy.ndarray:
@@ -428,13 +435,14 @@ def _solve_device_samples(xa, ya, a, b, code, power, reg, max_iter, tol, eps):
     dtype = xa.dtype
     out = _sinkhorn_outputs(1, n, m, dtype)
     device = _device_id()
-    nbytes = _cuda.sinkhorn_samples_workspace_bytes(dtype.itemsize, n, m, d, device)
+    nbytes = _cuda.sinkhorn_samples_workspace_bytes(itemsize=dtype.itemsize, n=n, m=m, d=d, device=device)
     workspace = cupy.empty(nbytes, dtype=cupy.uint8)
     scale = _samples_scale(xa, ya, code, power) if eps > 0 else 0.0
     _cuda.sinkhorn_samples(
-        dtype.itemsize, _device_ptr(xa), _device_ptr(ya), _device_ptr(a), _device_ptr(b), n, m, d, code, power, reg,
-        tol, max_iter, eps, scale, 0, 0, _output_ptrs(out), _device_ptr(workspace), nbytes, device,
-        current_stream_ptr(),
+        itemsize=dtype.itemsize, x=_device_ptr(xa), y=_device_ptr(ya), a=_device_ptr(a), b=_device_ptr(b), n=n, m=m,
+        d=d, metric=code, power=power, params=_params(reg, tol, max_iter, eps), scale=scale, f_init=0, g_init=0,
+        outputs=_output_ptrs(out), workspace=_device_ptr(workspace), workspace_bytes=nbytes, device=device,
+        stream=current_stream_ptr(),
     )
     return out
 
@@ -522,13 +530,21 @@ def _matmul_forward(ws, bs, slope: float, x: cupy.ndarray) -> cupy.ndarray:
     return h[..., 0]
 
 
+def _critic_net(dtype: np.dtype, dims: list[int], ws: list, bs: list, K: int, slope: float) -> Any:
+    """_cuda.CriticNet: the layers' device pointers with their widths."""
+    return _cuda.CriticNet(
+        itemsize=dtype.itemsize, dims=dims, weights=[_device_ptr(w) for w in ws], biases=[_device_ptr(b) for b in bs],
+        num_critics=K, slope=float(slope),
+    )
+
+
 def _critic_call(critic: Any, dtype: np.dtype):
     from ._critic import _check_critic
 
     critic = _check_critic(critic)
     ws, bs = _critic_layers(critic, dtype)
     dims = [int(d) for d in critic.layers]
-    fused = len(ws) <= 8 and bool(_cuda.critic_fused_fits(dtype.itemsize, dims, _device_id()))
+    fused = len(ws) <= 8 and bool(_cuda.critic_fused_fits(itemsize=dtype.itemsize, dims=dims, device=_device_id()))
     return critic, ws, bs, dims, fused
 
 
@@ -542,8 +558,8 @@ def critic_forward(critic: Any, x: Any) -> cupy.ndarray:
     if fused:
         out = cupy.empty((K, batch), dtype=dtype)
         _cuda.critic_forward(
-            dtype.itemsize, dims, [_device_ptr(w) for w in ws], [_device_ptr(b) for b in bs], K, float(critic.slope),
-            _device_ptr(xa), batch, xa.ndim == 2, _device_ptr(out), _device_id(), current_stream_ptr(),
+            _critic_net(dtype, dims, ws, bs, K, critic.slope), x=_device_ptr(xa), batch=batch, shared_x=xa.ndim == 2,
+            out=_device_ptr(out), device=_device_id(), stream=current_stream_ptr(),
         )
     else:
         out = _matmul_forward(ws, bs, critic.slope, xa if xa.ndim == 3 else xa[None])
@@ -563,9 +579,9 @@ def kr_estimate(critic: Any, x_real: Any, x_fake: Any) -> Any:
         nbytes = _cuda.kr_estimate_workspace_bytes(K)
         workspace = cupy.empty(nbytes, dtype=cupy.uint8)
         _cuda.kr_estimate(
-            dtype.itemsize, dims, [_device_ptr(w) for w in ws], [_device_ptr(b) for b in bs], K, float(critic.slope),
-            _device_ptr(xr), xr.shape[0], _device_ptr(xf), xf.shape[0], _device_ptr(out), _device_ptr(workspace),
-            nbytes, _device_id(), current_stream_ptr(),
+            _critic_net(dtype, dims, ws, bs, K, critic.slope), x_real=_device_ptr(xr), n_real=xr.shape[0],
+            x_fake=_device_ptr(xf), n_fake=xf.shape[0], out=_device_ptr(out), workspace=_device_ptr(workspace),
+            workspace_bytes=nbytes, device=_device_id(), stream=current_stream_ptr(),
         )
     else:
         fr = _matmul_forward(ws, bs, critic.slope, xr[None]).astype(cupy.float64)

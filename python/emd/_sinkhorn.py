@@ -366,13 +366,11 @@ def sinkhorn(
     )
     f0, g0 = _init_potentials(init, batch, n, m, batched, dtype, MM)
 
-    f, g, cost, objective, err, n_iter, status = _core.sinkhorn_dense(
-        a2, b2, MM, reg_f, tol_f, max_iter_i, eps, f0, g0
-    )
-    _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn")
+    r = _core.sinkhorn_dense(a2, b2, MM, _params(reg_f, tol_f, max_iter_i, eps), f0, g0)
+    _warn_unconverged(r.status, r.marginal_error, max_iter_i, tol_f, "sinkhorn")
 
-    plan = functools.partial(_dense_plan, a2, b2, MM, f, g, reg_f, batched)  # a partial pickles; a closure does not
-    return _make_result(f, g, cost, objective, err, n_iter, status, dtype, batched, (n, m), plan)
+    plan = functools.partial(_dense_plan, a2, b2, MM, r.f, r.g, reg_f, batched)  # a partial pickles; a closure does not
+    return _make_result(r, dtype, batched, (n, m), plan)
 
 
 def _dense_plan(a2, b2, MM, f, g, reg, batched) -> np.ndarray:
@@ -390,7 +388,14 @@ def _samples_plan(xa, ya, a, b, code, power, f, g, reg) -> np.ndarray:
     return _core.sinkhorn_plan_samples(xa, ya, a, b, code, power, 2.0, f, g, reg)
 
 
-def _make_result(f, g, cost, objective, err, n_iter, status, dtype, batched, shape, plan_fn) -> OTResult:
+def _params(reg: float, tol: float, max_iter: int, eps_scaling: float) -> Any:
+    """The extension's parameter struct (emd::SinkhornParams)."""
+    return _core.SinkhornParams(reg=reg, tol=tol, max_iter=max_iter, eps_scaling=eps_scaling)
+
+
+def _make_result(r, dtype, batched, shape, plan_fn) -> OTResult:
+    """The OTResult of the extension's SinkhornResult ``r`` (leading batch axis)."""
+    f, g, cost, objective, err, n_iter, status = r.f, r.g, r.cost, r.objective, r.marginal_error, r.n_iter, r.status
     if batched:
         return OTResult(
             cost=cost.astype(dtype),
@@ -452,7 +457,7 @@ def _prepare_samples(x, y, x_weights, y_weights, p, metric, as_array: Callable[.
 
 
 def _solve_samples(x, y, a, b, code, power, reg, max_iter, tol, eps):
-    return _core.sinkhorn_samples(x, y, a, b, code, power, 2.0, reg, tol, max_iter, eps, None, None)
+    return _core.sinkhorn_samples(x, y, a, b, code, power, 2.0, _params(reg, tol, max_iter, eps))
 
 
 @accepts_gpu("x", "y", "x_weights", "y_weights")
@@ -511,12 +516,12 @@ def sinkhorn_samples(
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     xa, ya, a, b, code, power, dtype = _prepare_samples(x, y, x_weights, y_weights, p, metric)
     _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
-    f, g, cost, objective, err, n_iter, status = _solve_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
-    _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn_samples")
+    r = _solve_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
+    _warn_unconverged(r.status, r.marginal_error, max_iter_i, tol_f, "sinkhorn_samples")
     n, m = xa.shape[0], ya.shape[0]
 
-    plan = functools.partial(_samples_plan, xa, ya, a, b, code, power, f[0], g[0], reg_f)
-    return _make_result(f, g, cost, objective, err, n_iter, status, dtype, False, (n, m), plan)
+    plan = functools.partial(_samples_plan, xa, ya, a, b, code, power, r.f[0], r.g[0], reg_f)
+    return _make_result(r, dtype, False, (n, m), plan)
 
 
 @accepts_gpu("x", "y", "x_weights", "y_weights")
@@ -568,10 +573,10 @@ def sinkhorn_divergence(
     _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
     values, statuses, errors = [], [], []
     for u, v, wu, wv in ((xa, ya, a, b), (xa, xa, a, a), (ya, ya, b, b)):
-        f, g, _, _, err, _, status = _solve_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)
-        values.append(float(np.dot(wu.astype(np.float64), f[0]) + np.dot(wv.astype(np.float64), g[0])))
-        statuses.append(status[0])
-        errors.append(err[0])
+        r = _solve_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)
+        values.append(float(np.dot(wu.astype(np.float64), r.f[0]) + np.dot(wv.astype(np.float64), r.g[0])))
+        statuses.append(r.status[0])
+        errors.append(r.marginal_error[0])
     _warn_unconverged(np.array(statuses), np.array(errors), max_iter_i, tol_f, "sinkhorn_divergence")
     s = values[0] - 0.5 * values[1] - 0.5 * values[2]
     return max(s, 0.0)
