@@ -8,6 +8,15 @@
 // Potentials pi follow LEMON's sign: the reduced cost of arc s -> t is
 // c + pi[s] - pi[t], zero on tree arcs; the dual of the transport LP is then
 // potential_a = -pi[source], potential_b = pi[sink].
+//
+// The layers, bottom up:
+//   network_simplex/row_scans.hpp       vectorized minima over a row of M
+//   network_simplex/pricing_helper.hpp  block pricing shared by two threads
+//                                       (network_simplex_pricing.cpp)
+//   TransportSimplex (this file)        the tree, the pivots, the pricing
+//                                       strategies (shortlist, dense) and the
+//                                       one run loop around them
+//   solve_one, network_simplex_batch    zero-weight bins, supplies, plan, batches
 #include "emd/network_simplex.hpp"
 
 #include <algorithm>
@@ -22,6 +31,7 @@
 
 #include "emd/parallel.hpp"
 #include "network_simplex/pricing_helper.hpp"
+#include "network_simplex/row_scans.hpp"
 
 namespace emd {
 namespace {
@@ -67,52 +77,6 @@ constexpr index_t k_short_add = 8;
 constexpr index_t k_short_max_rounds = 16;
 // Problems with at least this many arcs (n = m ~ 1450) price on two threads.
 constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
-
-// Scaled reduced cost of arc (i, j) less the source's share: c - p_j + tol (|c| + |p_j|).
-template <class T>
-inline double scaled_rc(T c, double p, double tol) {
-    const double x = double(c);
-    return x - p + tol * (std::fabs(x) + std::fabs(p));
-}
-
-// First k with scaled_rc(c_k, p_k) == value, or -1 (a vectorized min may
-// round differently from this scalar loop; the caller then rescans).
-template <class T>
-index_t segment_argmin(const T* __restrict c, const double* __restrict p, index_t len, double value, double tol) {
-    for (index_t k = 0; k < len; ++k)
-        if (scaled_rc(c[k], p[k], tol) == value) return k;
-    return -1;
-}
-
-// min_k of the scaled reduced cost c_k - p_k + tol (|c_k| + |p_k|) over one
-// row segment: the pricing's inner loop, kept free-standing (restrict
-// pointers, simd min reduction) so the compiler vectorizes it.
-template <class T>
-double scaled_segment_min(const T* __restrict c, const double* __restrict p, index_t len, double tol) {
-    double mn = std::numeric_limits<double>::infinity();
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp simd reduction(min : mn)
-#endif
-    for (index_t k = 0; k < len; ++k) {
-        const double val = scaled_rc(c[k], p[k], tol);
-        mn = val < mn ? val : mn;
-    }
-    return mn;
-}
-
-// min_k (c_k + dead_k): the cheapest sink with demand left (dead_k = +inf once exhausted).
-template <class T>
-double masked_row_min(const T* __restrict c, const double* __restrict dead, index_t len) {
-    double mn = std::numeric_limits<double>::infinity();
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp simd reduction(min : mn)
-#endif
-    for (index_t k = 0; k < len; ++k) {
-        const double val = double(c[k]) + dead[k];
-        mn = val < mn ? val : mn;
-    }
-    return mn;
-}
 
 template <class T>
 class TransportSimplex {
