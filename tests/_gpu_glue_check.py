@@ -28,16 +28,24 @@ def arr(ptr, shape, dtype):
 
 fake = types.ModuleType("emd._cuda")
 ws_seen = {}
-def ws_bytes(itemsize, u, uw, u_rows, n, v, vw, v_rows, m, num_pairs, p, assume_sorted, device):
+# The extension's parameter struct: keyword-only, fields by name.
+def one_d_problem(*, itemsize, u, u_weights, u_rows, n, v, v_weights, v_rows, m, num_pairs, p, assume_sorted,
+                  pair_u=0, pair_v=0):
+    return types.SimpleNamespace(**locals())
+def ws_bytes(problem, *, device):
     return 1000
-def w1d(itemsize, u, uw, u_rows, n, v, vw, v_rows, m, pair_u, pair_v, num_pairs, p, assume_sorted, out, ws, ws_bytes, device, stream):
+def w1d(problem, *, out, workspace, workspace_bytes, device, stream):
+    P = problem
+    itemsize, u, uw, u_rows, n, v, vw, v_rows, m = (P.itemsize, P.u, P.u_weights, P.u_rows, P.n, P.v, P.v_weights,
+                                                     P.v_rows, P.m)
+    pair_u, pair_v, num_pairs, p, assume_sorted = P.pair_u, P.pair_v, P.num_pairs, P.p, P.assume_sorted
     dt = np.float32 if itemsize == 4 else np.float64
     U = arr(u, (u_rows, n), dt); V = arr(v, (v_rows, m), dt)
     UW = arr(uw, (u_rows, n), dt) if uw else None; VW = arr(vw, (v_rows, m), dt) if vw else None
     PU = arr(pair_u, (num_pairs,), np.int64); PV = arr(pair_v, (num_pairs,), np.int64)
     O = arr(out, (num_pairs,), dt)
     O[:] = core.wasserstein_1d(U, UW, V, VW, PU.copy(), PV.copy(), p, assume_sorted)
-def div(itemsize, kind, p, q, rows, bins, out, device, stream):
+def div(*, itemsize, kind, p, q, rows, bins, out, device, stream):
     dt = np.float32 if itemsize == 4 else np.float64
     P = arr(p, (rows, bins), dt).astype(float); Q = arr(q, (rows, bins), dt).astype(float)
     P = P / P.sum(1, keepdims=True); Q = Q / Q.sum(1, keepdims=True)
@@ -46,12 +54,13 @@ def div(itemsize, kind, p, q, rows, bins, out, device, stream):
     elif kind == 1: r = rel_entr(P, Q).sum(1)
     else: M = (P + Q) / 2; r = 0.5 * (rel_entr(P, M).sum(1) + rel_entr(Q, M).sum(1))
     arr(out, (rows,), dt)[:] = r
-def cm(itemsize, x, n, y, m, d, metric, q, out, device, stream):
+def cm(*, itemsize, x, n, y, m, d, metric, q, out, device, stream):
     from scipy.spatial.distance import cdist
     dt = np.float32 if itemsize == 4 else np.float64
     names = ["sqeuclidean", "euclidean", "cityblock", "chebyshev", "minkowski"]
     kw = {"p": q} if metric == 4 else {}
     arr(out, (n, m), dt)[:] = cdist(arr(x, (n, d), dt), arr(y, (m, d), dt), names[metric], **kw)
+fake.OneDProblem = one_d_problem
 fake.wasserstein_1d_workspace_bytes = ws_bytes; fake.wasserstein_1d = w1d; fake.divergence = div
 fake.cost_matrix = cm; fake.device_count = lambda: 1
 sys.modules["emd._cuda"] = fake

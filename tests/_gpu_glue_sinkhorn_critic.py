@@ -46,6 +46,9 @@ def dt_of(itemsize):
 
 
 calls = []
+# emd::SolveStatus codes, as the real extension writes them.
+CONVERGED = emd._core.status_names().index("converged")
+MAX_ITER_REACHED = emd._core.status_names().index("max_iter_reached")
 
 
 def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
@@ -62,7 +65,7 @@ def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
         la, lb = np.log(a), np.log(b)
     f = np.zeros(len(a)) if f0 is None else f0.astype(float).copy()
     g = np.zeros(len(b)) if g0 is None else g0.astype(float).copy()
-    n_iter, status, err = 0, 1, 0.0
+    n_iter, status, err = 0, MAX_ITER_REACHED, 0.0
     for si, eps in enumerate(ladder):
         last = si == len(ladder) - 1
         stage_tol = tol if last else max(tol, 1e-2 * a.sum())
@@ -72,7 +75,7 @@ def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
             if it > 0:
                 err = float(np.sum(a * np.abs(np.expm1(np.minimum(700.0, (f - f_new) / eps)))))
                 if err < stage_tol and not g_relaxed:
-                    status = 0 if last else status
+                    status = CONVERGED if last else status
                     break
                 if n_iter >= max_iter and not g_relaxed:
                     break
@@ -102,7 +105,9 @@ def ref_sinkhorn(a, b, C, reg, tol, max_iter, eps_scaling, scale, f0, g0):
 
 
 def write_outputs(outputs, p, n, m, dtype, res):
-    f_ptr, g_ptr, c_ptr, o_ptr, e_ptr, it_ptr, st_ptr = outputs
+    o = outputs
+    f_ptr, g_ptr, c_ptr, o_ptr, e_ptr, it_ptr, st_ptr = (o.f, o.g, o.cost, o.objective, o.marginal_error, o.n_iter,
+                                                         o.status)
     it = np.dtype(dtype).itemsize
     f, g, cost, obj, err, n_iter, status = res
     arr(f_ptr + p * n * it, (n,), dtype)[:] = f
@@ -117,12 +122,20 @@ def write_outputs(outputs, p, n, m, dtype, res):
 fake = types.ModuleType("emd._cuda")
 fake.device_count = lambda: 1
 fake.sinkhorn_batched_fits = lambda n, m: n <= 1024 and m <= 1024
-fake.sinkhorn_dense_workspace_bytes = lambda itemsize, n, m, device: 64
-fake.sinkhorn_samples_workspace_bytes = lambda itemsize, n, m, d, device: 64
+fake.sinkhorn_dense_workspace_bytes = lambda *, itemsize, n, m, device: 64
+fake.sinkhorn_samples_workspace_bytes = lambda *, itemsize, n, m, d, device: 64
+# The extension's structs: keyword-only, fields by name.
+fake.SinkhornParams = lambda *, reg, tol, max_iter, eps_scaling=0.0, overrelax=True: types.SimpleNamespace(
+    reg=reg, tol=tol, max_iter=max_iter, eps_scaling=eps_scaling, overrelax=overrelax)
+fake.SinkhornOutputs = lambda *, f, g, cost, objective, marginal_error, n_iter, status: types.SimpleNamespace(
+    f=f, g=g, cost=cost, objective=objective, marginal_error=marginal_error, n_iter=n_iter, status=status)
+fake.CriticNet = lambda *, itemsize, dims, weights, biases, num_critics, slope: types.SimpleNamespace(
+    itemsize=itemsize, dims=dims, weights=weights, biases=biases, num_critics=num_critics, slope=slope)
 
 
-def sinkhorn_dense(itemsize, a, b, cost, n, m, reg, tol, max_iter, eps_scaling, scale, mass_a, f_init, g_init,
-                   outputs, workspace, workspace_bytes, device, stream):
+def sinkhorn_dense(*, itemsize, a, b, cost, n, m, params, scale, mass_a, f_init, g_init, outputs, workspace,
+                   workspace_bytes, device, stream):
+    reg, tol, max_iter, eps_scaling = params.reg, params.tol, params.max_iter, params.eps_scaling
     dt = dt_of(itemsize)
     A, B, C = arr(a, (n,), dt), arr(b, (m,), dt), arr(cost, (n, m), dt)
     assert workspace and workspace_bytes >= 64 and abs(mass_a - A.sum(dtype=float)) < 1e-5 * mass_a
@@ -134,8 +147,9 @@ def sinkhorn_dense(itemsize, a, b, cost, n, m, reg, tol, max_iter, eps_scaling, 
     write_outputs(outputs, 0, n, m, dt, ref_sinkhorn(A, B, C, reg, tol, max_iter, eps_scaling, scale, f0, g0))
 
 
-def sinkhorn_batched(itemsize, a, b, cost, shared_cost, num_problems, n, m, reg, tol, max_iter, eps_scaling, scale,
-                     f_init, g_init, outputs, device, stream):
+def sinkhorn_batched(*, itemsize, a, b, cost, shared_cost, num_problems, n, m, params, scale, f_init, g_init,
+                     outputs, device, stream):
+    reg, tol, max_iter, eps_scaling = params.reg, params.tol, params.max_iter, params.eps_scaling
     dt = dt_of(itemsize)
     A, B = arr(a, (num_problems, n), dt), arr(b, (num_problems, m), dt)
     C = arr(cost, (n, m) if shared_cost else (num_problems, n, m), dt)
@@ -153,8 +167,9 @@ def sinkhorn_batched(itemsize, a, b, cost, shared_cost, num_problems, n, m, reg,
         write_outputs(outputs, p, n, m, dt, res)
 
 
-def sinkhorn_samples(itemsize, x, y, a, b, n, m, d, metric, power, reg, tol, max_iter, eps_scaling, scale, f_init,
-                     g_init, outputs, workspace, workspace_bytes, device, stream):
+def sinkhorn_samples(*, itemsize, x, y, a, b, n, m, d, metric, power, params, scale, f_init, g_init, outputs,
+                     workspace, workspace_bytes, device, stream):
+    reg, tol, max_iter, eps_scaling = params.reg, params.tol, params.max_iter, params.eps_scaling
     dt = dt_of(itemsize)
     X, Y = arr(x, (n, d), dt).astype(float), arr(y, (m, d), dt).astype(float)
     A, B = arr(a, (n,), dt), arr(b, (m,), dt)
@@ -164,7 +179,7 @@ def sinkhorn_samples(itemsize, x, y, a, b, n, m, d, metric, power, reg, tol, max
     write_outputs(outputs, 0, n, m, dt, ref_sinkhorn(A, B, C, reg, tol, max_iter, eps_scaling, scale, None, None))
 
 
-def cost_matrix(itemsize, x, n, y, m, d, metric, q, out, device, stream):
+def cost_matrix(*, itemsize, x, n, y, m, d, metric, q, out, device, stream):
     dt = dt_of(itemsize)
     names = ["sqeuclidean", "euclidean", "cityblock", "chebyshev", "minkowski"]
     arr(out, (n, m), dt)[:] = cdist(arr(x, (n, d), dt), arr(y, (m, d), dt), names[metric])
@@ -186,16 +201,17 @@ def critic_layers(itemsize, dims, weights, biases, K):
     return dt, ws, bs
 
 
-def critic_forward(itemsize, dims, weights, biases, num_critics, slope, x, batch, shared_x, out, device, stream):
-    dt, ws, bs = critic_layers(itemsize, dims, weights, biases, num_critics)
+def critic_forward(net, *, x, batch, shared_x, out, device, stream):
+    dims, num_critics, slope = net.dims, net.num_critics, net.slope
+    dt, ws, bs = critic_layers(net.itemsize, dims, net.weights, net.biases, num_critics)
     X = arr(x, (1 if shared_x else num_critics, batch, dims[0]), dt)
     calls.append("fused")
     arr(out, (num_critics, batch), dt)[:] = np_forward(ws, bs, slope, X)
 
 
-def kr_estimate(itemsize, dims, weights, biases, num_critics, slope, x_real, n_real, x_fake, n_fake, out, workspace,
-                workspace_bytes, device, stream):
-    dt, ws, bs = critic_layers(itemsize, dims, weights, biases, num_critics)
+def kr_estimate(net, *, x_real, n_real, x_fake, n_fake, out, workspace, workspace_bytes, device, stream):
+    dims, num_critics, slope = net.dims, net.num_critics, net.slope
+    dt, ws, bs = critic_layers(net.itemsize, dims, net.weights, net.biases, num_critics)
     assert workspace and workspace_bytes >= 8 * num_critics
     fr = np_forward(ws, bs, slope, arr(x_real, (1, n_real, dims[0]), dt)).astype(float)
     ff = np_forward(ws, bs, slope, arr(x_fake, (1, n_fake, dims[0]), dt)).astype(float)
@@ -205,7 +221,7 @@ def kr_estimate(itemsize, dims, weights, biases, num_critics, slope, x_real, n_r
 
 for name in ("sinkhorn_dense", "sinkhorn_batched", "sinkhorn_samples", "cost_matrix", "critic_forward", "kr_estimate"):
     setattr(fake, name, globals()[name])
-fake.critic_fused_fits = lambda itemsize, dims, device: max(dims) <= 64 and len(dims) <= 9
+fake.critic_fused_fits = lambda *, itemsize, dims, device: max(dims) <= 64 and len(dims) <= 9
 fake.kr_estimate_workspace_bytes = lambda K: 512 * 8 * K + 256
 sys.modules["emd._cuda"] = fake
 emd._cuda = fake

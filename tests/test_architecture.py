@@ -118,6 +118,8 @@ def test_no_private_names_of_algorithm_modules_are_imported():
         for importer, imported, name in _imports(modules)
         if name and name.startswith("_") and imported.startswith("emd.") and imported not in SHARED
         and not imported.startswith("emd._backend") and imported != importer
+        # the trainer is an application: its modules share helpers among themselves
+        and not (importer.startswith("emd.wgan") and imported.startswith("emd.wgan"))
     ]
     assert not bad, bad
 

@@ -585,10 +585,13 @@ def test_plain_and_overrelaxed_iterations_agree(rng):
     from emd import _core
 
     _, _, a, b, M = _problem(rng, 40, 30)
-    out = [_core.sinkhorn_dense(a[None], b[None], M, 0.01, 1e-12, 100_000, 0.0, None, None, overrelax=o) for o in (True, False)]
-    assert out[0][5][0] < out[1][5][0]  # fewer iterations
-    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-10)
-    np.testing.assert_allclose(out[0][0] - out[0][0].mean(), out[1][0] - out[1][0].mean(), atol=1e-10)
+    out = [
+        _core.sinkhorn_dense(a[None], b[None], M, _core.SinkhornParams(reg=0.01, tol=1e-12, max_iter=100_000, overrelax=o))
+        for o in (True, False)
+    ]
+    assert out[0].n_iter[0] < out[1].n_iter[0]  # fewer iterations
+    np.testing.assert_allclose(out[0].cost, out[1].cost, rtol=1e-10)
+    np.testing.assert_allclose(out[0].f - out[0].f.mean(), out[1].f - out[1].f.mean(), atol=1e-10)
 
 
 def test_samples_plan_refused_when_large(rng, monkeypatch):

@@ -8,10 +8,25 @@
 namespace emd::bindings {
 namespace {
 
-// a (B, n), b (B, m), M (n, m) shared or (B, n, m). Returns the raw batched
-// outputs; python/emd/_discrete.py shapes them into an OTResult.
+// The batched outputs of network_simplex, each with a leading batch axis B;
+// python/emd shapes them into an OTResult.
+struct NetworkSimplexResult {
+    py::array cost;         // (B,) float64: <P, M>
+    py::array potential_a;  // (B, n) like a
+    py::array potential_b;  // (B, m) like a
+    py::array duality_gap;  // (B,) float64
+    py::array status;       // (B,) int32: emd::SolveStatus (status_names())
+    py::array n_iter;       // (B,) int64: pivots
+    py::array plan_rows;    // (B, n + m - 1) int64: the basic solution's entries,
+    py::array plan_cols;    // (B, n + m - 1) int64  the first num_plan[k] of row k
+    py::array plan_values;  // (B, n + m - 1) like a
+    py::array num_plan;     // (B,) int64
+};
+
+// a (B, n), b (B, m), M (n, m) shared or (B, n, m).
 template <class T>
-py::tuple network_simplex(const carray<T>& a, const carray<T>& b, const carray<T>& M, std::int64_t max_iter) {
+NetworkSimplexResult network_simplex(const carray<T>& a, const carray<T>& b, const carray<T>& M,
+                                     std::int64_t max_iter) {
     require(a.ndim() == 2 && b.ndim() == 2 && a.shape(0) == b.shape(0), "a and b must be (B, n) and (B, m)");
     const std::int64_t num = a.shape(0), n = a.shape(1), m = b.shape(1);
     require(n > 0 && m > 0, "a and b must be nonempty");
@@ -23,7 +38,7 @@ py::tuple network_simplex(const carray<T>& a, const carray<T>& b, const carray<T
     carray<T> pot_a({num, n}), pot_b({num, m}), plan_values({num, cap});
     carray<std::int64_t> plan_rows({num, cap}), plan_cols({num, cap}), num_plan(num), n_iter(num);
     carray<double> cost(num), gap(num);
-    carray<int> status(num);
+    carray<std::int32_t> status(num);
     NetworkSimplexParams params;
     params.max_iter = max_iter;
     Interrupt interrupt = python_interrupt();
@@ -35,15 +50,25 @@ py::tuple network_simplex(const carray<T>& a, const carray<T>& b, const carray<T
                                       gap.mutable_data(), n_iter.mutable_data(), status.mutable_data(), interrupt);
     }
     raise_if_interrupted(interrupt);
-    return py::make_tuple(cost, pot_a, pot_b, gap, status, n_iter, plan_rows, plan_cols, plan_values, num_plan);
+    return {cost, pot_a, pot_b, gap, status, n_iter, plan_rows, plan_cols, plan_values, num_plan};
 }
 
 }  // namespace
 
 void bind_network_simplex(py::module_& m) {
-    const char* doc =
-        "Exact transport by the network simplex: (cost, potential_a, potential_b, duality_gap, status, n_iter, "
-        "plan_rows, plan_cols, plan_values, num_plan), each with a leading batch axis.";
+    py::class_<NetworkSimplexResult>(m, "NetworkSimplexResult",
+                                     "The batched outputs of network_simplex (leading axis B), read-only.")
+        .def_readonly("cost", &NetworkSimplexResult::cost, "(B,) float64: <P, M>")
+        .def_readonly("potential_a", &NetworkSimplexResult::potential_a, "(B, n), the dtype of a")
+        .def_readonly("potential_b", &NetworkSimplexResult::potential_b, "(B, m), the dtype of a")
+        .def_readonly("duality_gap", &NetworkSimplexResult::duality_gap, "(B,) float64")
+        .def_readonly("status", &NetworkSimplexResult::status, "(B,) int32 codes of status_names()")
+        .def_readonly("n_iter", &NetworkSimplexResult::n_iter, "(B,) int64 pivots")
+        .def_readonly("plan_rows", &NetworkSimplexResult::plan_rows, "(B, n + m - 1) int64")
+        .def_readonly("plan_cols", &NetworkSimplexResult::plan_cols, "(B, n + m - 1) int64")
+        .def_readonly("plan_values", &NetworkSimplexResult::plan_values, "(B, n + m - 1), the dtype of a")
+        .def_readonly("num_plan", &NetworkSimplexResult::num_plan, "(B,) int64: plan entries used per row");
+    const char* doc = "Exact transport by the network simplex on a batch: a (B, n), b (B, m), M (n, m) or (B, n, m).";
     m.def("network_simplex", &network_simplex<float>, doc, py::arg("a"), py::arg("b"), py::arg("M"),
           py::arg("max_iter"));
     m.def("network_simplex", &network_simplex<double>, doc, py::arg("a"), py::arg("b"), py::arg("M"),

@@ -6,9 +6,22 @@
 
 #include "bindings.hpp"
 #include "interrupt.hpp"
+#include "sinkhorn_params.hpp"
 
 namespace emd::bindings {
 namespace {
+
+// The batched outputs of the Sinkhorn solvers (leading axis B); python/emd
+// shapes them into an OTResult.
+struct SinkhornResult {
+    py::array f;               // (B, n): potential_a, the dtype of a
+    py::array g;               // (B, m): potential_b
+    py::array cost;            // (B,) float64: <P, C>
+    py::array objective;       // (B,) float64: <P, C> + reg KL(P || a x b)
+    py::array marginal_error;  // (B,) float64: ||P 1 - a||_1
+    py::array n_iter;          // (B,) int64
+    py::array status;          // (B,) int32: emd::SolveStatus (status_names())
+};
 
 template <class T>
 struct Outputs {
@@ -28,27 +41,19 @@ struct Outputs {
         return {f.mutable_data(),      g.mutable_data(),      cost.mutable_data(), objective.mutable_data(),
                 marginal_error.mutable_data(), n_iter.mutable_data(), status.mutable_data()};
     }
-    py::tuple as_tuple() const { return py::make_tuple(f, g, cost, objective, marginal_error, n_iter, status); }
+    SinkhornResult result() const { return {f, g, cost, objective, marginal_error, n_iter, status}; }
 };
-
-SinkhornParams make_params(double reg, double tol, std::int64_t max_iter, double eps_scaling, bool overrelax) {
-    require(reg > 0.0, "reg must be > 0");
-    require(tol > 0.0, "tol must be > 0");
-    require(max_iter >= 1, "max_iter must be >= 1");
-    require(eps_scaling == 0.0 || (eps_scaling > 0.0 && eps_scaling < 1.0), "eps_scaling must be 0 (off) or in (0, 1)");
-    return SinkhornParams{reg, tol, max_iter, eps_scaling, overrelax};
-}
 
 template <class T>
 void check_init(const std::optional<carray<T>>& init, py::ssize_t rows, py::ssize_t len, const char* what) {
     if (init) require(init->ndim() == 2 && init->shape(0) == rows && init->shape(1) == len, what);
 }
 
-// a (B, n), b (B, m), cost (n, m) or (B, n, m) -> (f, g, cost, objective, marginal_error, n_iter, status)
+// a (B, n), b (B, m), cost (n, m) or (B, n, m).
 template <class T>
-py::tuple sinkhorn_dense(const carray<T>& a, const carray<T>& b, const carray<T>& cost, double reg, double tol,
-                         std::int64_t max_iter, double eps_scaling, const std::optional<carray<T>>& f_init,
-                         const std::optional<carray<T>>& g_init, bool overrelax) {
+SinkhornResult sinkhorn_dense(const carray<T>& a, const carray<T>& b, const carray<T>& cost,
+                              const SinkhornParams& params, const std::optional<carray<T>>& f_init,
+                              const std::optional<carray<T>>& g_init) {
     require(a.ndim() == 2 && b.ndim() == 2 && a.shape(0) == b.shape(0), "a and b must be (B, n) and (B, m)");
     const py::ssize_t num_problems = a.shape(0), n = a.shape(1), m = b.shape(1);
     require(n > 0 && m > 0, "a and b must be nonempty");
@@ -58,7 +63,6 @@ py::tuple sinkhorn_dense(const carray<T>& a, const carray<T>& b, const carray<T>
             "cost must be (n, m) or (B, n, m)");
     check_init(f_init, num_problems, n, "f_init must be (B, n)");
     check_init(g_init, num_problems, m, "g_init must be (B, m)");
-    const SinkhornParams params = make_params(reg, tol, max_iter, eps_scaling, overrelax);
     Outputs<T> out(num_problems, n, m);
     Interrupt interrupt = python_interrupt();
     {
@@ -67,7 +71,7 @@ py::tuple sinkhorn_dense(const carray<T>& a, const carray<T>& b, const carray<T>
                                ptr_or_null(f_init), ptr_or_null(g_init), out.view(), interrupt);
     }
     raise_if_interrupted(interrupt);
-    return out.as_tuple();
+    return out.result();
 }
 
 template <class T>
@@ -82,15 +86,13 @@ void check_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, c
 }
 
 template <class T>
-py::tuple sinkhorn_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
-                           int metric, double power, double q, double reg, double tol, std::int64_t max_iter,
-                           double eps_scaling, const std::optional<carray<T>>& f_init,
-                           const std::optional<carray<T>>& g_init, bool overrelax) {
+SinkhornResult sinkhorn_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
+                                int metric, double power, double q, const SinkhornParams& params,
+                                const std::optional<carray<T>>& f_init, const std::optional<carray<T>>& g_init) {
     check_samples(x, y, a, b, metric, power);
     const py::ssize_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
     check_init(f_init, 1, n, "f_init must be (1, n)");
     check_init(g_init, 1, m, "g_init must be (1, m)");
-    const SinkhornParams params = make_params(reg, tol, max_iter, eps_scaling, overrelax);
     Outputs<T> out(1, n, m);
     Interrupt interrupt = python_interrupt();
     {
@@ -99,7 +101,7 @@ py::tuple sinkhorn_samples(const carray<T>& x, const carray<T>& y, const carray<
                                  q, params, ptr_or_null(f_init), ptr_or_null(g_init), out.view(), interrupt);
     }
     raise_if_interrupted(interrupt);
-    return out.as_tuple();
+    return out.result();
 }
 
 template <class T>
@@ -146,13 +148,12 @@ template <class T>
 void bind_for(py::module_& m) {
     m.def("sinkhorn_dense", &sinkhorn_dense<T>,
           "Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).",
-          py::arg("a"), py::arg("b"), py::arg("cost"), py::arg("reg"), py::arg("tol"), py::arg("max_iter"),
-          py::arg("eps_scaling"), py::arg("f_init"), py::arg("g_init"), py::arg("overrelax") = true);
+          py::arg("a"), py::arg("b"), py::arg("cost"), py::arg("params"), py::arg("f_init") = py::none(),
+          py::arg("g_init") = py::none());
     m.def("sinkhorn_samples", &sinkhorn_samples<T>,
           "Log-domain Sinkhorn between point clouds x (n, d), y (m, d), cost metric(x, y) ** power on the fly.",
           py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), py::arg("metric"), py::arg("power"), py::arg("q"),
-          py::arg("reg"), py::arg("tol"), py::arg("max_iter"), py::arg("eps_scaling"), py::arg("f_init"),
-          py::arg("g_init"), py::arg("overrelax") = true);
+          py::arg("params"), py::arg("f_init") = py::none(), py::arg("g_init") = py::none());
     m.def("sinkhorn_plan_dense", &sinkhorn_plan_dense<T>, "The plan (B, n, m) of potentials f (B, n), g (B, m).",
           py::arg("a"), py::arg("b"), py::arg("cost"), py::arg("f"), py::arg("g"), py::arg("reg"));
     m.def("sinkhorn_plan_samples", &sinkhorn_plan_samples<T>, "The plan (n, m) of potentials f (n,), g (m,).",
@@ -163,6 +164,15 @@ void bind_for(py::module_& m) {
 }  // namespace
 
 void bind_sinkhorn(py::module_& m) {
+    bind_sinkhorn_params(m);
+    py::class_<SinkhornResult>(m, "SinkhornResult", "The batched outputs of a Sinkhorn solve (leading axis B), read-only.")
+        .def_readonly("f", &SinkhornResult::f, "(B, n): potential_a, the dtype of a")
+        .def_readonly("g", &SinkhornResult::g, "(B, m): potential_b, the dtype of a")
+        .def_readonly("cost", &SinkhornResult::cost, "(B,) float64: <P, C>")
+        .def_readonly("objective", &SinkhornResult::objective, "(B,) float64: <P, C> + reg KL(P || a x b)")
+        .def_readonly("marginal_error", &SinkhornResult::marginal_error, "(B,) float64: ||P 1 - a||_1")
+        .def_readonly("n_iter", &SinkhornResult::n_iter, "(B,) int64")
+        .def_readonly("status", &SinkhornResult::status, "(B,) int32 codes of status_names()");
     bind_for<float>(m);
     bind_for<double>(m);
 }

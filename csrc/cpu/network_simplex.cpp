@@ -8,13 +8,21 @@
 // Potentials pi follow LEMON's sign: the reduced cost of arc s -> t is
 // c + pi[s] - pi[t], zero on tree arcs; the dual of the transport LP is then
 // potential_a = -pi[source], potential_b = pi[sink].
+//
+// The layers, bottom up:
+//   network_simplex/row_scans.hpp       vectorized minima over a row of M
+//   network_simplex/pricing_helper.hpp  block pricing shared by two threads
+//                                       (network_simplex_pricing.cpp)
+//   TransportSimplex (this file)        the tree, the pivots, the pricing
+//                                       strategies (shortlist, dense) and the
+//                                       one run loop around them
+//   solve_one, network_simplex_batch    zero-weight bins, supplies, plan, batches
 #include "emd/network_simplex.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <limits>
 #include <stdexcept>
 #include <system_error>
@@ -22,11 +30,15 @@
 #include <vector>
 
 #include "emd/parallel.hpp"
+#include "network_simplex/pricing_helper.hpp"
+#include "network_simplex/row_scans.hpp"
 
 namespace emd {
 namespace {
 
 using index_t = std::int64_t;
+using network_simplex_detail::PricingHelper;
+using network_simplex_detail::Scan;
 
 // Reduced costs are trusted to this relative accuracy: an arc enters only if
 // c + pi_s - pi_t < -k_rc_tol * (|c| + |pi_s| + |pi_t|). Relative to each
@@ -65,52 +77,6 @@ constexpr index_t k_short_add = 8;
 constexpr index_t k_short_max_rounds = 16;
 // Problems with at least this many arcs (n = m ~ 1450) price on two threads.
 constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
-
-// Scaled reduced cost of arc (i, j) less the source's share: c - p_j + tol (|c| + |p_j|).
-template <class T>
-inline double scaled_rc(T c, double p, double tol) {
-    const double x = double(c);
-    return x - p + tol * (std::fabs(x) + std::fabs(p));
-}
-
-// First k with scaled_rc(c_k, p_k) == value, or -1 (a vectorized min may
-// round differently from this scalar loop; the caller then rescans).
-template <class T>
-index_t segment_argmin(const T* __restrict c, const double* __restrict p, index_t len, double value, double tol) {
-    for (index_t k = 0; k < len; ++k)
-        if (scaled_rc(c[k], p[k], tol) == value) return k;
-    return -1;
-}
-
-// min_k of the scaled reduced cost c_k - p_k + tol (|c_k| + |p_k|) over one
-// row segment: the pricing's inner loop, kept free-standing (restrict
-// pointers, simd min reduction) so the compiler vectorizes it.
-template <class T>
-double scaled_segment_min(const T* __restrict c, const double* __restrict p, index_t len, double tol) {
-    double mn = std::numeric_limits<double>::infinity();
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp simd reduction(min : mn)
-#endif
-    for (index_t k = 0; k < len; ++k) {
-        const double val = scaled_rc(c[k], p[k], tol);
-        mn = val < mn ? val : mn;
-    }
-    return mn;
-}
-
-// min_k (c_k + dead_k): the cheapest sink with demand left (dead_k = +inf once exhausted).
-template <class T>
-double masked_row_min(const T* __restrict c, const double* __restrict dead, index_t len) {
-    double mn = std::numeric_limits<double>::infinity();
-#if defined(EMD_HAVE_OPENMP)
-#pragma omp simd reduction(min : mn)
-#endif
-    for (index_t k = 0; k < len; ++k) {
-        const double val = double(c[k]) + dead[k];
-        mn = val < mn ? val : mn;
-    }
-    return mn;
-}
 
 template <class T>
 class TransportSimplex {
@@ -156,163 +122,45 @@ class TransportSimplex {
         }
     }
 
-    // Runs pivots until optimal, `max_iter` pivots (< 0: no cap) or Ctrl-C.
-    // With `two_threads`, pricing is shared by two threads (run_two_threads);
-    // the sequence of pivots, hence the result, is the same either way.
+    // Runs pivots until optimal, `max_iter` pivots (< 0: no cap) or Ctrl-C:
+    // one run loop over two pricing strategies, the shortlist's first (where
+    // it applies) and then the dense block search, shared by two threads with
+    // `two_threads` (PricingHelper; the sequence of pivots, hence the result,
+    // is the same either way).
     SolveStatus run(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool two_threads) {
         if (shortlist_) {
-            bool proved = false;
-            const SolveStatus st = run_shortlist(max_iter, interrupt, may_call_back, proved);
-            if (st != SolveStatus::optimal || proved) return st;
-            // Handed over (see run_shortlist): the dense pricing below goes
+            short_cap_ = index_t(short_row_.size()) + k_short_max_rounds * n_ * k_short_add;
+            bool handed_over = false;
+            const SolveStatus st =
+                run_loop(max_iter, interrupt, may_call_back, [&] { return price_shortlist(handed_over); });
+            if (!handed_over) return st;
+            // Handed over (see price_shortlist): the dense pricing below goes
             // on from the current tree and decides optimality on all of M.
             start_screening();
         }
-        if (two_threads) return run_two_threads(max_iter, interrupt, may_call_back);
-        return run_serial(max_iter, interrupt, may_call_back);
+        std::unique_ptr<PricingHelper> helper;
+        if (two_threads) {
+            helper = std::make_unique<PricingHelper>([this](index_t lin, index_t len) { return scan_range(lin, len); });
+            if (!helper->started()) helper.reset();  // no thread to be had: price alone
+        }
+        return run_loop(max_iter, interrupt, may_call_back, [&] { return price_dense(helper.get()); });
     }
 
-    // Parallel pricing on two threads. Each round, the solving thread prices
-    // block 0 after the current position while a helper thread prices block
-    // 1; the first of the two blocks holding an improving arc supplies the
-    // entering arc, exactly as the serial block search would choose it (it
-    // would have stopped at that block), so the pivots, hence the result, do
-    // not depend on the threads. Pricing streams M from memory and dominates
-    // large solves; a second core adds bandwidth.
-    //
-    // The solving thread never waits for a helper that has not started: it
-    // claims block 1 itself when the helper has not claimed it yet (a busy or
-    // descheduled helper then costs nothing but its spin). Rounds are claimed
-    // with a compare-and-swap on the round number, so a late helper can never
-    // take a round it did not see published.
-    SolveStatus run_two_threads(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
-        constexpr index_t k_claimed = -1, k_quit = -2, k_idle = -3;
-        std::atomic<index_t> open_round{k_idle}, done_round{k_idle};
-        std::atomic<index_t> job_lin{0}, job_len{0};
-        Scan job_result;
-        std::thread helper;
-        try {
-            helper = std::thread([&] {
-                index_t seen = k_idle;
-                int spins = 0;
-                while (true) {
-                    index_t r = open_round.load(std::memory_order_acquire);
-                    if (r == k_quit) return;
-                    if (r < 0 || r == seen) {
-                        if (++spins > 64) {
-                            std::this_thread::yield();
-                            spins = 0;
-                        }
-                        continue;
-                    }
-                    seen = r;
-                    const index_t lin = job_lin.load(std::memory_order_relaxed);
-                    const index_t len = job_len.load(std::memory_order_relaxed);
-                    if (!open_round.compare_exchange_strong(r, k_claimed, std::memory_order_acq_rel)) continue;
-                    job_result = len > 0 ? scan_range(lin, len) : Scan{};
-                    done_round.store(seen, std::memory_order_release);
-                }
-            });
-        } catch (const std::system_error&) {
-            return run_serial(max_iter, interrupt, may_call_back);  // no thread to be had
-        }
+   private:
+    // What a pricing strategy tells the run loop.
+    enum class Priced {
+        entering,  // in_arc_ enters: pivot
+        again,     // nothing yet, but the strategy changed (screening off, arcs added): price again
+        optimal,   // nothing can enter (or, for the shortlist, handed over): stop
+    };
 
-        using clock = std::chrono::steady_clock;
-        clock::duration waited{0}, scanned_time{0};
-        index_t helped = 0;
-        bool use_helper = true;
-        SolveStatus status = SolveStatus::optimal;
-        bool confirming = false;
-        index_t swept = 0, since_recompute = 0;
-        for (index_t round = 0;; ++round) {
-            const index_t len0 = std::min(block_, nm_ - swept);
-            const index_t len1 = std::min(block_, nm_ - swept - len0);
-            if (use_helper) {
-                job_lin.store((next_lin_ + len0) % nm_, std::memory_order_relaxed);
-                job_len.store(len1, std::memory_order_relaxed);
-                open_round.store(round, std::memory_order_release);
-            }
-            const auto t_scan = clock::now();
-            const Scan r0 = scan_range(next_lin_, len0);
-            Scan r1;
-            index_t expected = round;
-            if (!use_helper || open_round.compare_exchange_strong(expected, k_idle, std::memory_order_acq_rel)) {
-                // Block 1 unclaimed: needed only if block 0 holds no improving arc.
-                if (r0.e < 0 && len1 > 0) r1 = scan_range((next_lin_ + len0) % nm_, len1);
-            } else {
-                const auto t_wait = clock::now();
-                while (done_round.load(std::memory_order_acquire) != round) std::this_thread::yield();
-                const auto t_done = clock::now();
-                r1 = job_result;
-                open_round.store(k_idle, std::memory_order_release);
-                // On a busy machine the helper may be descheduled mid-scan and
-                // waiting for it costs more than it saves: then stop using it.
-                waited += t_done - t_wait;
-                scanned_time += t_wait - t_scan;
-                if (++helped % 256 == 0 && waited > scanned_time / 2) {
-                    use_helper = false;
-                    open_round.store(k_quit, std::memory_order_release);
-                }
-            }
-            index_t e = -1;
-            if (r0.e >= 0) {
-                e = r0.e;
-                next_lin_ = (next_lin_ + len0) % nm_;
-            } else {
-                e = r1.e;
-                next_lin_ = (next_lin_ + len0 + len1) % nm_;
-                swept += len0 + len1;
-            }
-            if (e >= 0) {
-                swept = 0;
-                confirming = false;
-                in_arc_ = e;
-                if (!pivot()) {
-                    status = SolveStatus::infeasible;
-                    break;
-                }
-                ++n_iter_;
-                if (++since_recompute >= k_recompute_every) {
-                    recompute_potentials();
-                    since_recompute = 0;
-                }
-                if (max_iter >= 0 && n_iter_ >= max_iter) {
-                    screening_ = false;
-                    recompute_potentials();
-                    status = find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
-                    break;
-                }
-                if (n_iter_ % k_poll_every == 0 && interrupt.poll(may_call_back)) {
-                    status = SolveStatus::interrupted;
-                    break;
-                }
-            } else if (swept >= nm_) {
-                swept = 0;
-                if (screening_) {  // nothing more on the float32 copy: price exactly from now on
-                    screening_ = false;
-                    continue;
-                }
-                // A full sweep found nothing: confirm with exact potentials.
-                if (confirming) break;
-                recompute_potentials();
-                since_recompute = 0;
-                confirming = true;
-                swept = 0;
-            }
-        }
-        open_round.store(k_quit, std::memory_order_release);
-        helper.join();
-        return status;
-    }
-
-    // Pivots on the shortlist's arcs until none of them prices negative
-    // (returns optimal then, meaning "optimal on the shortlist"; the dense
-    // phase must still prove it on all of M), or max_iter / Ctrl-C.
-    SolveStatus run_shortlist(index_t max_iter, Interrupt& interrupt, bool may_call_back, bool& proved) {
-        index_t since_recompute = 0, rounds = 0, iter_at_pass = -1;
-        const index_t cap = index_t(short_row_.size()) + k_short_max_rounds * n_ * k_short_add;
+    // The one run loop: the budget, Ctrl-C, the pivots and the periodic
+    // recomputation of the potentials, around the pricing strategy `price`.
+    template <class Price>
+    SolveStatus run_loop(index_t max_iter, Interrupt& interrupt, bool may_call_back, Price&& price) {
         while (true) {
             if (max_iter >= 0 && n_iter_ >= max_iter) {
+                // Optimal anyway if nothing can enter (exact pricing on all of M).
                 shortlist_ = false;
                 screening_ = false;
                 recompute_potentials();
@@ -320,77 +168,69 @@ class TransportSimplex {
             }
             if (n_iter_ % k_poll_every == 0 && n_iter_ > 0 && interrupt.poll(may_call_back))
                 return SolveStatus::interrupted;
-            if (!find_entering_arc_short()) {
-                // Optimal on the candidates: price all of M exactly, with
-                // potentials rebuilt from the tree. Nothing found: optimal.
-                recompute_potentials();
-                since_recompute = 0;
-                // Hand over to the dense pricing past the cap, or when the
-                // arcs the last pass added made no pivot (they should price
-                // negative here too; should rounding ever say otherwise, the
-                // dense pricing, which uses the pass's own test, goes on, so
-                // no pass can repeat itself).
-                if (index_t(short_row_.size()) > cap || n_iter_ == iter_at_pass) {
-                    shortlist_ = false;
-                    return SolveStatus::optimal;  // not proved: the dense phase goes on
-                }
-                iter_at_pass = n_iter_;
-                const index_t added = add_violating_arcs();
-                if (added == 0) {
-                    shortlist_ = false;
-                    proved = true;
-                    return SolveStatus::optimal;
-                }
-                // Past the first round, a round that still fills over a
-                // quarter of its room says the optimal plan leaves the cheap
-                // arcs (costs not of point clouds, e.g. long-range moves on a
-                // line; point clouds measured at <= 10%): the dense pricing
-                // is faster from here.
-                if (++rounds > 1 && 4 * added > n_ * k_short_add) {
-                    shortlist_ = false;
-                    return SolveStatus::optimal;  // not proved: the dense phase goes on
-                }
-                continue;
-            }
-            if (!pivot()) return SolveStatus::infeasible;
-            ++n_iter_;
-            if (++since_recompute >= k_recompute_every) {
-                recompute_potentials();
-                since_recompute = 0;
-            }
-        }
-    }
-
-    SolveStatus run_serial(index_t max_iter, Interrupt& interrupt, bool may_call_back) {
-        index_t since_recompute = 0;
-        while (true) {
-            if (max_iter >= 0 && n_iter_ >= max_iter) {
-                // Optimal anyway if nothing can enter.
-                screening_ = false;
-                recompute_potentials();
-                return find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
-            }
-            if (n_iter_ % k_poll_every == 0 && n_iter_ > 0 && interrupt.poll(may_call_back))
-                return SolveStatus::interrupted;
-            if (!find_entering_arc()) {
-                if (screening_) {  // nothing more on the float32 copy: price exactly from now on
-                    screening_ = false;
-                    continue;
-                }
-                // Confirm with exact potentials before declaring optimality.
-                recompute_potentials();
-                since_recompute = 0;
-                if (!find_entering_arc()) return SolveStatus::optimal;
-            }
+            const Priced priced = price();
+            if (priced == Priced::again) continue;
+            if (priced == Priced::optimal) return SolveStatus::optimal;
             if (!pivot()) return SolveStatus::infeasible;  // no blocking arc: cannot happen here
             ++n_iter_;
-            if (++since_recompute >= k_recompute_every) {
-                recompute_potentials();
-                since_recompute = 0;
-            }
+            if (++since_recompute_ >= k_recompute_every) recompute();
         }
     }
 
+    void recompute() {
+        recompute_potentials();
+        since_recompute_ = 0;
+    }
+
+    // The dense pricing (block search over all of M, on the float32 copy while
+    // screening). Optimality is declared only when exact potentials, rebuilt
+    // from the tree, and exact costs find nothing.
+    Priced price_dense(PricingHelper* helper) {
+        if (find_entering_arc(helper)) return Priced::entering;
+        if (screening_) {  // nothing more on the float32 copy: price exactly from now on
+            screening_ = false;
+            return Priced::again;
+        }
+        recompute();
+        return find_entering_arc(helper) ? Priced::entering : Priced::optimal;
+    }
+
+    // The shortlist's pricing: its arcs until none prices negative; then one
+    // exact pass over all of M with potentials rebuilt from the tree adds the
+    // violating arcs, and a pass that adds none proves optimality on all of M.
+    // Sets `handed_over` (and stops) when the dense pricing should go on from
+    // the current tree instead.
+    Priced price_shortlist(bool& handed_over) {
+        if (find_entering_arc_short()) return Priced::entering;
+        recompute();
+        // Hand over to the dense pricing past the cap, or when the arcs the
+        // last pass added made no pivot (they should price negative here too;
+        // should rounding ever say otherwise, the dense pricing, which uses
+        // the pass's own test, goes on, so no pass can repeat itself).
+        if (index_t(short_row_.size()) > short_cap_ || n_iter_ == iter_at_pass_) {
+            shortlist_ = false;
+            handed_over = true;
+            return Priced::optimal;
+        }
+        iter_at_pass_ = n_iter_;
+        const index_t added = add_violating_arcs();
+        if (added == 0) {
+            shortlist_ = false;
+            return Priced::optimal;  // proved on all of M
+        }
+        // Past the first round, a round that still fills over a quarter of
+        // its room says the optimal plan leaves the cheap arcs (costs not of
+        // point clouds, e.g. long-range moves on a line; point clouds measured
+        // at <= 10%): the dense pricing is faster from here.
+        if (++short_rounds_ > 1 && 4 * added > n_ * k_short_add) {
+            shortlist_ = false;
+            handed_over = true;
+            return Priced::optimal;
+        }
+        return Priced::again;
+    }
+
+   public:
     index_t n_iter() const { return n_iter_; }
 
     // Exact potentials of the final tree, in the transport LP's sign.
@@ -444,9 +284,12 @@ class TransportSimplex {
     // listed arc prices negative, an exact pass over M appends the violating
     // arcs (the paper's "add the violating arcs and re-solve", done by the
     // same simplex from the same tree); a pass that finds none proves
-    // optimality on the whole of M (run_shortlist).
+    // optimality on the whole of M (price_shortlist).
     bool shortlist_ = false;
     index_t next_short_ = 0;
+    // The shortlist's budget of arcs, its pricing rounds, the pivot count at its last pass.
+    index_t short_cap_ = 0, short_rounds_ = 0, iter_at_pass_ = -1;
+    index_t since_recompute_ = 0;  // pivots since the potentials were rebuilt
     std::vector<std::int32_t> short_row_, short_col_;
     std::vector<double> short_cost_;
     index_t n_iter_ = 0;
@@ -633,11 +476,6 @@ class TransportSimplex {
         }
     }
 
-    struct Scan {
-        double best = 0.0;  // most negative scaled reduced cost found (0: none)
-        index_t e = -1;     // its arc
-    };
-
     // The most violated non-tree arc among arcs [lin, lin + len) in row-major
     // order (cyclic). Each row segment is first reduced by a vectorized min of
     // the scaled reduced cost; the argmin is then located by value (tree arcs,
@@ -697,6 +535,30 @@ class TransportSimplex {
             swept += len;
             if (r.e >= 0) {
                 in_arc_ = r.e;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The same block search with two blocks priced at a time, the second on
+    // the helper's thread: the entering arc is the serial search's.
+    bool find_entering_arc(PricingHelper* helper) {
+        if (!helper) return find_entering_arc();
+        for (index_t swept = 0; swept < nm_;) {
+            const index_t len0 = std::min(block_, nm_ - swept);
+            const index_t len1 = std::min(block_, nm_ - swept - len0);
+            Scan r0, r1;
+            helper->scan_two(next_lin_, len0, (next_lin_ + len0) % nm_, len1, r0, r1);
+            if (r0.e >= 0) {
+                next_lin_ = (next_lin_ + len0) % nm_;
+                in_arc_ = r0.e;
+                return true;
+            }
+            next_lin_ = (next_lin_ + len0 + len1) % nm_;
+            swept += len0 + len1;
+            if (r1.e >= 0) {
+                in_arc_ = r1.e;
                 return true;
             }
         }
@@ -1236,7 +1098,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
                            std::int64_t m, bool shared_cost, const NetworkSimplexParams& params,
                            T* potential_a, T* potential_b, std::int64_t* plan_rows, std::int64_t* plan_cols,
                            T* plan_values, std::int64_t* num_plan, double* cost, double* duality_gap,
-                           std::int64_t* n_iter, int* status, Interrupt& interrupt) {
+                           std::int64_t* n_iter, std::int32_t* status, Interrupt& interrupt) {
     const index_t plan_cap = n + m - 1;
     std::exception_ptr error = nullptr;
     auto solve_k = [&](index_t k, std::vector<T>& sub, bool allow_threads) {
@@ -1248,7 +1110,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
         cost[k] = out.cost;
         duality_gap[k] = out.duality_gap;
         n_iter[k] = out.n_iter;
-        status[k] = int(out.status);
+        status[k] = static_cast<std::int32_t>(out.status);
     };
     if (num_problems == 1) {
         std::vector<T> sub;
@@ -1271,7 +1133,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
 #pragma omp critical(emd_network_simplex_error)
 #endif
                 if (!error) error = std::current_exception();
-                status[k] = int(SolveStatus::infeasible);
+                status[k] = static_cast<std::int32_t>(SolveStatus::infeasible);
             }
         }
     }
@@ -1284,7 +1146,7 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
     template void network_simplex_batch<T>(const T*, const T*, const T*, std::int64_t, std::int64_t,           \
                                            std::int64_t, bool, const NetworkSimplexParams&, T*, T*,            \
                                            std::int64_t*, std::int64_t*, T*, std::int64_t*, double*, double*,  \
-                                           std::int64_t*, int*, Interrupt&);
+                                           std::int64_t*, std::int32_t*, Interrupt&);
 EMD_INSTANTIATE(float)
 EMD_INSTANTIATE(double)
 #undef EMD_INSTANTIATE

@@ -3,11 +3,11 @@
 // A block computes a TILE x TILE tile of C: the x and y rows of the tile are
 // staged through shared memory CHUNK coordinates at a time, and each thread
 // keeps a 4 x 4 register tile of double accumulators. The per-coordinate
-// arithmetic is that of emd::metric_distance (csrc/include/emd/metrics.hpp):
-// differences, squares and sums in double with explicit round-to-nearest
-// intrinsics (no fused multiply-add), in the same coordinate order, so the
-// GPU and CPU cost matrices can agree to the last bit (Minkowski's pow() aside)
-// when the host compiler does not contract either.
+// steps are emd::metric_step / metric_finish (csrc/include/emd/metrics.hpp),
+// the functions the CPU's cost_matrix runs: differences, squares and sums in
+// double with round-to-nearest intrinsics (no fused multiply-add), in the same
+// coordinate order, so the GPU and CPU cost matrices can agree to the last bit
+// (Minkowski's pow() aside) when the host compiler does not contract either.
 #include <cmath>
 #include <cstdint>
 
@@ -24,22 +24,6 @@ constexpr int THREADS = 16;           // blockDim = (16, 16)
 constexpr int PER_THREAD = 4;         // each thread: 4 x 4 outputs
 constexpr int TILE = THREADS * PER_THREAD;
 constexpr int CHUNK = 16;             // coordinates staged per step
-
-template <Metric M>
-__device__ inline double accumulate(double acc, double xk, double yk, double q) {
-    const double t = __dsub_rn(xk, yk);
-    if constexpr (M == Metric::sqeuclidean || M == Metric::euclidean) return __dadd_rn(acc, __dmul_rn(t, t));
-    else if constexpr (M == Metric::cityblock) return __dadd_rn(acc, fabs(t));
-    else if constexpr (M == Metric::chebyshev) return fabs(t) > acc ? fabs(t) : acc;
-    else return __dadd_rn(acc, pow(fabs(t), q));
-}
-
-template <Metric M>
-__device__ inline double finish(double acc, double q) {
-    if constexpr (M == Metric::euclidean) return sqrt(acc);
-    else if constexpr (M == Metric::minkowski) return pow(acc, 1.0 / q);
-    else return acc;
-}
 
 template <class T, Metric M>
 __global__ void __launch_bounds__(THREADS * THREADS)
@@ -64,7 +48,7 @@ cost_matrix_kernel(const T* __restrict__ x, i64 n, const T* __restrict__ y, i64 
             for (int a = 0; a < PER_THREAD; ++a) xv[a] = double(xs[ty + a * THREADS][k]);
             for (int b = 0; b < PER_THREAD; ++b) yv[b] = double(ys[tx + b * THREADS][k]);
             for (int a = 0; a < PER_THREAD; ++a)
-                for (int b = 0; b < PER_THREAD; ++b) acc[a][b] = accumulate<M>(acc[a][b], xv[a], yv[b], q);
+                for (int b = 0; b < PER_THREAD; ++b) acc[a][b] = metric_step<M>(acc[a][b], metric_detail::sub_rn(xv[a], yv[b]), q);
         }
         __syncthreads();
     }
@@ -75,7 +59,7 @@ cost_matrix_kernel(const T* __restrict__ x, i64 n, const T* __restrict__ y, i64 
         if (i >= n) continue;
         for (int b = 0; b < PER_THREAD; ++b) {
             const i64 j = col0 + tx + b * THREADS;
-            if (j < m) out[i * m + j] = T(finish<M>(acc[a][b], q));
+            if (j < m) out[i * m + j] = T(metric_finish<M>(acc[a][b], q));
         }
     }
 }

@@ -7,21 +7,20 @@
 //     err = sum_i a_i |expm1((f_i - f_new_i) / eps)|                 (= ||P 1 - a||_1 of (f, g))
 //     g_j = -eps log sum_i exp(f_i / eps + log a_i - C_ij / eps)     (column softmin)
 //
-// Dense and matrix-free problems run a host loop that only launches kernels:
-// after the f-update a one-block control kernel measures err and takes the
-// CPU loop's decision (stop, next epsilon stage, or accept f and update g) in
-// a small device-side State; every later kernel of the step reads the State
-// and returns at once when the loop has stopped. The host therefore launches
-// iterations in groups and reads the State back once per group (one small
-// copy), while the stopping rule is still checked after every iteration, as
-// on the CPU. Batched small problems run the whole loop inside one block per
-// problem (per-problem stopping, no host round trips).
+// Every decision (epsilon ladder, stopping, budget, over-relaxation with its
+// ascent safeguard, stall rule, resolution_limit, status) is the CPU loop's:
+// emd::SinkhornControl (emd/sinkhorn_control.hpp), compiled here for the device.
 //
-// Over-relaxation is the CPU's (Thibault et al. 2017): after a probe of plain
-// iterations measures the linear rate kappa, f and g move by
-// omega = 2 / (1 + sqrt(1 - kappa)) times the softmin step; back to plain
-// updates when the error grows a hundredfold, and the last update before a
-// stop is always plain, so the returned plan's columns are exact.
+// Dense and matrix-free problems run a host loop that only launches kernels:
+// after the f-update a one-block control kernel measures err and sum a |f|
+// and runs the controller on them (stop, next epsilon stage, or accept f and
+// update g), in a small device-side State; every later kernel of the step
+// reads the State and returns at once when the loop has stopped. The host
+// therefore launches iterations in groups and reads the State back once per
+// group (one small copy), while the stopping rule is still checked after
+// every iteration, as on the CPU. Batched small problems run the whole loop
+// inside one block per problem, every thread with the same copy of the
+// controller (per-problem stopping, no host round trips).
 //
 // Sums that decide the result use fixed-shape reductions (warp butterflies,
 // cub block reductions, partials combined in index order), never atomics:
@@ -36,6 +35,9 @@
 #include "common/reduce.cuh"
 #include "emd/gpu.hpp"
 #include "emd/interrupt.hpp"
+#include "emd/metrics.hpp"
+#include "emd/sinkhorn_control.hpp"
+#include "emd/status.hpp"
 
 namespace emd::gpu {
 namespace {
@@ -45,71 +47,22 @@ using detail::Lse;
 
 __host__ __device__ inline i64 imin(i64 a, i64 b) { return a < b ? a : b; }
 
-constexpr int kMaxStages = 201;  // the CPU's ladder: at most 200 scaled epsilons, then reg
-
-// The loop's state on the device (one per dense / matrix-free solve).
+// The loop's state on the device (one per dense / matrix-free solve): the
+// controller (every decision: emd/sinkhorn_control.hpp, the CPU loop's) and
+// whether this step's f_new was accepted (then g is updated). Kernels read
+// the step's eps, omega and clamp from ctl; only the control kernel writes it.
 struct State {
-    int done;        // the loop has stopped
-    int accept;      // this step's f_new is accepted (then g is updated)
-    int stage;       // index into the epsilon ladder
-    int status;      // 0 converged, 1 max_iter_reached
-    i64 stage_iter;  // iterations in this stage
-    i64 n_iter;      // iterations in all
-    double err;      // the last marginal error
-    // over-relaxation (reset at every stage)
-    double omega, err_probe, err_ref;
-    i64 probe_start;
-    int g_relaxed;   // the last g-update was relaxed: no stop before a plain one
+    SinkhornControl ctl;
+    int accept;
 };
 
-__device__ inline void reset_relaxation(State* st) {
-    st->omega = 1.0;
-    st->err_probe = 0.0;
-    st->err_ref = 0.0;
-    st->probe_start = 0;
-    st->g_relaxed = 0;
-}
+using Step = SinkhornControl::Step;
 
-// max_iter counts the iterations of all stages, one kept for the last (the
-// result must belong to eps = reg), as in csrc/cpu/sinkhorn.cpp: a stage before
-// the last stops one short of the budget, and once the budget is down to that
-// one iteration the remaining intermediate stages are skipped.
-__device__ inline i64 stage_budget(i64 max_iter, bool last) { return last ? max_iter : max_iter - 1; }
-
-// The CPU loop's choice of omega after measuring `err` (csrc/cpu/sinkhorn.cpp);
-// `budget` is stage_budget(max_iter, last).
-__device__ inline double next_omega(double omega, double err, double stage_tol, i64 n_iter, i64 budget,
-                                    i64 stage_iter, bool overrelax, double& err_probe, double& err_ref,
-                                    i64& probe_start) {
-    constexpr i64 kProbe = 10;
-    if (err < stage_tol || n_iter + 1 >= budget) return 1.0;  // end on a plain update
-    if (!overrelax) return omega;
-    if (omega == 1.0 && stage_iter == probe_start + kProbe) err_probe = err;
-    if (omega == 1.0 && stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
-        const double kappa = pow(err / err_probe, 1.0 / double(kProbe));
-        err_ref = err;
-        return fmin(1.9, 2.0 / (1.0 + sqrt(fmax(0.0, 1.0 - kappa))));
-    }
-    if (omega > 1.0 && !(err < 100.0 * err_ref)) {
-        probe_start = stage_iter;
-        return 1.0;
-    }
-    return omega;
-}
-
+// The over-relaxed update of one potential with the controller's omega and
+// its ascent safeguard (emd::relaxed); plain when omega = 1.
 template <class T>
-__device__ inline T relax(T old, T fresh, double omega) {
-    return omega == 1.0 ? fresh : T(double(old) + omega * (double(fresh) - double(old)));
-}
-
-// The epsilon ladder of the CPU loop: scale, scale * s, ... while > reg, then reg.
-std::vector<double> eps_ladder(const SinkhornOptions& o) {
-    std::vector<double> ladder;
-    if (o.eps_scaling > 0.0 && o.eps_scaling < 1.0) {
-        for (double e = o.scale; e > o.reg && ladder.size() < 200; e *= o.eps_scaling) ladder.push_back(e);
-    }
-    ladder.push_back(o.reg);
-    return ladder;
+__device__ inline T relax(T old, T fresh, const SinkhornControl& ctl) {
+    return ctl.omega == 1.0 ? fresh : T(relaxed(double(old), double(fresh), ctl.omega, 1.0 / ctl.eps, ctl.omega_floor));
 }
 
 // --- shared small kernels ----------------------------------------------------
@@ -126,96 +79,59 @@ __global__ void init_potential_kernel(const T* __restrict__ init, i64 len, T* __
         out[i] = init ? init[i] : T(0);
 }
 
-__global__ void init_state_kernel(State* st, int first_stage) {
-    st->done = 0;
+__global__ void init_state_kernel(State* st, SinkhornControl ctl) {
+    st->ctl = ctl;
     st->accept = 0;
-    st->stage = first_stage;
-    st->status = 1;
-    st->stage_iter = 0;
-    st->n_iter = 0;
-    st->err = 0.0;
-    reset_relaxation(st);
 }
 
 constexpr int kControlBlock = 1024;
 
-// After the f-update: the marginal error and the CPU loop's decision.
+// After the f-update: the marginal error ||P 1 - a||_1 and sum_i a_i |f_i|,
+// then the controller's decision (thread 0).
 template <class T>
 __global__ void __launch_bounds__(kControlBlock)
-    control_kernel(const T* __restrict__ a, i64 n, const T* __restrict__ f, const T* __restrict__ f_new, State* st,
-                   const double* __restrict__ ladder, int num_stages, double tol, double mass_a, i64 max_iter,
-                   bool overrelax) {
-    __shared__ int s_accept;
-    if (st->done) return;
-    const int stage = st->stage;
-    const double eps = ladder[stage];
-    if (st->stage_iter > 0) {
-        double acc = 0.0;
+    control_kernel(const T* __restrict__ a, i64 n, const T* __restrict__ f, const T* __restrict__ f_new, State* st) {
+    if (st->ctl.done) return;
+    SinkhornControl ctl = st->ctl;
+    int accept = 1;
+    if (ctl.stage_iter > 0) {
+        double acc = 0.0, acc_f = 0.0;
         for (i64 i = threadIdx.x; i < n; i += kControlBlock) {
-            const double t = fmin(700.0, (double(f[i]) - double(f_new[i])) / eps);
+            const double t = fmin(700.0, (double(f[i]) - double(f_new[i])) / ctl.eps);
             acc += double(a[i]) * fabs(expm1(t));
+            acc_f += double(a[i]) * fabs(double(f[i]));
         }
         const double err = detail::block_sum<kControlBlock>(acc);
-        if (threadIdx.x == 0) {
-            st->err = err;
-            const bool last = stage + 1 == num_stages;
-            const double stage_tol = last ? tol : fmax(tol, 1e-2 * mass_a);
-            int accept = 1;
-            if (err < stage_tol && !st->g_relaxed) {
-                if (last) st->status = 0;
-                accept = 0;
-            } else if (st->n_iter >= stage_budget(max_iter, last) && !st->g_relaxed) {
-                accept = 0;  // the last stage always got one iteration: the result belongs to reg
-            } else {
-                st->omega = next_omega(st->omega, err, stage_tol, st->n_iter, stage_budget(max_iter, last),
-                                       st->stage_iter, overrelax, st->err_probe, st->err_ref, st->probe_start);
-            }
-            if (!accept) {
-                if (last) {
-                    st->done = 1;
-                } else {
-                    st->stage = st->n_iter + 1 >= max_iter ? num_stages - 1 : stage + 1;
-                    st->stage_iter = 0;
-                    reset_relaxation(st);
-                }
-            }
-            s_accept = accept;
-        }
-    } else if (threadIdx.x == 0) {
-        s_accept = 1;
+        const double weighted_abs_f = detail::block_sum<kControlBlock>(acc_f);
+        if (threadIdx.x == 0) accept = ctl.decide(err, weighted_abs_f) == Step::update;
     }
-    __syncthreads();
     if (threadIdx.x == 0) {
-        st->accept = s_accept;
-        if (s_accept) {
-            st->g_relaxed = st->omega != 1.0;  // the g-update of this step follows
-            st->stage_iter += 1;
-            st->n_iter += 1;
-        }
+        if (accept) ctl.next_iteration();  // the g-update of this step follows
+        st->ctl = ctl;
+        st->accept = accept;
     }
 }
 
 template <class T>
 __global__ void accept_kernel(const State* st, const T* __restrict__ f_new, i64 n, T* __restrict__ f) {
-    if (st->done || !st->accept) return;
-    const double omega = st->omega;
+    if (st->ctl.done || !st->accept) return;
     for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < n; i += i64(gridDim.x) * blockDim.x)
-        f[i] = relax<T>(f[i], f_new[i], omega);
+        f[i] = relax<T>(f[i], f_new[i], st->ctl);
 }
 
 // Combine `parts` partial log-sum-exps per output (parts (P, len), in index
 // order) into -eps (mx + log s): written to out_j, or (the g-update, `need_accept`)
 // relaxed into it with the step's omega.
 template <class T>
-__global__ void finalize_kernel(const State* st, const double* __restrict__ ladder, const Lse* __restrict__ parts,
-                                int num_parts, i64 len, bool need_accept, T* __restrict__ out) {
-    if (st->done || (need_accept && !st->accept)) return;
-    const double eps = ladder[st->stage];
-    const double omega = need_accept ? st->omega : 1.0;
+__global__ void finalize_kernel(const State* st, const Lse* __restrict__ parts, int num_parts, i64 len,
+                                bool need_accept, T* __restrict__ out) {
+    if (st->ctl.done || (need_accept && !st->accept)) return;
+    const double eps = st->ctl.eps;
     for (i64 j = blockIdx.x * i64(blockDim.x) + threadIdx.x; j < len; j += i64(gridDim.x) * blockDim.x) {
         Lse acc = detail::lse_empty();
         for (int p = 0; p < num_parts; ++p) acc = detail::lse_combine(acc, parts[i64(p) * len + j]);
-        out[j] = relax<T>(out[j], T(-eps * detail::lse_value(acc)), omega);
+        const T fresh = T(-eps * detail::lse_value(acc));
+        out[j] = need_accept ? relax<T>(out[j], fresh, st->ctl) : fresh;
     }
 }
 
@@ -236,9 +152,9 @@ __global__ void __launch_bounds__(kControlBlock)
     if (threadIdx.x == 0) {
         out.d_cost[0] = sc;
         out.d_objective[0] = sc + reg * (sp - sm + mass_a * mass_b);
-        out.d_marginal_error[0] = st->err;
-        out.d_n_iter[0] = st->n_iter;
-        out.d_status[0] = interrupted ? 2 : st->status;
+        out.d_marginal_error[0] = st->ctl.marginal_error;
+        out.d_n_iter[0] = st->ctl.n_iter;
+        out.d_status[0] = std::int32_t(interrupted ? SolveStatus::interrupted : st->ctl.status);
     }
 }
 
@@ -250,9 +166,9 @@ constexpr int kRowBlock = 256;  // 8 warps, one row each
 template <class T>
 __global__ void __launch_bounds__(kRowBlock)
     dense_row_kernel(const T* __restrict__ C, i64 n, i64 m, const T* __restrict__ g, const T* __restrict__ log_b,
-                     const State* st, const double* __restrict__ ladder, T* __restrict__ f_new) {
-    if (st->done) return;
-    const double eps = ladder[st->stage];
+                     const State* st, T* __restrict__ f_new) {
+    if (st->ctl.done) return;
+    const double eps = st->ctl.eps;
     const T inv = T(1.0 / eps);
     const int lane = threadIdx.x & 31;
     const i64 i = (blockIdx.x * i64(kRowBlock) + threadIdx.x) >> 5;
@@ -272,11 +188,11 @@ constexpr int kColX = 32, kColY = 8;  // 32 columns x 8 row lanes per block
 template <class T>
 __global__ void __launch_bounds__(kColX* kColY)
     dense_col_kernel(const T* __restrict__ C, i64 n, i64 m, const T* __restrict__ f, const T* __restrict__ log_a,
-                     const State* st, const double* __restrict__ ladder, i64 rows_per_chunk, Lse* __restrict__ parts) {
+                     const State* st, i64 rows_per_chunk, Lse* __restrict__ parts) {
     __shared__ double s_mx[kColY][kColX];
     __shared__ double s_s[kColY][kColX];
-    if (st->done || !st->accept) return;
-    const double eps = ladder[st->stage];
+    if (st->ctl.done || !st->accept) return;
+    const double eps = st->ctl.eps;
     const T inv = T(1.0 / eps);
     const i64 j = blockIdx.x * i64(kColX) + threadIdx.x;
     const i64 i0 = blockIdx.y * rows_per_chunk, i1 = imin(n, i0 + rows_per_chunk);
@@ -331,26 +247,6 @@ constexpr int kSampleBlock = 128;  // rows per block, one per thread
 constexpr int kSampleTile = 128;   // columns staged in shared memory per step
 constexpr int kSmemMaxDim = 16;    // clouds of d <= 16 are staged in shared memory
 
-// metric(x, y) for coordinates at x[k * xs], y[k * ys] (shared or global memory),
-// accumulated in double in the order of emd::metric_distance.
-template <class T>
-__device__ inline double metric_dist(int metric, const T* x, int xs, const T* y, int ys, i64 d) {
-    double acc = 0.0;
-    for (i64 k = 0; k < d; ++k) {
-        const double t = double(x[k * xs]) - double(y[k * ys]);
-        if (metric <= 1) acc += t * t;
-        else if (metric == 2) acc += fabs(t);
-        else acc = fmax(acc, fabs(t));
-    }
-    return metric == 1 ? sqrt(acc) : acc;
-}
-
-__device__ inline double apply_power(double dist, double power) {
-    if (power == 1.0) return dist;
-    if (power == 2.0) return dist * dist;
-    return pow(dist, power);
-}
-
 // For rows of `x` (n, d) against columns of `y` (m, d) in [col0, col1):
 //   STATS == false: the partial LSE_j (h_j / eps + log w_j - C_ij / eps) with h the
 //                   other side's potential and w its weights -> parts (chunk, n);
@@ -362,15 +258,14 @@ template <class T, bool STATS>
 __global__ void __launch_bounds__(kSampleBlock)
     samples_kernel(const T* __restrict__ x, i64 n, const T* __restrict__ y, i64 m, i64 d, int metric, double power,
                    const T* __restrict__ h_other, const T* __restrict__ log_w_other, const T* __restrict__ h_own,
-                   const T* __restrict__ log_w_own, const State* st, const double* __restrict__ ladder,
-                   bool need_accept, double reg, i64 cols_per_chunk, Lse* __restrict__ parts,
+                   const T* __restrict__ log_w_own, const State* st, bool need_accept, double reg, i64 cols_per_chunk, Lse* __restrict__ parts,
                    double* __restrict__ row_stats) {
     __shared__ T s_x[kSmemMaxDim * kSampleBlock];
     __shared__ T s_y[kSmemMaxDim * kSampleTile];
     __shared__ T s_h[kSampleTile];
     __shared__ T s_lw[kSampleTile];
-    if (!STATS && (st->done || (need_accept && !st->accept))) return;
-    const double eps = STATS ? reg : ladder[st->stage];
+    if (!STATS && (st->ctl.done || (need_accept && !st->accept))) return;
+    const double eps = STATS ? reg : st->ctl.eps;
     const bool staged = d <= kSmemMaxDim;
     const i64 i = blockIdx.x * i64(kSampleBlock) + threadIdx.x;
     const bool active = i < n;
@@ -398,9 +293,10 @@ __global__ void __launch_bounds__(kSampleBlock)
         __syncthreads();
         if (!active) continue;
         for (int t = 0; t < count; ++t) {
-            const double dist = staged ? metric_dist<T>(metric, xp, xs, s_y + t, kSampleTile, d)
-                                       : metric_dist<T>(metric, xp, xs, y + (j0 + t) * d, 1, d);
-            const double c = apply_power(dist, power);
+            // emd::metric_distance (csrc/include/emd/metrics.hpp), the CPU's arithmetic.
+            const double dist = staged ? metric_distance<T>(Metric(metric), xp, s_y + t, d, 0.0, xs, kSampleTile)
+                                       : metric_distance<T>(Metric(metric), xp, y + (j0 + t) * d, d, 0.0, xs, 1);
+            const double c = cost_power(dist, power);
             if (STATS) {
                 const double tt = fi + double(s_h[t]) / reg - c / reg;
                 const double p = exp(tt + lai + double(s_lw[t]));
@@ -456,7 +352,7 @@ template <class T>
 struct Buffers {
     T *log_a, *log_b, *f_new;
     Lse *row_parts, *col_parts;
-    double *row_stats, *ladder;
+    double* row_stats;
     State* state;
 };
 
@@ -470,7 +366,6 @@ Buffers<T> carve(void* base, i64 n, i64 m, const Layout& lay, std::size_t* bytes
     b.row_parts = c.take<Lse>(std::size_t(lay.row_chunks) * std::size_t(n));
     b.col_parts = c.take<Lse>(std::size_t(lay.col_chunks) * std::size_t(m));
     b.row_stats = c.take<double>(3 * std::size_t(std::max(lay.row_chunks, 1)) * std::size_t(n) + 3 * std::size_t(n));
-    b.ladder = c.take<double>(kMaxStages);
     b.state = c.take<State>(1);
     if (bytes) *bytes = c.bytes();
     return b;
@@ -498,15 +393,11 @@ void run_loop(const T* a, const T* b, i64 n, i64 m, const SinkhornOptions& o, co
               Stats&& stats) {
     T* f = static_cast<T*>(out.d_f);
     T* g = static_cast<T*>(out.d_g);
-    const std::vector<double> ladder = eps_ladder(o);
-    detail::check(cudaMemcpyAsync(bufs.ladder, ladder.data(), ladder.size() * sizeof(double), cudaMemcpyHostToDevice, s),
-                  "sinkhorn: copy the epsilon ladder");
     log_weights_kernel<T><<<grid_for(n, 256), 256, 0, s>>>(a, n, bufs.log_a);
     log_weights_kernel<T><<<grid_for(m, 256), 256, 0, s>>>(b, m, bufs.log_b);
     init_potential_kernel<T><<<grid_for(n, 256), 256, 0, s>>>(f_init, n, f);
     init_potential_kernel<T><<<grid_for(m, 256), 256, 0, s>>>(g_init, m, g);
-    // With max_iter = 1 the one iteration belongs to the last stage (eps = reg).
-    init_state_kernel<<<1, 1, 0, s>>>(bufs.state, o.max_iter <= 1 ? int(ladder.size()) - 1 : 0);
+    init_state_kernel<<<1, 1, 0, s>>>(bufs.state, SinkhornControl(o.params, o.scale, o.mass_a, precision_of<T>()));
     detail::check_launch("sinkhorn: setup kernels");
 
     // Groups of iterations between host checks: short at first (small
@@ -515,15 +406,16 @@ void run_loop(const T* a, const T* b, i64 n, i64 m, const SinkhornOptions& o, co
     State host{};
     bool interrupted = false;
     i64 launched = 0, group = 4;
-    const i64 bound = o.max_iter + 2 * i64(ladder.size()) + 2;  // the device stops by then
+    // The device stops by then: every stage ends with at most one discarded step.
+    const i64 bound = o.params.max_iter + 2 * i64(SinkhornControl::kMaxScaledStages + 1) + 2;
     while (launched < bound) {
         const i64 count = std::min(group, bound - launched);
-        for (i64 k = 0; k < count; ++k) step(bufs, int(ladder.size()), s);
+        for (i64 k = 0; k < count; ++k) step(bufs, s);
         detail::check_launch("sinkhorn: iteration kernels");
         launched += count;
         detail::check(cudaMemcpyAsync(&host, bufs.state, sizeof(State), cudaMemcpyDeviceToHost, s), "sinkhorn: read state");
         detail::check(cudaStreamSynchronize(s), "sinkhorn: iterations");
-        if (host.done) break;
+        if (host.ctl.done) break;
         if (interrupt.poll(true)) {
             interrupted = true;
             break;
@@ -533,11 +425,10 @@ void run_loop(const T* a, const T* b, i64 n, i64 m, const SinkhornOptions& o, co
     stats(bufs, s);
     detail::check_launch("sinkhorn: plan statistics");
     // b carries a's mass (the Python layer rescales it), so sum a sum b = mass_a^2.
-    finish_kernel<<<1, kControlBlock, 0, s>>>(bufs.row_stats, n, bufs.state, o.reg, o.mass_a, o.mass_a, out,
+    finish_kernel<<<1, kControlBlock, 0, s>>>(bufs.row_stats, n, bufs.state, o.params.reg, o.mass_a, o.mass_a, out,
                                              interrupted ? 1 : 0);
     detail::check_launch("sinkhorn: finish");
     detail::check(cudaStreamSynchronize(s), "sinkhorn: finish");
-    // ladder (host memory) outlived its asynchronous copy: the stream is synchronized.
 }
 
 template <class T>
@@ -554,17 +445,16 @@ void dense_impl(const T* a, const T* b, const T* C, i64 n, i64 m, const Sinkhorn
     const i64 rows_per_chunk = (n + lay.col_chunks - 1) / lay.col_chunks;
     const unsigned row_grid = detail::grid_1d((n * 32 + kRowBlock - 1) / kRowBlock);
     const dim3 col_grid(detail::grid_1d((m + kColX - 1) / kColX), unsigned(lay.col_chunks));
-    auto step = [&](const Buffers<T>& B, int num_stages, cudaStream_t st) {
-        dense_row_kernel<T><<<row_grid, kRowBlock, 0, st>>>(C, n, m, g, B.log_b, B.state, B.ladder, B.f_new);
-        control_kernel<T><<<1, kControlBlock, 0, st>>>(a, n, f, B.f_new, B.state, B.ladder, num_stages, o.tol, o.mass_a,
-                                                      o.max_iter, o.overrelax);
+    auto step = [&](const Buffers<T>& B, cudaStream_t st) {
+        dense_row_kernel<T><<<row_grid, kRowBlock, 0, st>>>(C, n, m, g, B.log_b, B.state, B.f_new);
+        control_kernel<T><<<1, kControlBlock, 0, st>>>(a, n, f, B.f_new, B.state);
         accept_kernel<T><<<grid_for(n, 256), 256, 0, st>>>(B.state, B.f_new, n, f);
-        dense_col_kernel<T><<<col_grid, dim3(kColX, kColY), 0, st>>>(C, n, m, f, B.log_a, B.state, B.ladder,
+        dense_col_kernel<T><<<col_grid, dim3(kColX, kColY), 0, st>>>(C, n, m, f, B.log_a, B.state,
                                                                       rows_per_chunk, B.col_parts);
-        finalize_kernel<T><<<grid_for(m, 256), 256, 0, st>>>(B.state, B.ladder, B.col_parts, lay.col_chunks, m, true, g);
+        finalize_kernel<T><<<grid_for(m, 256), 256, 0, st>>>(B.state, B.col_parts, lay.col_chunks, m, true, g);
     };
     auto stats = [&](const Buffers<T>& B, cudaStream_t st) {
-        dense_stats_kernel<T><<<row_grid, kRowBlock, 0, st>>>(C, n, m, f, g, B.log_a, B.log_b, o.reg, B.row_stats);
+        dense_stats_kernel<T><<<row_grid, kRowBlock, 0, st>>>(C, n, m, f, g, B.log_a, B.log_b, o.params.reg, B.row_stats);
     };
     run_loop<T>(a, b, n, m, o, f_init, g_init, out, bufs, s, interrupt, step, stats);
 }
@@ -584,26 +474,25 @@ void samples_impl(const T* x, const T* y, const T* a, const T* b, i64 n, i64 m, 
     const i64 rows_per_col_chunk = (n + lay.col_chunks - 1) / lay.col_chunks;
     const dim3 row_grid(detail::grid_1d((n + kSampleBlock - 1) / kSampleBlock), unsigned(lay.row_chunks));
     const dim3 col_grid(detail::grid_1d((m + kSampleBlock - 1) / kSampleBlock), unsigned(lay.col_chunks));
-    auto step = [&](const Buffers<T>& B, int num_stages, cudaStream_t st) {
+    auto step = [&](const Buffers<T>& B, cudaStream_t st) {
         // f-update: rows are x, the streamed columns y with g and log b.
         samples_kernel<T, false><<<row_grid, kSampleBlock, 0, st>>>(
-            x, n, y, m, d, metric, power, g, B.log_b, nullptr, nullptr, B.state, B.ladder, false, o.reg,
+            x, n, y, m, d, metric, power, g, B.log_b, nullptr, nullptr, B.state, false, o.params.reg,
             cols_per_row_chunk, B.row_parts, nullptr);
-        finalize_kernel<T><<<grid_for(n, 256), 256, 0, st>>>(B.state, B.ladder, B.row_parts, lay.row_chunks, n, false,
+        finalize_kernel<T><<<grid_for(n, 256), 256, 0, st>>>(B.state, B.row_parts, lay.row_chunks, n, false,
                                                              B.f_new);
-        control_kernel<T><<<1, kControlBlock, 0, st>>>(a, n, f, B.f_new, B.state, B.ladder, num_stages, o.tol, o.mass_a,
-                                                      o.max_iter, o.overrelax);
+        control_kernel<T><<<1, kControlBlock, 0, st>>>(a, n, f, B.f_new, B.state);
         accept_kernel<T><<<grid_for(n, 256), 256, 0, st>>>(B.state, B.f_new, n, f);
         // g-update: the metrics are symmetric, so rows are y and the streamed columns x.
         samples_kernel<T, false><<<col_grid, kSampleBlock, 0, st>>>(
-            y, m, x, n, d, metric, power, f, B.log_a, nullptr, nullptr, B.state, B.ladder, true, o.reg,
+            y, m, x, n, d, metric, power, f, B.log_a, nullptr, nullptr, B.state, true, o.params.reg,
             rows_per_col_chunk, B.col_parts, nullptr);
-        finalize_kernel<T><<<grid_for(m, 256), 256, 0, st>>>(B.state, B.ladder, B.col_parts, lay.col_chunks, m, true, g);
+        finalize_kernel<T><<<grid_for(m, 256), 256, 0, st>>>(B.state, B.col_parts, lay.col_chunks, m, true, g);
     };
     auto stats = [&](const Buffers<T>& B, cudaStream_t st) {
         double* chunked = B.row_stats + 3 * n;
         samples_kernel<T, true><<<row_grid, kSampleBlock, 0, st>>>(x, n, y, m, d, metric, power, g, B.log_b, f, B.log_a,
-                                                                   B.state, B.ladder, false, o.reg, cols_per_row_chunk,
+                                                                   B.state, false, o.params.reg, cols_per_row_chunk,
                                                                    nullptr, chunked);
         sum_chunks_kernel<<<grid_for(3 * n, 256), 256, 0, st>>>(chunked, lay.row_chunks, n, B.row_stats);
     };
@@ -645,9 +534,8 @@ __device__ void batch_softmin(const T* cost, i64 rs, i64 ks, i64 rows, i64 len, 
 template <class T>
 __global__ void __launch_bounds__(kBatchBlock)
     batched_kernel(const T* __restrict__ a_all, const T* __restrict__ b_all, const T* __restrict__ cost_all,
-                   bool shared_cost, i64 n, i64 m, double reg, double tol, i64 max_iter, double eps_scaling,
-                   const double* __restrict__ scale, const T* __restrict__ f_init, const T* __restrict__ g_init,
-                   bool cost_in_smem, bool overrelax, SinkhornOutputs out) {
+                   bool shared_cost, i64 n, i64 m, SinkhornParams params, const double* __restrict__ scale,
+                   const T* __restrict__ f_init, const T* __restrict__ g_init, bool cost_in_smem, SinkhornOutputs out) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* f = reinterpret_cast<T*>(smem_raw);
     T* f_new = f + n;
@@ -681,66 +569,42 @@ __global__ void __launch_bounds__(kBatchBlock)
     }
     __syncthreads();
 
-    // The epsilon ladder, walked as the CPU builds it: scale * s^k while > reg, then reg.
-    const bool scaling = eps_scaling > 0.0 && eps_scaling < 1.0;
-    double eps = scaling ? scale[shared_cost ? 0 : p] : reg;
-    int stage = 0;
-    bool last = !(scaling && eps > reg) || max_iter <= 1;  // max_iter = 1: the one iteration is at reg
-    if (last) eps = reg;
-    i64 n_iter = 0, stage_iter = 0;
-    int status = 1;
-    double err = 0;
-    // over-relaxation, as in the host loop's control kernel (every thread keeps the same copy)
-    double omega = 1.0, err_probe = 0.0, err_ref = 0.0;
-    i64 probe_start = 0;
-    bool g_relaxed = false;
+    // The controller of the CPU loop (emd/sinkhorn_control.hpp); every thread
+    // keeps the same copy and takes the same decisions from the same block sums.
+    const bool scaling = params.eps_scaling > 0.0 && params.eps_scaling < 1.0;
+    SinkhornControl ctl(params, scaling ? scale[shared_cost ? 0 : p] : 0.0, mass_a, precision_of<T>());
     for (;;) {
+        const double eps = ctl.eps;
         batch_softmin<T>(cost, rs, 1, n, m, g, log_b, eps, f_new);  // f-update
         __syncthreads();
-        if (stage_iter > 0) {
-            double acc = 0;
-            for (i64 i = threadIdx.x; i < n; i += kBatchBlock)
+        if (ctl.stage_iter > 0) {
+            double acc = 0, acc_f = 0;
+            for (i64 i = threadIdx.x; i < n; i += kBatchBlock) {
                 acc += double(a[i]) * fabs(expm1(fmin(700.0, (double(f[i]) - double(f_new[i])) / eps)));
-            err = detail::block_sum_all<kBatchBlock>(acc);
-            const double stage_tol = last ? tol : fmax(tol, 1e-2 * mass_a);
-            const bool stop = (err < stage_tol || n_iter >= stage_budget(max_iter, last)) && !g_relaxed;
-            if (err < stage_tol && !g_relaxed && last) status = 0;
-            if (stop) {
-                if (last) break;
-                ++stage;
-                stage_iter = 0;
-                omega = 1.0;
-                err_probe = err_ref = 0.0;
-                probe_start = 0;
-                g_relaxed = false;
-                eps *= eps_scaling;
-                if (!(eps > reg) || stage >= kMaxStages - 1 || n_iter + 1 >= max_iter) {
-                    eps = reg;
-                    last = true;
-                }
-                continue;
+                acc_f += double(a[i]) * fabs(double(f[i]));
             }
-            omega = next_omega(omega, err, stage_tol, n_iter, stage_budget(max_iter, last), stage_iter, overrelax,
-                               err_probe, err_ref, probe_start);
+            const double err = detail::block_sum_all<kBatchBlock>(acc);
+            const double weighted_abs_f = detail::block_sum_all<kBatchBlock>(acc_f);
+            const Step step = ctl.decide(err, weighted_abs_f);
+            if (step == Step::stop) break;
+            if (step == Step::next_stage) continue;
         }
-        for (i64 i = threadIdx.x; i < n; i += kBatchBlock) f[i] = relax<T>(f[i], f_new[i], omega);
+        for (i64 i = threadIdx.x; i < n; i += kBatchBlock) f[i] = relax<T>(f[i], f_new[i], ctl);
         __syncthreads();
-        if (omega == 1.0) {
+        if (ctl.omega == 1.0) {
             batch_softmin<T>(cost, 1, rs, m, n, f, log_a, eps, g);  // g-update: column j is cost[i * rs + j]
         } else {
             batch_softmin<T>(cost, 1, rs, m, n, f, log_a, eps, g_new);
             __syncthreads();
-            for (i64 j = threadIdx.x; j < m; j += kBatchBlock) g[j] = relax<T>(g[j], g_new[j], omega);
+            for (i64 j = threadIdx.x; j < m; j += kBatchBlock) g[j] = relax<T>(g[j], g_new[j], ctl);
         }
         __syncthreads();
-        g_relaxed = omega != 1.0;
-        ++stage_iter;
-        ++n_iter;
+        ctl.next_iteration();
     }
 
     // Plan statistics at eps = reg, in double.
     double sc = 0, sm = 0, sp = 0;
-    const double inv = 1.0 / reg;
+    const double reg = params.reg, inv = 1.0 / reg;
     for (i64 k = threadIdx.x; k < n * m; k += kBatchBlock) {
         const i64 i = k / m, j = k % m;
         const double c = double(cost[i * rs + j]);
@@ -760,17 +624,17 @@ __global__ void __launch_bounds__(kBatchBlock)
     if (threadIdx.x == 0) {
         out.d_cost[p] = sc;
         out.d_objective[p] = sc + reg * (sp - sm + mass_a * mass_a);  // b carries a's mass
-        out.d_marginal_error[p] = err;
-        out.d_n_iter[p] = n_iter;
-        out.d_status[p] = status;
+        out.d_marginal_error[p] = ctl.marginal_error;
+        out.d_n_iter[p] = ctl.n_iter;
+        out.d_status[p] = std::int32_t(ctl.status);
     }
 }
 
 void check_options(const SinkhornOptions& o) {
-    detail::require(o.reg > 0.0 && std::isfinite(o.reg), "sinkhorn: reg must be > 0 and finite");
-    detail::require(o.tol > 0.0, "sinkhorn: tol must be > 0");
-    detail::require(o.max_iter >= 1, "sinkhorn: max_iter must be >= 1");
-    detail::require(o.eps_scaling == 0.0 || (o.eps_scaling > 0.0 && o.eps_scaling < 1.0),
+    detail::require(o.params.reg > 0.0 && std::isfinite(o.params.reg), "sinkhorn: reg must be > 0 and finite");
+    detail::require(o.params.tol > 0.0, "sinkhorn: tol must be > 0");
+    detail::require(o.params.max_iter >= 1, "sinkhorn: max_iter must be >= 1");
+    detail::require(o.params.eps_scaling == 0.0 || (o.params.eps_scaling > 0.0 && o.params.eps_scaling < 1.0),
                     "sinkhorn: eps_scaling must be 0 (off) or in (0, 1)");
 }
 
@@ -813,7 +677,7 @@ void sinkhorn_batched(Dtype dtype, const void* d_a, const void* d_b, const void*
                       std::uintptr_t stream) {
     check_options(o);
     detail::require(sinkhorn_batched_fits(n, m), "sinkhorn_batched: problems too large for one block each");
-    detail::require(o.eps_scaling == 0.0 || d_scale != nullptr, "sinkhorn_batched: eps_scaling needs the scales");
+    detail::require(o.params.eps_scaling == 0.0 || d_scale != nullptr, "sinkhorn_batched: eps_scaling needs the scales");
     if (num_problems == 0) return;
     detail::use_device(device);
     const cudaStream_t s = detail::as_stream(stream);
@@ -823,16 +687,16 @@ void sinkhorn_batched(Dtype dtype, const void* d_a, const void* d_b, const void*
         const std::size_t smem = batch_vector_bytes<float>(n, m) + (in_smem ? std::size_t(n * (m + 1)) * sizeof(float) : 0);
         batched_kernel<float><<<grid, kBatchBlock, smem, s>>>(
             static_cast<const float*>(d_a), static_cast<const float*>(d_b), static_cast<const float*>(d_cost),
-            shared_cost, n, m, o.reg, o.tol, o.max_iter, o.eps_scaling, d_scale, static_cast<const float*>(d_f_init),
-            static_cast<const float*>(d_g_init), in_smem, o.overrelax, out);
+            shared_cost, n, m, o.params, d_scale, static_cast<const float*>(d_f_init),
+            static_cast<const float*>(d_g_init), in_smem, out);
     } else {
         const bool in_smem = batch_cost_in_smem<double>(n, m);
         const std::size_t smem =
             batch_vector_bytes<double>(n, m) + (in_smem ? std::size_t(n * (m + 1)) * sizeof(double) : 0);
         batched_kernel<double><<<grid, kBatchBlock, smem, s>>>(
             static_cast<const double*>(d_a), static_cast<const double*>(d_b), static_cast<const double*>(d_cost),
-            shared_cost, n, m, o.reg, o.tol, o.max_iter, o.eps_scaling, d_scale, static_cast<const double*>(d_f_init),
-            static_cast<const double*>(d_g_init), in_smem, o.overrelax, out);
+            shared_cost, n, m, o.params, d_scale, static_cast<const double*>(d_f_init),
+            static_cast<const double*>(d_g_init), in_smem, out);
     }
     detail::check_launch("sinkhorn_batched");
 }

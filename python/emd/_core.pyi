@@ -6,7 +6,131 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'wasserstein_1d']
+__all__: list[str] = ['NetworkSimplexResult', 'SinkhornParams', 'SinkhornResult', 'cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d']
+class NetworkSimplexResult:
+    """
+    The batched outputs of network_simplex (leading axis B), read-only.
+    """
+    @property
+    def cost(self) -> numpy.ndarray:
+        """
+        (B,) float64: <P, M>
+        """
+    @property
+    def duality_gap(self) -> numpy.ndarray:
+        """
+        (B,) float64
+        """
+    @property
+    def n_iter(self) -> numpy.ndarray:
+        """
+        (B,) int64 pivots
+        """
+    @property
+    def num_plan(self) -> numpy.ndarray:
+        """
+        (B,) int64: plan entries used per row
+        """
+    @property
+    def plan_cols(self) -> numpy.ndarray:
+        """
+        (B, n + m - 1) int64
+        """
+    @property
+    def plan_rows(self) -> numpy.ndarray:
+        """
+        (B, n + m - 1) int64
+        """
+    @property
+    def plan_values(self) -> numpy.ndarray:
+        """
+        (B, n + m - 1), the dtype of a
+        """
+    @property
+    def potential_a(self) -> numpy.ndarray:
+        """
+        (B, n), the dtype of a
+        """
+    @property
+    def potential_b(self) -> numpy.ndarray:
+        """
+        (B, m), the dtype of a
+        """
+    @property
+    def status(self) -> numpy.ndarray:
+        """
+        (B,) int32 codes of status_names()
+        """
+class SinkhornParams:
+    """
+    Parameters of a Sinkhorn solve (emd::SinkhornParams); python/emd validated them.
+    """
+    def __init__(self, *, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex = 0.0, overrelax: bool = True) -> None:
+        ...
+    @property
+    def eps_scaling(self) -> float:
+        """
+        0: off; in (0, 1): the annealing factor
+        """
+    @property
+    def max_iter(self) -> int:
+        """
+        iterations over all epsilon stages
+        """
+    @property
+    def overrelax(self) -> bool:
+        """
+        over-relaxed updates (same fixed point)
+        """
+    @property
+    def reg(self) -> float:
+        """
+        the final epsilon (absolute, in cost units)
+        """
+    @property
+    def tol(self) -> float:
+        """
+        stop when ||P 1 - a||_1 < tol
+        """
+class SinkhornResult:
+    """
+    The batched outputs of a Sinkhorn solve (leading axis B), read-only.
+    """
+    @property
+    def cost(self) -> numpy.ndarray:
+        """
+        (B,) float64: <P, C>
+        """
+    @property
+    def f(self) -> numpy.ndarray:
+        """
+        (B, n): potential_a, the dtype of a
+        """
+    @property
+    def g(self) -> numpy.ndarray:
+        """
+        (B, m): potential_b, the dtype of a
+        """
+    @property
+    def marginal_error(self) -> numpy.ndarray:
+        """
+        (B,) float64: ||P 1 - a||_1
+        """
+    @property
+    def n_iter(self) -> numpy.ndarray:
+        """
+        (B,) int64
+        """
+    @property
+    def objective(self) -> numpy.ndarray:
+        """
+        (B,) float64: <P, C> + reg KL(P || a x b)
+        """
+    @property
+    def status(self) -> numpy.ndarray:
+        """
+        (B,) int32 codes of status_names()
+        """
 @typing.overload
 def cost_matrix(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
@@ -38,22 +162,22 @@ def kr_estimate(weights: collections.abc.Sequence[typing.Annotated[numpy.typing.
     mean f(x_real) - mean f(x_fake) for one critic (K = 1), fused and tiled.
     """
 @typing.overload
-def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], M: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], max_iter: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], M: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], max_iter: typing.SupportsInt | typing.SupportsIndex) -> NetworkSimplexResult:
     """
-    Exact transport by the network simplex: (cost, potential_a, potential_b, duality_gap, status, n_iter, plan_rows, plan_cols, plan_values, num_plan), each with a leading batch axis.
-    """
-@typing.overload
-def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex) -> tuple:
-    """
-    Exact transport by the network simplex: (cost, potential_a, potential_b, duality_gap, status, n_iter, plan_rows, plan_cols, plan_values, num_plan), each with a leading batch axis.
+    Exact transport by the network simplex on a batch: a (B, n), b (B, m), M (n, m) or (B, n, m).
     """
 @typing.overload
-def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, overrelax: bool = True) -> tuple:
+def network_simplex(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex) -> NetworkSimplexResult:
+    """
+    Exact transport by the network simplex on a batch: a (B, n), b (B, m), M (n, m) or (B, n, m).
+    """
+@typing.overload
+def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], params: SinkhornParams, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None = None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None = None) -> SinkhornResult:
     """
     Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).
     """
 @typing.overload
-def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, overrelax: bool = True) -> tuple:
+def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], params: SinkhornParams, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> SinkhornResult:
     """
     Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).
     """
@@ -78,14 +202,18 @@ def sinkhorn_plan_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.floa
     The plan (n, m) of potentials f (n,), g (m,).
     """
 @typing.overload
-def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, overrelax: bool = True) -> tuple:
+def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, params: SinkhornParams, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None = None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None = None) -> SinkhornResult:
     """
     Log-domain Sinkhorn between point clouds x (n, d), y (m, d), cost metric(x, y) ** power on the fly.
     """
 @typing.overload
-def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, overrelax: bool = True) -> tuple:
+def sinkhorn_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, params: SinkhornParams, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> SinkhornResult:
     """
     Log-domain Sinkhorn between point clouds x (n, d), y (m, d), cost metric(x, y) ** power on the fly.
+    """
+def status_names() -> typing.Annotated[list[str], "FixedSize(6)"]:
+    """
+    The names of emd::SolveStatus, indexed by the status codes the solvers return.
     """
 @typing.overload
 def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float32]:

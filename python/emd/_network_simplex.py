@@ -170,7 +170,7 @@ def _solve(be: Backend, a: Any, b: Any, M: Any, max_iter: Any, return_plan: Any)
     elif not isinstance(return_plan, (bool, np.bool_)):
         raise TypeError(f"`return_plan` must be a bool or None, got {type(return_plan).__name__}")
     sol = be.network_simplex(Exact(ac, bc, Mc, iters))
-    status = status_names(sol.status, "network_simplex")
+    status = status_names(sol.status)
     _warn_not_optimal(status)
     num, n, m = ac.shape[0], ac.shape[1], bc.shape[1]
     cost = sol.cost.astype(dtype)

@@ -8,23 +8,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OTResult", "status_names"]
+from . import _core
 
-# emd's status codes, by solver (csrc: network_simplex.hpp SolveStatus, sinkhorn.hpp SinkhornStatus),
-# turned into the strings of OTResult.status here and nowhere else.
-_STATUS_NAMES = {
-    "network_simplex": np.array(["optimal", "max_iter_reached", "infeasible", "interrupted"]),
-    "sinkhorn": np.array(["converged", "max_iter_reached", "interrupted", "resolution_limit"]),
-}
+__all__ = ["OTResult", "STATUS_NAMES", "status_names"]
+
+# The names of emd::SolveStatus (csrc/include/emd/status.hpp), indexed by the
+# int32 status codes every kernel (CPU and CUDA) returns: the one map from
+# codes to the strings of OTResult.status.
+STATUS_NAMES: np.ndarray = np.array(_core.status_names())
 
 
-def status_names(codes: Any, solver: str) -> np.ndarray:
-    """The status strings of a solver's integer codes (an array of the codes' shape)."""
-    names = _STATUS_NAMES[solver]
+def status_names(codes: Any) -> np.ndarray:
+    """The status strings of a kernel's integer codes (an array of the codes' shape)."""
     codes = np.asarray(codes, dtype=np.int64)
-    if codes.size and (codes.min() < 0 or codes.max() >= names.size):
-        raise RuntimeError(f"emd's {solver} kernel returned an unknown status code {codes.tolist()}")
-    return names[codes]
+    if codes.size and (codes.min() < 0 or codes.max() >= STATUS_NAMES.size):
+        raise RuntimeError(f"an emd kernel returned an unknown status code {codes.tolist()}")
+    return STATUS_NAMES[codes]
+
+# The names of emd::SolveStatus (csrc/include/emd/status.hpp), indexed by the
+# int32 status codes every kernel returns: the one map from codes to the
+# strings of OTResult.status.
+STATUS_NAMES: np.ndarray = np.array(_core.status_names())
 
 
 @dataclass(frozen=True, eq=False)

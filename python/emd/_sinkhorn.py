@@ -370,7 +370,7 @@ def _make_result(be: Backend, sol: SinkhornSolution, max_iter: int, tol: float, 
                  shape: tuple[int, int], plan_fn: Any, what: str) -> OTResult:
     """The OTResult of a solve (after its warning): arrays (B,) for a batch,
     scalars of ``dtype`` for one problem."""
-    status = status_names(sol.status, "sinkhorn")
+    status = status_names(sol.status)
     err = sol.marginal_error.astype(dtype)
     _warn_unconverged(status, be.to_host(sol.marginal_error), max_iter, tol, what)
     if batched:
@@ -558,7 +558,7 @@ def sinkhorn_divergence(
                 np.float64
             ) @ sol.g[0].astype(np.float64)
             values.append(float(dual))
-            statuses.append(status_names(sol.status, "sinkhorn")[0])
+            statuses.append(status_names(sol.status)[0])
             errors.append(float(be.to_host(sol.marginal_error)[0]))
         _warn_unconverged(np.array(statuses), np.array(errors), xy.max_iter, xy.tol, "sinkhorn_divergence")
         s = values[0] - 0.5 * values[1] - 0.5 * values[2]

@@ -71,6 +71,8 @@ void divergence(Dtype dtype, int kind, const void* d_p, const void* d_q, std::in
 // eps_scaling the epsilons scale, scale * s, scale * s^2, ... > reg, then reg
 // (intermediate stages stop at max(tol, 1e-2 * mass_a)); over-relaxed
 // updates as on the CPU (overrelax), ending on a plain update.
+#include "emd/sinkhorn_control.hpp"
+
 namespace emd {
 class Interrupt;
 }
@@ -78,13 +80,9 @@ class Interrupt;
 namespace emd::gpu {
 
 struct SinkhornOptions {
-    double reg = 1.0;
-    double tol = 1e-9;
-    std::int64_t max_iter = 10000;
-    double eps_scaling = 0.0;  // 0: off
-    double scale = 0.0;        // the first epsilon of eps_scaling (an upper bound of the cost)
-    double mass_a = 1.0;       // sum of a (the loose tolerance of intermediate stages)
-    bool overrelax = true;     // the CPU's over-relaxation (emd::SinkhornParams::overrelax)
+    SinkhornParams params;  // reg, tol, max_iter, eps_scaling, overrelax: the CPU's
+    double scale = 0.0;     // the first epsilon of eps_scaling (an upper bound of the cost)
+    double mass_a = 1.0;    // sum of a (the loose tolerance of intermediate stages)
 };
 
 // Per-problem outputs (device arrays of num_problems entries; f, g rows of n, m).
@@ -95,7 +93,7 @@ struct SinkhornOutputs {
     double* d_objective;       // <P, C> + eps KL(P || a x b)
     double* d_marginal_error;  // ||P 1 - a||_1 at the last check
     std::int64_t* d_n_iter;
-    std::int32_t* d_status;    // 0 converged, 1 max_iter_reached, 2 interrupted
+    std::int32_t* d_status;    // emd::SolveStatus (csrc/include/emd/status.hpp)
 };
 
 // One dense problem: a (n), b (m), cost (n, m) C-contiguous; f_init, g_init

@@ -69,10 +69,9 @@
 #include <cstdint>
 
 #include "emd/interrupt.hpp"
+#include "emd/status.hpp"
 
 namespace emd {
-
-enum class SolveStatus : int { optimal = 0, max_iter_reached = 1, infeasible = 2, interrupted = 3 };
 
 struct NetworkSimplexParams {
     std::int64_t max_iter = -1;  // pivots; < 0 means no cap (runs to optimality)
@@ -106,13 +105,13 @@ void network_simplex(const T* a, const T* b, const T* M, std::int64_t n, std::in
 
 // B problems; M is shared ((n, m)) when shared_cost, else (B, n, m). Outputs
 // are laid out with a leading batch axis: potentials (B, n) / (B, m), plans
-// (B, n + m - 1), scalars (B,). Problems are spread over threads (one
+// (B, n + m - 1), scalars (B,), status as SolveStatus values. Problems are spread over threads (one
 // problem per thread at a time); only the calling thread polls for Ctrl-C.
 template <class T>
 void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_problems, std::int64_t n,
                            std::int64_t m, bool shared_cost, const NetworkSimplexParams& params,
                            T* potential_a, T* potential_b, std::int64_t* plan_rows, std::int64_t* plan_cols,
                            T* plan_values, std::int64_t* num_plan, double* cost, double* duality_gap,
-                           std::int64_t* n_iter, int* status, Interrupt& interrupt);
+                           std::int64_t* n_iter, std::int32_t* status, Interrupt& interrupt);
 
 }  // namespace emd

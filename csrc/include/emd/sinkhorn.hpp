@@ -29,6 +29,8 @@
 // K, plus C's transpose only if a log-domain column update is ever needed.
 //
 // The updates are over-relaxed (omega from the rate of plain Sinkhorn, see SinkhornParams).
+// Every decision of the loop (epsilon ladder, stopping, budget, over-relaxation,
+// status) is SinkhornControl's (emd/sinkhorn_control.hpp), shared with the CUDA kernels.
 //
 // References: M. Cuturi, "Sinkhorn distances", NeurIPS 2013; B. Schmitzer,
 // "Stabilized sparse scaling algorithms for entropy regularized transport
@@ -40,24 +42,10 @@
 
 #include "emd/interrupt.hpp"
 #include "emd/metrics.hpp"
+#include "emd/sinkhorn_control.hpp"
+#include "emd/status.hpp"
 
 namespace emd {
-
-// resolution_limit: the marginal error fell to what the potentials' precision
-// can resolve (see marginal_error) while that is still above tol: no further
-// iteration can certify tol (float32 potentials at tol 1e-9, say).
-enum class SinkhornStatus : std::int32_t { converged = 0, max_iter_reached = 1, interrupted = 2, resolution_limit = 3 };
-
-struct SinkhornParams {
-    double reg = 1.0;              // the final epsilon (absolute, in cost units)
-    double tol = 1e-9;             // stop when ||P 1 - a||_1 < tol after a g-update
-    std::int64_t max_iter = 10000; // total iterations (f- then g-update), all stages
-    double eps_scaling = 0.0;      // 0: off; in (0, 1): geometric annealing factor
-    // Over-relaxed updates f <- f + omega (softmin - f), omega in [1, 2) set from
-    // the convergence rate (estimated from a small kernel's spectrum, else
-    // observed): same fixed point, far fewer iterations at small eps.
-    bool overrelax = true;
-};
 
 // Per-problem outputs, each an array of num_problems entries (f, g: rows of n, m).
 template <class T>
@@ -68,7 +56,7 @@ struct SinkhornOutput {
     double* objective;       // <P, C> + eps KL(P || a x b)
     double* marginal_error;  // ||P 1 - a||_1 of the returned (f, g)
     std::int64_t* n_iter;
-    std::int32_t* status;    // SinkhornStatus
+    std::int32_t* status;    // SolveStatus: converged, max_iter_reached, interrupted, resolution_limit
 };
 
 // A batch of dense problems: a (B, n), b (B, m), C (n, m) shared by all when

@@ -31,6 +31,20 @@ def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where((x > 0) & (y == 0), np.inf, r).astype(x.dtype, copy=False)
 
 
+def _params(problem: DenseSinkhorn | SampleSinkhorn) -> Any:
+    """The extension's emd::SinkhornParams of a problem."""
+    return _core.SinkhornParams(
+        reg=problem.reg, tol=problem.tol, max_iter=problem.max_iter, eps_scaling=problem.eps_scaling
+    )
+
+
+def _sinkhorn_solution(r: Any) -> SinkhornSolution:
+    return SinkhornSolution(
+        f=r.f, g=r.g, cost=r.cost, objective=r.objective, marginal_error=r.marginal_error, n_iter=r.n_iter,
+        status=r.status,
+    )
+
+
 class CPU(Backend):
     """NumPy arrays; kernels in C++ with OpenMP threads and the GIL released."""
 
@@ -70,23 +84,23 @@ class CPU(Backend):
         return _core.cost_matrix(x, y, METRIC_CODES[metric], q)
 
     def network_simplex(self, problem: Exact) -> ExactSolution:
-        out = _core.network_simplex(problem.a, problem.b, problem.M, problem.max_iter)
-        return ExactSolution(*out)
+        r = _core.network_simplex(problem.a, problem.b, problem.M, problem.max_iter)
+        return ExactSolution(
+            cost=r.cost, potential_a=r.potential_a, potential_b=r.potential_b, duality_gap=r.duality_gap,
+            status=r.status, n_iter=r.n_iter, plan_rows=r.plan_rows, plan_cols=r.plan_cols,
+            plan_values=r.plan_values, num_plan=r.num_plan,
+        )
 
     def sinkhorn_dense(self, problem: DenseSinkhorn) -> SinkhornSolution:
         pr = problem
-        out = _core.sinkhorn_dense(pr.a, pr.b, pr.M, pr.reg, pr.tol, pr.max_iter, pr.eps_scaling, pr.f0, pr.g0)
-        return SinkhornSolution(*out)
+        return _sinkhorn_solution(_core.sinkhorn_dense(pr.a, pr.b, pr.M, _params(pr), pr.f0, pr.g0))
 
     def sinkhorn_plan_dense(self, problem: DenseSinkhorn, f: np.ndarray, g: np.ndarray) -> np.ndarray:
         return _core.sinkhorn_plan_dense(problem.a, problem.b, problem.M, f, g, problem.reg)
 
     def sinkhorn_samples(self, problem: SampleSinkhorn) -> SinkhornSolution:
         pr = problem
-        out = _core.sinkhorn_samples(
-            pr.x, pr.y, pr.a, pr.b, pr.metric, pr.power, 2.0, pr.reg, pr.tol, pr.max_iter, pr.eps_scaling, None, None
-        )
-        return SinkhornSolution(*out)
+        return _sinkhorn_solution(_core.sinkhorn_samples(pr.x, pr.y, pr.a, pr.b, pr.metric, pr.power, 2.0, _params(pr)))
 
     def sinkhorn_plan_samples(self, problem: SampleSinkhorn, f: np.ndarray, g: np.ndarray) -> np.ndarray:
         pr = problem

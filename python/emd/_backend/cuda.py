@@ -12,6 +12,7 @@ problems are copied to the host once and back.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import cupy
@@ -30,7 +31,6 @@ _DIVERGENCE_KIND = {"tv": 0, "kl": 1, "js": 2}
 # 1-D problems up to this many cost entries run on the batched Sinkhorn kernel
 # (one block, no host round trips); larger ones on the dense kernels.
 _ONE_BLOCK_ENTRIES = 1 << 16
-_SOLUTION_FIELDS = ("f", "g", "cost", "objective", "marginal_error", "n_iter", "status")
 
 
 def _shadow(arr: cupy.ndarray) -> np.ndarray:
@@ -68,9 +68,16 @@ def _outputs(batch: int, n: int, m: int, dtype: np.dtype) -> dict[str, cupy.ndar
     }
 
 
-def _output_ptrs(out: dict[str, cupy.ndarray], p: int = 0) -> tuple[int, ...]:
-    """Pointers to problem p's slot of every output array."""
-    return tuple(_device_ptr(out[k]) + p * (out[k].strides[0] if out[k].ndim else 0) for k in _SOLUTION_FIELDS)
+def _output_ptrs(out: dict[str, cupy.ndarray], p: int = 0) -> Any:
+    """_cuda.SinkhornOutputs: pointers to problem p's slot of every output array."""
+    return _cuda.SinkhornOutputs(**{k: _device_ptr(v) + p * (v.strides[0] if v.ndim else 0) for k, v in out.items()})
+
+
+def _params(problem: DenseSinkhorn | SampleSinkhorn) -> Any:
+    """_cuda.SinkhornParams (emd::SinkhornParams, the CPU's) of a problem."""
+    return _cuda.SinkhornParams(
+        reg=problem.reg, tol=problem.tol, max_iter=problem.max_iter, eps_scaling=problem.eps_scaling
+    )
 
 
 def _solution(out: dict[str, cupy.ndarray]) -> SinkhornSolution:
@@ -135,17 +142,18 @@ class CUDA(Backend):
         pair_u = cupy.asarray(problem.pair_u)  # batch indices, not data: a few bytes per pair
         pair_v = cupy.asarray(problem.pair_v)
         num_pairs = int(pair_u.shape[0])
-        itemsize, device, p, srt = u.dtype.itemsize, _device_id(), problem.p, problem.assume_sorted
-        nbytes = _cuda.wasserstein_1d_workspace_bytes(
-            itemsize, _device_ptr(u), _device_ptr(uw), u_rows, n, _device_ptr(v), _device_ptr(vw), v_rows, m,
-            num_pairs, p, srt, device,
+        device = _device_id()
+        args = _cuda.OneDProblem(
+            itemsize=u.dtype.itemsize, u=_device_ptr(u), u_weights=_device_ptr(uw), u_rows=u_rows, n=n,
+            v=_device_ptr(v), v_weights=_device_ptr(vw), v_rows=v_rows, m=m, pair_u=_device_ptr(pair_u),
+            pair_v=_device_ptr(pair_v), num_pairs=num_pairs, p=problem.p, assume_sorted=problem.assume_sorted,
         )
+        nbytes = _cuda.wasserstein_1d_workspace_bytes(args, device=device)
         workspace = cupy.empty(nbytes, dtype=cupy.uint8)
         out = cupy.empty(num_pairs, dtype=u.dtype)
         _cuda.wasserstein_1d(
-            itemsize, _device_ptr(u), _device_ptr(uw), u_rows, n, _device_ptr(v), _device_ptr(vw), v_rows, m,
-            _device_ptr(pair_u), _device_ptr(pair_v), num_pairs, p, srt,
-            _device_ptr(out), _device_ptr(workspace), nbytes, device, _stream(),
+            args, out=_device_ptr(out), workspace=_device_ptr(workspace), workspace_bytes=nbytes, device=device,
+            stream=_stream(),
         )
         return out
 
@@ -157,8 +165,9 @@ class CUDA(Backend):
         batch, bins = rows[0].shape[:-1], rows[0].shape[-1]
         out = cupy.empty(batch, dtype=p.dtype)
         _cuda.divergence(
-            p.dtype.itemsize, _DIVERGENCE_KIND[kind], _device_ptr(rows[0]), _device_ptr(rows[1]),
-            int(np.prod(batch, dtype=np.int64)), bins, _device_ptr(out), _device_id(), _stream(),
+            itemsize=p.dtype.itemsize, kind=_DIVERGENCE_KIND[kind], p=_device_ptr(rows[0]), q=_device_ptr(rows[1]),
+            rows=int(np.prod(batch, dtype=np.int64)), bins=bins, out=_device_ptr(out), device=_device_id(),
+            stream=_stream(),
         )
         return out
 
@@ -166,17 +175,17 @@ class CUDA(Backend):
         (n, d), m = x.shape, y.shape[0]
         out = cupy.empty((n, m), dtype=x.dtype)
         _cuda.cost_matrix(
-            x.dtype.itemsize, _device_ptr(x), n, _device_ptr(y), m, d, METRIC_CODES[metric], q,
-            _device_ptr(out), _device_id(), _stream(),
+            itemsize=x.dtype.itemsize, x=_device_ptr(x), n=n, y=_device_ptr(y), m=m, d=d, metric=METRIC_CODES[metric],
+            q=q, out=_device_ptr(out), device=_device_id(), stream=_stream(),
         )
         return out
 
     def network_simplex(self, problem: Exact) -> ExactSolution:
         host = Exact(cupy.asnumpy(problem.a), cupy.asnumpy(problem.b), cupy.asnumpy(problem.M), problem.max_iter)
         sol = CPU_BACKEND.network_simplex(host)
-        keep_on_host = ("status", "n_iter", "num_plan")
-        return ExactSolution(**{
-            k: (v if k in keep_on_host else cupy.asarray(v)) for k, v in vars(sol).items()
+        return dataclasses.replace(sol, **{
+            k: cupy.asarray(getattr(sol, k))
+            for k in ("cost", "potential_a", "potential_b", "duality_gap", "plan_rows", "plan_cols", "plan_values")
         })
 
     def sinkhorn_dense(self, problem: DenseSinkhorn) -> SinkhornSolution:
@@ -193,12 +202,12 @@ class CUDA(Backend):
                 absmax = cupy.abs(MM).reshape(1 if shared else batch, -1).max(axis=1)
                 scale = cupy.ascontiguousarray(absmax.astype(cupy.float64))
             _cuda.sinkhorn_batched(
-                itemsize, _device_ptr(a2), _device_ptr(b2), _device_ptr(MM), shared, batch, n, m, pr.reg, pr.tol,
-                pr.max_iter, pr.eps_scaling, _device_ptr(scale), _device_ptr(pr.f0), _device_ptr(pr.g0),
-                _output_ptrs(out), device, stream,
+                itemsize=itemsize, a=_device_ptr(a2), b=_device_ptr(b2), cost=_device_ptr(MM), shared_cost=shared,
+                num_problems=batch, n=n, m=m, params=_params(pr), scale=_device_ptr(scale), f_init=_device_ptr(pr.f0),
+                g_init=_device_ptr(pr.g0), outputs=_output_ptrs(out), device=device, stream=stream,
             )
             return _solution(out)
-        nbytes = _cuda.sinkhorn_dense_workspace_bytes(itemsize, n, m, device)
+        nbytes = _cuda.sinkhorn_dense_workspace_bytes(itemsize=itemsize, n=n, m=m, device=device)
         workspace = cupy.empty(nbytes, dtype=cupy.uint8)
         scales = None
         if pr.eps_scaling > 0:
@@ -206,11 +215,11 @@ class CUDA(Backend):
         for p in range(batch):
             cost = MM if shared else MM[p]
             _cuda.sinkhorn_dense(
-                itemsize, _device_ptr(a2[p]), _device_ptr(b2[p]), _device_ptr(cost), n, m, pr.reg, pr.tol,
-                pr.max_iter, pr.eps_scaling, 0.0 if scales is None else float(scales[0 if shared else p]),
-                float(pr.mass_a[p]), 0 if pr.f0 is None else _device_ptr(pr.f0[p]),
-                0 if pr.g0 is None else _device_ptr(pr.g0[p]), _output_ptrs(out, p), _device_ptr(workspace), nbytes,
-                device, stream,
+                itemsize=itemsize, a=_device_ptr(a2[p]), b=_device_ptr(b2[p]), cost=_device_ptr(cost), n=n, m=m,
+                params=_params(pr), scale=0.0 if scales is None else float(scales[0 if shared else p]),
+                mass_a=float(pr.mass_a[p]), f_init=0 if pr.f0 is None else _device_ptr(pr.f0[p]),
+                g_init=0 if pr.g0 is None else _device_ptr(pr.g0[p]), outputs=_output_ptrs(out, p),
+                workspace=_device_ptr(workspace), workspace_bytes=nbytes, device=device, stream=stream,
             )
         return _solution(out)
 
@@ -224,13 +233,14 @@ class CUDA(Backend):
         dtype = pr.x.dtype
         out = _outputs(1, n, m, dtype)
         device = _device_id()
-        nbytes = _cuda.sinkhorn_samples_workspace_bytes(dtype.itemsize, n, m, d, device)
+        nbytes = _cuda.sinkhorn_samples_workspace_bytes(itemsize=dtype.itemsize, n=n, m=m, d=d, device=device)
         workspace = cupy.empty(nbytes, dtype=cupy.uint8)
         scale = self._samples_scale(pr) if pr.eps_scaling > 0 else 0.0
         _cuda.sinkhorn_samples(
-            dtype.itemsize, _device_ptr(pr.x), _device_ptr(pr.y), _device_ptr(pr.a), _device_ptr(pr.b), n, m, d,
-            pr.metric, pr.power, pr.reg, pr.tol, pr.max_iter, pr.eps_scaling, scale, 0, 0, _output_ptrs(out),
-            _device_ptr(workspace), nbytes, device, _stream(),
+            itemsize=dtype.itemsize, x=_device_ptr(pr.x), y=_device_ptr(pr.y), a=_device_ptr(pr.a), b=_device_ptr(pr.b),
+            n=n, m=m, d=d, metric=pr.metric, power=pr.power, params=_params(pr), scale=scale, f_init=0, g_init=0,
+            outputs=_output_ptrs(out), workspace=_device_ptr(workspace), workspace_bytes=nbytes, device=device,
+            stream=_stream(),
         )
         return _solution(out)
 
@@ -263,35 +273,41 @@ class CUDA(Backend):
             bs.append(b if b.ndim == 2 else b[None])
         return Critic(tuple(ws), tuple(bs), float(critic.slope), bool(critic.is_stacked))
 
-    def _fused(self, critic: Critic) -> tuple[bool, list[int]]:
+    def _fused(self, critic: Critic) -> tuple[bool, Any]:
+        """Whether the fused kernel takes the network, and the network as _cuda.CriticNet."""
         dims = [int(critic.weights[0].shape[1])] + [int(w.shape[2]) for w in critic.weights]
         itemsize = critic.weights[0].dtype.itemsize
-        return len(critic.weights) <= 8 and bool(_cuda.critic_fused_fits(itemsize, dims, _device_id())), dims
+        fits = len(critic.weights) <= 8 and bool(_cuda.critic_fused_fits(itemsize=itemsize, dims=dims, device=_device_id()))
+        net = _cuda.CriticNet(
+            itemsize=itemsize, dims=dims, weights=[_device_ptr(w) for w in critic.weights],
+            biases=[_device_ptr(b) for b in critic.biases], num_critics=critic.num_critics, slope=critic.slope,
+        )
+        return fits, net
 
     def critic_forward(self, critic: Critic, x: Any) -> cupy.ndarray:
-        fused, dims = self._fused(critic)
+        fused, net = self._fused(critic)
         K, batch, dtype = critic.num_critics, x.shape[-2], x.dtype
         if fused:
             out = cupy.empty((K, batch), dtype=dtype)
             _cuda.critic_forward(
-                dtype.itemsize, dims, [_device_ptr(w) for w in critic.weights], [_device_ptr(b) for b in critic.biases],
-                K, critic.slope, _device_ptr(x), batch, x.ndim == 2, _device_ptr(out), _device_id(), _stream(),
+                net, x=_device_ptr(x), batch=batch, shared_x=x.ndim == 2, out=_device_ptr(out), device=_device_id(),
+                stream=_stream(),
             )
             return out
         out = _matmul_forward(critic.weights, critic.biases, critic.slope, x if x.ndim == 3 else x[None])
         return cupy.ascontiguousarray(cupy.broadcast_to(out, (K, batch)))
 
     def kr_estimate(self, critic: Critic, x_real: Any, x_fake: Any) -> np.ndarray:
-        fused, dims = self._fused(critic)
-        K, dtype = critic.num_critics, x_real.dtype
+        fused, net = self._fused(critic)
+        K = critic.num_critics
         if fused:
             out = cupy.empty(K, dtype=cupy.float64)
             nbytes = _cuda.kr_estimate_workspace_bytes(K)
             workspace = cupy.empty(nbytes, dtype=cupy.uint8)
             _cuda.kr_estimate(
-                dtype.itemsize, dims, [_device_ptr(w) for w in critic.weights], [_device_ptr(b) for b in critic.biases],
-                K, critic.slope, _device_ptr(x_real), x_real.shape[0], _device_ptr(x_fake), x_fake.shape[0],
-                _device_ptr(out), _device_ptr(workspace), nbytes, _device_id(), _stream(),
+                net, x_real=_device_ptr(x_real), n_real=x_real.shape[0], x_fake=_device_ptr(x_fake),
+                n_fake=x_fake.shape[0], out=_device_ptr(out), workspace=_device_ptr(workspace), workspace_bytes=nbytes,
+                device=_device_id(), stream=_stream(),
             )
         else:
             fr = _matmul_forward(critic.weights, critic.biases, critic.slope, x_real[None]).astype(cupy.float64)
