@@ -123,15 +123,19 @@ def _squared_euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     K = a.shape[1]
     ma, mb = a.mean(axis=1), b.mean(axis=1)
     ca, cb = a - ma[:, None], b - mb[:, None]
+    sa, sb = ca.sum(axis=1), cb.sum(axis=1)  # 0 up to the rounding of the means
     na, nb = np.einsum("ik,ik->i", ca, ca), np.einsum("ik,ik->i", cb, cb)
-    # |a - b|^2 = K (mean_a - mean_b)^2 + |ca - cb|^2, as ca and cb sum to 0.
+    dm = ma[:, None] - mb[None, :]
+    # |a - b|^2 = K dm^2 + 2 dm (sum ca - sum cb) + |ca - cb|^2, exactly: a - b = dm + ca - cb.
     scale = na[:, None] + nb[None, :]
     centred = scale - 2.0 * (ca @ cb.T)
-    bad = np.argwhere(centred < _EXPANSION_FLOOR * scale)
-    for i, j in bad:  # cancellation: the direct sum (rare for distinct distributions)
-        diff = ca[i] - cb[j]
-        centred[i, j] = diff @ diff
-    return K * (ma[:, None] - mb[None, :]) ** 2 + np.maximum(centred, 0.0)
+    out = K * dm**2 + 2.0 * dm * (sa[:, None] - sb[None, :]) + centred
+    for i, j in np.argwhere(centred < _EXPANSION_FLOOR * scale):
+        # Cancellation: the direct sum over the original rows (rare for distinct
+        # distributions; their differences are exact where the values are close).
+        diff = a[i] - b[j]
+        out[i, j] = diff @ diff
+    return np.maximum(out, 0.0)
 
 
 def _lp_numpy(a: np.ndarray, b: np.ndarray, p: float) -> np.ndarray:
