@@ -155,13 +155,40 @@ def compute_tile(spec: Spec, a: Prepared, b: Prepared, diagonal: bool) -> np.nda
     triangle to the mirror of its upper one, so that every distance d(x_i, x_j),
     i < j, comes from one evaluation wherever it is read.
     """
-    out = _tile_values(spec, a, b)
+    if diagonal and spec.symmetric and not _structured(a, b):
+        out = _upper_values(spec, a)
+    else:
+        out = np.asarray(_tile_values(spec, a, b), dtype=np.float64)
     if diagonal:
         if spec.symmetric:
             upper = np.triu(out, 1)
             out = upper + upper.T
         np.fill_diagonal(out, 0.0)
     return np.ascontiguousarray(out, dtype=spec.dtype)
+
+
+def _structured(a: Prepared, b: Prepared) -> bool:
+    return a.flat is not None and b.flat is not None and a.flat.shape[1] == b.flat.shape[1]
+
+
+def _rows_of(p: Prepared, lo: int, hi: int | None = None) -> Prepared:
+    def cut(x: np.ndarray | None) -> np.ndarray | None:
+        return None if x is None else x[lo:hi]
+
+    return Prepared(p.values[lo:hi], cut(p.weights), cut(p.flat))
+
+
+def _upper_values(spec: Spec, a: Prepared) -> np.ndarray:
+    """The upper triangle of a diagonal tile (lower part left 0) for the per-pair
+    kernels, in 16 strips of rows against the columns from the strip on: about 1/2
+    + 1/32 of the pairs instead of all of them, in 16 batched calls."""
+    n = a.values.shape[0]
+    out = np.zeros((n, n))
+    step = max(1, -(-n // 16))
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        out[r0:r1, r0:] = _tile_values(spec, _rows_of(a, r0, r1), _rows_of(a, r0))
+    return out
 
 
 def _power_mean(w: np.ndarray, p: float) -> np.ndarray:
@@ -171,7 +198,7 @@ def _power_mean(w: np.ndarray, p: float) -> np.ndarray:
 
 def _tile_values(spec: Spec, a: Prepared, b: Prepared) -> Any:
     m, p = spec.metric, spec.p
-    if a.flat is not None and b.flat is not None and a.flat.shape[1] == b.flat.shape[1]:
+    if _structured(a, b):
         # Uniform equal-size samples (or their projections): an l_p distance.
         K = a.flat.shape[1]
         return lp_distances(a.flat, b.flat, p) / K ** (1.0 / p)
