@@ -103,6 +103,26 @@ def test_w2_expansion_cancellation_recomputed(rng):
     np.testing.assert_allclose(D, loop(lambda a, b: emd.wasserstein_1d(a, b, p=2), X), rtol=1e-6)
 
 
+def test_structure_and_once_per_block(rng, monkeypatch):
+    # Equal-size uniform samples never reach the merge walk (the l_p structure
+    # does the work), and each block of rows is prepared (sorted) exactly once.
+    X = rng.normal(size=(10, 6))
+    ref = loop(wasserstein_distance, X)
+    calls = []
+    real_prepare = _engine.prepare_block
+    monkeypatch.setattr(_engine, "prepare_block", lambda spec, side: (calls.append(side.n), real_prepare(spec, side))[1])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the 1-D kernel was called for equal-size uniform samples")
+
+    monkeypatch.setattr(emd, "wasserstein_1d", refuse)
+    for p in (1.0, 2.0):
+        calls.clear()
+        D = emd.pairwise(X, p=p, tile_size=3)
+        assert calls == [3, 3, 3, 1]
+    np.testing.assert_allclose(emd.pairwise(X, tile_size=3), ref, rtol=RTOL, atol=1e-15)
+
+
 def test_float32_in_float32_out(rng):
     X = rng.normal(size=(6, 10))
     D32 = emd.pairwise(X.astype(np.float32))

@@ -36,6 +36,9 @@ from ._store import write_tile
 
 # Seconds of work a tile should take (Dask advises 0.5-5 s per task).
 TARGET_TILE_SECONDS = 1.0
+# The pilot's largest tile side: 512 x 512 pairs time any kernel well, and the rows
+# it ships with the task stay small (4 MiB for 1000 float64 samples each).
+_PILOT_ROWS = 512
 # Temporaries of one tile stay under this many bytes, whatever the pilot says.
 _TILE_BYTES = 1 << 28
 
@@ -135,9 +138,10 @@ def _tile_task(spec: Spec, a: Any, b: Any, I: int, J: int, threads: int, store: 
     return write_tile(store, fingerprint, grid, I, J, tile)
 
 
-def _pilot_task(spec: Spec, xs: Side, ys: Side, threads: int) -> float:
+def _pilot_task(spec: Spec, xs: Side, ys: Side | None, threads: int) -> float:
     """Pairs per second of the tile kernel on this worker: tiles of growing side
     until one takes 0.2 s (block preparation excluded: it is once per block)."""
+    ys = xs if ys is None else ys
     with _limits(threads):
         side = 8
         while True:
@@ -147,7 +151,7 @@ def _pilot_task(spec: Spec, xs: Side, ys: Side, threads: int) -> float:
             _engine.compute_tile(spec, a, b, False)
             elapsed = time.perf_counter() - t0
             pairs = a.values.shape[0] * b.values.shape[0]
-            if elapsed >= 0.2 or (side >= xs.n and side >= ys.n) or side >= 4096:
+            if elapsed >= 0.2 or (side >= xs.n and side >= ys.n) or side >= _PILOT_ROWS:
                 return pairs / max(elapsed, 1e-6)
             side *= 2
 
@@ -155,9 +159,8 @@ def _pilot_task(spec: Spec, xs: Side, ys: Side, threads: int) -> float:
 def pilot_tile(client: Any, spec: Spec, xs: Side, ys: Side | None, threads: int, key: str) -> int:
     """Tile side for about TARGET_TILE_SECONDS of work per task, from a timed pilot on a worker."""
     other = xs if ys is None else ys
-    probe = 4096
-    fut = client.submit(_pilot_task, spec, xs.rows(0, min(probe, xs.n)), other.rows(0, min(probe, other.n)),
-                        threads, key=f"emd-pairwise-pilot-{key}")
+    fut = client.submit(_pilot_task, spec, xs.rows(0, min(_PILOT_ROWS, xs.n)),
+                        None if ys is None else ys.rows(0, min(_PILOT_ROWS, ys.n)), threads, key=f"emd-pairwise-pilot-{key}")
     rate = float(fut.result())
     del fut
     side = int(math.sqrt(TARGET_TILE_SECONDS * rate))
