@@ -433,9 +433,15 @@ def bounded(fn, timeout=DASK_TIMEOUT):
 def client():
     distributed = pytest.importorskip("distributed")
     pytest.importorskip("zarr")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=50)
-    c = distributed.Client(cluster)
+    import dask
+
+    # Worker processes start slowly on a loaded 2-core machine (imports alone can
+    # take 20 s there): generous connection timeouts, so that startup does not
+    # fail at Dask's default 30 s.
+    with dask.config.set({"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "120s"}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None, silence_logs=50)
+        c = distributed.Client(cluster, timeout="120s")
     try:
         yield c
     finally:
