@@ -118,7 +118,7 @@ def test_structure_and_once_per_block(rng, monkeypatch):
     monkeypatch.setattr(emd, "wasserstein_1d", refuse)
     for p in (1.0, 2.0):
         calls.clear()
-        D = emd.pairwise(X, p=p, tile_size=3)
+        assert emd.pairwise(X, p=p, tile_size=3).shape == (10, 10)
         assert calls == [3, 3, 3, 1]
     np.testing.assert_allclose(emd.pairwise(X, tile_size=3), ref, rtol=RTOL, atol=1e-15)
 
@@ -577,5 +577,12 @@ def test_dask_refuses_workers_with_another_emd(client, rng):
             bounded(lambda: emd.pairwise(rng.normal(size=(4, 3)), backend="dask", client=client))
     finally:
         client.run(exec, "import emd; emd.__version__ = emd._real_version", {})
+    saved = "import sys; sys._emd_saved = sys.modules['emd']; sys.modules['emd'] = None"  # `import emd` fails
+    client.run(exec, saved, {})
+    try:
+        with pytest.raises(RuntimeError, match="cannot run emd"):
+            bounded(lambda: emd.pairwise(rng.normal(size=(4, 3)), backend="dask", client=client))
+    finally:
+        client.run(exec, "import sys; sys.modules['emd'] = sys._emd_saved", {})
     with pytest.raises(TypeError, match="distributed.Client"):
         emd.pairwise(rng.normal(size=(4, 3)), backend="dask", client=object())

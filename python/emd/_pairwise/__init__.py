@@ -121,7 +121,8 @@ def pairwise(
         A tqdm progress bar over tiles, with pairs per second and the ETA.
     resume : bool, default True
         ``store`` only: finish a store of the same computation found in ``out``,
-        computing only its missing tiles.
+        computing only its missing tiles. False refuses a directory that already
+        holds a store. A store of another computation is always refused.
 
     Returns
     -------
