@@ -1,4 +1,4 @@
-"""Run emd._gpu's Python layer on the CPU, with NumPy standing in for CuPy.
+"""Run emd's CUDA backend's Python layer on the CPU, with NumPy standing in for CuPy.
 
 Not a test module (run by tests/test_gpu_glue.py in a subprocess, since it
 replaces sys.modules["cupy"]). A fake ``emd._cuda`` reads the "device"
@@ -10,14 +10,14 @@ word for word. The kernels themselves are checked by the gpu-marked tests.
 """
 import sys, types, ctypes, numpy as np
 import emd, emd._core as core
+from _fake_device import fake_cuda_namespace, on_device, patch_backend
 
 fake_cupy = types.ModuleType("cupy")
 for name in ("ndarray", "asarray", "empty", "ascontiguousarray", "broadcast_to", "arange", "any", "argmin",
-             "moveaxis", "float64", "uint8", "int64", "mean", "linalg", "abs"):
+             "moveaxis", "float64", "uint8", "int64", "mean", "linalg", "abs", "maximum", "clip", "full", "zeros"):
     setattr(fake_cupy, name, getattr(np, name))
 fake_cupy.asnumpy = np.asarray
-fake_cupy.cuda = types.SimpleNamespace(Device=lambda *a: types.SimpleNamespace(id=0),
-                                       get_current_stream=lambda: types.SimpleNamespace(ptr=0))
+fake_cupy.cuda = fake_cuda_namespace
 sys.modules["cupy"] = fake_cupy
 
 def arr(ptr, shape, dtype):
@@ -57,10 +57,9 @@ fake.cost_matrix = cm; fake.device_count = lambda: 1
 sys.modules["emd._cuda"] = fake
 emd._cuda = fake
 
-import emd._gpu as g
-g._device_ptr = lambda a: 0 if a is None else a.ctypes.data
-g.cupy = fake_cupy
-# numpy arrays are the "device" arrays now; call the GPU implementations directly.
+patch_backend()
+# emd's functions with their arrays on the fake device: the CUDA backend runs them.
+g = on_device(emd)
 rng = np.random.default_rng(0)
 for dt in (np.float32, np.float64):
     u = rng.standard_normal((4, 3, 50)).astype(dt); v = rng.standard_normal((3, 33)).astype(dt)
@@ -70,7 +69,7 @@ for dt in (np.float32, np.float64):
         assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), (a, b)
     vw1 = rng.uniform(0, 1, 33).astype(dt)
     a = g.wasserstein_1d(u[0, 0], v[0], None, vw1, p=2)
-    assert isinstance(a, float) and a == emd.wasserstein_1d(u[0, 0], v[0], None, vw1, p=2)
+    assert isinstance(a, np.floating) and a == emd.wasserstein_1d(u[0, 0], v[0], None, vw1, p=2)
     x = rng.standard_normal((60, 4)).astype(dt); y = rng.standard_normal((40, 4)).astype(dt)
     xw = rng.uniform(0, 1, 60).astype(dt)
     for red in ("mean", "max"):
@@ -85,7 +84,7 @@ for dt in (np.float32, np.float64):
         a = getattr(g, f)(P, Q, axis=-2); b = getattr(emd, f)(P, Q, axis=-2)
         tol = 1e-12 if dt == np.float64 else 2e-7  # the fake answers with scipy, in float64
         assert a.shape == b.shape and a.dtype == dt and np.allclose(a, b, rtol=tol, atol=0), (f, a, b)
-        a = getattr(g, f)(P[0, :, 0], Q[:, 0]); assert isinstance(a, float)
+        a = getattr(g, f)(P[0, :, 0], Q[:, 0]); assert isinstance(a, np.floating) and a.dtype == dt
     for metric in ("sqeuclidean", "euclidean", "cityblock", "chebyshev", "minkowski"):
         c = g.cost_matrix(x, y, metric, p=3 if metric == "minkowski" else None)
         assert c.shape == (60, 40) and c.dtype == dt

@@ -1,4 +1,4 @@
-"""Run emd._gpu's Sinkhorn and critic layers on the CPU, NumPy standing in for CuPy.
+"""Run emd's CUDA backend's Sinkhorn and critic layers on the CPU, NumPy standing in for CuPy.
 
 Not a test module: tests/test_gpu_sinkhorn.py and tests/test_gpu_critic.py
 run it in a subprocess (it replaces sys.modules["cupy"]) with the argument
@@ -24,13 +24,13 @@ from scipy.special import logsumexp
 from scipy.spatial.distance import cdist
 
 import emd
+from _fake_device import fake_cuda_namespace, on_device, patch_backend
 
 fake_cupy = types.ModuleType("cupy")
 fake_cupy.__getattr__ = lambda name: getattr(np, name)  # PEP 562: everything else is numpy's
 fake_cupy.ndarray = np.ndarray
 fake_cupy.asnumpy = np.asarray
-fake_cupy.cuda = types.SimpleNamespace(Device=lambda *a: types.SimpleNamespace(id=0),
-                                       get_current_stream=lambda: types.SimpleNamespace(ptr=0))
+fake_cupy.cuda = fake_cuda_namespace
 sys.modules["cupy"] = fake_cupy
 
 
@@ -210,10 +210,8 @@ fake.kr_estimate_workspace_bytes = lambda K: 512 * 8 * K + 256
 sys.modules["emd._cuda"] = fake
 emd._cuda = fake
 
-import emd._gpu as g  # noqa: E402
-
-g._device_ptr = lambda a: 0 if a is None else a.ctypes.data
-g.cupy = fake_cupy
+patch_backend()
+g = on_device(emd)  # emd's functions with their arrays on the fake device: the CUDA backend runs them
 rng = np.random.default_rng(0)
 
 
@@ -255,7 +253,7 @@ def check_sinkhorn():
                 r = g.sinkhorn(a, b, M, 0.05, tol=tol, eps_scaling=eps_scaling)
                 assert calls == (["dense"] if n * m > 65536 else ["batched"]), calls
                 c = cpu_sinkhorn(a, b, M, 0.05, tol=tol, eps_scaling=eps_scaling)
-                assert isinstance(r.cost, float) and r.status == c.status == "converged", (r.status, c.status)
+                assert isinstance(r.cost, np.floating) and r.cost.dtype == dt and r.status == c.status == "converged", (r.status, c.status)
                 assert r.potential_a.dtype == dt and r.potential_a.shape == (n,) and r.potential_b.shape == (m,)
                 close(r.cost, c.cost, rt)
                 close(r.objective, c.objective, rt)
@@ -342,7 +340,7 @@ def check_critic():
             assert out.shape == (37,) and out.dtype == dt
             close(out, cpu_forward(c, x), rt)
             k = g.kr_estimate(c, x, xf)
-            assert isinstance(k, float)
+            assert isinstance(k, np.float64)
             close(k, cpu_kr(c, x, xf), max(rt, 1e-10))
             s = MLPCritic.stack([MLPCritic.init(layers, seed=i, dtype=dt) for i in range(3)])
             xs = rng.standard_normal((3, 9, layers[0])).astype(dt)

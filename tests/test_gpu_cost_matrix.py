@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import emd
-from emd import _dispatch
 
 pytestmark = pytest.mark.gpu
 
@@ -17,12 +16,7 @@ METRICS = [("sqeuclidean", {}), ("euclidean", {}), ("cityblock", {}), ("chebyshe
 
 
 def _gpu_cost_matrix(x, y, metric, **kw):
-    # Through the public function once emd.cost_matrix dispatches; until then the GPU entry itself.
-    if hasattr(emd, "cost_matrix"):
-        return emd.cost_matrix(x, y, metric, **kw)
-    from emd import _gpu
-
-    return _gpu.cost_matrix(x, y, metric, **kw)
+    return emd.cost_matrix(x, y, metric, **kw)
 
 
 @pytest.mark.parametrize("metric, kw", METRICS)
@@ -73,13 +67,8 @@ def test_callable_metric_is_refused_on_the_gpu():
         _gpu_cost_matrix(cp.zeros((2, 2)), cp.zeros((2, 2)), lambda a, b: 0.0)
 
 
-def test_dispatch_hook_routes_cupy_to_the_kernel():
-    # What the one-line hook on emd.cost_matrix does (see docs/cuda.md).
-    @_dispatch.accepts_gpu("x", "y")
-    def cost_matrix(x, y, metric="sqeuclidean", *, p=None):
-        return "cpu"
-
-    out = cost_matrix(cp.ones((2, 3)), cp.zeros((4, 3)))
+def test_cupy_arrays_reach_the_kernel():
+    out = emd.cost_matrix(cp.ones((2, 3)), cp.zeros((4, 3)))
     assert isinstance(out, cp.ndarray) and float(out[0, 0]) == 3.0
 
 

@@ -126,33 +126,33 @@ def test_gpu_arrays_without_cuda_are_a_clear_type_error():
         emd.tv(p=_fake(FAKE_CUPY), q=_fake(FAKE_CUPY))
 
 
-def test_dispatch_keeps_signatures_and_docstrings():
+def test_public_functions_keep_their_signatures_and_docstrings():
     for fn in (emd.wasserstein_1d, emd.sliced_wasserstein, emd.tv, emd.kl, emd.js):
-        assert fn.__doc__ and fn.__wrapped__.__doc__ == fn.__doc__
-        assert inspect.signature(fn) == inspect.signature(fn.__wrapped__)
+        assert fn.__doc__ and fn.__module__.startswith("emd.")
     assert list(inspect.signature(emd.wasserstein_1d).parameters)[:4] == ["u_values", "v_values", "u_weights", "v_weights"]
 
 
-def test_numpy_results_are_unchanged_by_the_dispatch(rng):
+def test_numpy_results_are_the_cpu_kernels(rng):
+    from emd._backend.cpu import CPU_BACKEND
+    from emd._problems import OneD
+
     u, v = rng.standard_normal((3, 20)), rng.standard_normal(15)
-    direct = emd.wasserstein_1d.__wrapped__(u, v, p=2)
+    rows = np.arange(3, dtype=np.int64)
+    direct = CPU_BACKEND.wasserstein_1d(OneD(u, None, v[None], None, rows, np.zeros(3, np.int64), 2.0, False))
     np.testing.assert_array_equal(emd.wasserstein_1d(u, v, p=2), direct)
     np.testing.assert_array_equal(emd.wasserstein_1d(u_values=u, v_values=v, p=2), direct)
 
 
-def test_gpu_module_imports_where_cupy_does():
+def test_cuda_backend_imports_where_cupy_does():
     pytest.importorskip("cupy")
     if not importlib.import_module("emd._build_config").CUDA:
         pytest.skip("emd built without its CUDA kernels")
-    gpu = importlib.import_module("emd._gpu")
-    for name in ("wasserstein_1d", "sliced_wasserstein", "tv", "kl", "js", "cost_matrix"):
-        assert callable(getattr(gpu, name))
-    # Same argument names as the public functions (the dispatch passes them through).
-    for name in ("wasserstein_1d", "sliced_wasserstein", "tv", "kl", "js"):
-        assert inspect.signature(getattr(gpu, name)) == inspect.signature(getattr(emd, name).__wrapped__)
-    if hasattr(emd, "cost_matrix"):  # the CPU function lives in emd/cost.py (another branch)
-        cpu = getattr(emd.cost_matrix, "__wrapped__", emd.cost_matrix)
-        assert inspect.signature(gpu.cost_matrix) == inspect.signature(cpu)
+    from emd._backend.base import Backend
+    from emd._backend.cuda import CUDA
+
+    kernels = [k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_")]
+    missing = [k for k in kernels if getattr(CUDA, k) is getattr(Backend, k) and k not in ("finish", "scalar", "active")]
+    assert not missing, missing
 
 
 def test_torch_cpu_tensors_round_trip(rng):

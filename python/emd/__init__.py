@@ -16,6 +16,10 @@ The public API::
     emd.MLPCritic, emd.critic_forward, emd.kr_estimate, emd.clip_weights,
     emd.spectral_norm, emd.lipschitz_bound   # WGAN critics (trainer: python -m emd.wgan)
     emd.has_cuda()                       # CuPy arrays run on emd's CUDA kernels when True
+    emd.ConvergenceWarning               # what a solver that stops early warns with
+
+Every function takes NumPy arrays, CuPy arrays or torch tensors and returns
+its results in the same library; the backend is chosen in ``_dispatch.py``.
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ from ._dispatch import has_cuda
 from ._result import OTResult
 from ._cost_matrix import cost_matrix
 from ._critic import MLPCritic, clip_weights, critic_forward, kr_estimate, lipschitz_bound, spectral_norm
-from ._discrete import emd, solve
+from ._network_simplex import emd, solve
 from ._divergences import js, kl, tv
 from ._one_d import wasserstein_1d
 from ._pairwise import pairwise
 from ._sinkhorn import sinkhorn, sinkhorn_divergence, sinkhorn_samples, sinkhorn_wasserstein
 from ._sliced import sliced_wasserstein
+from ._warnings import ConvergenceWarning
 from ._wasserstein import wasserstein
 
 __version__ = "0.1.0"
@@ -42,6 +47,7 @@ __all__ = [
     "lipschitz_bound",
     "spectral_norm",
     "OTResult",
+    "ConvergenceWarning",
     "cost_matrix",
     "emd",
     "has_cuda",

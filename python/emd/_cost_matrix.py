@@ -7,22 +7,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _core
-from ._dispatch import accepts_gpu
-from ._validation import as_float_array, cast, check_choice, check_finite, check_p, largest_abs, result_float_dtype
+from ._backend.base import Backend
+from ._dispatch import backend_for
+from ._metrics import METRIC_CODES
+from ._validation import cast, check_choice, check_finite, check_minkowski_p, largest_abs, result_float_dtype
 
-__all__ = ["cost_matrix"]
-
-# Codes of emd::Metric (csrc/include/emd/metrics.hpp).
-_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2, "chebyshev": 3, "minkowski": 4}
+__all__ = ["cost_matrix", "homogeneous_costs"]
 
 
-def _points(x: Any, name: str) -> np.ndarray:
-    arr = as_float_array(x, name, min_ndim=1, max_ndim=2)
+def _points(be: Backend, x: Any, name: str) -> Any:
+    arr = be.asarray(x, name, min_ndim=1, max_ndim=2)
     return arr.reshape(-1, 1) if arr.ndim == 1 else arr
 
 
-@accepts_gpu("x", "y")
 def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray], float] = "sqeuclidean", *, p: float | None = None) -> np.ndarray:
     r"""Pairwise ground costs :math:`M_{ij} = d(x_i, y_j)` between two point clouds.
 
@@ -39,7 +36,8 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
         float`` on two 1-D float64 arrays is compiled with numba (``pip install
         emd[numba]``) and evaluated in parallel.
     p : float, optional
-        Order of the Minkowski metric (>= 1, default 2); only for ``"minkowski"``.
+        Order of the Minkowski metric (>= 1, default 2; ``numpy.inf`` gives the
+        Chebyshev metric, its limit); only for ``"minkowski"``.
 
     Returns
     -------
@@ -47,11 +45,22 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
         float32 when both inputs are float32, else float64 (a callable metric
         always gives float64).
     """
-    xa = _points(x, "x")
-    ya = _points(y, "y")
+    be = backend_for("cost_matrix", x=x, y=y)
+    with be.active():
+        return be.finish(_cost_matrix(be, x, y, metric, p))
+
+
+def _cost_matrix(be: Backend, x: Any, y: Any, metric: Any, p: Any) -> Any:
+    xa = _points(be, x, "x")
+    ya = _points(be, y, "y")
     if xa.shape[1] != ya.shape[1]:
         raise ValueError(f"`x` and `y` must have the same dimension, got x {xa.shape} and y {ya.shape}")
     if callable(metric):
+        if not be.host:
+            raise TypeError(
+                "a callable `metric` runs on the CPU only (compiled with numba); pass NumPy arrays"
+                " (cupy.asnumpy(x)) or use one of the built-in metrics " + ", ".join(map(repr, METRIC_CODES))
+            )
         if p is not None:
             raise ValueError("`p` is only used by metric='minkowski'; a callable metric takes no `p`")
         xc = cast(xa, np.float64)
@@ -59,9 +68,11 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
         check_finite(xc, "x")
         check_finite(yc, "y")
         return _callable_cost(xc, yc, metric)
-    check_choice(metric, "metric", tuple(_METRICS))
+    check_choice(metric, "metric", tuple(METRIC_CODES))
     if metric == "minkowski":
-        q = 2.0 if p is None else check_p(p, "p")
+        q = 2.0 if p is None else check_minkowski_p(p, "p")
+        if q == np.inf:  # the limit of the Minkowski metrics: Chebyshev's
+            metric, q = "chebyshev", 2.0
     else:
         if p is not None:
             raise ValueError(f"`p` is only used by metric='minkowski', got p={p!r} with metric={metric!r}")
@@ -71,7 +82,7 @@ def cost_matrix(x: Any, y: Any, metric: str | Callable[[np.ndarray, np.ndarray],
     yc = cast(ya, dtype)
     check_finite(xc, "x")
     check_finite(yc, "y")
-    return homogeneous_costs(xc, yc, metric, lambda xs, ys: _core.cost_matrix(xs, ys, _METRICS[metric], q))
+    return homogeneous_costs(xc, yc, metric, lambda xs, ys: be.cost_matrix(xs, ys, metric, q))
 
 
 def homogeneous_costs(xc: Any, yc: Any, metric: str, compute: Callable[[Any, Any], Any]) -> Any:

@@ -22,12 +22,12 @@ from __future__ import annotations
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from . import _core
-from ._dispatch import accepts_gpu, library_of
+from ._backend.base import Backend
+from ._dispatch import backend_for, library_of
 from ._validation import (
     as_float_array,
     cast,
@@ -62,11 +62,7 @@ def _check_layers(layers: Any) -> tuple[int, ...]:
 
 def _param_array(x: Any, name: str, **kwargs: Any) -> Any:
     """A parameter array: NumPy, or CuPy for a critic kept on the GPU (checked alike)."""
-    if library_of(x) == "cupy":
-        from ._gpu import _as_device_array
-
-        return _as_device_array(x, name, **kwargs)
-    return as_float_array(x, name, **kwargs)
+    return backend_for("MLPCritic", **{name: x}).asarray(x, name, **kwargs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,28 +263,12 @@ def _check_critic(critic: Any) -> MLPCritic:
     return critic
 
 
-def _check_host_critic(critic: MLPCritic) -> None:
-    if library_of(critic.weights[0]) == "cupy":
-        raise TypeError(
-            "the critic's parameters are CuPy arrays but the samples are not; pass the samples as CuPy arrays"
-            " (cupy.asarray(x)) or move the critic to the host (cupy.asnumpy of each array)"
-        )
-
-
-def _core_args(critic: MLPCritic, dtype: np.dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Layers as the kernel takes them: (K, fan_in, fan_out) and (K, fan_out), views when possible."""
-    c = critic.astype(dtype)
-    if c.is_stacked:
-        return list(c.weights), list(c.biases)
-    return [w[None] for w in c.weights], [b[None] for b in c.biases]
-
-
-def _check_input(critic: MLPCritic, x: Any, as_array: Callable[..., Any] = as_float_array) -> tuple[Any, np.dtype]:
-    """The checks of :func:`critic_forward`'s ``x`` (shared with the GPU path, which
-    passes its own ``as_array``): contiguous, finite, of the critic's width and dtype rule.
-    Kept lean: it runs on every forward pass, where a batch of 64 takes ~0.3 ms."""
+def _check_input(be: Backend, critic: MLPCritic, x: Any) -> tuple[Any, np.dtype]:
+    """The checks of :func:`critic_forward`'s ``x``: contiguous, finite, of the
+    critic's width and dtype rule. Kept lean: it runs on every forward pass,
+    where a batch of 64 takes ~0.3 ms."""
     d = critic.weights[0].shape[-2]
-    xa = as_array(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
+    xa = be.asarray(x, "x", min_ndim=2, max_ndim=3 if critic.is_stacked else 2)
     if xa.shape[-1] != d:
         raise ValueError(f"`x` must have d = {d} columns (the critic's input width), got shape {xa.shape}")
     if xa.ndim == 3 and xa.shape[0] != critic.num_critics:
@@ -304,12 +284,11 @@ def _check_input(critic: MLPCritic, x: Any, as_array: Callable[..., Any] = as_fl
     return xa, dtype
 
 
-def _check_pair(critic: MLPCritic, x_real: Any, x_fake: Any,
-                as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, np.dtype]:
-    """The checks of :func:`kr_estimate`'s samples (shared with the GPU path)."""
+def _check_pair(be: Backend, critic: MLPCritic, x_real: Any, x_fake: Any) -> tuple[Any, Any, np.dtype]:
+    """The checks of :func:`kr_estimate`'s samples."""
     d = critic.layers[0]
-    xr = as_array(x_real, "x_real", min_ndim=2, max_ndim=2)
-    xf = as_array(x_fake, "x_fake", min_ndim=2, max_ndim=2)
+    xr = be.asarray(x_real, "x_real", min_ndim=2, max_ndim=2)
+    xf = be.asarray(x_fake, "x_fake", min_ndim=2, max_ndim=2)
     for name, a in (("x_real", xr), ("x_fake", xf)):
         if a.shape[1] != d:
             raise ValueError(f"`{name}` must be (n, {d}) to match the critic's input width, got {a.shape}")
@@ -320,7 +299,6 @@ def _check_pair(critic: MLPCritic, x_real: Any, x_fake: Any,
     return xr, xf, dtype
 
 
-@accepts_gpu("x")
 def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
     r"""Evaluate the critic on a batch: :math:`f(x_i)` for every row.
 
@@ -339,15 +317,14 @@ def critic_forward(critic: MLPCritic, x: Any) -> np.ndarray:
         (B,) for a single critic, (K, B) for a stacked one; float32 when the
         critic and ``x`` are float32, float64 otherwise.
     """
-    critic = _check_critic(critic)
-    _check_host_critic(critic)
-    xa, dtype = _check_input(critic, x)
-    ws, bs = _core_args(critic, dtype)
-    out = _core.critic_forward(ws, bs, critic.slope, xa)
-    return out if critic.is_stacked else out[0]
+    be = backend_for("critic_forward", x=x)
+    with be.active():
+        critic = _check_critic(critic)
+        xa, dtype = _check_input(be, critic, x)
+        out = be.critic_forward(be.critic_layers(critic, dtype), xa)
+        return be.finish(out if critic.is_stacked else out[0])
 
 
-@accepts_gpu("x_real", "x_fake")
 def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarray:
     r"""The Kantorovich-Rubinstein estimate of :math:`W_1` by a critic.
 
@@ -370,23 +347,17 @@ def kr_estimate(critic: MLPCritic, x_real: Any, x_fake: Any) -> float | np.ndarr
     -------
     float, or ndarray (K,) float64 for a stacked critic.
     """
-    critic = _check_critic(critic)
-    _check_host_critic(critic)
-    xr, xf, dtype = _check_pair(critic, x_real, x_fake)
-    ws, bs = _core_args(critic, dtype)
-    if not critic.is_stacked:
-        out = float(_core.kr_estimate(ws, bs, critic.slope, xr, xf))
-    else:
-        out = np.array(
-            [_core.kr_estimate([w[k : k + 1] for w in ws], [b[k : k + 1] for b in bs], critic.slope, xr, xf)
-             for k in range(critic.num_critics)]
-        )
+    be = backend_for("kr_estimate", x_real=x_real, x_fake=x_fake)
+    with be.active():
+        critic = _check_critic(critic)
+        xr, xf, dtype = _check_pair(be, critic, x_real, x_fake)
+        out = be.kr_estimate(be.critic_layers(critic, dtype), xr, xf)  # (K,) float64 on the host
     if not np.all(np.isfinite(out)):  # inf - inf: the means overflowed on finite inputs
         raise ValueError(
             f"kr_estimate: the critic's outputs overflow (the means came out {out}); its weights or the samples are"
             " too large for the forward pass: rescale them"
         )
-    return out
+    return be.finish(out if critic.is_stacked else out[0])
 
 
 def _float_dtype(dtype: Any) -> np.dtype:

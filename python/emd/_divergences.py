@@ -7,21 +7,22 @@ where the Wasserstein distance shrinks continuously.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ._dispatch import accepts_gpu
-from ._validation import as_float_array, check_finite, result_float_dtype
+from ._backend.base import Backend
+from ._dispatch import backend_for
+from ._validation import check_finite, result_float_dtype
 
 __all__ = ["tv", "kl", "js"]
 
 
-def _check_histograms(p: Any, q: Any, axis: Any, as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, np.dtype]:
-    """The checks of the divergences: p and q cast to one float dtype, not yet
-    normalized (shared with the GPU path, which passes its own ``as_array``)."""
-    pa = as_array(p, "p", min_ndim=1)
-    qa = as_array(q, "q", min_ndim=1)
+def _check_histograms(be: Backend, p: Any, q: Any, axis: Any) -> tuple[Any, Any, np.dtype]:
+    """The checks of the divergences: p and q cast to one float dtype and to the
+    same number of dimensions, not yet normalized."""
+    pa = be.asarray(p, "p", min_ndim=1)
+    qa = be.asarray(q, "q", min_ndim=1)
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"`axis` must be an integer, got {axis!r}")
     # `axis` is read on the broadcast shape (as numpy reads it after
@@ -58,36 +59,21 @@ def _check_histograms(p: Any, q: Any, axis: Any, as_array: Callable[..., Any] = 
     return out[0], out[1], dtype
 
 
-def _histograms(p: Any, q: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int, np.dtype]:
-    """The normalized histograms in float64 (float32 inputs too: the terms and
-    their sums in float64, the result rounded once), the axis, the output dtype."""
-    pa, qa, dtype = _check_histograms(p, q, axis)
-    pn, qn = (np.asarray(a, dtype=np.float64) for a in (pa, qa))
-    return pn / pn.sum(axis=axis, keepdims=True), qn / qn.sum(axis=axis, keepdims=True), axis, dtype
+def _divergence(kind: str, p: Any, q: Any, axis: Any) -> Any:
+    """The divergence ``kind`` of the backend's kernel, bounded as the divergence is
+    (rounding can overshoot by an ulp; the divergence cannot), in the inputs' dtype."""
+    be = backend_for(kind, p=p, q=q)
+    with be.active():
+        pa, qa, dtype = _check_histograms(be, p, q, axis)
+        out = be.divergence(kind, pa, qa, axis)
+        if kind == "kl":
+            out = be.xp.maximum(out, 0.0)
+        elif kind == "js":
+            out = be.xp.clip(out, 0.0, np.log(2.0))
+        out = out.astype(dtype, copy=False)
+        return be.finish(be.scalar(out) if out.ndim == 0 else out)
 
 
-def _finish(x: np.ndarray, dtype: np.dtype) -> Any:
-    x = np.asarray(x, dtype=dtype)
-    return float(x) if x.ndim == 0 else x
-
-
-def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """x log(x / y) with 0 log(0 / y) = 0 and x log(x / 0) = inf for x > 0.
-
-    log(x / y) where the ratio is a normal number (accurate when x ~ y), else
-    log x - log y (x / 1e-320 overflows, though its log is about 737).
-    """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        ratio = x / y
-        r = x * np.log(ratio)
-        off = (x > 0) & (y > 0) & ~((ratio >= np.finfo(x.dtype).tiny) & (ratio <= np.finfo(x.dtype).max))
-        if bool(off.any()):
-            r = np.where(off, x * (np.log(x) - np.log(y)), r)
-    r = np.where(x == 0, 0.0, r)
-    return np.where((x > 0) & (y == 0), np.inf, r).astype(x.dtype, copy=False)
-
-
-@accepts_gpu("p", "q")
 def tv(p: Any, q: Any, axis: int = -1) -> Any:
     r"""Total variation distance between histograms.
 
@@ -102,14 +88,12 @@ def tv(p: Any, q: Any, axis: int = -1) -> Any:
 
     Returns
     -------
-    float or ndarray
-        In [0, 1]; a float for 1-D inputs, else an array of the batch shape.
+    scalar or ndarray
+        In [0, 1]; a NumPy scalar for 1-D inputs, else an array of the batch shape.
     """
-    pn, qn, ax, dtype = _histograms(p, q, axis)
-    return _finish(0.5 * np.abs(pn - qn).sum(axis=ax), dtype)
+    return _divergence("tv", p, q, axis)
 
 
-@accepts_gpu("p", "q")
 def kl(p: Any, q: Any, axis: int = -1) -> Any:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \| q)` in nats.
 
@@ -126,14 +110,11 @@ def kl(p: Any, q: Any, axis: int = -1) -> Any:
 
     Returns
     -------
-    float or ndarray
+    scalar or ndarray
     """
-    pn, qn, ax, dtype = _histograms(p, q, axis)
-    out = _rel_entr(pn, qn).sum(axis=ax)
-    return _finish(np.maximum(out, 0.0), dtype)
+    return _divergence("kl", p, q, axis)
 
 
-@accepts_gpu("p", "q")
 def js(p: Any, q: Any, axis: int = -1) -> Any:
     r"""Jensen-Shannon divergence in nats.
 
@@ -154,10 +135,6 @@ def js(p: Any, q: Any, axis: int = -1) -> Any:
 
     Returns
     -------
-    float or ndarray
+    scalar or ndarray
     """
-    pn, qn, ax, dtype = _histograms(p, q, axis)
-    m = 0.5 * (pn + qn)
-    out = 0.5 * (_rel_entr(pn, m).sum(axis=ax) + _rel_entr(qn, m).sum(axis=ax))
-    # Rounding can overshoot the bounds by an ulp; the divergence cannot.
-    return _finish(np.clip(out, 0.0, np.log(2.0)), dtype)
+    return _divergence("js", p, q, axis)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import math
+from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._dispatch import accepts_gpu
+from ._backend.base import Backend
+from ._dispatch import backend_for
+from ._problems import OneD
 from ._validation import (
-    as_float_array,
     cast,
     check_bool,
     check_finite,
@@ -24,6 +25,9 @@ __all__ = ["wasserstein_1d"]
 
 def _leading_pairs(lead_u: tuple[int, ...], lead_v: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
     """Row indices of u and v for every element of the broadcast batch shape."""
+    if lead_u == lead_v:  # the common case, single pairs included: row k with row k
+        rows = np.arange(math.prod(lead_u), dtype=np.int64)
+        return lead_u, rows, rows
     try:
         shape = np.broadcast_shapes(lead_u, lead_v)
     except ValueError:
@@ -35,16 +39,16 @@ def _leading_pairs(lead_u: tuple[int, ...], lead_v: tuple[int, ...]) -> tuple[tu
     return shape, np.ascontiguousarray(iu, dtype=np.int64).ravel(), np.ascontiguousarray(iv, dtype=np.int64).ravel()
 
 
-def _prepare(u_values: Any, v_values: Any, u_weights: Any, v_weights: Any, p: Any,
-             as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, Any, Any, float]:
-    """The checks and casts of :func:`wasserstein_1d`: contiguous values and weights of
-    one float dtype, and p. ``as_array`` converts an argument (the GPU path passes
-    its own, for CuPy arrays; every other check is shared, messages included)."""
-    u = as_array(u_values, "u_values", min_ndim=1)
-    v = as_array(v_values, "v_values", min_ndim=1)
-    uw = None if u_weights is None else as_array(u_weights, "u_weights", min_ndim=1)
-    vw = None if v_weights is None else as_array(v_weights, "v_weights", min_ndim=1)
+def _describe(be: Backend, u_values: Any, v_values: Any, u_weights: Any, v_weights: Any, p: Any,
+              assume_sorted: Any) -> tuple[OneD, tuple[int, ...]]:
+    """The checks and casts of :func:`wasserstein_1d`: the kernel's problem (rows of
+    one float dtype, contiguous, and the pairs) and the batch shape of the result."""
+    u = be.asarray(u_values, "u_values", min_ndim=1)
+    v = be.asarray(v_values, "v_values", min_ndim=1)
+    uw = None if u_weights is None else be.asarray(u_weights, "u_weights", min_ndim=1)
+    vw = None if v_weights is None else be.asarray(v_weights, "v_weights", min_ndim=1)
     pf = check_p(p)
+    sorted_rows = check_bool(assume_sorted, "assume_sorted")
     dtype = result_float_dtype(u, v, uw, vw)
     u, v = cast(u, dtype), cast(v, dtype)
     check_finite(u, "u_values")
@@ -55,10 +59,17 @@ def _prepare(u_values: Any, v_values: Any, u_weights: Any, v_weights: Any, p: An
     if vw is not None:
         vw = cast(vw, dtype)
         check_weights(vw, v.shape, "v_weights", "v_values")
-    return u, v, lift_tiny_weights(uw), lift_tiny_weights(vw), pf
+    uw, vw = lift_tiny_weights(uw), lift_tiny_weights(vw)
+    shape, pair_u, pair_v = _leading_pairs(u.shape[:-1], v.shape[:-1])
+    n, m = u.shape[-1], v.shape[-1]
+    problem = OneD(
+        u.reshape(-1, n), None if uw is None else uw.reshape(-1, n),
+        v.reshape(-1, m), None if vw is None else vw.reshape(-1, m),
+        pair_u, pair_v, pf, sorted_rows,
+    )
+    return problem, shape
 
 
-@accepts_gpu("u_values", "v_values", "u_weights", "v_weights")
 def wasserstein_1d(
     u_values: Any,
     v_values: Any,
@@ -100,8 +111,8 @@ def wasserstein_1d(
 
     Returns
     -------
-    float or ndarray
-        :math:`W_p` (not :math:`W_p^p`): a Python float for 1-D inputs, else an
+    scalar or ndarray
+        :math:`W_p` (not :math:`W_p^p`): a NumPy scalar for 1-D inputs, else an
         array of the broadcast batch shape. Dtype: float32 only when every float
         input is float32 (integers count as float64).
 
@@ -117,20 +128,8 @@ def wasserstein_1d(
     >>> emd.wasserstein_1d([0.0, 1.0], [0.0], [1, 1], [1])
     0.5
     """
-    u, v, uw, vw, pf = _prepare(u_values, v_values, u_weights, v_weights, p)
-    sorted_rows = check_bool(assume_sorted, "assume_sorted")
-    shape, pair_u, pair_v = _leading_pairs(u.shape[:-1], v.shape[:-1])
-    n, m = u.shape[-1], v.shape[-1]
-    out = _core.wasserstein_1d(
-        u.reshape(-1, n),
-        None if uw is None else uw.reshape(-1, n),
-        v.reshape(-1, m),
-        None if vw is None else vw.reshape(-1, m),
-        pair_u,
-        pair_v,
-        pf,
-        sorted_rows,
-    )
-    if not shape:
-        return float(out[0])
-    return out.reshape(shape)
+    be = backend_for("wasserstein_1d", u_values=u_values, v_values=v_values, u_weights=u_weights, v_weights=v_weights)
+    with be.active():
+        problem, shape = _describe(be, u_values, v_values, u_weights, v_weights, p, assume_sorted)
+        out = be.wasserstein_1d(problem)
+        return be.finish(be.scalar(out) if not shape else out.reshape(shape))

@@ -8,7 +8,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OTResult"]
+__all__ = ["OTResult", "status_names"]
+
+# emd's status codes, by solver (csrc: network_simplex.hpp SolveStatus, sinkhorn.hpp SinkhornStatus),
+# turned into the strings of OTResult.status here and nowhere else.
+_STATUS_NAMES = {
+    "network_simplex": np.array(["optimal", "max_iter_reached", "infeasible", "interrupted"]),
+    "sinkhorn": np.array(["converged", "max_iter_reached", "interrupted", "resolution_limit"]),
+}
+
+
+def status_names(codes: Any, solver: str) -> np.ndarray:
+    """The status strings of a solver's integer codes (an array of the codes' shape)."""
+    names = _STATUS_NAMES[solver]
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.size and (codes.min() < 0 or codes.max() >= names.size):
+        raise RuntimeError(f"emd's {solver} kernel returned an unknown status code {codes.tolist()}")
+    return names[codes]
 
 
 @dataclass(frozen=True, eq=False)

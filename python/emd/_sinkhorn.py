@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._dispatch import accepts_gpu, warn_at_caller
-from ._result import OTResult
+from ._backend.base import Backend
+from ._dispatch import backend_for
+from ._metrics import METRIC_CODES, SAMPLE_METRICS
+from ._problems import DenseSinkhorn, SampleSinkhorn, SinkhornSolution
+from ._result import OTResult, status_names
+from ._warnings import warn_at_caller
 from ._validation import (
-    as_float_array,
     cast,
     check_choice,
     check_finite,
@@ -22,13 +25,11 @@ from ._validation import (
     check_weights,
     largest_abs,
     result_float_dtype,
+    to_host,
 )
 
 __all__ = ["sinkhorn", "sinkhorn_samples", "sinkhorn_divergence", "sinkhorn_wasserstein"]
 
-# Codes of emd::Metric (csrc/include/emd/metrics.hpp).
-_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2, "chebyshev": 3}
-_STATUS = np.array(["converged", "max_iter_reached", "interrupted", "resolution_limit"])
 # sinkhorn_samples builds result.plan (n x m) on request only up to this many entries.
 _MAX_SAMPLE_PLAN_ENTRIES = 1 << 26
 # Relative mismatch of total masses accepted by `sinkhorn` (b is then rescaled to a's
@@ -73,14 +74,14 @@ def _check_reg_for(reg: float, dtype: Any, largest_cost: float) -> None:
 def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) -> float:
     """An upper bound on metric(x_i, y_j) ** power from the clouds' common bounding box
     (O((n + m) d), never the n x m costs); a ValueError if those costs could overflow dtype."""
-    lo = np.minimum(_to_host(xa.min(axis=0)), _to_host(ya.min(axis=0))).astype(np.float64)
-    hi = np.maximum(_to_host(xa.max(axis=0)), _to_host(ya.max(axis=0))).astype(np.float64)
+    lo = np.minimum(to_host(xa.min(axis=0)), to_host(ya.min(axis=0))).astype(np.float64)
+    hi = np.maximum(to_host(xa.max(axis=0)), to_host(ya.max(axis=0))).astype(np.float64)
     half = hi / 2 - lo / 2  # the extent's half: finite even when the extent is not
     s = float(half.max())
     if s == 0.0:
         return 0.0
     r = half / s
-    # log of the metric of the extent (2 s r), per metric code (see _METRICS).
+    # log of the metric of the extent (2 s r), per metric code (_metrics.METRIC_CODES).
     log_metric = {
         0: 2.0 * (np.log(2.0 * s) + 0.5 * np.log(np.sum(r * r))),
         1: np.log(2.0 * s) + 0.5 * np.log(np.sum(r * r)),
@@ -98,12 +99,13 @@ def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) 
 
 
 def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str) -> None:
+    """A ConvergenceWarning for each way the problems stopped early (``status``: strings)."""
     status = np.asarray(status)
     err = np.asarray(err)
     for code, advice in (
-        (1, "did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g} > tol {tol:g});"
+        ("max_iter_reached", "did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g} > tol {tol:g});"
             " raise max_iter, pass eps_scaling, or use a larger reg"),
-        (3, "stopped{where} at marginal error {worst:.3g}, the least its potentials' precision can resolve, above"
+        ("resolution_limit", "stopped{where} at marginal error {worst:.3g}, the least its potentials' precision can resolve, above"
             " tol {tol:g} (status 'resolution_limit'); pass tol >= {worst:.2g}, float64 inputs, or a larger reg"),
     ):
         bad = status == code
@@ -114,10 +116,8 @@ def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: f
             warn_at_caller(f"{what} " + advice.format(max_iter=max_iter, where=where, worst=worst, tol=tol))
 
 
-def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype, M: Any,
-                     as_array: Callable[..., Any] = as_float_array, xp: Any = np):
-    """``init`` as contiguous (B, n), (B, m) potentials, or (None, None); shared
-    with the GPU path (its own ``as_array`` and ``xp``).
+def _init_potentials(be: Backend, init: Any, batch: int, n: int, m: int, batched: bool, dtype: np.dtype, M: Any):
+    """``init`` as contiguous (B, n), (B, m) potentials, or (None, None).
 
     (f + c, g - c) is the same problem for any constant c, but not the same
     arithmetic: g shifted by 1e16 leaves potentials whose ulp (2) is far above
@@ -126,11 +126,12 @@ def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype
     """
     if init is None:
         return None, None
+    xp = be.xp
     if not isinstance(init, (tuple, list)) or len(init) != 2:
         raise TypeError(f"`init` must be None or a pair (f, g) of potentials, got {type(init).__name__}")
     out = []
     for arr, name, length in ((init[0], "init[0]", n), (init[1], "init[1]", m)):
-        v = cast(as_array(arr, name, min_ndim=1, max_ndim=2), dtype)
+        v = cast(be.asarray(arr, name, min_ndim=1, max_ndim=2), dtype)
         want = (batch, length) if batched else (length,)
         if v.shape != want:
             raise ValueError(f"`{name}` must have shape {want}, got {v.shape}")
@@ -144,28 +145,6 @@ def _init_potentials(init: Any, batch: int, n: int, m: int, batched: bool, dtype
         f0 = xp.ascontiguousarray((f0.astype(np.float64) + shift[:, None]).astype(dtype))
         g0 = xp.ascontiguousarray((g64 - shift[:, None]).astype(dtype))
     return f0, g0
-
-
-def _to_host(x: Any) -> np.ndarray:
-    return x.get() if hasattr(x, "get") else np.asarray(x)
-
-
-class _Dense(NamedTuple):
-    """A validated dense problem (or batch): the arrays as the kernels take them."""
-
-    a: Any  # (B, n), contiguous
-    b: Any  # (B, m), rescaled to a's mass
-    M: Any  # (n, m) shared or (B, n, m)
-    mass_a: np.ndarray  # (B,) on the host
-    dtype: np.dtype
-    batched: bool
-    batch: int
-    n: int
-    m: int
-    reg: float
-    max_iter: int
-    tol: float
-    eps: float
 
 
 def _uniform_weights(a: Any, b: Any, M: Any, xp: Any) -> tuple[Any, Any]:
@@ -185,11 +164,11 @@ def _uniform_weights(a: Any, b: Any, M: Any, xp: Any) -> tuple[Any, Any]:
     return a, b
 
 
-def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, eps_scaling: Any,
-                   as_array: Callable[..., Any] = as_float_array, xp: Any = np) -> _Dense:
-    """The checks and casts of :func:`sinkhorn`, shared with the GPU path (which
-    passes its own ``as_array`` and ``xp``): contiguous (B, n) ``a``, (B, m) ``b``
-    rescaled to ``a``'s mass, ``M``, the dtype, the batch layout and the options."""
+def _prepare_dense(be: Backend, a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any,
+                   eps_scaling: Any) -> tuple[DenseSinkhorn, np.dtype]:
+    """The checks and casts of :func:`sinkhorn`: the problem, with contiguous (B, n)
+    ``a`` and (B, m) ``b`` rescaled to ``a``'s mass, and the dtype."""
+    xp, as_array = be.xp, be.asarray
     MM = as_array(M, "M", min_ndim=2, max_ndim=3)
     if a is None or b is None:
         a, b = _uniform_weights(a, b, MM, xp)
@@ -221,7 +200,7 @@ def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, ep
     mass_a_x = aa.sum(axis=-1, dtype=np.float64).reshape(batch)
     mass_b_x = bb.sum(axis=-1, dtype=np.float64).reshape(batch)
     # B numbers on the host (a read-back on the GPU path): the check and its message.
-    mass_a, mass_b = _to_host(mass_a_x), _to_host(mass_b_x)
+    mass_a, mass_b = to_host(mass_a_x), to_host(mass_b_x)
     mismatch = np.abs(mass_a - mass_b) > _MASS_RTOL[dtype] * np.maximum(mass_a, mass_b)
     if mismatch.any():
         k = int(np.argmax(mismatch))
@@ -232,10 +211,10 @@ def _prepare_dense(a: Any, b: Any, M: Any, reg: Any, max_iter: Any, tol: Any, ep
         )
     a2 = xp.ascontiguousarray(aa.reshape(batch, n))
     b2 = xp.ascontiguousarray((bb.reshape(batch, m) * (mass_a_x / mass_b_x)[:, None]).astype(dtype, copy=False))
-    return _Dense(a2, b2, xp.ascontiguousarray(MM), mass_a, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps)
+    problem = DenseSinkhorn(a2, b2, xp.ascontiguousarray(MM), mass_a, reg_f, tol_f, max_iter_i, eps, batched)
+    return problem, dtype
 
 
-@accepts_gpu("a", "b", "M")
 def sinkhorn(
     a: Any,
     b: Any,
@@ -361,70 +340,76 @@ def sinkhorn(
     >>> round(r.cost, 6), r.status
     (0.0, 'converged')
     """
-    a2, b2, MM, _, dtype, batched, batch, n, m, reg_f, max_iter_i, tol_f, eps = _prepare_dense(
-        a, b, M, reg, max_iter, tol, eps_scaling
-    )
-    f0, g0 = _init_potentials(init, batch, n, m, batched, dtype, MM)
-
-    f, g, cost, objective, err, n_iter, status = _core.sinkhorn_dense(
-        a2, b2, MM, reg_f, tol_f, max_iter_i, eps, f0, g0
-    )
-    _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn")
-
-    plan = functools.partial(_dense_plan, a2, b2, MM, f, g, reg_f, batched)  # a partial pickles; a closure does not
-    return _make_result(f, g, cost, objective, err, n_iter, status, dtype, batched, (n, m), plan)
+    be = backend_for("sinkhorn", a=a, b=b, M=M)
+    with be.active():
+        problem, dtype = _prepare_dense(be, a, b, M, reg, max_iter, tol, eps_scaling)
+        batch, n, m = problem.a.shape[0], problem.a.shape[1], problem.b.shape[1]
+        f0, g0 = _init_potentials(be, init, batch, n, m, problem.batched, dtype, problem.M)
+        problem = dataclasses.replace(problem, f0=f0, g0=g0)
+        sol = be.sinkhorn_dense(problem)
+        plan = functools.partial(_dense_plan, be, problem, sol)  # a partial pickles; a closure does not
+        return be.finish(_make_result(be, sol, problem.max_iter, problem.tol, dtype, problem.batched, (n, m), plan, "sinkhorn"))
 
 
-def _dense_plan(a2, b2, MM, f, g, reg, batched) -> np.ndarray:
-    P = _core.sinkhorn_plan_dense(a2, b2, MM, f, g, reg)
-    return P if batched else P[0]
+def _dense_plan(be: Backend, problem: DenseSinkhorn, sol: SinkhornSolution) -> Any:
+    P = be.sinkhorn_plan_dense(problem, sol.f, sol.g)
+    return P if problem.batched else P[0]
 
 
-def _samples_plan(xa, ya, a, b, code, power, f, g, reg) -> np.ndarray:
-    n, m = xa.shape[0], ya.shape[0]
+def _samples_plan(be: Backend, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
+    n, m = problem.x.shape[0], problem.y.shape[0]
     if n * m > _MAX_SAMPLE_PLAN_ENTRIES:
         raise ValueError(
             f"the plan of this {n} x {m} problem has {n * m} entries; sinkhorn_samples builds plans of at most"
             f" {_MAX_SAMPLE_PLAN_ENTRIES} entries: use the potentials (P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg))"
         )
-    return _core.sinkhorn_plan_samples(xa, ya, a, b, code, power, 2.0, f, g, reg)
+    return be.sinkhorn_plan_samples(problem, sol.f[0], sol.g[0])
 
 
-def _make_result(f, g, cost, objective, err, n_iter, status, dtype, batched, shape, plan_fn) -> OTResult:
+def _make_result(be: Backend, sol: SinkhornSolution, max_iter: int, tol: float, dtype: np.dtype, batched: bool,
+                 shape: tuple[int, int], plan_fn: Any, what: str) -> OTResult:
+    """The OTResult of a solve (after its warning): arrays (B,) for a batch,
+    scalars of ``dtype`` for one problem."""
+    status = status_names(sol.status, "sinkhorn")
+    err = sol.marginal_error.astype(dtype)
+    _warn_unconverged(status, be.to_host(sol.marginal_error), max_iter, tol, what)
     if batched:
         return OTResult(
-            cost=cost.astype(dtype),
-            potential_a=f,
-            potential_b=g,
-            status=_STATUS[status],
-            n_iter=n_iter,
-            objective=objective.astype(dtype),
-            marginal_error=err.astype(dtype),
-            shape=(f.shape[0], *shape),
+            cost=sol.cost.astype(dtype),
+            potential_a=sol.f,
+            potential_b=sol.g,
+            status=status,
+            n_iter=sol.n_iter,
+            objective=sol.objective.astype(dtype),
+            marginal_error=err,
+            shape=(sol.f.shape[0], *shape),
             _plan_fn=plan_fn,
         )
     return OTResult(
-        cost=float(cost[0]),
-        potential_a=f[0],
-        potential_b=g[0],
-        status=str(_STATUS[status[0]]),
-        n_iter=int(n_iter[0]),
-        objective=float(objective[0]),
-        marginal_error=float(err[0]),
+        cost=be.scalar(sol.cost[:1].astype(dtype)),
+        potential_a=sol.f[0],
+        potential_b=sol.g[0],
+        status=str(status[0]),
+        n_iter=int(sol.n_iter[0]),
+        objective=be.scalar(sol.objective[:1].astype(dtype)),
+        marginal_error=be.scalar(err[:1]),
         shape=shape,
         _plan_fn=plan_fn,
     )
 
 
-def _prepare_samples(x, y, x_weights, y_weights, p, metric, as_array: Callable[..., Any] = as_float_array, xp: Any = np):
-    """Validated clouds (n, d), (m, d), normalized weights, metric code and power
-    (shared with the GPU path, which passes its own ``as_array`` and ``xp``)."""
+def _prepare_samples(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, metric: Any, reg: Any,
+                     max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[SampleSinkhorn, np.dtype]:
+    """The problem of :func:`sinkhorn_samples`: validated clouds (n, d), (m, d),
+    normalized weights, metric code and power, options; and the dtype."""
+    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
+    xp, as_array = be.xp, be.asarray
     xa = as_array(x, "x", min_ndim=1, max_ndim=2)
     ya = as_array(y, "y", min_ndim=1, max_ndim=2)
     xw = None if x_weights is None else as_array(x_weights, "x_weights", min_ndim=1, max_ndim=1)
     yw = None if y_weights is None else as_array(y_weights, "y_weights", min_ndim=1, max_ndim=1)
     pf = check_p(p)
-    check_choice(metric, "metric", tuple(_METRICS))
+    check_choice(metric, "metric", SAMPLE_METRICS)
     dtype = result_float_dtype(xa, ya, xw, yw)
     xa = xa.reshape(-1, 1) if xa.ndim == 1 else xa
     ya = ya.reshape(-1, 1) if ya.ndim == 1 else ya
@@ -445,17 +430,13 @@ def _prepare_samples(x, y, x_weights, y_weights, p, metric, as_array: Callable[.
         weights.append(xp.ascontiguousarray((w / w.sum(dtype=np.float64)).astype(dtype, copy=False)))
     # metric ** p: the Euclidean distance squared is computed as such (no sqrt then square).
     if metric == "euclidean" and pf == 2.0:
-        code, power = _METRICS["sqeuclidean"], 1.0
+        code, power = METRIC_CODES["sqeuclidean"], 1.0
     else:
-        code, power = _METRICS[metric], pf
-    return xa, ya, weights[0], weights[1], code, power, dtype
+        code, power = METRIC_CODES[metric], pf
+    _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
+    return SampleSinkhorn(xa, ya, weights[0], weights[1], code, power, reg_f, tol_f, max_iter_i, eps), dtype
 
 
-def _solve_samples(x, y, a, b, code, power, reg, max_iter, tol, eps):
-    return _core.sinkhorn_samples(x, y, a, b, code, power, 2.0, reg, tol, max_iter, eps, None, None)
-
-
-@accepts_gpu("x", "y", "x_weights", "y_weights")
 def sinkhorn_samples(
     x: Any,
     y: Any,
@@ -508,18 +489,17 @@ def sinkhorn_samples(
     "Interpolating between optimal transport and MMD using Sinkhorn divergences",
     AISTATS 2019 (the matrix-free softmin).
     """
-    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
-    xa, ya, a, b, code, power, dtype = _prepare_samples(x, y, x_weights, y_weights, p, metric)
-    _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
-    f, g, cost, objective, err, n_iter, status = _solve_samples(xa, ya, a, b, code, power, reg_f, max_iter_i, tol_f, eps)
-    _warn_unconverged(status, err, max_iter_i, tol_f, "sinkhorn_samples")
-    n, m = xa.shape[0], ya.shape[0]
+    be = backend_for("sinkhorn_samples", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
+    with be.active():
+        problem, dtype = _prepare_samples(be, x, y, x_weights, y_weights, p, metric, reg, max_iter, tol, eps_scaling)
+        sol = be.sinkhorn_samples(problem)
+        shape = (problem.x.shape[0], problem.y.shape[0])
+        plan = functools.partial(_samples_plan, be, problem, sol)
+        return be.finish(
+            _make_result(be, sol, problem.max_iter, problem.tol, dtype, False, shape, plan, "sinkhorn_samples")
+        )
 
-    plan = functools.partial(_samples_plan, xa, ya, a, b, code, power, f[0], g[0], reg_f)
-    return _make_result(f, g, cost, objective, err, n_iter, status, dtype, False, (n, m), plan)
 
-
-@accepts_gpu("x", "y", "x_weights", "y_weights")
 def sinkhorn_divergence(
     x: Any,
     y: Any,
@@ -532,7 +512,7 @@ def sinkhorn_divergence(
     max_iter: int = 10_000,
     tol: float = 1e-9,
     eps_scaling: float | None = None,
-) -> float:
+) -> Any:
     r"""Debiased Sinkhorn divergence between two weighted point clouds.
 
     .. math::
@@ -555,7 +535,8 @@ def sinkhorn_divergence(
 
     Returns
     -------
-    float
+    scalar
+        A NumPy scalar of the inputs' float dtype.
 
     References
     ----------
@@ -563,21 +544,27 @@ def sinkhorn_divergence(
     Sinkhorn divergences", AISTATS 2019. A. Genevay, G. Peyre, M. Cuturi,
     "Learning generative models with Sinkhorn divergences", AISTATS 2018.
     """
-    reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
-    xa, ya, a, b, code, power, dtype = _prepare_samples(x, y, x_weights, y_weights, p, metric)
-    _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
-    values, statuses, errors = [], [], []
-    for u, v, wu, wv in ((xa, ya, a, b), (xa, xa, a, a), (ya, ya, b, b)):
-        f, g, _, _, err, _, status = _solve_samples(u, v, wu, wv, code, power, reg_f, max_iter_i, tol_f, eps)
-        values.append(float(np.dot(wu.astype(np.float64), f[0]) + np.dot(wv.astype(np.float64), g[0])))
-        statuses.append(status[0])
-        errors.append(err[0])
-    _warn_unconverged(np.array(statuses), np.array(errors), max_iter_i, tol_f, "sinkhorn_divergence")
-    s = values[0] - 0.5 * values[1] - 0.5 * values[2]
-    return max(s, 0.0)
+    be = backend_for("sinkhorn_divergence", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
+    with be.active():
+        xy, dtype = _prepare_samples(be, x, y, x_weights, y_weights, p, metric, reg, max_iter, tol, eps_scaling)
+        values, statuses, errors = [], [], []
+        for problem in (
+            xy,
+            dataclasses.replace(xy, y=xy.x, b=xy.a),
+            dataclasses.replace(xy, x=xy.y, a=xy.b),
+        ):
+            sol = be.sinkhorn_samples(problem)
+            dual = problem.a.astype(np.float64) @ sol.f[0].astype(np.float64) + problem.b.astype(
+                np.float64
+            ) @ sol.g[0].astype(np.float64)
+            values.append(float(dual))
+            statuses.append(status_names(sol.status, "sinkhorn")[0])
+            errors.append(float(be.to_host(sol.marginal_error)[0]))
+        _warn_unconverged(np.array(statuses), np.array(errors), xy.max_iter, xy.tol, "sinkhorn_divergence")
+        s = values[0] - 0.5 * values[1] - 0.5 * values[2]
+        return be.finish(dtype.type(max(s, 0.0)))
 
 
-@accepts_gpu("x", "y", "x_weights", "y_weights")
 def sinkhorn_wasserstein(
     x: Any,
     y: Any,
@@ -590,7 +577,7 @@ def sinkhorn_wasserstein(
     max_iter: int = 10_000,
     tol: float = 1e-9,
     eps_scaling: float | None = None,
-) -> float:
+) -> Any:
     r"""The entropic estimate of :math:`W_p`: :math:`\langle P_\varepsilon, C \rangle^{1/p}`.
 
     :math:`P_\varepsilon` is the plan of :func:`sinkhorn_samples` for the cost
@@ -599,11 +586,14 @@ def sinkhorn_wasserstein(
 
     Returns
     -------
-    float
+    scalar
+        A NumPy scalar of the inputs' float dtype.
     """
     res = sinkhorn_samples(
         x, y, reg, x_weights=x_weights, y_weights=y_weights, p=p, metric=metric,
         max_iter=max_iter, tol=tol, eps_scaling=eps_scaling,
     )
     pf = check_p(p)
-    return float(max(res.cost, 0.0) ** (1.0 / pf))
+    cost = res.cost
+    # A torch result's cost is a 0-d tensor: the power is taken in its library.
+    return type(cost)(max(cost, 0.0) ** (1.0 / pf)) if isinstance(cost, np.generic) else max(cost, 0.0) ** (1.0 / pf)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._dispatch import accepts_gpu
+from ._backend.base import Backend
+from ._dispatch import backend_for
+from ._problems import OneD
 from ._validation import (
-    as_float_array,
     cast,
     check_choice,
     check_finite,
@@ -24,17 +24,17 @@ from ._validation import (
 __all__ = ["sliced_wasserstein"]
 
 
-def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: np.dtype,
-                as_array: Callable[..., Any] = as_float_array, xp: Any = np) -> Any:
-    """Unit directions (d, L) as columns, on the array module ``xp``.
+def _directions(be: Backend, d: int, n_projections: int, projections: Any, seed: Any, dtype: np.dtype) -> Any:
+    """Unit directions (d, L) as columns, in the backend's arrays.
 
     Random directions are drawn on the host from ``default_rng(seed)`` (d x L
     numbers, not data), so that a seed gives the same directions on every device.
     """
+    xp = be.xp
     if projections is None:
         theta = xp.asarray(check_seed(seed).standard_normal((d, n_projections)))
     else:
-        theta = as_array(projections, "projections", min_ndim=2, max_ndim=2)
+        theta = be.asarray(projections, "projections", min_ndim=2, max_ndim=2)
         if theta.shape[0] != d:
             raise ValueError(
                 f"`projections` must have shape (d, L) = ({d}, L) to match the clouds' dimension, got {theta.shape}"
@@ -50,10 +50,10 @@ def _directions(d: int, n_projections: int, projections: Any, seed: Any, dtype: 
     return xp.ascontiguousarray((theta / xp.linalg.norm(theta, axis=0)).astype(dtype, copy=False))
 
 
-def _prepare(x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, n_projections: Any, reduce: Any,
-             as_array: Callable[..., Any] = as_float_array) -> tuple[Any, Any, Any, Any, float, int]:
-    """The checks and casts of :func:`sliced_wasserstein` (shared with the GPU path,
-    which passes its own ``as_array`` for CuPy arrays)."""
+def _prepare(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, n_projections: Any,
+             reduce: Any) -> tuple[Any, Any, Any, Any, float, int]:
+    """The checks and casts of :func:`sliced_wasserstein`."""
+    as_array = be.asarray
     xa = as_array(x, "x", min_ndim=2, max_ndim=2)
     ya = as_array(y, "y", min_ndim=2, max_ndim=2)
     if xa.shape[1] != ya.shape[1]:
@@ -76,7 +76,6 @@ def _prepare(x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, n_projectio
     return xa, ya, lift_tiny_weights(xw), lift_tiny_weights(yw), pf, n_proj
 
 
-@accepts_gpu("x", "y", "x_weights", "y_weights", "projections")
 def sliced_wasserstein(
     x: Any,
     y: Any,
@@ -88,7 +87,7 @@ def sliced_wasserstein(
     projections: Any = None,
     seed: Any = None,
     reduce: str = "mean",
-) -> float:
+) -> Any:
     r"""Sliced p-Wasserstein distance between two weighted point clouds.
 
     .. math::
@@ -119,7 +118,8 @@ def sliced_wasserstein(
 
     Returns
     -------
-    float
+    scalar
+        A NumPy scalar of the inputs' float dtype.
 
     References
     ----------
@@ -127,25 +127,25 @@ def sliced_wasserstein(
     barycenters of measures", JMIV 51, 2015. I. Deshpande et al., "Max-sliced
     Wasserstein distance and its use for GANs", CVPR 2019.
     """
-    xa, ya, xw, yw, pf, n_proj = _prepare(x, y, x_weights, y_weights, p, n_projections, reduce)
-    theta = _directions(xa.shape[1], n_proj, projections, seed, xa.dtype)
-    num = theta.shape[1]
+    be = backend_for("sliced_wasserstein", x=x, y=y, x_weights=x_weights, y_weights=y_weights, projections=projections)
+    with be.active():
+        xa, ya, xw, yw, pf, n_proj = _prepare(be, x, y, x_weights, y_weights, p, n_projections, reduce)
+        theta = _directions(be, xa.shape[1], n_proj, projections, seed, xa.dtype)
+        # (L, n) rows straight out of BLAS: theta^T x^T, no transpose copy (NumPy);
+        # cuBLAS through CuPy's matmul.
+        with np.errstate(all="ignore"):
+            px = be.xp.ascontiguousarray(theta.T @ xa.T)
+            py = be.xp.ascontiguousarray(theta.T @ ya.T)
+        check_finite(px, "x projected on `projections` (overflow)")
+        check_finite(py, "y projected on `projections` (overflow)")
+        rows = np.arange(theta.shape[1], dtype=np.int64)
+        # A 1-D weight row is shared by all L projected rows.
+        w = be.to_host(be.wasserstein_1d(OneD(px, xw, py, yw, rows, rows, pf, False))).astype(np.float64)
+        value = float(w.max()) if reduce == "max" else _power_mean(w, pf)
+        return be.finish(xa.dtype.type(value))
 
-    # (L, n) rows straight out of BLAS: theta^T x^T, no transpose copy.
-    with np.errstate(all="ignore"):
-        px = theta.T @ xa.T
-        py = theta.T @ ya.T
-    check_finite(px, "x projected on `projections` (overflow)")
-    check_finite(py, "y projected on `projections` (overflow)")
-    rows = np.arange(num, dtype=np.int64)
-    # A 1-D weight row is shared by all L projected rows (no (L, n) copy).
-    w = _core.wasserstein_1d(px, xw, py, yw, rows, rows, pf, False).astype(np.float64)
-    if reduce == "max":
-        return float(w.max())
-    return _power_mean(w, pf)
 
-
-def _power_mean(w: Any, p: float) -> float:
+def _power_mean(w: Any, p: float) -> Any:
     """(mean_k w_k^p)^(1/p); when w^p leaves the normal range (w = 10 at p = 400),
     the w are divided by their largest first (exact either way up to rounding)."""
     with np.errstate(over="ignore", under="ignore"):

@@ -19,6 +19,7 @@ __all__ = [
     "check_finite",
     "check_weights",
     "check_p",
+    "check_minkowski_p",
     "check_positive_int",
     "check_choice",
     "result_float_dtype",
@@ -28,6 +29,7 @@ __all__ = [
     "check_seed",
     "lift_tiny_weights",
     "largest_abs",
+    "to_host",
 ]
 
 _INT64_MAX = 2**63 - 1
@@ -44,7 +46,13 @@ def _describe(x: Any) -> str:
 def _to_numpy(x: Any, name: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
-    mod = type(x).__module__.split(".")[0]
+    module = type(x).__module__
+    if module.startswith("scipy.sparse"):
+        raise TypeError(
+            f"`{name}` is a scipy.sparse {type(x).__name__}; emd's solvers take dense arrays (the transport problem is"
+            f" dense in the costs): pass `{name}.toarray()`"
+        )
+    mod = module.split(".")[0]
     if mod in ("cupy", "torch", "jax", "jaxlib", "tensorflow"):
         raise TypeError(
             f"`{name}` is a {mod} array; this function takes NumPy arrays"
@@ -63,6 +71,9 @@ def result_float_dtype(*arrays: np.ndarray | None) -> np.dtype:
     Integers and booleans count as float64, float16 as float32; the result is
     numpy's promotion of those (so float32 with float64 gives float64).
     """
+    first = arrays[0].dtype if arrays and arrays[0] is not None else None
+    if first in _FLOAT_DTYPES and all(a is None or a.dtype == first for a in arrays):
+        return first  # one float dtype throughout: the common case, without numpy's promotion
     dtypes: list[np.dtype] = []
     for a in arrays:
         if a is None:
@@ -165,6 +176,16 @@ def check_p(p: Any, name: str = "p") -> float:
     return pf
 
 
+def check_minkowski_p(p: Any, name: str = "p") -> float:
+    """A Minkowski order: a real number >= 1, or +inf (the Chebyshev metric, scipy's convention)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number >= 1 or numpy.inf, got {_describe(p)}")
+    pf = float(p)
+    if np.isnan(pf) or pf < 1.0:
+        raise ValueError(f"`{name}` must be a number >= 1 (or numpy.inf), got {p!r}")
+    return pf
+
+
 def check_positive_int(k: Any, name: str) -> int:
     if isinstance(k, bool):
         raise TypeError(f"`{name}` must be an integer >= 1, got {k!r}")
@@ -195,6 +216,11 @@ def check_seed(seed: Any, name: str = "seed") -> np.random.Generator:
         return np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"`{name}` is not a valid seed for numpy.random.default_rng: {exc}") from None
+
+
+def to_host(x: Any) -> np.ndarray:
+    """A few numbers of a NumPy or CuPy array as NumPy (CuPy refuses implicit copies)."""
+    return x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else np.asarray(x)
 
 
 def largest_abs(a: Any) -> float:
@@ -245,9 +271,9 @@ def check_real(
     if high is not None and v > high:
         raise ValueError(f"`{name}` must be <= {high}, got {value!r}")
     return v
-def check_histogram(w: Any, name: str) -> np.ndarray:
-    """A weight vector (n,) or batch of them (B, n): real, finite, nonnegative, positive sums."""
-    arr = as_float_array(w, name, min_ndim=1, max_ndim=2)
+def check_histogram(arr: Any, name: str) -> Any:
+    """A weight vector (n,) or batch of them (B, n), as ``Backend.asarray(w, name,
+    min_ndim=1, max_ndim=2)`` gives it: finite, nonnegative, positive sums."""
     check_weights(arr, arr.shape, name, name)
     return arr
 
@@ -259,8 +285,8 @@ def check_equal_mass(a: np.ndarray, b: np.ndarray, dtype: np.dtype, a_name: str 
     sum to exactly 1, and the solver absorbs that much imbalance exactly.
     """
     tol = 1e-6 if np.dtype(dtype) == np.float32 else 1e-9
-    sa = np.asarray(a.sum(axis=-1, dtype=np.float64))
-    sb = np.asarray(b.sum(axis=-1, dtype=np.float64))
+    sa = to_host(a.sum(axis=-1, dtype=np.float64))  # B numbers (a read-back on a GPU)
+    sb = to_host(b.sum(axis=-1, dtype=np.float64))
     sa, sb = np.broadcast_arrays(sa, sb)
     bad = np.abs(sa - sb) > tol * np.maximum(sa, sb)
     if np.any(bad):

@@ -6,22 +6,18 @@ from typing import Any
 
 import numpy as np
 
-from ._dispatch import accepts_gpu
-from ._validation import as_float_array, check_choice, check_finite, check_histogram, check_p, largest_abs
+from ._backend.base import Backend
 from ._cost_matrix import cost_matrix
-from ._discrete import _MAX_ABS_COST, solve
+from ._dispatch import backend_for
+from ._metrics import LINE_METRICS
+from ._network_simplex import MAX_ABS_COST, solve
 from ._one_d import wasserstein_1d
 from ._sinkhorn import sinkhorn_wasserstein
+from ._validation import check_choice, check_finite, check_histogram, check_p, largest_abs
 
 __all__ = ["wasserstein"]
 
-# The metrics that are |x - y| on the line: 1-D samples with one of them go to
-# the sorting solver; any other metric (sqeuclidean, a callable) to the exact
-# transport solver like point clouds.
-_LINE_METRICS = ("euclidean", "cityblock", "chebyshev", "minkowski")
 
-
-@accepts_gpu("x", "y", "x_weights", "y_weights")
 def wasserstein(
     x: Any,
     y: Any,
@@ -32,7 +28,7 @@ def wasserstein(
     metric: str = "euclidean",
     method: str = "exact",
     reg: float | None = None,
-) -> float:
+) -> Any:
     r"""Exact p-Wasserstein distance between two weighted samples.
 
     .. math::
@@ -65,7 +61,8 @@ def wasserstein(
 
     Returns
     -------
-    float
+    scalar
+        A NumPy scalar of the inputs' float dtype.
 
     Notes
     -----
@@ -78,9 +75,16 @@ def wasserstein(
     the host, solved there by the CPU network simplex, and the result returned
     (the exact solver has no CUDA kernel yet).
     """
+    be = backend_for("wasserstein", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
+    with be.active():
+        return be.finish(_wasserstein(be, x, y, x_weights, y_weights, p, metric, method, reg))
+
+
+def _wasserstein(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, metric: Any, method: Any,
+                 reg: Any) -> Any:
     check_choice(method, "method", ("exact", "sinkhorn"))
-    xa = as_float_array(x, "x", min_ndim=1, max_ndim=2)
-    ya = as_float_array(y, "y", min_ndim=1, max_ndim=2)
+    xa = be.asarray(x, "x", min_ndim=1, max_ndim=2)
+    ya = be.asarray(y, "y", min_ndim=1, max_ndim=2)
     dx = 1 if xa.ndim == 1 else xa.shape[1]
     dy = 1 if ya.ndim == 1 else ya.shape[1]
     if dx != dy:
@@ -90,16 +94,17 @@ def wasserstein(
     if method == "sinkhorn":
         if reg is None:
             raise ValueError("`reg` is required with method='sinkhorn' (the absolute entropic regularization epsilon)")
+        # The weights in the backend's arrays (a torch tensor is viewed like the points).
+        xw, yw = (None if w is None else be.asarray(w, name) for w, name in ((x_weights, "x_weights"), (y_weights, "y_weights")))
         return sinkhorn_wasserstein(
-            xa.reshape(xa.shape[0], dx), ya.reshape(ya.shape[0], dy), reg,
-            x_weights=x_weights, y_weights=y_weights, p=p, metric=metric,
+            xa.reshape(xa.shape[0], dx), ya.reshape(ya.shape[0], dy), reg, x_weights=xw, y_weights=yw, p=p, metric=metric,
         )
     if reg is not None:
         raise ValueError(f"`reg` is only used with method='sinkhorn'; the exact solver takes none (got reg={reg!r})")
     pf = check_p(p)
-    xw = None if x_weights is None else _matching(check_histogram(x_weights, "x_weights"), xa.shape[0], "x_weights")
-    yw = None if y_weights is None else _matching(check_histogram(y_weights, "y_weights"), ya.shape[0], "y_weights")
-    if dx == 1 and isinstance(metric, str) and metric in _LINE_METRICS:
+    xw = None if x_weights is None else _matching(be, x_weights, xa.shape[0], "x_weights")
+    yw = None if y_weights is None else _matching(be, y_weights, ya.shape[0], "y_weights")
+    if dx == 1 and isinstance(metric, str) and metric in LINE_METRICS:
         return wasserstein_1d(xa.reshape(-1), ya.reshape(-1), xw, yw, p=pf)
     a = None if xw is None else _normalized(xw)
     b = None if yw is None else _normalized(yw)
@@ -110,20 +115,21 @@ def wasserstein(
         with np.errstate(over="ignore"):
             M **= pf
     big = largest_abs(M)
-    if not big * (M.shape[0] + M.shape[1]) <= _MAX_ABS_COST:
+    if not big * (M.shape[0] + M.shape[1]) <= MAX_ABS_COST:
         power = " ** p" if pf != 1.0 else ""
         order = f" (p = {pf:g})" if pf != 1.0 else ""
-        limit = _MAX_ABS_COST / (M.shape[0] + M.shape[1])
+        limit = MAX_ABS_COST / (M.shape[0] + M.shape[1])
         raise ValueError(
             f"the costs {name}(x_i, y_j){power} overflow {M.dtype}{order} or the exact solver's range for"
             f" {M.shape[0]} x {M.shape[1]} points (|cost| up to {limit:.3g}, got {big:.3g}):"
             " rescale the points" + (" or pass float64 points" if M.dtype == np.float32 else "")
         )
     cost = float(solve(a, b, M, return_plan=False).cost)
-    return max(cost, 0.0) ** (1.0 / pf)
+    return M.dtype.type(max(cost, 0.0) ** (1.0 / pf))
 
 
-def _matching(w: np.ndarray, n: int, name: str) -> np.ndarray:
+def _matching(be: Backend, weights: Any, n: int, name: str) -> Any:
+    w = check_histogram(be.asarray(weights, name, min_ndim=1, max_ndim=2), name)
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"`{name}` must have shape ({n},) to match its points, got {w.shape}")
     return w

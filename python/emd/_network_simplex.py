@@ -6,11 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._result import OTResult
-from ._dispatch import accepts_gpu, warn_at_caller
+from ._backend.base import Backend
+from ._dispatch import backend_for
+from ._problems import Exact
+from ._result import OTResult, status_names
+from ._warnings import warn_at_caller
 from ._validation import (
-    as_float_array,
     cast,
     check_equal_mass,
     check_finite,
@@ -20,23 +21,22 @@ from ._validation import (
     result_float_dtype,
 )
 
-__all__ = ["solve", "emd"]
-
-_STATUS = {0: "optimal", 1: "max_iter_reached", 2: "infeasible"}
+__all__ = ["solve", "emd", "MAX_ABS_COST"]
 
 # Costs are handled exactly up to this magnitude: potentials are sums of up to
 # n + m costs and must stay finite in float64.
-_MAX_ABS_COST = 1e300
+MAX_ABS_COST = 1e300
 
 
-def _prepare(a: Any, b: Any, M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, np.dtype]:
+def _prepare(be: Backend, a: Any, b: Any, M: Any) -> tuple[Any, Any, Any, bool, np.dtype]:
     """Validated, contiguous (B, n), (B, m) and (n, m) or (B, n, m) arrays of one float dtype."""
-    Ma = as_float_array(M, "M", min_ndim=2, max_ndim=3)
+    xp = be.xp
+    Ma = be.asarray(M, "M", min_ndim=2, max_ndim=3)
     n, m = Ma.shape[-2:]
     if n == 0 or m == 0:
         raise ValueError(f"`M` is empty (shape {Ma.shape}); it needs at least one row and one column")
-    aa = None if a is None else check_histogram(a, "a")
-    ba = None if b is None else check_histogram(b, "b")
+    aa = None if a is None else check_histogram(be.asarray(a, "a", min_ndim=1, max_ndim=2), "a")
+    ba = None if b is None else check_histogram(be.asarray(b, "b", min_ndim=1, max_ndim=2), "b")
     if aa is not None and aa.shape[-1] != n:
         raise ValueError(f"`M` must have shape (n, m) = ({aa.shape[-1]}, m) to match `a` {aa.shape}, got {Ma.shape}")
     if ba is not None and ba.shape[-1] != m:
@@ -58,22 +58,22 @@ def _prepare(a: Any, b: Any, M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     Mc = cast(Ma, dtype)
     check_finite(Mc, "M")
     big = largest_abs(Mc)
-    if big * (n + m) > _MAX_ABS_COST:
+    if big * (n + m) > MAX_ABS_COST:
         raise ValueError(
             f"`M` has entries up to {big:.3g} in magnitude; the exact solver handles |M| up to"
-            f" {_MAX_ABS_COST / (n + m):.3g} for this size (its potentials must stay finite): rescale `M`"
+            f" {MAX_ABS_COST / (n + m):.3g} for this size (its potentials must stay finite): rescale `M`"
         )
-    ac = np.full((num, n), 1.0 / n, dtype=dtype) if aa is None else cast(aa, dtype).reshape(-1, n)
-    bc = np.full((num, m), 1.0 / m, dtype=dtype) if ba is None else cast(ba, dtype).reshape(-1, m)
+    ac = xp.full((num, n), 1.0 / n, dtype=dtype) if aa is None else cast(aa, dtype).reshape(-1, n)
+    bc = xp.full((num, m), 1.0 / m, dtype=dtype) if ba is None else cast(ba, dtype).reshape(-1, m)
     if ac.shape[0] != num:
-        ac = np.ascontiguousarray(np.broadcast_to(ac, (num, n)))
+        ac = xp.ascontiguousarray(xp.broadcast_to(ac, (num, n)))
     if bc.shape[0] != num:
-        bc = np.ascontiguousarray(np.broadcast_to(bc, (num, m)))
+        bc = xp.ascontiguousarray(xp.broadcast_to(bc, (num, m)))
     # The mass tolerance follows the least precise weights given (float32 sums carry ~1e-7).
     low = any(w is not None and w.dtype.kind == "f" and w.dtype.itemsize <= 4 for w in (aa, ba))
     check_equal_mass(ac, bc, np.dtype(np.float32) if low else dtype)
     mass = float(ac.sum(axis=-1, dtype=np.float64).max())
-    if mass * big > _MAX_ABS_COST:
+    if mass * big > MAX_ABS_COST:
         raise ValueError(
             f"the total mass {mass:.3g} times the largest |M| {big:.3g} leaves the float64 range the cost"
             " <P, M> is computed in: rescale `a` and `b` (only their ratios matter) or `M`"
@@ -81,7 +81,6 @@ def _prepare(a: Any, b: Any, M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return ac, bc, Mc, batched, dtype
 
 
-@accepts_gpu("a", "b", "M")
 def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: bool | None = None) -> OTResult:
     r"""Exact optimal transport between two histograms (the Earth Mover's Distance).
 
@@ -116,7 +115,7 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
 
     CuPy arrays are accepted: they are copied to the host once, solved by
     this CPU solver, and the result's arrays are copied back (the exact solver
-    has no CUDA kernel yet).
+    has no CUDA kernel yet). Torch tensors give a result of tensors.
 
     Returns
     -------
@@ -158,44 +157,51 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
     >>> float(res.cost), res.status
     (0.0, 'optimal')
     """
-    ac, bc, Mc, batched, dtype = _prepare(a, b, M)
+    be = backend_for("solve", a=a, b=b, M=M)
+    with be.active():
+        return be.finish(_solve(be, a, b, M, max_iter, return_plan))
+
+
+def _solve(be: Backend, a: Any, b: Any, M: Any, max_iter: Any, return_plan: Any) -> OTResult:
+    ac, bc, Mc, batched, dtype = _prepare(be, a, b, M)
     iters = check_max_iter(max_iter)
     if return_plan is None:
         return_plan = not batched
     elif not isinstance(return_plan, (bool, np.bool_)):
         raise TypeError(f"`return_plan` must be a bool or None, got {type(return_plan).__name__}")
-    cost, pot_a, pot_b, gap, status, n_iter, rows, cols, vals, num_plan = _core.network_simplex(ac, bc, Mc, iters)
-    status_str = np.array([_STATUS.get(int(s), "infeasible") for s in status])
-    _warn_not_optimal(status_str)
+    sol = be.network_simplex(Exact(ac, bc, Mc, iters))
+    status = status_names(sol.status, "network_simplex")
+    _warn_not_optimal(status)
     num, n, m = ac.shape[0], ac.shape[1], bc.shape[1]
-    cost = cost.astype(dtype)
-    gap = gap.astype(dtype)
+    cost = sol.cost.astype(dtype)
+    gap = sol.duality_gap.astype(dtype)
+    rows, cols, vals, num_plan = sol.plan_rows, sol.plan_cols, sol.plan_values, sol.num_plan
     if not batched:
         k = int(num_plan[0])
         coo = (rows[0, :k].copy(), cols[0, :k].copy(), vals[0, :k].copy()) if return_plan else None
         return OTResult(
-            cost=dtype.type(cost[0]),
-            potential_a=pot_a[0],
-            potential_b=pot_b[0],
-            duality_gap=dtype.type(gap[0]),
-            status=str(status_str[0]),
-            n_iter=int(n_iter[0]),
+            cost=be.scalar(cost[0]),
+            potential_a=sol.potential_a[0],
+            potential_b=sol.potential_b[0],
+            duality_gap=be.scalar(gap[0]),
+            status=str(status[0]),
+            n_iter=int(sol.n_iter[0]),
             plan_coo=coo,
             shape=(n, m),
         )
     dense = None
     if return_plan:
-        dense = np.zeros((num, n, m), dtype=dtype)
+        dense = be.xp.zeros((num, n, m), dtype=dtype)
         for k in range(num):
             c = int(num_plan[k])
             dense[k, rows[k, :c], cols[k, :c]] = vals[k, :c]
     return OTResult(
         cost=cost,
-        potential_a=pot_a,
-        potential_b=pot_b,
+        potential_a=sol.potential_a,
+        potential_b=sol.potential_b,
         duality_gap=gap,
-        status=status_str,
-        n_iter=n_iter,
+        status=status,
+        n_iter=sol.n_iter,
         plan_coo=None,
         shape=(num, n, m),
         _dense_plan=dense,
@@ -203,6 +209,8 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
 
 
 def _warn_not_optimal(status: np.ndarray) -> None:
+    if status.size == 1 and status.flat[0] == "optimal":
+        return
     capped = int(np.count_nonzero(status == "max_iter_reached"))
     if capped:
         what = "the solve" if status.size == 1 else f"{capped} of {status.size} problems"
@@ -214,12 +222,10 @@ def _warn_not_optimal(status: np.ndarray) -> None:
         warn_at_caller("emd.solve: the solver reported an infeasible problem; the result is not valid")
 
 
-@accepts_gpu("a", "b", "M")
 def emd(a: Any, b: Any, M: Any, *, max_iter: int | None = None) -> Any:
     r"""The optimal transport cost :math:`\min_{P \in \Pi(a, b)} \langle P, M \rangle` (POT's ``emd2``).
 
     Same inputs and solver as :func:`emd.solve` (batched inputs give a (B,)
-    array); only the cost is returned, as a float of the inputs' precision.
+    array); only the cost is returned, as a NumPy scalar of the inputs' precision.
     """
-    res = solve(a, b, M, max_iter=max_iter, return_plan=False)
-    return res.cost
+    return solve(a, b, M, max_iter=max_iter, return_plan=False).cost

@@ -1,4 +1,4 @@
-"""Section `discrete`: emd.solve (exact network simplex) against POT's ot.emd2 and scipy.
+"""Section `network_simplex`: emd.solve (exact network simplex) against POT's ot.emd2 and scipy.
 
 Same cost matrix for both sides; POT runs with numItermax=10**9 so that it, too,
 reaches the optimum (its default cap stops early at these sizes). Every timed
@@ -109,8 +109,8 @@ def run(quick: bool) -> None:
                     lsa_rows.append(
                         (f"n = m = {n}, d = {d}, uniform", "scipy linear_sum_assignment", t_emd, t_lsa, _check(got, lsa, "LSA"))
                     )
-    print_table("discrete: exact EMD, squared-euclidean costs", rows)
-    print_table("discrete: uniform weights against the assignment solver", lsa_rows)
+    print_table("network_simplex: exact EMD, squared-euclidean costs", rows)
+    print_table("network_simplex: uniform weights against the assignment solver", lsa_rows)
 
     # Batched: many small problems sharing one cost matrix.
     num, n = (200, 64) if quick else (1000, 64)
@@ -124,14 +124,14 @@ def run(quick: bool) -> None:
     t_emd = median_time(lambda: emd.emd(A, B, M), repeats=repeats)
     t_ref = median_time(lambda: [ot.emd2(A[k], B[k], M, numItermax=10**9) for k in range(num)], repeats=repeats)
     print_table(
-        "discrete: batched, shared cost",
+        "network_simplex: batched, shared cost",
         [(f"{num} problems, n = m = {n}, Dirichlet", "loop of ot.emd2", t_emd, t_ref, f"max rel. diff {rel:.1e}")],
     )
 
     n_mem = 1000 if quick else 4000
     mem_emd, peak_emd = _peak_memory("emd", n_mem)
     mem_pot, peak_pot = _peak_memory("pot", n_mem)
-    print(f"\n### discrete: peak memory, n = m = {n_mem}, d = 32 (cost matrix {n_mem * n_mem * 8 / 2**20:.0f} MiB)\n")
+    print(f"\n### network_simplex: peak memory, n = m = {n_mem}, d = 32 (cost matrix {n_mem * n_mem * 8 / 2**20:.0f} MiB)\n")
     print("| solver | added by the solve | peak RSS |")
     print("| --- | ---: | ---: |")
     print(f"| emd.solve | {mem_emd:8.1f} MiB | {peak_emd:8.1f} MiB |")
