@@ -252,6 +252,30 @@ def test_out_array_is_filled(rng):
     np.testing.assert_array_equal(buf, emd.pairwise(X))
 
 
+def test_lp_numpy_fallback_matches_cdist(rng):
+    # Without scipy the l_p structure runs in numpy: the same distances.
+    from scipy.spatial.distance import cdist
+
+    from emd._pairwise._kernels import _lp_numpy
+
+    a, b = rng.normal(size=(7, 9)), rng.normal(size=(5, 9))
+    np.testing.assert_allclose(_lp_numpy(a, b, 1.0), cdist(a, b, "cityblock"), rtol=1e-13)
+    np.testing.assert_allclose(_lp_numpy(a, b, 3.0), cdist(a, b, "minkowski", p=3.0), rtol=1e-13)
+
+
+def test_dask_kernel_threads_are_cores_per_worker_thread():
+    from emd._pairwise._dask import kernel_threads
+
+    def info(workers):
+        return {"workers": {a: {"host": h, "nthreads": t} for a, (h, t, _) in workers.items()},
+                "identities": {a: {"cpus": c} for a, (_, _, c) in workers.items()}}
+
+    assert kernel_threads(info({"w1": ("h", 1, 2), "w2": ("h", 1, 2)})) == 1  # 2 x 1 on 2 cores
+    assert kernel_threads(info({"w1": ("h", 1, 16)})) == 16  # the nanny's OMP_NUM_THREADS=1 overridden
+    assert kernel_threads(info({"w1": ("a", 2, 16), "w2": ("b", 4, 8)})) == 2  # the most crowded host
+    assert kernel_threads(info({"w1": ("h", 8, 2)})) == 1
+
+
 # ---------------------------------------------------------------- bad input
 
 def test_bad_input_is_refused_before_work(rng, tmp_path):

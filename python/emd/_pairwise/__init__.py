@@ -145,9 +145,11 @@ def pairwise(
     >>> import numpy as np, emd
     >>> X = np.array([[0.0, 1.0], [0.0, 3.0], [2.0, 3.0]])
     >>> emd.pairwise(X)
-    array([[0. , 1. , 2. ],
-           [1. , 0. , 1. ],
-           [2. , 1. , 0. ]])
+    array([[0., 1., 2.],
+           [1., 0., 1.],
+           [2., 1., 0.]])
+    >>> emd.pairwise(X, output="condensed")
+    array([1., 2., 1.])
     """
     spec, xs, ys = describe(X, Y, metric, p, weights, y_weights, cost, support, metric_kwargs, dtype)
     if not isinstance(output, str) or output not in OUTPUTS:

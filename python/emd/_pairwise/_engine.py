@@ -190,7 +190,10 @@ class Progress:
         self.pairs = 0
         self.start = time.perf_counter()
         if enabled:
-            from tqdm.auto import tqdm  # an optional dependency: only for progress=True
+            try:
+                from tqdm.auto import tqdm  # an optional dependency: only for progress=True
+            except ImportError:
+                raise ImportError("progress=True needs tqdm: pip install 'emd[progress]' (or pip install tqdm)") from None
 
             self.bar = tqdm(total=grid.n_tiles, initial=done, unit="tile", desc="emd.pairwise")
 
