@@ -140,7 +140,9 @@ def _tile_task(spec: Spec, a: Any, b: Any, I: int, J: int, threads: int, store: 
 
 def _pilot_task(spec: Spec, xs: Side, ys: Side | None, threads: int) -> float:
     """Pairs per second of the tile kernel on this worker: tiles of growing side
-    until one takes 0.2 s (block preparation excluded: it is once per block)."""
+    until one takes 0.1 s (block preparation excluded: it is once per block).
+    0.1 s is 25 timer-and-scheduler jitters of a loaded machine, and small beside
+    the run it sizes: the other workers wait for it."""
     ys = xs if ys is None else ys
     with _limits(threads):
         side = 8
@@ -151,7 +153,7 @@ def _pilot_task(spec: Spec, xs: Side, ys: Side | None, threads: int) -> float:
             _engine.compute_tile(spec, a, b, False)
             elapsed = time.perf_counter() - t0
             pairs = a.values.shape[0] * b.values.shape[0]
-            if elapsed >= 0.2 or (side >= xs.n and side >= ys.n) or side >= _PILOT_ROWS:
+            if elapsed >= 0.1 or (side >= xs.n and side >= ys.n) or side >= _PILOT_ROWS:
                 return pairs / max(elapsed, 1e-6)
             side *= 2
 
