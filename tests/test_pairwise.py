@@ -234,14 +234,18 @@ def test_topk_is_the_argsort_of_square_ties_by_index(rng, tile):
     assert d.shape == i.shape == (12, 5)
 
 
-def test_topk_with_y_and_infinite_kl(rng):
+@pytest.mark.parametrize("k,tile", [(6, 2), (2, 6), (4, 5)])
+def test_topk_with_y_and_infinite_kl(rng, k, tile):
     H = hists(rng, 5, 4)
     G = rng.random((6, 4))
-    G[:, 0] = 0.0  # KL(H_0 || G_j) = inf for H_0's Dirac? make some infinities
+    G[:, 0] = 0.0  # KL(H_i || G_j) = +inf for every H_i with mass in bin 0: ties at inf
+    G[2] = G[4]  # and ties at finite distances
     square = emd.pairwise(H, G, metric="kl")
-    top = emd.pairwise(H, G, metric="kl", output="topk", k=6, tile_size=2)
-    order = np.argsort(square, axis=1, kind="stable")
+    assert np.isinf(square).any()
+    top = emd.pairwise(H, G, metric="kl", output="topk", k=k, tile_size=tile)
+    order = np.argsort(square, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(top.indices, order)
+    np.testing.assert_array_equal(top.distances, np.take_along_axis(square, order, 1))
 
 
 def test_out_array_is_filled(rng):

@@ -206,8 +206,8 @@ def pairwise(
     else:
         if tile is None:
             if dask_ctx is not None:
-                _dask_mod, dclient, threads, _ = dask_ctx
-                tile = _dask_mod.pilot_tile(dclient, spec, xs, ys, threads, _dask_mod.task_key(fp, 0, "pilot"))
+                _dask_mod, dclient, threads, n_threads = dask_ctx
+                tile = _dask_mod.pilot_tile(dclient, spec, xs, ys, threads, _dask_mod.task_key(fp, 0, "pilot"), n_threads)
             else:
                 tile = auto_tile(spec, xs, n_rows, n_cols)
         tile_for_open = tile

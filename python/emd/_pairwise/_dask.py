@@ -36,6 +36,7 @@ from ._store import write_tile
 
 # Seconds of work a tile should take (Dask advises 0.5-5 s per task).
 TARGET_TILE_SECONDS = 1.0
+MIN_TILE_SECONDS = 0.5
 # The pilot's largest tile side: 512 x 512 pairs time any kernel well, and the rows
 # it ships with the task stay small (4 MiB for 1000 float64 samples each).
 _PILOT_ROWS = 512
@@ -158,14 +159,19 @@ def _pilot_task(spec: Spec, xs: Side, ys: Side | None, threads: int) -> float:
             side *= 2
 
 
-def pilot_tile(client: Any, spec: Spec, xs: Side, ys: Side | None, threads: int, key: str) -> int:
-    """Tile side for about TARGET_TILE_SECONDS of work per task, from a timed pilot on a worker."""
+def pilot_tile(client: Any, spec: Spec, xs: Side, ys: Side | None, threads: int, key: str, n_threads: int) -> int:
+    """Tile side from a pilot timed on a worker: TARGET_TILE_SECONDS of work per
+    task, less (down to MIN_TILE_SECONDS) when the whole run is short, so that
+    every worker thread gets about 3 tiles and none idles through the last one."""
     other = xs if ys is None else ys
     fut = client.submit(_pilot_task, spec, xs.rows(0, min(_PILOT_ROWS, xs.n)),
                         None if ys is None else ys.rows(0, min(_PILOT_ROWS, ys.n)), threads, key=f"emd-pairwise-pilot-{key}")
     rate = float(fut.result())
     del fut
-    side = int(math.sqrt(TARGET_TILE_SECONDS * rate))
+    n_other = xs.n if ys is None else ys.n
+    pairs = xs.n * n_other / (2 if ys is None else 1)
+    seconds = min(TARGET_TILE_SECONDS, max(MIN_TILE_SECONDS, pairs / rate / (3 * max(1, n_threads))))
+    side = int(math.sqrt(seconds * rate))
     side = min(side, int(math.sqrt(_TILE_BYTES / pair_bytes(spec, xs))))
     return max(1, min(side, max(xs.n, other.n)))
 

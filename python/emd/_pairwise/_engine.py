@@ -85,12 +85,32 @@ class TopKSink:
 
     def merge(self, r0: int, c0: int, tile: np.ndarray) -> None:
         r1 = r0 + tile.shape[0]
-        d = np.concatenate([self.dist[r0:r1], tile], axis=1)
-        cand = np.broadcast_to(np.arange(c0, c0 + tile.shape[1], dtype=np.int64), tile.shape)
-        i = np.concatenate([self.idx[r0:r1], cand], axis=1)
+        cand_d, cand_i = self._candidates(c0, tile)
+        d = np.concatenate([self.dist[r0:r1], cand_d], axis=1)
+        i = np.concatenate([self.idx[r0:r1], cand_i], axis=1)
         order = np.lexsort((i, d), axis=-1)[:, : self.k]  # by distance, then index
         self.dist[r0:r1] = np.take_along_axis(d, order, 1)
         self.idx[r0:r1] = np.take_along_axis(i, order, 1)
+
+    def _candidates(self, c0: int, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's entries that can enter its k smallest: those <= the row's k-th
+        smallest of the tile (all of them, ties included, so that the tie-break by
+        index stays exact), packed left into (rows, C) with +inf / max-index padding.
+        A partition and a small sort instead of sorting the whole tile."""
+        b, w = tile.shape
+        cols = np.arange(c0, c0 + w, dtype=np.int64)
+        if w <= self.k:
+            return tile, np.broadcast_to(cols, tile.shape)
+        kth = np.partition(tile, self.k - 1, axis=1)[:, self.k - 1 : self.k]
+        rows, where = np.nonzero(tile <= kth)  # row-major: columns ascending in each row
+        counts = np.bincount(rows, minlength=b)
+        width = int(counts.max())
+        pos = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        cand_d = np.full((b, width), np.inf, dtype=self.dist.dtype)
+        cand_i = np.full((b, width), np.iinfo(np.int64).max, dtype=np.int64)
+        cand_d[rows, pos] = tile[rows, where]
+        cand_i[rows, pos] = cols[where]
+        return cand_d, cand_i
 
     def result(self) -> TopK:
         return TopK(self.dist, self.idx)
