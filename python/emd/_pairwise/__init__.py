@@ -116,7 +116,7 @@ def pairwise(
     client : distributed.Client, optional
     tile_size : int or "auto", default "auto"
         Side of the tiles of pairs. "auto": from the memory per pair (threads),
-        from a pilot tile timed on a worker to about 1 s (dask).
+        from a pilot tile timed on a worker, to 0.5-1 s of work per tile (dask).
     progress : bool, default False
         A tqdm progress bar over tiles, with pairs per second and the ETA.
     resume : bool, default True
