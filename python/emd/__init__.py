@@ -31,6 +31,7 @@ from ._critic import MLPCritic, clip_weights, critic_forward, kr_estimate, lipsc
 from ._network_simplex import emd, solve
 from ._divergences import js, kl, tv
 from ._one_d import wasserstein_1d
+from ._pairwise import pairwise
 from ._sinkhorn import sinkhorn, sinkhorn_divergence, sinkhorn_samples, sinkhorn_wasserstein
 from ._sliced import sliced_wasserstein
 from ._warnings import ConvergenceWarning
@@ -52,6 +53,7 @@ __all__ = [
     "has_cuda",
     "js",
     "kl",
+    "pairwise",
     "sinkhorn",
     "sinkhorn_divergence",
     "sinkhorn_samples",
