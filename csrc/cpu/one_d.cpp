@@ -233,6 +233,18 @@ std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std:
     return lu <= lv ? n + lo : m + lo;
 }
 
+// The integral over r's points [begin, end) once the other side is
+// exhausted: sum_k (weight of r[k:end]) * inv_total * (r_k - r_{k-1}), with
+// r_{begin-1} = prev.
+template <class R>
+void tail_w1(const R& r, std::int64_t begin, std::int64_t end, double prev, double inv_total, CompensatedSum& acc) {
+    double rest = 0.0;
+    for (std::int64_t k = end - 1; k >= begin; --k) {
+        rest += r.weight(k);
+        acc.add(rest * inv_total * (r.value(k) - (k > begin ? r.value(k - 1) : prev)));
+    }
+}
+
 template <class U, class V>
 double w1_weighted(const U& u, const V& v) {
     // Trailing zero-weight points are dropped, and an exhausted side counts
@@ -246,20 +258,12 @@ double w1_weighted(const U& u, const V& v) {
     const MergeState t = steps >= k_merge_pieces_min_steps
                              ? w1_merge<k_merge_pieces>(u, n, v, m, steps, inv_su, inv_sv, acc)
                              : w1_merge<1>(u, n, v, m, steps, inv_su, inv_sv, acc);
-    std::int64_t i = t.i, j = t.j;
-    double cu = t.cu, cv = t.cv, prev = t.prev;
-    for (; i < n; ++i) {  // v exhausted: F_v = 1
-        const double x = u.value(i);
-        acc.add(std::fabs(1.0 - cu * inv_su) * (x - prev));
-        prev = x;
-        cu += u.weight(i);
-    }
-    for (; j < m; ++j) {  // u exhausted: F_u = 1
-        const double x = v.value(j);
-        acc.add(std::fabs(1.0 - cv * inv_sv) * (x - prev));
-        prev = x;
-        cv += v.weight(j);
-    }
+    // One side is exhausted (F = 1 exactly); the gap 1 - F of the other is its
+    // remaining weight over its total, summed backwards from its last point.
+    // 1 - (running sum) * (1 / total) lost the gap's leading digits to
+    // cancellation near the end, where heavy tails put most of W_1.
+    tail_w1(u, t.i, n, t.prev, inv_su, acc);
+    tail_w1(v, t.j, m, t.prev, inv_sv, acc);
     return acc.value();
 }
 
