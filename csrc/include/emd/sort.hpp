@@ -45,7 +45,9 @@ template <class T>
 inline T key_to_float(key_of_t<T> k) {
     using K = key_of_t<T>;
     constexpr K sign = K(1) << (8 * sizeof(K) - 1);
-    K b = (k & sign) ? K(k & ~sign) : K(~k);
+    // Branch-free: the top bit set (a positive value) flips the sign bit only,
+    // clear (a negative one) flips every bit.
+    const K b = k ^ K(sign | K(K(k >> (8 * sizeof(K) - 1)) - 1));
     T x;
     std::memcpy(&x, &b, sizeof(T));
     return x;
