@@ -141,11 +141,11 @@ std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t 
 // for any number of threads; the pieces' integrals are added in order.
 // Without a data-dependent branch: for overlapping samples the next side is a
 // coin flip, and a mispredicted branch per point cost more than the rest of
-// the step. Returns the state after the E steps, and 1 / (total weight) of
-// each side in inv_su, inv_sv.
+// the step. Returns the state after the E steps, and each side's total
+// weight in su, sv.
 template <int segments, class U, class V>
 MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t steps,
-                    double& inv_su, double& inv_sv, CompensatedSum& total) {
+                    double& su, double& sv, CompensatedSum& total) {
     MergeState st[segments];
     std::int64_t len[segments];
     for (int s = 0; s < segments; ++s) {
@@ -168,9 +168,9 @@ MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std:
         cu += weight_sum(u, st[s].i, s + 1 < segments ? st[s + 1].i : u.n);
         cv += weight_sum(v, st[s].j, s + 1 < segments ? st[s + 1].j : v.n);
     }
-    inv_su = 1.0 / cu;
-    inv_sv = 1.0 / cv;
-    const double iu = inv_su, iv = inv_sv;
+    su = cu;
+    sv = cv;
+    const double iu = 1.0 / su, iv = 1.0 / sv;
     // The terms gap * (x - prev) are >= 0: each piece adds them plainly in
     // blocks of 256 (within 256 ulp of exact) and compensates across blocks,
     // which keeps Neumaier's branch and four adds out of the step.
@@ -223,14 +223,15 @@ std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std:
 }
 
 // The integral over r's points [begin, end) once the other side is
-// exhausted: sum_k (weight of r[k:end]) * inv_total * (r_k - r_{k-1}), with
-// r_{begin-1} = prev.
+// exhausted: sum_k (weight of r[k:end]) / total * (r_k - r_{k-1}), with
+// r_{begin-1} = prev. A division, not the reciprocal: w / (2 w) is exactly
+// 0.5, w * (1 / (2 w)) need not be.
 template <class R>
-void tail_w1(const R& r, std::int64_t begin, std::int64_t end, double prev, double inv_total, CompensatedSum& acc) {
+void tail_w1(const R& r, std::int64_t begin, std::int64_t end, double prev, double total, CompensatedSum& acc) {
     double rest = 0.0;
     for (std::int64_t k = end - 1; k >= begin; --k) {
         rest += r.weight(k);
-        acc.add(rest * inv_total * (r.value(k) - (k > begin ? r.value(k - 1) : prev)));
+        acc.add(rest / total * (r.value(k) - (k > begin ? r.value(k - 1) : prev)));
     }
 }
 
@@ -241,18 +242,18 @@ double w1_weighted(const U& u, const V& v) {
     // rounded F = 1 - 1e-16 would multiply its distance.
     const std::int64_t n = last_positive(u), m = last_positive(v);
     const std::int64_t steps = merge_steps_both_sides(u, n, v, m);
-    double inv_su, inv_sv;
+    double su, sv;
     CompensatedSum acc;
     // Below a few thousand steps the pieces' bisections are not worth it.
     const MergeState t = steps >= k_merge_pieces_min_steps
-                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, inv_su, inv_sv, acc)
-                             : w1_merge<1>(u, n, v, m, steps, inv_su, inv_sv, acc);
+                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, su, sv, acc)
+                             : w1_merge<1>(u, n, v, m, steps, su, sv, acc);
     // One side is exhausted (F = 1 exactly); the gap 1 - F of the other is its
     // remaining weight over its total, summed backwards from its last point.
     // 1 - (running sum) * (1 / total) lost the gap's leading digits to
     // cancellation near the end, where heavy tails put most of W_1.
-    tail_w1(u, t.i, n, t.prev, inv_su, acc);
-    tail_w1(v, t.j, m, t.prev, inv_sv, acc);
+    tail_w1(u, t.i, n, t.prev, su, acc);
+    tail_w1(v, t.j, m, t.prev, sv, acc);
     return acc.value();
 }
 
