@@ -55,10 +55,11 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
     }
     Rows<T> ru{u.data(), ptr_or_null(u_weights), u.shape(0), u.shape(1), u_weights && u_weights->ndim() == 1};
     Rows<T> rv{v.data(), ptr_or_null(v_weights), v.shape(0), v.shape(1), v_weights && v_weights->ndim() == 1};
-    SortFunctions sorts;
-    sorts.sort_f32 = numpy_sort(NPY_FLOAT32);
-    sorts.sort_f64 = numpy_sort(NPY_FLOAT64);
-    sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    SortFunctions sorts;  // only T's sort and the uint64 one are used
+    if (!assume_sorted) {
+        (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
+        if (u_weights || v_weights) sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    }
     carray<T> out(num_pairs);
     T* o = out.mutable_data();
     {

@@ -514,10 +514,11 @@ template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
                     bool assume_sorted, const SortFunctions& sorts, T* out) {
+    // Small calls stay off OpenMP altogether: even a team of one
+    // (parallel if (false)) cost a measurable part of a 64-point call.
     const bool many_pairs = num_pairs > 1 && num_pairs * (u.n + v.n) >= k_parallel_min_points;
     if (assume_sorted) {
-#pragma omp parallel for schedule(dynamic, 16) if (many_pairs)
-        for (std::int64_t k = 0; k < num_pairs; ++k) {
+        const auto pair = [&](std::int64_t k) {
             const T *xu = u.values + pair_u[k] * u.n, *xv = v.values + pair_v[k] * v.n;
             const T *wu = u.weights_of(pair_u[k]), *wv = v.weights_of(pair_v[k]);
             double w;
@@ -526,28 +527,39 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
             else if (wv) w = wasserstein_pair(UniformRow<T>{xu, u.n}, WeightedRow<T>{xv, wv, v.n}, p);
             else w = wasserstein_pair(UniformRow<T>{xu, u.n}, UniformRow<T>{xv, v.n}, p);
             out[k] = T(w);
+        };
+        if (!many_pairs) {
+            for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
+            return;
         }
+#pragma omp parallel for schedule(dynamic, 16)
+        for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
         return;
     }
-    if (sort_of<T>(sorts) == nullptr || sorts.sort_u64 == nullptr)
-        throw std::invalid_argument("wasserstein_1d needs the float and uint64 sort functions");
+    if (sort_of<T>(sorts) == nullptr || ((u.weights || v.weights) && sorts.sort_u64 == nullptr))
+        throw std::invalid_argument("wasserstein_1d needs T's sort, and the uint64 sort for weighted rows");
 
     SortedRows<T> su(u), sv(v);
     const std::int64_t total_rows = u.num_rows + v.num_rows;
+    const auto sort_row = [&](std::int64_t r, ThreadScratch<T>& scratch) {
+        if (r < u.num_rows) sort_into(u, r, su, scratch, sorts);
+        else sort_into(v, r - u.num_rows, sv, scratch, sorts);
+    };
     // Every row is sorted once, however many pairs use it; u's and v's rows
     // share one loop so that a single pair still keeps two threads busy.
     const bool many_rows = total_rows > 1 && u.num_rows * u.n + v.num_rows * v.n >= k_parallel_min_points;
-#pragma omp parallel if (many_rows)
-    {
-        ThreadScratch<T> scratch;
+    if (many_rows) {
+#pragma omp parallel
+        {
+            ThreadScratch<T> scratch;
 #pragma omp for schedule(dynamic, 1)
-        for (std::int64_t r = 0; r < total_rows; ++r) {
-            if (r < u.num_rows) sort_into(u, r, su, scratch, sorts);
-            else sort_into(v, r - u.num_rows, sv, scratch, sorts);
+            for (std::int64_t r = 0; r < total_rows; ++r) sort_row(r, scratch);
         }
+    } else {
+        ThreadScratch<T> scratch;
+        for (std::int64_t r = 0; r < total_rows; ++r) sort_row(r, scratch);
     }
-#pragma omp parallel for schedule(dynamic, 16) if (many_pairs)
-    for (std::int64_t k = 0; k < num_pairs; ++k) {
+    const auto pair = [&](std::int64_t k) {
         const std::int64_t iu = pair_u[k], iv = pair_v[k];
         double w;
         if (u.weights && v.weights) w = wasserstein_pair(su.record_row(iu), sv.record_row(iv), p);
@@ -555,7 +567,13 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         else if (v.weights) w = wasserstein_pair(su.value_row(iu), sv.record_row(iv), p);
         else w = wasserstein_pair(su.value_row(iu), sv.value_row(iv), p);
         out[k] = T(w);
+    };
+    if (!many_pairs) {
+        for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
+        return;
     }
+#pragma omp parallel for schedule(dynamic, 16)
+    for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
 }
 
 template void wasserstein_1d<float>(const Rows<float>&, const Rows<float>&, const std::int64_t*,
