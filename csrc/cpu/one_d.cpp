@@ -508,6 +508,27 @@ void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScr
     }
 }
 
+// fn(k) for every k < count, spread over OpenMP threads when `parallel`.
+template <class Fn>
+void for_each_index(std::int64_t count, bool parallel, Fn fn) {
+    if (!parallel) {
+        for (std::int64_t k = 0; k < count; ++k) fn(k);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 16)
+    for (std::int64_t k = 0; k < count; ++k) fn(k);
+}
+
+// W_p of one pair; each side's row accessor comes from its weighted or its
+// uniform factory, so that each combination is its own instance of the walk.
+template <class UW, class UU, class VW, class VU>
+double pair_distance(bool u_weighted, bool v_weighted, UW uw, UU uu, VW vw, VU vu, double p) {
+    if (u_weighted && v_weighted) return wasserstein_pair(uw(), vw(), p);
+    if (u_weighted) return wasserstein_pair(uw(), vu(), p);
+    if (v_weighted) return wasserstein_pair(uu(), vw(), p);
+    return wasserstein_pair(uu(), vu(), p);
+}
+
 }  // namespace
 
 template <class T>
@@ -518,22 +539,14 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
     // (parallel if (false)) cost a measurable part of a 64-point call.
     const bool many_pairs = num_pairs > 1 && num_pairs * (u.n + v.n) >= k_parallel_min_points;
     if (assume_sorted) {
-        const auto pair = [&](std::int64_t k) {
+        for_each_index(num_pairs, many_pairs, [&](std::int64_t k) {
             const T *xu = u.values + pair_u[k] * u.n, *xv = v.values + pair_v[k] * v.n;
             const T *wu = u.weights_of(pair_u[k]), *wv = v.weights_of(pair_v[k]);
-            double w;
-            if (wu && wv) w = wasserstein_pair(WeightedRow<T>{xu, wu, u.n}, WeightedRow<T>{xv, wv, v.n}, p);
-            else if (wu) w = wasserstein_pair(WeightedRow<T>{xu, wu, u.n}, UniformRow<T>{xv, v.n}, p);
-            else if (wv) w = wasserstein_pair(UniformRow<T>{xu, u.n}, WeightedRow<T>{xv, wv, v.n}, p);
-            else w = wasserstein_pair(UniformRow<T>{xu, u.n}, UniformRow<T>{xv, v.n}, p);
-            out[k] = T(w);
-        };
-        if (!many_pairs) {
-            for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
-            return;
-        }
-#pragma omp parallel for schedule(dynamic, 16)
-        for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
+            out[k] = T(pair_distance(
+                wu != nullptr, wv != nullptr, [&] { return WeightedRow<T>{xu, wu, u.n}; },
+                [&] { return UniformRow<T>{xu, u.n}; }, [&] { return WeightedRow<T>{xv, wv, v.n}; },
+                [&] { return UniformRow<T>{xv, v.n}; }, p));
+        });
         return;
     }
     if (sort_of<T>(sorts) == nullptr || ((u.weights || v.weights) && sorts.sort_u64 == nullptr))
@@ -559,21 +572,13 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         ThreadScratch<T> scratch;
         for (std::int64_t r = 0; r < total_rows; ++r) sort_row(r, scratch);
     }
-    const auto pair = [&](std::int64_t k) {
+    for_each_index(num_pairs, many_pairs, [&](std::int64_t k) {
         const std::int64_t iu = pair_u[k], iv = pair_v[k];
-        double w;
-        if (u.weights && v.weights) w = wasserstein_pair(su.record_row(iu), sv.record_row(iv), p);
-        else if (u.weights) w = wasserstein_pair(su.record_row(iu), sv.value_row(iv), p);
-        else if (v.weights) w = wasserstein_pair(su.value_row(iu), sv.record_row(iv), p);
-        else w = wasserstein_pair(su.value_row(iu), sv.value_row(iv), p);
-        out[k] = T(w);
-    };
-    if (!many_pairs) {
-        for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
-        return;
-    }
-#pragma omp parallel for schedule(dynamic, 16)
-    for (std::int64_t k = 0; k < num_pairs; ++k) pair(k);
+        out[k] = T(pair_distance(
+            u.weights != nullptr, v.weights != nullptr, [&] { return su.record_row(iu); },
+            [&] { return su.value_row(iu); }, [&] { return sv.record_row(iv); }, [&] { return sv.value_row(iv); },
+            p));
+    });
 }
 
 template void wasserstein_1d<float>(const Rows<float>&, const Rows<float>&, const std::int64_t*,
