@@ -20,10 +20,18 @@ def problem(n: int, m: int, batch: tuple[int, ...] = (), weighted: bool = True, 
     return u, v, uw, vw
 
 
-@pytest.mark.parametrize("n", [1_000, 100_000, 1_000_000])
+@pytest.mark.parametrize("n", [2, 64, 1_000, 100_000, 1_000_000])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_w1_single_pair(benchmark, n, weighted):
-    u, v, uw, vw = problem(n, n, weighted=weighted)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_w1_single_pair(benchmark, n, weighted, dtype):
+    u, v, uw, vw = problem(n, n, weighted=weighted, dtype=dtype)
+    benchmark(emd.wasserstein_1d, u, v, uw, vw)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_w1_unequal_sizes(benchmark, weighted):
+    # n != m: the uniform rows take the integer quantile walk, not the equal-size sum.
+    u, v, uw, vw = problem(1_000_000, 999_999, weighted=weighted)
     benchmark(emd.wasserstein_1d, u, v, uw, vw)
 
 

@@ -1,66 +1,165 @@
-"""Exact 1-D W1: emd against scipy, POT and the numpy sort floor."""
+"""Exact 1-D W1: emd against scipy, POT and the sort floor (np.sort of both inputs).
+
+The floor is numpy's own sort (AVX-512/AVX2 x86-simd-sort where the CPU has it):
+emd sorts through the same kernels (csrc/include/emd/sort.hpp), so "speedup"
+against it reads as how close emd's whole distance comes to sorting alone
+(>= 1: at or below the floor; emd sorts u and v on two threads when it can).
+"""
 
 from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
 
 import numpy as np
 from _timing import median_time, print_table
 
 import emd
+from emd import _core
+
+REPEATS = 7  # median of 7 runs after a warm-up, all in this one process
 
 
-def run(quick: bool) -> None:
+def median_cpu_time(fn, *, repeats: int = REPEATS) -> float:
+    """Median CPU time of ``fn()`` (the whole process, user + system).
+
+    On a machine shared with busy processes a call longer than a scheduler
+    slice spends most of its wall time waiting for a core (10 ms of CPU took
+    75 ms of wall time at a load of 11 on 2 cores), so wall times of the large
+    rows measure the neighbours. CPU time does not. It is taken in a child
+    process with OMP_NUM_THREADS=1 (see run): libgomp's idle workers spin
+    after each parallel region, which CPU time would count as emd's work."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
+def _wall(fn) -> float:
+    return median_time(fn, repeats=REPEATS)
+
+
+def _sort_both(u, v):
+    return lambda: (np.sort(u), np.sort(v))
+
+
+def _large(rows: list, n: int, _t) -> None:
     rng = np.random.default_rng(0)
-    n = 100_000 if quick else 1_000_000
     u, v = rng.normal(0.0, 1.0, n), rng.normal(1.0, 2.0, n)
     uw, vw = rng.random(n) + 1e-3, rng.random(n) + 1e-3
-    rows = []
-
-    t_emd = median_time(lambda: emd.wasserstein_1d(u, v, uw, vw))
+    a, b = uw / uw.sum(), vw / vw.sum()
     try:
         from scipy.stats import wasserstein_distance
-
-        assert abs(emd.wasserstein_1d(u, v, uw, vw) / wasserstein_distance(u, v, uw, vw) - 1) < 1e-10
-        rows.append((f"W1 n=m={n:.0e} float64, random weights", "scipy.stats.wasserstein_distance", t_emd,
-                     median_time(lambda: wasserstein_distance(u, v, uw, vw)), "target >= 10x"))
     except ImportError:
-        pass
+        wasserstein_distance = None
     try:
         import ot
-
-        a, b = uw / uw.sum(), vw / vw.sum()
-        ref = ot.emd2_1d(u, v, a, b, metric="euclidean")
-        assert abs(emd.wasserstein_1d(u, v, uw, vw) / ref - 1) < 1e-8
-        rows.append((f"W1 n=m={n:.0e} float64, random weights", "ot.emd2_1d(metric='euclidean')", t_emd,
-                     median_time(lambda: ot.emd2_1d(u, v, a, b, metric="euclidean")), "target >= 4x"))
     except ImportError:
-        pass
-    rows.append((f"W1 n=m={n:.0e} float64, random weights", "np.sort of both inputs (the floor)", t_emd,
-                 median_time(lambda: (np.sort(u), np.sort(v))), "goal: speedup > 1 (emd below the floor)"))
-    t_uni = median_time(lambda: emd.wasserstein_1d(u, v))
-    rows.append((f"W1 n=m={n:.0e} float64, uniform", "np.sort of both inputs (the floor)", t_uni,
-                 median_time(lambda: (np.sort(u), np.sort(v))), ""))
-    u32, v32 = u.astype(np.float32), v.astype(np.float32)
-    rows.append((f"W1 n=m={n:.0e} float32, uniform", "np.sort of both inputs (the floor)",
-                 median_time(lambda: emd.wasserstein_1d(u32, v32)), median_time(lambda: (np.sort(u32), np.sort(v32))), ""))
+        ot = None
 
+    for label, (x, y, xw, yw, pa, pb) in {
+        "random weights": (u, v, uw, vw, a, b),
+        "uniform": (u, v, None, None, np.full(n, 1 / n), np.full(n, 1 / n)),
+    }.items():
+        work = f"W1 n=m={n:.0e} float64, {label}"
+        t_emd = _t(lambda: emd.wasserstein_1d(x, y, xw, yw))
+        rows.append((work, "np.sort of both inputs (the floor)", t_emd, _t(_sort_both(x, y)), "target >= 1x"))
+        if wasserstein_distance is not None:
+            ref = wasserstein_distance(x, y, xw, yw)
+            assert abs(emd.wasserstein_1d(x, y, xw, yw) / ref - 1) < 1e-10
+            rows.append((work, "scipy.stats.wasserstein_distance", t_emd,
+                         _t(lambda: wasserstein_distance(x, y, xw, yw)), "target >= 10x"))
+        if ot is not None:
+            ref = ot.emd2_1d(x, y, pa, pb, metric="euclidean")
+            assert abs(emd.wasserstein_1d(x, y, xw, yw) / ref - 1) < 1e-8
+            rows.append((work, "ot.emd2_1d(metric='euclidean')", t_emd,
+                         _t(lambda: ot.emd2_1d(x, y, pa, pb, metric="euclidean")), "target >= 4x"))
+
+
+def _float32(rows: list, sizes: list[int], _t) -> None:
+    rng = np.random.default_rng(1)
+    for n in sizes:
+        u = rng.normal(0.0, 1.0, n).astype(np.float32)
+        v = rng.normal(1.0, 2.0, n).astype(np.float32)
+        uw = (rng.random(n) + 1e-3).astype(np.float32)
+        vw = (rng.random(n) + 1e-3).astype(np.float32)
+        floor = _t(_sort_both(u, v))
+        rows.append((f"W1 n=m={n:.0e} float32, uniform", "np.sort of both inputs (the floor)",
+                     _t(lambda: emd.wasserstein_1d(u, v)), floor, "target >= 1x"))
+        rows.append((f"W1 n=m={n:.0e} float32, random weights", "np.sort of both inputs (the floor)",
+                     _t(lambda: emd.wasserstein_1d(u, v, uw, vw)), floor, ""))
+
+
+def _small(rows: list) -> None:
+    """Small single pairs: the kernel call alone (emd._core) and the public call,
+    against scipy. The public call's fixed cost is the Python layer's."""
+    try:
+        from scipy.stats import wasserstein_distance
+    except ImportError:
+        return
+    rng = np.random.default_rng(2)
+    pair = np.zeros(1, np.int64)
+    for n in (2, 8, 64, 512, 4096):
+        u, v = rng.normal(size=n), rng.normal(1.0, 2.0, size=n)
+        u2, v2 = u[None], v[None]
+        t_ref = median_time(lambda: wasserstein_distance(u, v), repeats=201)
+        rows.append((f"W1 n=m={n} float64, uniform", "scipy.stats.wasserstein_distance",
+                     median_time(lambda: emd.wasserstein_1d(u, v), repeats=201), t_ref, "emd.wasserstein_1d"))
+        rows.append((f"W1 n=m={n} float64, uniform", "scipy.stats.wasserstein_distance",
+                     median_time(lambda: _core.wasserstein_1d(u2, None, v2, None, pair, pair, 1.0, False), repeats=201),
+                     t_ref, "kernel only (emd._core)"))
+
+
+def _batched(rows: list, quick: bool, _t=_wall) -> None:
     # Batched: B pairs of n each. POT's wasserstein_1d takes (n, B) column batches.
+    try:
+        import ot
+    except ImportError:
+        return
+    rng = np.random.default_rng(3)
     B, nb = (200, 1000) if quick else (1000, 1000)
     ub, vb = rng.normal(size=(B, nb)), rng.normal(1.0, 2.0, size=(B, nb))
     ubw, vbw = rng.random((B, nb)) + 1e-3, rng.random((B, nb)) + 1e-3
-    try:
-        import ot
+    ubT, vbT = np.ascontiguousarray(ub.T), np.ascontiguousarray(vb.T)
+    aT = np.ascontiguousarray((ubw / ubw.sum(1, keepdims=True)).T)
+    bT = np.ascontiguousarray((vbw / vbw.sum(1, keepdims=True)).T)
+    np.testing.assert_allclose(emd.wasserstein_1d(ub, vb), ot.wasserstein_1d(ubT, vbT, p=1), rtol=1e-9)
+    np.testing.assert_allclose(emd.wasserstein_1d(ub, vb, ubw, vbw), ot.wasserstein_1d(ubT, vbT, aT, bT, p=1), rtol=1e-9)
+    rows.append((f"batched W1 {B} pairs x n={nb}, uniform", "ot.wasserstein_1d on (n, B) columns",
+                 _t(lambda: emd.wasserstein_1d(ub, vb)), _t(lambda: ot.wasserstein_1d(ubT, vbT, p=1)), "target >= 8x"))
+    rows.append((f"batched W1 {B} pairs x n={nb}, random weights", "ot.wasserstein_1d on (n, B) columns",
+                 _t(lambda: emd.wasserstein_1d(ub, vb, ubw, vbw)),
+                 _t(lambda: ot.wasserstein_1d(ubT, vbT, aT, bT, p=1)), "target >= 8x"))
 
-        ubT, vbT = np.ascontiguousarray(ub.T), np.ascontiguousarray(vb.T)
-        aT = np.ascontiguousarray((ubw / ubw.sum(1, keepdims=True)).T)
-        bT = np.ascontiguousarray((vbw / vbw.sum(1, keepdims=True)).T)
-        np.testing.assert_allclose(emd.wasserstein_1d(ub, vb), ot.wasserstein_1d(ubT, vbT, p=1), rtol=1e-9)
-        np.testing.assert_allclose(emd.wasserstein_1d(ub, vb, ubw, vbw), ot.wasserstein_1d(ubT, vbT, aT, bT, p=1), rtol=1e-9)
-        rows.append((f"batched W1 {B} pairs x n={nb}, uniform", "ot.wasserstein_1d on (n, B) columns",
-                     median_time(lambda: emd.wasserstein_1d(ub, vb)), median_time(lambda: ot.wasserstein_1d(ubT, vbT, p=1)),
-                     "target >= 8x"))
-        rows.append((f"batched W1 {B} pairs x n={nb}, random weights", "ot.wasserstein_1d on (n, B) columns",
-                     median_time(lambda: emd.wasserstein_1d(ub, vb, ubw, vbw)),
-                     median_time(lambda: ot.wasserstein_1d(ubT, vbT, aT, bT, p=1)), "target >= 8x"))
-    except ImportError:
-        pass
-    print_table("exact 1-D Wasserstein (CPU)", rows)
+
+def run(quick: bool) -> None:
+    large, f32 = (100_000, [100_000]) if quick else (1_000_000, [1_000_000, 10_000_000])
+    rows: list = []
+    _large(rows, large, _wall)
+    _float32(rows, f32, _wall)
+    _small(rows)
+    _batched(rows, quick)
+    print_table("exact 1-D Wasserstein (CPU), wall time", rows)
+    sys.stdout.flush()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, __file__, "--cpu-time"] + (["--quick"] if quick else []), env=env, check=True,
+                   cwd=os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cpu_time(quick: bool) -> None:
+    """The large rows again, one thread, in CPU time (see median_cpu_time)."""
+    large, f32 = (100_000, [100_000]) if quick else (1_000_000, [1_000_000, 10_000_000])
+    rows: list = []
+    _large(rows, large, median_cpu_time)
+    _float32(rows, f32, median_cpu_time)
+    print_table("exact 1-D Wasserstein (CPU), one thread (OMP_NUM_THREADS=1), CPU time", rows)
+
+
+if __name__ == "__main__" and "--cpu-time" in sys.argv:
+    run_cpu_time("--quick" in sys.argv)

@@ -11,7 +11,7 @@ from scipy.optimize import linprog
 from scipy.stats import wasserstein_distance
 
 import emd
-from conftest import NEAR_RANGE_CASES, RESCALED_CASES
+from conftest import NEAR_RANGE_CASES, RESCALED_CASES, rtol
 
 SIZES = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 5), (17, 9), (100, 101), (1000, 777)]
 
@@ -183,11 +183,107 @@ def test_non_contiguous_views(rng):
     np.testing.assert_allclose(got, [wasserstein_distance(u[:, k], v[:, k]) for k in range(7)], rtol=1e-12)
 
 
-def test_large_sizes_cross_radix_threshold(rng):
-    # Rows above the comparison-sort cutoff take the radix path; check both.
-    for n in (191, 192, 193, 5000):
-        u, v = rng.normal(size=n), rng.standard_cauchy(size=n + 3)
-        assert emd.wasserstein_1d(u, v) == pytest.approx(wasserstein_distance(u, v), rel=1e-12)
+# --- the kernel's sort and walk paths --------------------------------------------
+# Rows are sorted with NumPy's quicksort (float32, float64; weighted rows as
+# packed uint64s, float64 ones through an index and a gather); uniform rows
+# of equal size take a vectorized sum, other uniform ones the integer quantile
+# walk; the weighted W1 merge runs in 4 (or 2) lockstep pieces from 4096 steps
+# on, and whole calls spread over threads from 32768 points on. Sizes below
+# straddle each threshold.
+PATH_SIZES = [(1, 1), (1, 2), (2, 2), (2, 3), (7, 7), (64, 63), (2047, 2049), (2048, 2048), (5001, 4999),
+              (16384, 16385), (40_001, 40_001)]
+
+
+@pytest.mark.parametrize("n,m", PATH_SIZES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", ["both", "u", "v", "none"])
+def test_sort_and_walk_paths_match_scipy(rng, n, m, dtype, weighted):
+    u, v = rng.normal(size=n).astype(dtype), rng.standard_cauchy(size=m).astype(dtype)
+    uw = (rng.random(n) + 0.01).astype(dtype) if weighted in ("both", "u") else None
+    vw = (rng.random(m) + 0.01).astype(dtype) if weighted in ("both", "v") else None
+    # The reference sees the very same (rounded) inputs in float64, so float32
+    # results differ from it only by the final rounding to float32.
+    ref = wasserstein_distance(*(None if x is None else np.asarray(x, np.float64) for x in (u, v, uw, vw)))
+    got = emd.wasserstein_1d(u, v, uw, vw)
+    assert got == pytest.approx(ref, rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("n,m", [(3, 5), (5000, 5000), (5000, 7001), (40_001, 39_999)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weights_with_zeros_match_scipy(rng, n, m, dtype):
+    u, v = rng.normal(size=n).astype(dtype), rng.normal(0.5, 3.0, size=m).astype(dtype)
+    uw, vw = rng.random(n).astype(dtype), rng.random(m).astype(dtype)
+    uw[rng.random(n) < 0.4] = 0  # zeros anywhere, the extremes included
+    vw[rng.random(m) < 0.4] = 0
+    uw[np.argmax(u)] = 0
+    vw[np.argmin(v)] = 0
+    uw[0] = vw[0] = 1  # keep a positive mass
+    ref = wasserstein_distance(u.astype(np.float64), v.astype(np.float64), uw.astype(np.float64), vw.astype(np.float64))
+    assert emd.wasserstein_1d(u, v, uw, vw) == pytest.approx(ref, rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("n", [1000, 70_000])
+def test_float64_values_equal_in_their_top_bits(rng, n):
+    # float64 weighted rows are sorted by their keys' top bits over an index:
+    # values that differ only in the last ulps tie there and are put in value
+    # order afterwards. Here every value is 1 + k ulp (all tie), plus duplicates
+    # and -0.0 next to 0.0.
+    k = rng.permutation(n)
+    u = 1.0 + k * np.finfo(np.float64).eps
+    v = np.concatenate([1.0 + rng.integers(0, 64, n // 2) * np.finfo(np.float64).eps, np.zeros(n // 4), -np.zeros(n // 4)])
+    rng.shuffle(v)
+    uw, vw = rng.random(u.size) + 0.01, rng.random(v.size) + 0.01
+    assert emd.wasserstein_1d(u, v, uw, vw) == pytest.approx(wasserstein_distance(u, v, uw, vw), rel=1e-12)
+    # The same measure in another order: W = 0 up to rounding the CDFs (1 ulp)
+    # times the spread of the values.
+    w = emd.wasserstein_1d(u, u[::-1].copy(), uw, uw[::-1].copy())
+    assert 0.0 <= w <= 4 * np.finfo(np.float64).eps * (u.max() - u.min())
+
+
+def _uniform_quantile_reference(u, v, p):
+    """W_p of uniform samples from the quantile form in long double: the levels
+    are the union of i m and j n (units of 1 / (n m)), each piece's indices read
+    off the level. Independent of emd's walk, and more precise than POT's
+    float64 cumulative sums (which were off by 1.6e-10 at p = 3.5, n = 5e4)."""
+    n, m = len(u), len(v)
+    us, vs = np.sort(u).astype(np.longdouble), np.sort(v).astype(np.longdouble)
+    q = np.union1d(np.arange(1, n + 1, dtype=np.int64) * m, np.arange(1, m + 1, dtype=np.int64) * n)
+    i, j = (q + m - 1) // m - 1, (q + n - 1) // n - 1
+    dq = np.diff(q, prepend=0).astype(np.longdouble)
+    total = np.sum(dq * np.abs(us[i] - vs[j]) ** np.longdouble(p)) / (np.longdouble(n) * m)
+    return float(total ** (1 / np.longdouble(p)))
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (999, 1000), (50_000, 50_000), (50_000, 30_001)])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.5])
+def test_uniform_quantile_walks(rng, n, m, p):
+    u, v = rng.normal(size=n), rng.exponential(size=m)
+    got = emd.wasserstein_1d(u, v, p=p)
+    assert got == pytest.approx(_uniform_quantile_reference(u, v, p), rel=1e-12)
+    if n * m <= 10**6:
+        assert got == pytest.approx(ot.wasserstein_1d(u, v, p=p) ** (1 / p), rel=1e-12)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_uniform_equal_sizes_closed_form(rng, p):
+    # Equal sizes: W_p^p is the mean of |u_(i) - v_(i)|^p. Sorted, u = 0..n-1
+    # and -u = -(n-1)..0 differ by n - 1 at every i; a shift by 0.5 is exact too.
+    n = 100_003
+    u = rng.permutation(n).astype(np.float64)
+    assert emd.wasserstein_1d(u, u + 0.5, p=p) == pytest.approx(0.5, rel=rtol(np.float64))
+    assert emd.wasserstein_1d(u, -u, p=p) == pytest.approx(n - 1, rel=rtol(np.float64))
+
+
+def test_large_batched_rows_are_deterministic_and_match_looped(rng):
+    # Rows big enough to sort on several threads and to walk in pieces.
+    u, v = rng.normal(size=(3, 20_000)), rng.normal(size=(4, 1, 30_001))
+    uw, vw = rng.random((3, 20_000)), rng.random((4, 1, 30_001))
+    got = emd.wasserstein_1d(u, v, uw, vw)
+    assert got.shape == (4, 3)
+    assert np.array_equal(got, emd.wasserstein_1d(u, v, uw, vw))
+    looped = np.array([[emd.wasserstein_1d(u[i], v[j, 0], uw[i], vw[j, 0]) for i in range(3)] for j in range(4)])
+    assert np.array_equal(got, looped)
+    assert got[1, 2] == pytest.approx(wasserstein_distance(u[2], v[1, 0], uw[2], vw[1, 0]), rel=1e-12)
 
 
 def test_negative_zero_and_constant_rows():

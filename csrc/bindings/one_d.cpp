@@ -6,8 +6,28 @@
 
 #include "bindings.hpp"
 
+// NumPy's C API, for its sort functions only. This is the one translation unit
+// that includes it, so its API table stays private here (imported in bind_one_d).
+#define NPY_NO_DEPRECATED_API NPY_1_23_API_VERSION
+#define NPY_TARGET_VERSION NPY_1_23_API_VERSION
+#include <numpy/arrayobject.h>
+
 namespace emd::bindings {
 namespace {
+
+static_assert(sizeof(npy_intp) == sizeof(std::ptrdiff_t), "npy_intp is pointer-sized");
+
+// NumPy's quicksort for a builtin dtype: the vectorized sort np.sort runs
+// (x86-simd-sort's AVX-512/AVX2 kernels where the CPU has them). The builtin
+// descriptors live as long as NumPy, so the pointer stays valid.
+SortFunction numpy_sort(int type_num) {
+    PyArray_Descr* descr = PyArray_DescrFromType(type_num);
+    if (descr == nullptr) throw py::error_already_set();
+    PyArray_SortFunc* f = PyDataType_GetArrFuncs(descr)->sort[NPY_QUICKSORT];
+    Py_DECREF(descr);
+    if (f == nullptr) throw std::runtime_error("numpy has no sort for a builtin dtype");
+    return reinterpret_cast<SortFunction>(f);
+}
 
 template <class T>
 carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
@@ -35,11 +55,16 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
     }
     Rows<T> ru{u.data(), ptr_or_null(u_weights), u.shape(0), u.shape(1), u_weights && u_weights->ndim() == 1};
     Rows<T> rv{v.data(), ptr_or_null(v_weights), v.shape(0), v.shape(1), v_weights && v_weights->ndim() == 1};
+    SortFunctions sorts;  // only T's sort and the uint64 one are used
+    if (!assume_sorted) {
+        (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
+        if (u_weights || v_weights) sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    }
     carray<T> out(num_pairs);
     T* o = out.mutable_data();
     {
         py::gil_scoped_release release;
-        emd::wasserstein_1d<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, assume_sorted, o);
+        emd::wasserstein_1d<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, assume_sorted, sorts, o);
     }
     return out;
 }
@@ -47,6 +72,7 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
 }  // namespace
 
 void bind_one_d(py::module_& m) {
+    if (_import_array() < 0) throw py::error_already_set();
     const char* doc = "W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays.";
     m.def("wasserstein_1d", &wasserstein_1d<float>, doc, py::arg("u"), py::arg("u_weights"), py::arg("v"),
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 
+#include "emd/sort.hpp"
+
 namespace emd {
 
 // A batch of rows: values (num_rows, n) C-contiguous; weights the same shape,
@@ -23,13 +25,16 @@ struct Rows {
 
 // out[k] = W_p(u[pair_u[k]], v[pair_v[k]]) for k < num_pairs.
 //
-// p == 1 integrates |F_u - F_v| over the line (the CDF form); p > 1 integrates
-// |F_u^{-1}(q) - F_v^{-1}(q)|^p over q in [0, 1] (the quantile form), and the
-// result is that integral to the power 1/p. Rows are sorted by an LSD radix
-// sort unless assume_sorted; sums are accumulated in double for both T.
+// p == 1 with weights on either side integrates |F_u - F_v| over the line (the
+// CDF form); otherwise the walk integrates |F_u^{-1}(q) - F_v^{-1}(q)|^p over
+// q in [0, 1] (the quantile form; uniform rows step at levels fixed by n and
+// m), and the result is that integral to the power 1/p. Unless assume_sorted, each row is
+// sorted once with `sorts` (T's sort and, for weighted rows, the uint64 sort;
+// std::invalid_argument if they are missing); sums are accumulated in double
+// for both T.
 template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
-                    bool assume_sorted, T* out);
+                    bool assume_sorted, const SortFunctions& sorts, T* out);
 
 }  // namespace emd
