@@ -89,7 +89,7 @@ def wasserstein_1d(
         W_1(u, v) = \int_{\mathbb{R}} |F_u(t) - F_v(t)| \, dt, \qquad
         W_p(u, v) = \Big( \int_0^1 |F_u^{-1}(q) - F_v^{-1}(q)|^p \, dq \Big)^{1/p}.
 
-    Both are computed exactly: each row is sorted once (a radix sort in C++),
+    Both are computed exactly: each row is sorted once (NumPy's SIMD sort, called from C++),
     then one merge walk per pair evaluates the integral, accumulating in
     float64 for either input dtype. Batches are spread over threads with the
     GIL released.
