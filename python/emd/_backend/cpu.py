@@ -10,7 +10,7 @@ from .. import _core
 from .._metrics import METRIC_CODES
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._validation import as_float_array
-from .base import Backend
+from .base import Backend, host_nonnegative_root, host_sinkhorn_dual, host_slice_reduce
 
 __all__ = ["CPU", "CPU_BACKEND"]
 
@@ -45,6 +45,15 @@ class CPU(Backend):
 
     def scalar(self, x: Any) -> Any:
         return x.reshape(())[()]
+
+    def slice_reduce(self, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
+        return host_slice_reduce(self, w, p, reduce, dtype)
+
+    def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
+        return host_nonnegative_root(value, p, dtype)
+
+    def sinkhorn_dual(self, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
+        return host_sinkhorn_dual(problem, sol)
 
     # --- kernels ----------------------------------------------------------------------------
     def wasserstein_1d(self, problem: OneD) -> np.ndarray:
