@@ -35,6 +35,15 @@ from ._validation import check_choice, check_p, check_positive_int, check_positi
 __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
 
 
+@torch.compiler.disable
+def _eager(fn: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """Call an emd function outside torch.compile's tracing: emd validates tensors
+    through NumPy views and runs opaque C++ kernels, which dynamo cannot trace
+    (docs/torch.md). A compiled model with an emd.nn loss graph-breaks here and
+    runs the loss eagerly, with the same values and gradients."""
+    return fn(*args, **kwargs)
+
+
 class _TransportLoss(nn.Module):
     """Shape handling and reduction shared by the losses; subclasses define ``_one``."""
 
@@ -90,8 +99,8 @@ class WassersteinLoss(_TransportLoss):
 
     def _one(self, fake: torch.Tensor, real: torch.Tensor, fw: Any, rw: Any) -> torch.Tensor:
         if self.p == 2.0:  # W_2^2 straight from the squared distances (no root, no square)
-            return wasserstein(fake, real, x_weights=fw, y_weights=rw, metric="sqeuclidean")
-        return wasserstein(fake, real, x_weights=fw, y_weights=rw, p=self.p) ** self.p
+            return _eager(wasserstein, fake, real, x_weights=fw, y_weights=rw, metric="sqeuclidean")
+        return _eager(wasserstein, fake, real, x_weights=fw, y_weights=rw, p=self.p) ** self.p
 
 
 class SlicedWassersteinLoss(_TransportLoss):
@@ -122,7 +131,7 @@ class SlicedWassersteinLoss(_TransportLoss):
         if theta is None:
             dtype = fake.dtype if fake.dtype in (torch.float32, torch.float64) else torch.float32
             theta = torch.randn(fake.shape[1], self.n_projections, device=fake.device, dtype=dtype)
-        sw = sliced_wasserstein(fake, real, x_weights=fw, y_weights=rw, p=self.p, projections=theta)
+        sw = _eager(sliced_wasserstein, fake, real, x_weights=fw, y_weights=rw, p=self.p, projections=theta)
         return sw**self.p
 
 
@@ -157,5 +166,5 @@ class SinkhornLoss(_TransportLoss):
         self.tol = tol
 
     def _one(self, fake: torch.Tensor, real: torch.Tensor, fw: Any, rw: Any) -> torch.Tensor:
-        return sinkhorn_divergence(fake, real, self.reg, x_weights=fw, y_weights=rw, p=self.p, metric="euclidean",
-                                   max_iter=self.max_iter, tol=self.tol)
+        return _eager(sinkhorn_divergence, fake, real, self.reg, x_weights=fw, y_weights=rw, p=self.p,
+                      metric="euclidean", max_iter=self.max_iter, tol=self.tol)
