@@ -9,7 +9,7 @@ import numpy as np
 
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "HostLastSteps"]
 
 
 class Backend:
@@ -122,6 +122,20 @@ def host_sinkhorn_dual(problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
     """``Backend.sinkhorn_dual`` of the NumPy and CuPy backends: the dot products in float64."""
     f64 = np.float64
     return problem.a.astype(f64) @ sol.f[0].astype(f64) + problem.b.astype(f64) @ sol.g[0].astype(f64)
+
+
+class HostLastSteps:
+    """The last steps of the NumPy and CuPy backends (``Backend.slice_reduce``,
+    ``nonnegative_root``, ``sinkhorn_dual``): a few numbers, on the host."""
+
+    def slice_reduce(self, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
+        return host_slice_reduce(self, w, p, reduce, dtype)  # type: ignore[arg-type]
+
+    def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
+        return host_nonnegative_root(value, p, dtype)
+
+    def sinkhorn_dual(self, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
+        return host_sinkhorn_dual(problem, sol)
 
 
 def _power_mean(w: np.ndarray, p: float) -> float:

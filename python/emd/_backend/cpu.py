@@ -10,7 +10,7 @@ from .. import _core
 from .._metrics import METRIC_CODES
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._validation import as_float_array
-from .base import Backend, host_nonnegative_root, host_sinkhorn_dual, host_slice_reduce
+from .base import Backend, HostLastSteps
 
 __all__ = ["CPU", "CPU_BACKEND"]
 
@@ -31,7 +31,7 @@ def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where((x > 0) & (y == 0), np.inf, r).astype(x.dtype, copy=False)
 
 
-class CPU(Backend):
+class CPU(HostLastSteps, Backend):
     """NumPy arrays; kernels in C++ with OpenMP threads and the GIL released."""
 
     name = "cpu"
@@ -45,15 +45,6 @@ class CPU(Backend):
 
     def scalar(self, x: Any) -> Any:
         return x.reshape(())[()]
-
-    def slice_reduce(self, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
-        return host_slice_reduce(self, w, p, reduce, dtype)
-
-    def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
-        return host_nonnegative_root(value, p, dtype)
-
-    def sinkhorn_dual(self, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
-        return host_sinkhorn_dual(problem, sol)
 
     # --- kernels ----------------------------------------------------------------------------
     def wasserstein_1d(self, problem: OneD) -> np.ndarray:

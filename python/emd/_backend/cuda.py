@@ -22,7 +22,7 @@ from .._metrics import METRIC_CODES, SAMPLE_METRICS
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._validation import as_float_array
 from .cpu import CPU_BACKEND
-from .base import Backend, host_nonnegative_root, host_sinkhorn_dual, host_slice_reduce
+from .base import Backend, HostLastSteps
 
 __all__ = ["CUDA"]
 
@@ -99,7 +99,7 @@ def _matmul_forward(ws: Any, bs: Any, slope: float, x: cupy.ndarray) -> cupy.nda
     return h[..., 0]
 
 
-class CUDA(Backend):
+class CUDA(HostLastSteps, Backend):
     """CuPy arrays on device ``index``."""
 
     name = "cuda"
@@ -120,15 +120,6 @@ class CUDA(Backend):
 
     def to_host(self, x: Any) -> np.ndarray:
         return cupy.asnumpy(x) if isinstance(x, cupy.ndarray) else np.asarray(x)
-
-    def slice_reduce(self, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
-        return host_slice_reduce(self, w, p, reduce, dtype)
-
-    def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
-        return host_nonnegative_root(value, p, dtype)
-
-    def sinkhorn_dual(self, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
-        return host_sinkhorn_dual(problem, sol)
 
     # --- kernels ----------------------------------------------------------------------------
     def wasserstein_1d(self, problem: OneD) -> cupy.ndarray:
