@@ -44,6 +44,25 @@ def _fwd(loss_fn):
     return run
 
 
+def _timed_pair(rows: list, costs: list, work: str, ref_name: str, ours, ref, leaf, note: str,
+                rtol: float | None = None) -> None:
+    """One row: emd and the reference, forward + backward on ``leaf``; values checked to ``rtol``."""
+    v1, v2 = float(ours().detach()), float(ref().detach())
+    if rtol is not None:
+        assert abs(v1 / v2 - 1) < rtol, (work, v1, v2)
+        note = f"{note}; rel. diff {abs(v1 / v2 - 1):.1e}"
+    t_emd = median_time(_fwd_bwd(ours, leaf), repeats=REPEATS)
+    rows.append((work, ref_name, t_emd, median_time(_fwd_bwd(ref, leaf), repeats=REPEATS), note))
+    costs.append((work, median_time(_fwd(ours), repeats=REPEATS), t_emd))
+    _progress(rows[-1], costs[-1])
+
+
+def _progress(row: tuple, cost: tuple) -> None:
+    """Each row as soon as it is measured (a long run that is cut short keeps what it has)."""
+    work, _, t_emd, t_ref, _ = row
+    print(f"  {work}: emd {fmt_time(t_emd)}, reference {fmt_time(t_ref)}, forward alone {fmt_time(cost[1])}", flush=True)
+
+
 def run(quick: bool) -> None:
     try:
         import ot
@@ -67,12 +86,8 @@ def run(quick: bool) -> None:
         a = torch.full((n,), 1.0 / n, dtype=torch.float64)
         ours = lambda: emd.wasserstein(x, y, metric="sqeuclidean")  # noqa: E731
         pot = lambda: ot.emd2(a, a, ot.dist(x, y))  # noqa: E731
-        v1, v2 = float(ours()), float(pot())
-        assert abs(v1 / v2 - 1) < 1e-10, (v1, v2)
-        t_emd = median_time(_fwd_bwd(ours, x), repeats=REPEATS)
-        rows.append((f"exact W2^2, n=m={n}, d=2, float64, grad x", "ot.emd2(a, b, ot.dist(x, y))", t_emd,
-                     median_time(_fwd_bwd(pot, x), repeats=REPEATS), "target >= 3x"))
-        costs.append((rows[-1][0], median_time(_fwd(ours), repeats=REPEATS), t_emd))
+        _timed_pair(rows, costs, f"exact W2^2, n=m={n}, d=2, float64, grad x", "ot.emd2(a, b, ot.dist(x, y))",
+                    ours, pot, x, "target >= 3x", rtol=1e-10)
 
     # Sliced SW_2^2, float32, the same unit directions.
     shapes = ((256, 64, 32), (2048, 2, 128)) if quick else ((256, 3072, 128), (4096, 2, 128), (10_000, 64, 256))
@@ -83,32 +98,35 @@ def run(quick: bool) -> None:
         th = th / th.norm(dim=0)
         ours = lambda: emd.sliced_wasserstein(x, y, projections=th, p=2) ** 2  # noqa: E731
         pot = lambda: ot.sliced_wasserstein_distance(x, y, projections=th, p=2) ** 2  # noqa: E731
-        v1, v2 = float(ours()), float(pot())
-        t_emd = median_time(_fwd_bwd(ours, x), repeats=REPEATS)
-        rows.append((f"sliced SW2^2, n=m={n}, d={d}, L={L}, float32, grad x", "ot.sliced_wasserstein_distance",
-                     t_emd, median_time(_fwd_bwd(pot, x), repeats=REPEATS),
-                     f"target >= 20x; rel. diff {abs(v1 / v2 - 1):.1e}"))
-        costs.append((rows[-1][0], median_time(_fwd(ours), repeats=REPEATS), t_emd))
+        _timed_pair(rows, costs, f"sliced SW2^2, n=m={n}, d={d}, L={L}, float32, grad x",
+                    "ot.sliced_wasserstein_distance", ours, pot, x, "target >= 20x", rtol=1e-4)
 
     # Sinkhorn divergence, float32, blur 0.05: GeomLoss' eps = blur^2 on |x - y|^2 / 2,
-    # emd's reg = 2 blur^2 on |x - y|^2 and a factor 1/2 (the same divergence).
+    # emd's reg = 2 blur^2 on |x - y|^2 and a factor 1/2 (the same divergence). GeomLoss
+    # runs a fixed annealing schedule (scaling 0.5) and is accurate to about 1e-2 here;
+    # emd is timed at tol 1e-3 (a comparable accuracy) with the same annealing factor,
+    # and the value at emd's default tol (1e-6 in float32) is printed as the reference.
     blur = 0.05
     for n in (1000,) if quick else (2000, 5000):
         x = torch.rand(n, 2, generator=g).requires_grad_()
         y = torch.rand(n, 2, generator=g) * 0.8 + 0.1
-        ours = lambda: 0.5 * emd.sinkhorn_divergence(x, y, 2 * blur**2, metric="sqeuclidean", p=1, eps_scaling=0.5)  # noqa: E731
-        v1 = float(ours())
+        ours = lambda: 0.5 * emd.sinkhorn_divergence(x, y, 2 * blur**2, metric="sqeuclidean", p=1, eps_scaling=0.5,  # noqa: E731
+                                                     tol=1e-3)
+        v1 = float(ours().detach())
+        v_acc = float(0.5 * emd.sinkhorn_divergence(x.detach().double(), y.double(), 2 * blur**2, metric="sqeuclidean",
+                                                    p=1, eps_scaling=0.5))
         if geomloss is not None:
             loss = geomloss.SamplesLoss("sinkhorn", p=2, blur=blur, backend="tensorized")
             ref = lambda: loss(x, y)  # noqa: E731
-            v2 = float(ref())
+            v2 = float(ref().detach())
             t_ref, name = median_time(_fwd_bwd(ref, x), repeats=REPEATS), "geomloss SamplesLoss tensorized"
         else:
             v2, t_ref, name = float("nan"), float("nan"), "(geomloss not installed)"
         t_emd = median_time(_fwd_bwd(ours, x), repeats=REPEATS)
         rows.append((f"Sinkhorn divergence, n=m={n}, d=2, blur {blur}, float32, grad x", name, t_emd, t_ref,
-                     f"target >= 4x; values emd {v1:.6g}, geomloss {v2:.6g}"))
+                     f"target >= 4x; values emd {v1:.6g}, geomloss {v2:.6g}, converged float64 {v_acc:.6g}"))
         costs.append((rows[-1][0], median_time(_fwd(ours), repeats=REPEATS), t_emd))
+        _progress(rows[-1], costs[-1])
 
     # Batched 1-D W_1: K pairs of rows.
     K, n = (200, 500) if quick else (1000, 1000)
@@ -116,12 +134,8 @@ def run(quick: bool) -> None:
     v = torch.randn(K, n, generator=g, dtype=torch.float64) + 0.3
     ours = lambda: emd.wasserstein_1d(u, v).sum()  # noqa: E731
     pot = lambda: ot.wasserstein_1d(u.T, v.T, p=1).sum()  # noqa: E731  (POT: one problem per column)
-    v1, v2 = float(ours()), float(pot())
-    assert abs(v1 / v2 - 1) < 1e-9, (v1, v2)
-    t_emd = median_time(_fwd_bwd(ours, u), repeats=REPEATS)
-    rows.append((f"batched 1-D W1, {K} pairs x {n} samples, float64, grad u", "ot.wasserstein_1d", t_emd,
-                 median_time(_fwd_bwd(pot, u), repeats=REPEATS), "target >= 10x"))
-    costs.append((rows[-1][0], median_time(_fwd(ours), repeats=REPEATS), t_emd))
+    _timed_pair(rows, costs, f"batched 1-D W1, {K} pairs x {n} samples, float64, grad u", "ot.wasserstein_1d",
+                ours, pot, u, "target >= 10x", rtol=1e-9)
 
     print_table("torch losses, forward + backward (CPU)", rows)
     print("\n### emd's backward cost (CPU)\n")

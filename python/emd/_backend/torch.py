@@ -203,9 +203,6 @@ class TArray:
         return self.v.item()
 
     # --- operations on the graph ------------------------------------------------------------
-    def _new(self, t: torch.Tensor) -> TArray:
-        return TArray(t)
-
     def reshape(self, *shape: Any, order: str = "C") -> TArray:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
