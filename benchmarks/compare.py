@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _timing import machine_description  # noqa: E402
 
-SECTIONS = ["one_d", "sliced", "network_simplex", "sinkhorn", "critic", "gpu", "pairwise"]
+SECTIONS = ["one_d", "sliced", "network_simplex", "sinkhorn", "critic", "torch", "gpu", "pairwise"]
 # Sections run only when named: they take many minutes.
 LONG_SECTIONS = ["sinkhorn_large"]
 

@@ -679,13 +679,13 @@ def _true_row_error(res, a, b, M, reg):
 
 
 def test_float32_marginal_error_is_never_below_what_it_can_resolve():
-    # float32 at the default tol = 1e-9 measured f_new == f, reported
+    # float32 at tol = 1e-9 (once the default) measured f_new == f, reported
     # marginal_error 0.0 and "converged" with a true error of 7e-8.
     rng = np.random.default_rng(0)
     M = rng.random((6, 5)).astype(np.float32)
     a, b = np.full(6, 1 / 6, np.float32), np.full(5, 0.2, np.float32)
     with pytest.warns(RuntimeWarning, match=r"resolution_limit.*pass tol >="):
-        r = emd.sinkhorn(a, b, M, 0.1)
+        r = emd.sinkhorn(a, b, M, 0.1, tol=1e-9)
     assert r.status == "resolution_limit"
     assert r.marginal_error >= _true_row_error(r, a, b, M, 0.1) > 0
     # A tol float32 can certify converges, and the claim holds.
@@ -760,3 +760,20 @@ def test_dense_solve_does_not_depend_on_the_thread_count():
         assert proc.returncode == 0, proc.stderr
         outs.append(proc.stdout)
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("reg", [1.0, 0.1, 0.01])
+def test_float32_default_tol_converges_without_a_warning(reg):
+    # Issue 17: every float32 call with the default tol (once 1e-9) warned. The
+    # default is now per dtype (emd._sinkhorn.DEFAULT_TOL): 1e-6 for float32, and
+    # a stop at float32's resolution above it is convergence, not a warning.
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(200, 2)).astype(np.float32), rng.normal(size=(150, 2)).astype(np.float32)
+    d = emd.sinkhorn_divergence(x, y, reg)  # pytest turns any warning into an error
+    assert d.dtype == np.float32 and d > 0
+    r = emd.sinkhorn_samples(x, y, reg)
+    assert r.status in ("converged", "resolution_limit") and r.marginal_error < 1e-3
+    r = emd.sinkhorn(None, None, emd.cost_matrix(x, y), reg)
+    assert r.status in ("converged", "resolution_limit")
+    # float64 keeps tol 1e-9.
+    assert emd.sinkhorn_samples(x.astype(np.float64), y.astype(np.float64), reg).marginal_error < 1e-9

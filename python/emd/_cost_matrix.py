@@ -67,7 +67,8 @@ def _cost_matrix(be: Backend, x: Any, y: Any, metric: Any, p: Any) -> Any:
         yc = cast(ya, np.float64)
         check_finite(xc, "x")
         check_finite(yc, "y")
-        return _callable_cost(xc, yc, metric)
+        # numba reads host arrays: a torch backend's tensors as their (detached) NumPy views.
+        return _callable_cost(be.to_host(xc), be.to_host(yc), metric)
     check_choice(metric, "metric", tuple(METRIC_CODES))
     if metric == "minkowski":
         q = 2.0 if p is None else check_minkowski_p(p, "p")

@@ -56,7 +56,9 @@ def library_of(x: Any) -> str:
     mod = type(x).__module__
     if mod.startswith("cupy"):
         return "cupy"
-    if mod.startswith("torch"):
+    # The torch backend's own arrays (emd._backend.torch.TArray) count as tensors: an
+    # emd function that calls another (wasserstein calls solve) passes them on.
+    if mod.startswith("torch") or mod == "emd._backend.torch":
         return "torch"
     return "numpy"
 

@@ -37,10 +37,18 @@ _MAX_SAMPLE_PLAN_ENTRIES = 1 << 26
 _MASS_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-6}
 
 
-def _options(reg: Any, max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[float, int, float, float]:
+# The default tol, per dtype: float64 certifies 1e-9; float32 potentials resolve a
+# marginal error of about epsilon_32 (|f| / reg + 1) >= 1.2e-7 at best, so its default
+# is 1e-6, and a float32 solve with the default tol that ends at the resolution limit
+# above it (small reg) has converged as far as float32 can: no warning then.
+DEFAULT_TOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-9}
+
+
+def _options(reg: Any, max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[float, int, float | None, float]:
+    """Checked options; tol None stays None (the dtype's DEFAULT_TOL, once the dtype is known)."""
     reg_f = check_positive_real(reg, "reg")  # against the dtype and the costs: _check_reg_for
     max_iter_i = check_positive_int(max_iter, "max_iter")
-    tol_f = check_positive_real(tol, "tol")
+    tol_f = None if tol is None else check_positive_real(tol, "tol")
     eps = 0.0 if eps_scaling is None else check_open_unit_interval(eps_scaling, "eps_scaling")
     return reg_f, max_iter_i, tol_f, eps
 
@@ -98,10 +106,14 @@ def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) 
     return float(np.exp(log_cost))
 
 
-def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str) -> None:
-    """A ConvergenceWarning for each way the problems stopped early (``status``: strings)."""
+def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str,
+                      default_tol: bool = False) -> None:
+    """A ConvergenceWarning for each way the problems stopped early (``status``: strings);
+    with the default tol, reaching the precision's resolution is not one (DEFAULT_TOL)."""
     status = np.asarray(status)
     err = np.asarray(err)
+    if default_tol:
+        status = np.where(status == "resolution_limit", "converged", status)
     for code, advice in (
         ("max_iter_reached", "did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g} > tol {tol:g});"
             " raise max_iter, pass eps_scaling, or use a larger reg"),
@@ -176,6 +188,7 @@ def _prepare_dense(be: Backend, a: Any, b: Any, M: Any, reg: Any, max_iter: Any,
     bb = as_array(b, "b", min_ndim=1, max_ndim=2)
     reg_f, max_iter_i, tol_f, eps = _options(reg, max_iter, tol, eps_scaling)
     dtype = result_float_dtype(aa, bb, MM)
+    tol_f = DEFAULT_TOL[dtype] if tol_f is None else tol_f
     # A 1-D `a` or `b` is shared by every problem of a batch (as in emd.solve).
     sizes = {k: v.shape[0] for k, v in (("M", MM), ("a", aa), ("b", bb)) if v.ndim == (3 if k == "M" else 2)}
     if len(set(sizes.values())) > 1:
@@ -222,7 +235,7 @@ def sinkhorn(
     reg: float,
     *,
     max_iter: int = 10_000,
-    tol: float = 1e-9,
+    tol: float | None = None,
     eps_scaling: float | None = None,
     init: tuple[Any, Any] | None = None,
 ) -> OTResult:
@@ -286,9 +299,12 @@ def sinkhorn(
         float64 1.4e-14), where the rounding of the potentials swamps it.
     max_iter : int, default 10_000
         Most iterations (one f- and one g-update each), over all epsilon stages.
-    tol : float, default 1e-9
+    tol : float or None, default None
         Stop when the row marginal error :math:`\|P 1 - a\|_1` after a g-update
         (when the columns are exact) is below ``tol``; it is checked every iteration.
+        None means 1e-9 for float64 inputs and 1e-6 for float32, whose potentials
+        cannot resolve much less; a float32 solve with the default that stops at
+        that resolution (status "resolution_limit") does not warn.
     eps_scaling : float in (0, 1) or None
         Anneal epsilon geometrically, ``max|M|, max|M| * s, max|M| * s^2, ...``
         down to ``reg``, warm-starting each stage from the last one's potentials
@@ -348,7 +364,8 @@ def sinkhorn(
         problem = dataclasses.replace(problem, f0=f0, g0=g0)
         sol = be.sinkhorn_dense(problem)
         plan = functools.partial(_dense_plan, be, problem, sol)  # a partial pickles; a closure does not
-        return be.finish(_make_result(be, sol, problem.max_iter, problem.tol, dtype, problem.batched, (n, m), plan, "sinkhorn"))
+        return be.finish(_make_result(be, sol, problem.max_iter, problem.tol, dtype, problem.batched, (n, m), plan, "sinkhorn",
+                                        tol is None))
 
 
 def _dense_plan(be: Backend, problem: DenseSinkhorn, sol: SinkhornSolution) -> Any:
@@ -367,12 +384,12 @@ def _samples_plan(be: Backend, problem: SampleSinkhorn, sol: SinkhornSolution) -
 
 
 def _make_result(be: Backend, sol: SinkhornSolution, max_iter: int, tol: float, dtype: np.dtype, batched: bool,
-                 shape: tuple[int, int], plan_fn: Any, what: str) -> OTResult:
+                 shape: tuple[int, int], plan_fn: Any, what: str, default_tol: bool = False) -> OTResult:
     """The OTResult of a solve (after its warning): arrays (B,) for a batch,
     scalars of ``dtype`` for one problem."""
     status = status_names(sol.status)
     err = sol.marginal_error.astype(dtype)
-    _warn_unconverged(status, be.to_host(sol.marginal_error), max_iter, tol, what)
+    _warn_unconverged(status, be.to_host(sol.marginal_error), max_iter, tol, what, default_tol)
     if batched:
         return OTResult(
             cost=sol.cost.astype(dtype),
@@ -411,6 +428,7 @@ def _prepare_samples(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any
     pf = check_p(p)
     check_choice(metric, "metric", SAMPLE_METRICS)
     dtype = result_float_dtype(xa, ya, xw, yw)
+    tol_f = DEFAULT_TOL[dtype] if tol_f is None else tol_f
     xa = xa.reshape(-1, 1) if xa.ndim == 1 else xa
     ya = ya.reshape(-1, 1) if ya.ndim == 1 else ya
     if xa.shape[1] != ya.shape[1]:
@@ -447,7 +465,7 @@ def sinkhorn_samples(
     p: float = 2,
     metric: str = "euclidean",
     max_iter: int = 10_000,
-    tol: float = 1e-9,
+    tol: float | None = None,
     eps_scaling: float | None = None,
 ) -> OTResult:
     r"""Entropic optimal transport between point clouds, without the cost matrix.
@@ -496,7 +514,8 @@ def sinkhorn_samples(
         shape = (problem.x.shape[0], problem.y.shape[0])
         plan = functools.partial(_samples_plan, be, problem, sol)
         return be.finish(
-            _make_result(be, sol, problem.max_iter, problem.tol, dtype, False, shape, plan, "sinkhorn_samples")
+            _make_result(be, sol, problem.max_iter, problem.tol, dtype, False, shape, plan, "sinkhorn_samples",
+                         tol is None)
         )
 
 
@@ -510,7 +529,7 @@ def sinkhorn_divergence(
     p: float = 2,
     metric: str = "euclidean",
     max_iter: int = 10_000,
-    tol: float = 1e-9,
+    tol: float | None = None,
     eps_scaling: float | None = None,
 ) -> Any:
     r"""Debiased Sinkhorn divergence between two weighted point clouds.
@@ -554,15 +573,13 @@ def sinkhorn_divergence(
             dataclasses.replace(xy, x=xy.y, a=xy.b),
         ):
             sol = be.sinkhorn_samples(problem)
-            dual = problem.a.astype(np.float64) @ sol.f[0].astype(np.float64) + problem.b.astype(
-                np.float64
-            ) @ sol.g[0].astype(np.float64)
-            values.append(float(dual))
+            values.append(be.sinkhorn_dual(problem, sol))
             statuses.append(status_names(sol.status)[0])
             errors.append(float(be.to_host(sol.marginal_error)[0]))
-        _warn_unconverged(np.array(statuses), np.array(errors), xy.max_iter, xy.tol, "sinkhorn_divergence")
+        _warn_unconverged(np.array(statuses), np.array(errors), xy.max_iter, xy.tol, "sinkhorn_divergence",
+                          tol is None)
         s = values[0] - 0.5 * values[1] - 0.5 * values[2]
-        return be.finish(dtype.type(max(s, 0.0)))
+        return be.finish(be.nonnegative_root(s, 1.0, dtype))
 
 
 def sinkhorn_wasserstein(
@@ -575,7 +592,7 @@ def sinkhorn_wasserstein(
     p: float = 1.0,
     metric: str = "euclidean",
     max_iter: int = 10_000,
-    tol: float = 1e-9,
+    tol: float | None = None,
     eps_scaling: float | None = None,
 ) -> Any:
     r"""The entropic estimate of :math:`W_p`: :math:`\langle P_\varepsilon, C \rangle^{1/p}`.

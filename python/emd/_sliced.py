@@ -140,19 +140,6 @@ def sliced_wasserstein(
         check_finite(py, "y projected on `projections` (overflow)")
         rows = np.arange(theta.shape[1], dtype=np.int64)
         # A 1-D weight row is shared by all L projected rows.
-        w = be.to_host(be.wasserstein_1d(OneD(px, xw, py, yw, rows, rows, pf, False))).astype(np.float64)
-        value = float(w.max()) if reduce == "max" else _power_mean(w, pf)
-        return be.finish(xa.dtype.type(value))
+        w = be.wasserstein_1d(OneD(px, xw, py, yw, rows, rows, pf, False))
+        return be.finish(be.slice_reduce(w, pf, reduce, xa.dtype))
 
-
-def _power_mean(w: Any, p: float) -> Any:
-    """(mean_k w_k^p)^(1/p); when w^p leaves the normal range (w = 10 at p = 400),
-    the w are divided by their largest first (exact either way up to rounding)."""
-    with np.errstate(over="ignore", under="ignore"):
-        m = float(np.mean(w**p))
-    if 1e-280 <= m <= 1e280:
-        return m ** (1.0 / p)
-    s = float(w.max())
-    if s == 0.0:
-        return 0.0
-    return s * float(np.mean((w / s) ** p)) ** (1.0 / p)

@@ -119,8 +119,15 @@ def as_float_array(
 
 
 def cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """C-contiguous array of ``dtype``; no copy when ``arr`` already is one."""
-    return np.ascontiguousarray(arr, dtype=dtype)
+    """C-contiguous array of ``dtype``; no copy when ``arr`` already is one.
+
+    NumPy arrays through ``np.ascontiguousarray``; other backends' arrays (the
+    torch backend's tensors, CuPy's) through their own ``astype``, which keeps
+    them in their library (and a tensor on its autograd graph).
+    """
+    if isinstance(arr, np.ndarray):
+        return np.ascontiguousarray(arr, dtype=dtype)
+    return arr.astype(dtype, copy=False, order="C")
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:

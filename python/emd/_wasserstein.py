@@ -124,8 +124,7 @@ def _wasserstein(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any, p:
             f" {M.shape[0]} x {M.shape[1]} points (|cost| up to {limit:.3g}, got {big:.3g}):"
             " rescale the points" + (" or pass float64 points" if M.dtype == np.float32 else "")
         )
-    cost = float(solve(a, b, M, return_plan=False).cost)
-    return M.dtype.type(max(cost, 0.0) ** (1.0 / pf))
+    return be.nonnegative_root(solve(a, b, M, return_plan=False).cost, pf, M.dtype)
 
 
 def _matching(be: Backend, weights: Any, n: int, name: str) -> Any:

@@ -1,0 +1,153 @@
+"""torch losses, forward + backward: emd against POT on torch tensors and GeomLoss (issue 17).
+
+The inputs are built once; each workload runs emd and the reference in this
+process on the same tensors, as a loss whose gradient is taken (forward +
+backward), median of 5 runs after a warm-up. A second table gives emd's
+backward cost: forward + backward over the forward alone (under no_grad).
+
+    python benchmarks/compare_torch.py [--quick]
+    python benchmarks/compare.py torch
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import fmt_time, machine_description, median_time, print_table  # noqa: E402
+
+import emd  # noqa: E402
+
+REPEATS = 5
+
+
+def _fwd_bwd(loss_fn, *leaves):
+    def run():
+        for t in leaves:
+            t.grad = None
+        loss_fn().backward()
+
+    return run
+
+
+def _fwd(loss_fn):
+    import torch
+
+    def run():
+        with torch.no_grad():
+            loss_fn()
+
+    return run
+
+
+def _timed_pair(rows: list, costs: list, work: str, ref_name: str, ours, ref, leaf, note: str,
+                rtol: float | None = None) -> None:
+    """One row: emd and the reference, forward + backward on ``leaf``; values checked to ``rtol``."""
+    v1, v2 = float(ours().detach()), float(ref().detach())
+    if rtol is not None:
+        assert abs(v1 / v2 - 1) < rtol, (work, v1, v2)
+        note = f"{note}; rel. diff {abs(v1 / v2 - 1):.1e}"
+    t_emd = median_time(_fwd_bwd(ours, leaf), repeats=REPEATS)
+    rows.append((work, ref_name, t_emd, median_time(_fwd_bwd(ref, leaf), repeats=REPEATS), note))
+    costs.append((work, median_time(_fwd(ours), repeats=REPEATS), t_emd))
+    _progress(rows[-1], costs[-1])
+
+
+def _progress(row: tuple, cost: tuple) -> None:
+    """Each row as soon as it is measured (a long run that is cut short keeps what it has)."""
+    work, _, t_emd, t_ref, _ = row
+    print(f"  {work}: emd {fmt_time(t_emd)}, reference {fmt_time(t_ref)}, forward alone {fmt_time(cost[1])}", flush=True)
+
+
+def run(quick: bool) -> None:
+    try:
+        import ot
+        import torch
+    except ImportError:
+        print("\n(torch: torch or POT not installed, skipped)")
+        return
+    try:
+        import geomloss
+    except ImportError:
+        geomloss = None
+    print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} intra-op threads"
+          + (f", geomloss {geomloss.__version__}" if geomloss else ""))
+    g = torch.Generator().manual_seed(0)
+    rows, costs = [], []
+
+    # Exact W_2^2 between point clouds, gradient w.r.t. x.
+    for n in (500,) if quick else (1000, 2000):
+        x = torch.randn(n, 2, generator=g, dtype=torch.float64).requires_grad_()
+        y = torch.randn(n, 2, generator=g, dtype=torch.float64) + 1.0
+        a = torch.full((n,), 1.0 / n, dtype=torch.float64)
+        ours = lambda: emd.wasserstein(x, y, metric="sqeuclidean")  # noqa: E731
+        pot = lambda: ot.emd2(a, a, ot.dist(x, y))  # noqa: E731
+        _timed_pair(rows, costs, f"exact W2^2, n=m={n}, d=2, float64, grad x", "ot.emd2(a, b, ot.dist(x, y))",
+                    ours, pot, x, "target >= 3x", rtol=1e-10)
+
+    # Sliced SW_2^2, float32, the same unit directions.
+    shapes = ((256, 64, 32), (2048, 2, 128)) if quick else ((256, 3072, 128), (4096, 2, 128), (10_000, 64, 256))
+    for n, d, L in shapes:
+        x = torch.randn(n, d, generator=g).requires_grad_()
+        y = torch.randn(n, d, generator=g) + 0.5
+        th = torch.randn(d, L, generator=g)
+        th = th / th.norm(dim=0)
+        ours = lambda: emd.sliced_wasserstein(x, y, projections=th, p=2) ** 2  # noqa: E731
+        pot = lambda: ot.sliced_wasserstein_distance(x, y, projections=th, p=2) ** 2  # noqa: E731
+        _timed_pair(rows, costs, f"sliced SW2^2, n=m={n}, d={d}, L={L}, float32, grad x",
+                    "ot.sliced_wasserstein_distance", ours, pot, x, "target >= 20x", rtol=1e-4)
+
+    # Sinkhorn divergence, float32, blur 0.05: GeomLoss' eps = blur^2 on |x - y|^2 / 2,
+    # emd's reg = 2 blur^2 on |x - y|^2 and a factor 1/2 (the same divergence). GeomLoss
+    # runs a fixed annealing schedule (scaling 0.5) and is accurate to about 1e-2 here;
+    # emd is timed at tol 1e-3 (a comparable accuracy) with the same annealing factor,
+    # and the value at emd's default tol (1e-6 in float32) is printed as the reference.
+    blur = 0.05
+    for n in (1000,) if quick else (2000, 5000):
+        x = torch.rand(n, 2, generator=g).requires_grad_()
+        y = torch.rand(n, 2, generator=g) * 0.8 + 0.1
+        ours = lambda: 0.5 * emd.sinkhorn_divergence(x, y, 2 * blur**2, metric="sqeuclidean", p=1, eps_scaling=0.5,  # noqa: E731
+                                                     tol=1e-3)
+        v1 = float(ours().detach())
+        v_acc = float(0.5 * emd.sinkhorn_divergence(x.detach().double(), y.double(), 2 * blur**2, metric="sqeuclidean",
+                                                    p=1, eps_scaling=0.5))
+        if geomloss is not None:
+            loss = geomloss.SamplesLoss("sinkhorn", p=2, blur=blur, backend="tensorized")
+            ref = lambda: loss(x, y)  # noqa: E731
+            v2 = float(ref().detach())
+            t_ref, name = median_time(_fwd_bwd(ref, x), repeats=REPEATS), "geomloss SamplesLoss tensorized"
+        else:
+            v2, t_ref, name = float("nan"), float("nan"), "(geomloss not installed)"
+        t_emd = median_time(_fwd_bwd(ours, x), repeats=REPEATS)
+        rows.append((f"Sinkhorn divergence, n=m={n}, d=2, blur {blur}, float32, grad x", name, t_emd, t_ref,
+                     f"target >= 4x; values emd {v1:.6g}, geomloss {v2:.6g}, converged float64 {v_acc:.6g}"))
+        costs.append((rows[-1][0], median_time(_fwd(ours), repeats=REPEATS), t_emd))
+        _progress(rows[-1], costs[-1])
+
+    # Batched 1-D W_1: K pairs of rows.
+    K, n = (200, 500) if quick else (1000, 1000)
+    u = torch.randn(K, n, generator=g, dtype=torch.float64).requires_grad_()
+    v = torch.randn(K, n, generator=g, dtype=torch.float64) + 0.3
+    ours = lambda: emd.wasserstein_1d(u, v).sum()  # noqa: E731
+    pot = lambda: ot.wasserstein_1d(u.T, v.T, p=1).sum()  # noqa: E731  (POT: one problem per column)
+    _timed_pair(rows, costs, f"batched 1-D W1, {K} pairs x {n} samples, float64, grad u", "ot.wasserstein_1d",
+                ours, pot, u, "target >= 10x", rtol=1e-9)
+
+    print_table("torch losses, forward + backward (CPU)", rows)
+    print("\n### emd's backward cost (CPU)\n")
+    print("| workload | forward (no_grad) | forward + backward | (fwd + bwd) / fwd |")
+    print("| --- | ---: | ---: | ---: |")
+    for work, t_f, t_fb in costs:
+        print(f"| {work} | {fmt_time(t_f)} | {fmt_time(t_fb)} | {t_fb / t_f:6.2f}x |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller problems, for a smoke run")
+    args = parser.parse_args()
+    print(f"machine: {machine_description()}")
+    run(args.quick)
