@@ -58,7 +58,7 @@ def test_parallel_lines_broken_training_is_caught(tmp_path, monkeypatch):
 # 10 and n_critic 5 for the critic; networks 128 wide and a generator rate 1/5
 # of the critic's, see docs/critic.md) but a 10x step for both networks, so
 # that 200 generator iterations suffice (about 10 s). Measured: exact W1
-# 1.97 -> 1.44 at iteration 100, 0.70 at 150, 0.70 at 200 (half: 0.985).
+# 1.971, 1.375, 1.435, 0.939, 0.701 at iterations 0, 50, ..., 200 (half: 0.985).
 GP_SHORT = dict(lipschitz="gp", lr=1e-3, iters=200, eval_every=50, eval_samples=400)
 
 
@@ -74,4 +74,4 @@ def test_gp_broken_training_is_caught(tmp_path, monkeypatch):
     break_generator(monkeypatch, MLPGenerator)
     cfg = Config(**{**GP_SHORT, "iters": 100}, out=str(tmp_path / "broken"))
     summary = train(cfg, w1_fn=w1_lsa, progress=False, log=None)
-    assert summary["w1_final"] > 0.5 * summary["w1_initial"]  # measured: W1 grows
+    assert summary["w1_final"] > 0.5 * summary["w1_initial"]  # measured: W1 1.971 -> 2.009, 2.007
