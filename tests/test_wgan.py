@@ -458,6 +458,8 @@ def test_overrides_are_kept_and_reported():
 @pytest.mark.parametrize("kw, err, match", [
     (dict(optimizer="rmsprop", betas=(0.5, 0.9)), ValueError, "`betas` applies to the adam optimizer only"),
     (dict(lipschitz="gp", betas=(1.0, 0.9)), ValueError, "`betas` must be < 1.0"),
+    (dict(lipschitz="gp", gen_lr=0.0), ValueError, "`gen_lr` must be > 0.0"),
+    (dict(gen_lr="fast"), TypeError, "`gen_lr` must be a real number"),
     (dict(lipschitz="gp", betas=(-0.1, 0.9)), ValueError, "`betas` must be >= 0.0"),
     (dict(lipschitz="gp", betas=(0.5,)), TypeError, "two numbers"),
     (dict(lipschitz="gp", betas="ab"), TypeError, "two numbers"),

@@ -64,9 +64,10 @@ METHOD_DEFAULTS: dict[str, MethodDefaults] = {
         "with their code's 100 critic steps in the first 25 and every 500th generator iteration",
     ),
     # The critic's settings are Algorithm 1's. On 8gaussians they do not train
-    # with the 64-wide networks and one learning rate (docs/critic.md, "Why gp
-    # differs"): the critic is too narrow to follow the generator once it nears
-    # the data, and the generator outruns it. So, measured there: networks
+    # with 64-wide networks and one learning rate (docs/critic.md, "Why gp's
+    # defaults differ from the paper's"): the critic is too narrow to follow
+    # the generator once it nears the data, and the generator outruns it far
+    # from the data. So, measured there: networks
     # 128 wide (the authors' toy script uses 512) and a generator learning rate
     # 1/5 of the critic's, the two time-scale rule of Heusel et al. 2017.
     "gp": MethodDefaults(
@@ -128,8 +129,8 @@ def _check_int(value: Any, name: str, low: int) -> int:
 class Config:
     """Every option of a run.
 
-    The options left at None (optimizer, lr, betas, n_critic, n_critic_boost)
-    take the published settings of the run's method (:attr:`method`, see
+    The options left at None (optimizer, lr, gen_lr, betas, n_critic,
+    n_critic_boost, hidden) take the published settings of the run's method (:attr:`method`, see
     :data:`METHOD_DEFAULTS`) when the Config is made, so a Config, and the
     config.json saved from it, always holds the values the run uses. (So
     ``dataclasses.replace(cfg, lipschitz=...)`` keeps cfg's optimizer: build a
@@ -277,8 +278,11 @@ class Config:
                 object.__setattr__(self, name, value)
         if self.gen_lr is None and isinstance(self.lr, numbers.Real) and not isinstance(self.lr, bool):
             # the method's ratio gen_lr / lr, kept when lr is overridden (a bad lr is reported below)
-            ratio = 1.0 if d.gen_lr is None else d.gen_lr / d.lr
-            object.__setattr__(self, "gen_lr", self.lr * ratio)
+            if d.gen_lr is None:
+                gen_lr = self.lr
+            else:
+                gen_lr = d.gen_lr if self.lr == d.lr else self.lr * (d.gen_lr / d.lr)
+            object.__setattr__(self, "gen_lr", gen_lr)
         if optimizer == "adam" and self.betas is None:
             # Kingma & Ba's defaults when the method's paper used another optimizer
             object.__setattr__(self, "betas", d.betas if d.optimizer == "adam" else (0.9, 0.999))
