@@ -422,7 +422,7 @@ def test_each_method_defaults_to_its_papers_settings():
     assert settings(gp) == ("adam", 1e-4, (0.0, 0.9), 5, 0) and gp.gp_lambda == 10.0
     # ... for the critic; the networks' width and the generator's slower rate
     # are measured on 8gaussians (docs/critic.md), not the paper's
-    assert (gp.hidden, gp.gen_lr) == (256, 2e-5)
+    assert (gp.hidden, gp.gen_lr) == (128, 2e-5)
     sn = Config(lipschitz="spectral")  # Miyato et al. 2018, Table 1, setting A
     assert settings(sn) == ("adam", 1e-4, (0.5, 0.9), 5, 0)
     gan = Config(loss="gan")  # DCGAN's Adam, one discriminator step
@@ -496,7 +496,7 @@ def test_config_json_from_before_the_gen_lr_option_means_one_rate(tmp_path):
     del raw["gen_lr"]
     (tmp_path / "config.json").write_text(json.dumps(raw))
     old = Config.load(str(tmp_path))
-    assert (old.lr, old.gen_lr, old.hidden) == (3e-4, 3e-4, 256)
+    assert (old.lr, old.gen_lr, old.hidden) == (3e-4, 3e-4, 128)
 
 
 def test_resume_continues_exactly_with_adam(tmp_path):

@@ -30,7 +30,7 @@ def test_iterations_to_halve():
 
 def test_method_config_gives_each_method_its_papers_settings():
     gp = cmp.method_config("gp", iters=5)
-    assert (gp.optimizer, gp.hidden, gp.gen_lr) == ("adam", 256, 2e-5)  # its own width unless one is given
+    assert (gp.optimizer, gp.hidden, gp.gen_lr) == ("adam", 128, 2e-5)  # its own width unless one is given
     assert cmp.method_config("gp", hidden=8).hidden == 8
     assert cmp.method_config("clip").optimizer == "rmsprop"
     gan = cmp.method_config("gan")

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "code (default: 100 for clip, 0 otherwise; 0: a constant n_critic, Algorithm 1 verbatim)")
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size m (default {d.batch})")
     p.add_argument("--hidden", type=int, default=None,
-                   help="hidden width of both networks (default: the method's, 256 for gp, 64 otherwise)")
+                   help="hidden width of both networks (default: the method's, 128 for gp, 64 otherwise)")
     p.add_argument("--z-dim", type=int, default=d.z_dim, help=f"prior dimension (default {d.z_dim})")
     add_evaluation_arguments(p, d)
     p.add_argument("--device", choices=DEVICES, default=d.device,

@@ -68,14 +68,14 @@ METHOD_DEFAULTS: dict[str, MethodDefaults] = {
     # defaults differ from the paper's"): the critic is too narrow to follow
     # the generator once it nears the data, and the generator outruns it far
     # from the data. So, measured there: networks
-    # 256 wide (the authors' toy script uses 512) and a generator learning rate
+    # 128 wide (the authors' toy script uses 512) and a generator learning rate
     # 1/5 of the critic's, the two time-scale rule of Heusel et al. 2017.
     "gp": MethodDefaults(
         "adam", 1e-4, (0.0, 0.9), 5, 0,
         "Gulrajani et al. 2017, Algorithm 1 (Adam, alpha 1e-4, beta1 0, beta2 0.9, lambda 10, m 64, n_critic 5) "
-        "for the critic; on toy data: hidden 256 (their gan_toy.py: 512) and generator alpha 2e-5 "
+        "for the critic; on toy data: hidden 128 (their gan_toy.py: 512) and generator alpha 2e-5 "
         "(two time-scale update rule, Heusel et al. 2017), measured in docs/critic.md",
-        gen_lr=2e-5, hidden=256,
+        gen_lr=2e-5, hidden=128,
     ),
     "spectral": MethodDefaults(
         "adam", 1e-4, (0.5, 0.9), 5, 0,
@@ -163,7 +163,7 @@ class Config:
         constant n_critic (default: 100 for clip, 0 for the others).
     batch : m, the batch size.
     hidden : width of the three hidden layers of the generator and the critic
-        (default: the method's: 256 for gp, 64 for the others).
+        (default: the method's: 128 for gp, 64 for the others).
     z_dim : dimension of the prior z ~ N(0, I).
     iters : total generator iterations (a resumed run continues up to it).
     eval_every : evaluate every this many generator iterations (and at 0 and the end).
