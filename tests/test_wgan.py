@@ -420,11 +420,16 @@ def test_each_method_defaults_to_its_papers_settings():
     assert settings(clip) == ("rmsprop", 5e-5, None, 5, 100) and clip.clip == 0.01 and clip.batch == 64
     gp = Config(lipschitz="gp")  # Gulrajani et al. 2017, Algorithm 1
     assert settings(gp) == ("adam", 1e-4, (0.0, 0.9), 5, 0) and gp.gp_lambda == 10.0
+    # ... for the critic; the networks' width and the generator's slower rate
+    # are measured on 8gaussians (docs/critic.md), not the paper's
+    assert (gp.hidden, gp.gen_lr) == (128, 2e-5)
     sn = Config(lipschitz="spectral")  # Miyato et al. 2018, Table 1, setting A
     assert settings(sn) == ("adam", 1e-4, (0.5, 0.9), 5, 0)
     gan = Config(loss="gan")  # DCGAN's Adam, one discriminator step
     assert settings(gan) == ("adam", 2e-4, (0.5, 0.999), 1, 0)
     assert gan.method == "gan" and Config(loss="gan", lipschitz="gp") == dataclasses.replace(gan, lipschitz="gp")
+    for cfg in (clip, sn, gan):
+        assert (cfg.hidden, cfg.gen_lr) == (64, cfg.lr)  # one learning rate for both networks
     for cfg in (clip, gp, sn, gan):
         assert cfg.overridden() == []
         assert METHOD_DEFAULTS[cfg.method].source in cfg.describe() or cfg.describe()  # describe() never raises
@@ -433,7 +438,13 @@ def test_each_method_defaults_to_its_papers_settings():
 def test_overrides_are_kept_and_reported():
     cfg = Config(lipschitz="gp", optimizer="rmsprop", lr=3e-4)
     assert settings(cfg) == ("rmsprop", 3e-4, None, 5, 0)
-    assert cfg.overridden() == ["optimizer", "lr"]
+    assert cfg.gen_lr == pytest.approx(6e-5, rel=1e-12)  # gp's ratio gen_lr / lr = 1/5 is kept
+    assert cfg.overridden() == ["optimizer", "lr", "gen_lr"]
+    cfg = Config(lipschitz="gp", gen_lr=1e-4, hidden=64)
+    assert (cfg.lr, cfg.gen_lr, cfg.hidden) == (1e-4, 1e-4, 64) and cfg.overridden() == ["gen_lr", "hidden"]
+    assert "Adam lr 0.0001 betas" in cfg.describe() and "generator" not in cfg.describe()
+    assert "Adam lr 0.0001 (generator 2e-05) betas (0, 0.9)" in Config(lipschitz="gp").describe()
+    assert Config(lipschitz="clip", lr=1e-3).gen_lr == 1e-3
     cfg = Config(lipschitz="clip", optimizer="adam")  # Adam's own betas; clip's lr and schedule
     assert settings(cfg) == ("adam", 5e-5, (0.9, 0.999), 5, 100) and cfg.overridden() == ["optimizer"]
     cfg = Config(lipschitz="spectral", betas=[0.0, 0.99], n_critic=1)
@@ -447,6 +458,8 @@ def test_overrides_are_kept_and_reported():
 @pytest.mark.parametrize("kw, err, match", [
     (dict(optimizer="rmsprop", betas=(0.5, 0.9)), ValueError, "`betas` applies to the adam optimizer only"),
     (dict(lipschitz="gp", betas=(1.0, 0.9)), ValueError, "`betas` must be < 1.0"),
+    (dict(lipschitz="gp", gen_lr=0.0), ValueError, "`gen_lr` must be > 0.0"),
+    (dict(gen_lr="fast"), TypeError, "`gen_lr` must be a real number"),
     (dict(lipschitz="gp", betas=(-0.1, 0.9)), ValueError, "`betas` must be >= 0.0"),
     (dict(lipschitz="gp", betas=(0.5,)), TypeError, "two numbers"),
     (dict(lipschitz="gp", betas="ab"), TypeError, "two numbers"),
@@ -475,6 +488,15 @@ def test_config_json_from_before_the_optimizer_option_means_rmsprop(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(raw))
     old = Config.load(str(tmp_path))
     assert (old.optimizer, old.betas, old.lipschitz) == ("rmsprop", None, "gp")
+
+
+def test_config_json_from_before_the_gen_lr_option_means_one_rate(tmp_path):
+    # Runs saved before gen_lr existed trained both networks at lr.
+    raw = json.loads(Config(lipschitz="gp", lr=3e-4, out=str(tmp_path)).to_json())
+    del raw["gen_lr"]
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    old = Config.load(str(tmp_path))
+    assert (old.lr, old.gen_lr, old.hidden) == (3e-4, 3e-4, 128)
 
 
 def test_resume_continues_exactly_with_adam(tmp_path):
@@ -515,9 +537,13 @@ def test_cli_takes_the_optimizer_options(tmp_path, capsys, monkeypatch):
                      *TINY_ARGS])
     assert code == 0
     saved = Config.load(str(out))
-    assert (saved.optimizer, saved.lr, saved.betas) == ("adam", 2e-4, (0.5, 0.99))
+    assert (saved.optimizer, saved.lr, saved.gen_lr, saved.betas) == ("adam", 2e-4, 4e-5, (0.5, 0.99))
     text = capsys.readouterr().out
-    assert "WGAN, --lipschitz gp: Adam lr 0.0002 betas (0.5, 0.99)" in text and "overridden here: lr, betas" in text
+    assert "WGAN, --lipschitz gp: Adam lr 0.0002 (generator 4e-05) betas (0.5, 0.99)" in text
+    assert "overridden here: lr, gen_lr, betas, n_critic, hidden" in text
+    assert cli.main(["--lipschitz", "gp", "--gen-lr", "1e-4", "--iters", "1", "--out", str(tmp_path / "g"),
+                     *TINY_ARGS]) == 0
+    assert Config.load(str(tmp_path / "g")).gen_lr == 1e-4 and "lr 0.0001 betas (0, 0.9)" in capsys.readouterr().out
     assert "Gulrajani et al. 2017" in text and "python -m emd.wgan.compare" in text
     assert "Pearson" in text and "critic estimate / exact W1" in text
 

@@ -29,7 +29,9 @@ def test_iterations_to_halve():
 
 
 def test_method_config_gives_each_method_its_papers_settings():
-    assert cmp.method_config("gp", iters=5).optimizer == "adam"
+    gp = cmp.method_config("gp", iters=5)
+    assert (gp.optimizer, gp.hidden, gp.gen_lr) == ("adam", 128, 2e-5)  # its own width unless one is given
+    assert cmp.method_config("gp", hidden=8).hidden == 8
     assert cmp.method_config("clip").optimizer == "rmsprop"
     gan = cmp.method_config("gan")
     assert gan.loss == "gan" and gan.n_critic == 1
@@ -64,7 +66,7 @@ def test_compare_runs_every_method_on_the_same_data(tmp_path):
     with open(os.path.join(out, "compare.md")) as f:
         table = f.read()
     assert table.count("\n| ") == 5  # header and four methods
-    assert "| gp | Adam lr 0.0001 betas (0, 0.9), n_critic 2" in table and "Sampling floor" in table
+    assert "| gp | Adam lr 0.0001 (generator 2e-05) betas (0, 0.9), n_critic 2" in table and "Sampling floor" in table
     with open(os.path.join(out, "compare.json")) as f:
         saved = json.load(f)
     assert [r["method"] for r in saved["results"]] == ["clip", "spectral", "gp", "gan"]

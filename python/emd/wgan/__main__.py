@@ -20,12 +20,14 @@ from .data import load_npy
 
 
 def _defaults_epilog() -> str:
-    lines = ["Each method's defaults (--optimizer, --lr, --betas, --n-critic, --n-critic-boost) are its paper's:"]
+    lines = ["Each method's defaults (--optimizer, --lr, --gen-lr, --betas, --n-critic, --n-critic-boost, --hidden) "
+             "are its paper's (gp's networks and generator rate: measured on toy data, see docs/critic.md):"]
     for name, d in METHOD_DEFAULTS.items():
         label = "--loss gan" if name == "gan" else f"--lipschitz {name}"
         betas = f", betas {d.betas[0]:g} {d.betas[1]:g}" if d.betas else ""
-        lines.append(f"  {label}: {d.optimizer} lr {d.lr:g}{betas}, n_critic {d.n_critic}, "
-                     f"n_critic_boost {d.n_critic_boost} ({d.source.split(' (')[0]})")
+        gen = "" if d.gen_lr is None else f" (generator {d.gen_lr:g})"
+        lines.append(f"  {label}: {d.optimizer} lr {d.lr:g}{gen}{betas}, n_critic {d.n_critic}, "
+                     f"n_critic_boost {d.n_critic_boost}, hidden {d.hidden} ({d.source.split(' (')[0]})")
     lines.append("Compare the methods on the same data and seed: python -m emd.wgan.compare")
     return "\n".join(lines)
 
@@ -55,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clip (weight clipping, the WGAN paper; default), spectral (normalization) or gp (gradient penalty)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
                    help="optimizer of both networks (default: the method's, see below)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate alpha of both networks (default: the method's)")
+    p.add_argument("--lr", type=float, default=None, help="the critic's learning rate alpha (default: the method's)")
+    p.add_argument("--gen-lr", type=float, default=None,
+                   help="the generator's learning rate (default: the method's ratio to --lr: 1, or 1/5 for gp)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), default=None,
                    help="Adam's moment decays (default: the method's; 0.9 0.999 if its paper used RMSProp)")
     p.add_argument("--clip", type=float, default=d.clip, help=f"clipping bound c (default {d.clip})")
@@ -67,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="critic steps for the first 25 and every 500th generator iteration, as in the WGAN paper's "
                    "code (default: 100 for clip, 0 otherwise; 0: a constant n_critic, Algorithm 1 verbatim)")
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size m (default {d.batch})")
-    p.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden width of both networks (default {d.hidden})")
+    p.add_argument("--hidden", type=int, default=None,
+                   help="hidden width of both networks (default: the method's, 128 for gp, 64 otherwise)")
     p.add_argument("--z-dim", type=int, default=d.z_dim, help=f"prior dimension (default {d.z_dim})")
     add_evaluation_arguments(p, d)
     p.add_argument("--device", choices=DEVICES, default=d.device,
@@ -134,7 +139,8 @@ def parse_config(argv: list[str] | None, parser: argparse.ArgumentParser) -> tup
         try:
             config = Config(
                 dataset=args.dataset, data=args.data, loss=args.loss, lipschitz=args.lipschitz,
-                optimizer=args.optimizer, lr=args.lr, betas=None if args.betas is None else tuple(args.betas),
+                optimizer=args.optimizer, lr=args.lr, gen_lr=args.gen_lr,
+                betas=None if args.betas is None else tuple(args.betas),
                 clip=args.clip, gp_lambda=args.gp_lambda, n_critic=args.n_critic, n_critic_boost=args.n_critic_boost, batch=args.batch,
                 hidden=args.hidden, z_dim=args.z_dim, iters=Config.iters if args.iters is None else args.iters, eval_every=args.eval_every,
                 eval_samples=args.eval_samples, seed=args.seed, out=args.out, device=args.device,

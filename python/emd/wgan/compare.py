@@ -172,7 +172,7 @@ def compare(
     return results, floor
 
 
-_SHARED = ("dataset", "data", "iters", "seed", "batch", "hidden", "z_dim", "eval_every", "eval_samples")
+_SHARED = ("dataset", "data", "iters", "seed", "batch", "z_dim", "eval_every", "eval_samples")
 
 
 def _fmt(x: float, spec: str = ".3f") -> str:
@@ -202,8 +202,8 @@ def format_table(results: list[MethodResult], floor: float, config: Config) -> s
                      f"{_fmt(r.spearman)} | {_fmt(r.pearson)} | {end} | {spread} | {r.wall_s:.0f} |")
     data = config.data or config.dataset
     lines.append("")
-    lines.append(f"{data}, seed {config.seed}, {config.iters} generator iterations, batch {config.batch}, "
-                 f"hidden {config.hidden}; exact W1 (emd.wasserstein) between {config.eval_samples} generated and "
+    lines.append(f"{data}, seed {config.seed}, {config.iters} generator iterations, batch {config.batch} "
+                 f"(hidden width: each method's, in its settings); exact W1 (emd.wasserstein) between {config.eval_samples} generated and "
                  f"{config.eval_samples} held-out real samples every {config.eval_every} iterations; correlations and "
                  f"ratios over the evaluations after iteration 0.")
     if not math.isnan(floor):

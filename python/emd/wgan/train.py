@@ -16,7 +16,9 @@ The other Lipschitz methods change one line each and their optimizer: "gp"
 (Gulrajani et al. 2017, Algorithm 1) adds lambda (|grad f(x_hat)| - 1)^2 to
 the critic's loss instead of clipping, "spectral" (Miyato et al. 2018) divides
 every critic layer by its spectral norm; each trains by default with the
-optimizer, learning rate and n_critic of its paper (config.METHOD_DEFAULTS),
+optimizer, learning rate and n_critic of its paper (config.METHOD_DEFAULTS;
+gp's networks are wider and its generator slower than the critic, measured
+in docs/critic.md),
 and "gan" (--loss gan) is the standard GAN, for contrast.
 
 Every ``eval_every`` generator iterations the run measures, on fixed held-out
@@ -187,7 +189,7 @@ class _Run:
         self.eval_z_dev = self.xp.asarray(self.eval_z)
         # one optimizer of the same kind and settings per network, as in the papers
         self.opt_critic = make_optimizer(config.optimizer, self.critic.params, config.lr, config.betas)
-        self.opt_gen = make_optimizer(config.optimizer, self.generator.params, config.lr, config.betas)
+        self.opt_gen = make_optimizer(config.optimizer, self.generator.params, config.gen_lr, config.betas)
         self.iteration = 0
         self.last_critic_loss = float("nan")
         self.last_gen_loss = float("nan")
