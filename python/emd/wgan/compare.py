@@ -181,7 +181,7 @@ def _fmt(x: float, spec: str = ".3f") -> str:
 
 def format_table(results: list[MethodResult], floor: float, config: Config) -> str:
     """The comparison as a Markdown table, with a line saying what was shared."""
-    head = ("| method | settings (its paper's) | exact W1 start -> end | iters to halve | modes | "
+    head = ("| method | settings (defaults; docs/critic.md says where they differ from the paper) | exact W1 start -> end | iters to halve | modes | "
             "Spearman | Pearson | estimate / W1: end | median (range) over the run | wall s |")
     lines = [head, "|" + " --- |" * 10]
     for r in results:
