@@ -606,11 +606,15 @@ def sinkhorn_wasserstein(
     scalar
         A NumPy scalar of the inputs' float dtype.
     """
-    res = sinkhorn_samples(
-        x, y, reg, x_weights=x_weights, y_weights=y_weights, p=p, metric=metric,
-        max_iter=max_iter, tol=tol, eps_scaling=eps_scaling,
-    )
-    pf = check_p(p)
-    cost = res.cost
-    # A torch result's cost is a 0-d tensor: the power is taken in its library.
-    return type(cost)(max(cost, 0.0) ** (1.0 / pf)) if isinstance(cost, np.generic) else max(cost, 0.0) ** (1.0 / pf)
+    be = backend_for("sinkhorn_wasserstein", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
+    with be.active():
+        # In the backend's arrays, so that the nested solve stays on it (a tensor's graph included).
+        x, y, x_weights, y_weights = (
+            None if v is None else be.asarray(v, name)
+            for v, name in ((x, "x"), (y, "y"), (x_weights, "x_weights"), (y_weights, "y_weights"))
+        )
+        res = sinkhorn_samples(
+            x, y, reg, x_weights=x_weights, y_weights=y_weights, p=p, metric=metric,
+            max_iter=max_iter, tol=tol, eps_scaling=eps_scaling,
+        )
+        return be.finish(be.nonnegative_root(res.cost, check_p(p), res.cost.dtype))

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 
-__all__ = ["Backend", "HostLastSteps", "KERNELS"]
+__all__ = ["Backend", "KERNELS"]
 
 # The kernel table every backend fills (the methods of Backend below the conversions).
 KERNELS = (
@@ -54,19 +54,23 @@ class Backend:
         return out
 
     # --- the last steps of the algorithms, where a differentiating backend keeps its graph ---
+    # A few numbers each: the NumPy and CuPy backends compute them on the host, here.
     def slice_reduce(self, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
         """The sliced distance of the (L,) 1-D distances ``w``: their max (``reduce="max"``)
-        or their power mean (mean_l w_l^p)^(1/p), a scalar of ``dtype``."""
-        raise NotImplementedError
+        or their power mean (mean_l w_l^p)^(1/p), a scalar of ``dtype`` (in float64 on the host)."""
+        wh = self.to_host(w).astype(np.float64)
+        value = float(wh.max()) if reduce == "max" else _power_mean(wh, p)
+        return np.dtype(dtype).type(value)
 
     def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
         """max(value, 0) ** (1 / p) of a computed cost (rounding can leave it just below 0),
         a scalar of ``dtype``."""
-        raise NotImplementedError
+        return np.dtype(dtype).type(max(float(value), 0.0) ** (1.0 / p))
 
     def sinkhorn_dual(self, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
         """<a, f> + <b, g> of a solved sample problem (its entropic cost at convergence), float64."""
-        raise NotImplementedError
+        f64 = np.float64
+        return problem.a.astype(f64) @ sol.f[0].astype(f64) + problem.b.astype(f64) @ sol.g[0].astype(f64)
 
     # --- kernels ----------------------------------------------------------------------------
     def wasserstein_1d(self, problem: OneD) -> Any:
@@ -110,38 +114,6 @@ class Backend:
     def kr_estimate(self, critic: Critic, x_real: Any, x_fake: Any) -> Any:
         """(K,) float64 mean f_k(x_real) - mean f_k(x_fake), on the host."""
         raise NotImplementedError
-
-
-def host_slice_reduce(be: Backend, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
-    """``Backend.slice_reduce`` of the host backends: in float64 on the host."""
-    wh = be.to_host(w).astype(np.float64)
-    value = float(wh.max()) if reduce == "max" else _power_mean(wh, p)
-    return np.dtype(dtype).type(value)
-
-
-def host_nonnegative_root(value: Any, p: float, dtype: np.dtype) -> Any:
-    """``Backend.nonnegative_root`` of the host backends (a Python float computation)."""
-    return np.dtype(dtype).type(max(float(value), 0.0) ** (1.0 / p))
-
-
-def host_sinkhorn_dual(problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
-    """``Backend.sinkhorn_dual`` of the NumPy and CuPy backends: the dot products in float64."""
-    f64 = np.float64
-    return problem.a.astype(f64) @ sol.f[0].astype(f64) + problem.b.astype(f64) @ sol.g[0].astype(f64)
-
-
-class HostLastSteps:
-    """The last steps of the NumPy and CuPy backends (``Backend.slice_reduce``,
-    ``nonnegative_root``, ``sinkhorn_dual``): a few numbers, on the host."""
-
-    def slice_reduce(self, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
-        return host_slice_reduce(self, w, p, reduce, dtype)  # type: ignore[arg-type]
-
-    def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
-        return host_nonnegative_root(value, p, dtype)
-
-    def sinkhorn_dual(self, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
-        return host_sinkhorn_dual(problem, sol)
 
 
 def _power_mean(w: np.ndarray, p: float) -> float:

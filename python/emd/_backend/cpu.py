@@ -10,7 +10,7 @@ from .. import _core
 from .._metrics import METRIC_CODES
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._validation import as_float_array
-from .base import Backend, HostLastSteps
+from .base import Backend
 
 __all__ = ["CPU", "CPU_BACKEND"]
 
@@ -45,7 +45,7 @@ def _sinkhorn_solution(r: Any) -> SinkhornSolution:
     )
 
 
-class CPU(HostLastSteps, Backend):
+class CPU(Backend):
     """NumPy arrays; kernels in C++ with OpenMP threads and the GIL released."""
 
     name = "cpu"

@@ -23,7 +23,7 @@ from .._metrics import METRIC_CODES, SAMPLE_METRICS
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._validation import as_float_array
 from .cpu import CPU_BACKEND
-from .base import Backend, HostLastSteps
+from .base import Backend
 
 __all__ = ["CUDA"]
 
@@ -106,7 +106,7 @@ def _matmul_forward(ws: Any, bs: Any, slope: float, x: cupy.ndarray) -> cupy.nda
     return h[..., 0]
 
 
-class CUDA(HostLastSteps, Backend):
+class CUDA(Backend):
     """CuPy arrays on device ``index``."""
 
     name = "cuda"

@@ -34,7 +34,7 @@ import torch
 
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._metrics import METRIC_CODES
-from .base import Backend, host_nonnegative_root, host_sinkhorn_dual, host_slice_reduce
+from .base import Backend
 
 __all__ = ["Torch", "TArray"]
 
@@ -796,7 +796,7 @@ class Torch(Backend):
 
     # --- the last steps of the algorithms -----------------------------------------------------
     def slice_reduce(self, w: Any, p: float, reduce: str, dtype: np.dtype) -> Any:
-        value = host_slice_reduce(self, _unwrap(w), p, reduce, dtype)  # the NumPy path's value, bit for bit
+        value = self.inner.slice_reduce(_unwrap(w), p, reduce, dtype)  # the NumPy path's value, bit for bit
         if not (isinstance(w, TArray) and w.requires_grad):
             return value
         t = w.t.to(torch.float64)
@@ -811,14 +811,14 @@ class Torch(Backend):
         return TArray(attach(_from_array(value, self.device), rebuilt))
 
     def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
-        out = host_nonnegative_root(_unwrap(value), p, dtype)
+        out = self.inner.nonnegative_root(_unwrap(value), p, dtype)
         if not (isinstance(value, TArray) and value.requires_grad):
             return out
         rebuilt = safe_root(value.t.to(torch.float64).clamp_min(0.0), p).reshape(())
         return TArray(attach(_from_array(out, self.device), rebuilt))
 
     def sinkhorn_dual(self, problem: SampleSinkhorn, sol: SinkhornSolution) -> Any:
-        value = host_sinkhorn_dual(_views(problem), _views(sol))
+        value = self.inner.sinkhorn_dual(_views(problem), _views(sol))
         if not _tracks(problem.x, problem.y, problem.a, problem.b):
             return value
         return TArray(attach(_from_array(np.asarray(value), self.device), self._samples_envelope(problem, sol)))
