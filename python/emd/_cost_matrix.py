@@ -10,9 +10,9 @@ import numpy as np
 from ._backend.base import Backend
 from ._dispatch import backend_for
 from ._metrics import METRIC_CODES
-from ._validation import cast, check_choice, check_finite, check_minkowski_p, largest_abs, result_float_dtype
+from ._validation import cast, check_choice, check_finite, check_p, largest_abs, result_float_dtype
 
-__all__ = ["cost_matrix", "homogeneous_costs"]
+__all__ = ["cost_matrix"]
 
 
 def _points(be: Backend, x: Any, name: str) -> Any:
@@ -71,7 +71,7 @@ def _cost_matrix(be: Backend, x: Any, y: Any, metric: Any, p: Any) -> Any:
         return _callable_cost(be.to_host(xc), be.to_host(yc), metric)
     check_choice(metric, "metric", tuple(METRIC_CODES))
     if metric == "minkowski":
-        q = 2.0 if p is None else check_minkowski_p(p, "p")
+        q = 2.0 if p is None else check_p(p, "p", allow_inf=True)
         if q == np.inf:  # the limit of the Minkowski metrics: Chebyshev's
             metric, q = "chebyshev", 2.0
     else:

@@ -19,7 +19,6 @@ __all__ = [
     "check_finite",
     "check_weights",
     "check_p",
-    "check_minkowski_p",
     "check_positive_int",
     "check_choice",
     "result_float_dtype",
@@ -174,22 +173,16 @@ def check_weights(weights: np.ndarray, values_shape: tuple[int, ...], name: str,
         raise ValueError(f"`{name}` sums to 0 along its last axis at batch index {idx}; each distribution needs positive total mass")
 
 
-def check_p(p: Any, name: str = "p") -> float:
+def check_p(p: Any, name: str = "p", *, allow_inf: bool = False) -> float:
+    """An order p >= 1, finite; with ``allow_inf`` also +inf (a Minkowski order:
+    inf is the Chebyshev metric, scipy's convention)."""
+    also = " or numpy.inf" if allow_inf else ""
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number >= 1, got {_describe(p)}")
+        raise TypeError(f"`{name}` must be a real number >= 1{also}, got {_describe(p)}")
     pf = float(p)
-    if not np.isfinite(pf) or pf < 1.0:
-        raise ValueError(f"`{name}` must be a finite number >= 1, got {p!r}")
-    return pf
-
-
-def check_minkowski_p(p: Any, name: str = "p") -> float:
-    """A Minkowski order: a real number >= 1, or +inf (the Chebyshev metric, scipy's convention)."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number >= 1 or numpy.inf, got {_describe(p)}")
-    pf = float(p)
-    if np.isnan(pf) or pf < 1.0:
-        raise ValueError(f"`{name}` must be a number >= 1 (or numpy.inf), got {p!r}")
+    if np.isnan(pf) or pf < 1.0 or (pf == np.inf and not allow_inf):
+        finite = "" if allow_inf else " finite"
+        raise ValueError(f"`{name}` must be a{finite} number >= 1{' (or numpy.inf)' if allow_inf else ''}, got {p!r}")
     return pf
 
 
