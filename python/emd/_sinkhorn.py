@@ -106,13 +106,20 @@ def _largest_sample_cost(xa: Any, ya: Any, code: int, power: float, dtype: Any) 
     return float(np.exp(log_cost))
 
 
+def _at_float32_default(tol: Any, dtype: Any) -> bool:
+    """A float32 solve at its default tol (DEFAULT_TOL): stopping at the resolution
+    limit above it is convergence as far as float32 goes, not a warning. float64
+    keeps its warning at the default 1e-9, as before the per-dtype defaults."""
+    return tol is None and np.dtype(dtype) == np.float32
+
+
 def _warn_unconverged(status: np.ndarray, err: np.ndarray, max_iter: int, tol: float, what: str,
-                      default_tol: bool = False) -> None:
+                      resolution_is_convergence: bool = False) -> None:
     """A ConvergenceWarning for each way the problems stopped early (``status``: strings);
-    with the default tol, reaching the precision's resolution is not one (DEFAULT_TOL)."""
+    with ``resolution_is_convergence`` (``_at_float32_default``) the resolution limit is not one."""
     status = np.asarray(status)
     err = np.asarray(err)
-    if default_tol:
+    if resolution_is_convergence:
         status = np.where(status == "resolution_limit", "converged", status)
     for code, advice in (
         ("max_iter_reached", "did not converge within max_iter={max_iter} iterations{where} (marginal error {worst:.3g} > tol {tol:g});"
@@ -365,7 +372,7 @@ def sinkhorn(
         sol = be.sinkhorn_dense(problem)
         plan = functools.partial(_dense_plan, be, problem, sol)  # a partial pickles; a closure does not
         return be.finish(_make_result(be, sol, problem.max_iter, problem.tol, dtype, problem.batched, (n, m), plan, "sinkhorn",
-                                        tol is None))
+                                        tol))
 
 
 def _dense_plan(be: Backend, problem: DenseSinkhorn, sol: SinkhornSolution) -> Any:
@@ -384,12 +391,12 @@ def _samples_plan(be: Backend, problem: SampleSinkhorn, sol: SinkhornSolution) -
 
 
 def _make_result(be: Backend, sol: SinkhornSolution, max_iter: int, tol: float, dtype: np.dtype, batched: bool,
-                 shape: tuple[int, int], plan_fn: Any, what: str, default_tol: bool = False) -> OTResult:
-    """The OTResult of a solve (after its warning): arrays (B,) for a batch,
+                 shape: tuple[int, int], plan_fn: Any, what: str, user_tol: Any) -> OTResult:
+    """The OTResult of a solve (after its warning; ``user_tol``: the tol the caller passed): arrays (B,) for a batch,
     scalars of ``dtype`` for one problem."""
     status = status_names(sol.status)
     err = sol.marginal_error.astype(dtype)
-    _warn_unconverged(status, be.to_host(sol.marginal_error), max_iter, tol, what, default_tol)
+    _warn_unconverged(status, be.to_host(sol.marginal_error), max_iter, tol, what, _at_float32_default(user_tol, dtype))
     if batched:
         return OTResult(
             cost=sol.cost.astype(dtype),
@@ -515,7 +522,7 @@ def sinkhorn_samples(
         plan = functools.partial(_samples_plan, be, problem, sol)
         return be.finish(
             _make_result(be, sol, problem.max_iter, problem.tol, dtype, False, shape, plan, "sinkhorn_samples",
-                         tol is None)
+                         tol)
         )
 
 
@@ -577,7 +584,7 @@ def sinkhorn_divergence(
             statuses.append(status_names(sol.status)[0])
             errors.append(float(be.to_host(sol.marginal_error)[0]))
         _warn_unconverged(np.array(statuses), np.array(errors), xy.max_iter, xy.tol, "sinkhorn_divergence",
-                          tol is None)
+                          _at_float32_default(tol, dtype))
         s = values[0] - 0.5 * values[1] - 0.5 * values[2]
         return be.finish(be.nonnegative_root(s, 1.0, dtype))
 
