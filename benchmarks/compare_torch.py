@@ -15,8 +15,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import fmt_time, machine_description, median_time, print_table  # noqa: E402
 

@@ -18,7 +18,7 @@ import emd
 
 PACKAGE = pathlib.Path(emd.__file__).resolve().parent
 # Modules that hold no algorithm: their private names are the package's shared vocabulary.
-SHARED = {"emd._validation", "emd._problems", "emd._result", "emd._metrics", "emd._warnings", "emd._dispatch",
+SHARED = {"emd._validation", "emd._numerics", "emd._problems", "emd._result", "emd._metrics", "emd._warnings", "emd._dispatch",
           "emd._backend", "emd._backend.base"}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._numerics import power_mean
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 
 __all__ = ["Backend", "KERNELS"]
@@ -59,7 +60,7 @@ class Backend:
         """The sliced distance of the (L,) 1-D distances ``w``: their max (``reduce="max"``)
         or their power mean (mean_l w_l^p)^(1/p), a scalar of ``dtype`` (in float64 on the host)."""
         wh = self.to_host(w).astype(np.float64)
-        value = float(wh.max()) if reduce == "max" else _power_mean(wh, p)
+        value = float(wh.max()) if reduce == "max" else float(power_mean(wh, p))
         return np.dtype(dtype).type(value)
 
     def nonnegative_root(self, value: Any, p: float, dtype: np.dtype) -> Any:
@@ -114,16 +115,3 @@ class Backend:
     def kr_estimate(self, critic: Critic, x_real: Any, x_fake: Any) -> Any:
         """(K,) float64 mean f_k(x_real) - mean f_k(x_fake), on the host."""
         raise NotImplementedError
-
-
-def _power_mean(w: np.ndarray, p: float) -> float:
-    """(mean_k w_k^p)^(1/p); when w^p leaves the normal range (w = 10 at p = 400),
-    the w are divided by their largest first (exact either way up to rounding)."""
-    with np.errstate(over="ignore", under="ignore"):
-        m = float(np.mean(w**p))
-    if 1e-280 <= m <= 1e280:
-        return m ** (1.0 / p)
-    s = float(w.max())
-    if s == 0.0:
-        return 0.0
-    return s * float(np.mean((w / s) ** p)) ** (1.0 / p)

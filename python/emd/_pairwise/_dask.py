@@ -26,8 +26,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import _engine
 from ._engine import Grid, Progress, pair_bytes
 from ._inputs import Side, Spec

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import emd
+from .._numerics import power_mean
 
 from ._inputs import Side, Spec
 
@@ -191,11 +192,6 @@ def _upper_values(spec: Spec, a: Prepared) -> np.ndarray:
     return out
 
 
-def _power_mean(w: np.ndarray, p: float) -> np.ndarray:
-    with np.errstate(over="ignore", under="ignore"):
-        return np.mean(w.astype(np.float64) ** p, axis=-1) ** (1.0 / p)
-
-
 def _tile_values(spec: Spec, a: Prepared, b: Prepared) -> Any:
     m, p = spec.metric, spec.p
     if _structured(a, b):
@@ -211,7 +207,7 @@ def _tile_values(spec: Spec, a: Prepared, b: Prepared) -> Any:
         wb = None if b.weights is None else b.weights[None, :]
         # One batched 1-D call for all pairs and directions: (a, b, L).
         w = emd.wasserstein_1d(a.values[:, None], b.values[None, :], wa, wb, p=p, assume_sorted=True)
-        return w.max(axis=-1) if spec.option("reduce") == "max" else _power_mean(w, p)
+        return w.max(axis=-1) if spec.option("reduce") == "max" else power_mean(w, p, axis=-1)
     if m == "tv":
         return 0.5 * lp_distances(a.values, b.values, 1.0)
     if m in ("kl", "js"):
