@@ -29,11 +29,11 @@ SortFunction numpy_sort(int type_num) {
     return reinterpret_cast<SortFunction>(f);
 }
 
+// The checks both entry points share: shapes, weights, pairs in range, p.
 template <class T>
-carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
-                         const carray<T>& v, const std::optional<carray<T>>& v_weights,
-                         const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
-                         double p, bool assume_sorted) {
+void check_pairs(const carray<T>& u, const std::optional<carray<T>>& u_weights, const carray<T>& v,
+                 const std::optional<carray<T>>& v_weights, const carray<std::int64_t>& pair_u,
+                 const carray<std::int64_t>& pair_v, double p) {
     require(u.ndim() == 2 && v.ndim() == 2, "u and v must be 2-D (rows, n)");
     require(u.shape(1) > 0 && v.shape(1) > 0, "u and v rows must be nonempty");
     // Weights: u's shape, or one row (n,) shared by all of u's rows.
@@ -53,8 +53,21 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
                     pair_v.data()[k] < v.shape(0),
                 "pair index out of range");
     }
-    Rows<T> ru{u.data(), ptr_or_null(u_weights), u.shape(0), u.shape(1), u_weights && u_weights->ndim() == 1};
-    Rows<T> rv{v.data(), ptr_or_null(v_weights), v.shape(0), v.shape(1), v_weights && v_weights->ndim() == 1};
+}
+
+template <class T>
+Rows<T> rows_of(const carray<T>& x, const std::optional<carray<T>>& w) {
+    return {x.data(), ptr_or_null(w), x.shape(0), x.shape(1), w && w->ndim() == 1};
+}
+
+template <class T>
+carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
+                         const carray<T>& v, const std::optional<carray<T>>& v_weights,
+                         const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
+                         double p, bool assume_sorted) {
+    check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
+    const std::int64_t num_pairs = pair_u.shape(0);
+    const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
     SortFunctions sorts;  // only T's sort and the uint64 one are used
     if (!assume_sorted) {
         (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
@@ -69,6 +82,33 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
     return out;
 }
 
+// (W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights (K, n) or None, dW/dv_weights or None).
+template <class T>
+py::tuple wasserstein_1d_gradients(const carray<T>& u, const std::optional<carray<T>>& u_weights,
+                                   const carray<T>& v, const std::optional<carray<T>>& v_weights,
+                                   const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
+                                   double p, bool u_weight_gradient, bool v_weight_gradient, int num_threads) {
+    check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
+    require(!u_weight_gradient || u_weights, "u_weight_gradient needs u_weights");
+    require(!v_weight_gradient || v_weights, "v_weight_gradient needs v_weights");
+    const std::int64_t num_pairs = pair_u.shape(0), n = u.shape(1), m = v.shape(1);
+    const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
+    SortFunctions sorts;
+    sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    carray<T> value(num_pairs), d_u({num_pairs, n}), d_v({num_pairs, m});
+    std::optional<carray<T>> d_uw, d_vw;
+    if (u_weight_gradient) d_uw.emplace(std::vector<py::ssize_t>{num_pairs, n});
+    if (v_weight_gradient) d_vw.emplace(std::vector<py::ssize_t>{num_pairs, m});
+    OneDGradients<T> out{value.mutable_data(), d_u.mutable_data(), d_v.mutable_data(),
+                         d_uw ? d_uw->mutable_data() : nullptr, d_vw ? d_vw->mutable_data() : nullptr};
+    {
+        py::gil_scoped_release release;
+        emd::wasserstein_1d_gradients<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, num_threads, sorts, out);
+    }
+    py::object none = py::none();
+    return py::make_tuple(value, d_u, d_v, d_uw ? py::object(*d_uw) : none, d_vw ? py::object(*d_vw) : none);
+}
+
 }  // namespace
 
 void bind_one_d(py::module_& m) {
@@ -78,6 +118,15 @@ void bind_one_d(py::module_& m) {
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
     m.def("wasserstein_1d", &wasserstein_1d<double>, doc, py::arg("u"), py::arg("u_weights"), py::arg("v"),
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
+    const char* grad_doc =
+        "(W_p, dW/du, dW/dv, dW/du_weights or None, dW/dv_weights or None) for each pair, the derivatives "
+        "per pair in the rows' own order; num_threads <= 0: the OpenMP default.";
+    m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<float>, grad_doc, py::arg("u"), py::arg("u_weights"),
+          py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"),
+          py::arg("u_weight_gradient"), py::arg("v_weight_gradient"), py::arg("num_threads") = 0);
+    m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<double>, grad_doc, py::arg("u"),
+          py::arg("u_weights"), py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"),
+          py::arg("p"), py::arg("u_weight_gradient"), py::arg("v_weight_gradient"), py::arg("num_threads") = 0);
 }
 
 }  // namespace emd::bindings

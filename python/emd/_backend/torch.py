@@ -712,6 +712,79 @@ def one_d_rebuild(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, p: float) 
     return (dq * (gap if p == 1.0 else gap**p)).sum(-1)
 
 
+def _one_d_rebuilt(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, pr: OneD) -> torch.Tensor:
+    """W_p of the problem's pairs as torch operations on the rows u (U, n), v (V, m)
+    and their weights ((U, n), (n,) shared, or None): :func:`one_d_rebuild` of the
+    paired rows, then the root with a zero subgradient at 0."""
+    iu = torch.from_numpy(pr.pair_u).to(u.device)
+    iv = torch.from_numpy(pr.pair_v).to(v.device)
+    k = iu.shape[0]
+
+    def paired(w: Any, idx: torch.Tensor) -> Any:
+        if w is None:
+            return None
+        return w.expand(k, w.shape[-1]) if w.ndim == 1 else w[idx]
+
+    return safe_root(one_d_rebuild(u[iu], paired(uw, iu), v[iv], paired(vw, iv), pr.p), pr.p)
+
+
+def _rows_gradient(d: torch.Tensor, grad: torch.Tensor, pairs: np.ndarray, num_rows: int, shared: bool) -> torch.Tensor:
+    """The gradient of rows (num_rows, n) (or of one shared row (n,)) from the
+    per-pair derivatives d (K, n) of the K values, each scaled by its grad_output."""
+    g = grad.to(d.dtype)[:, None] * d
+    if shared:
+        return g.sum(0)
+    if pairs.shape[0] == num_rows and np.array_equal(pairs, np.arange(num_rows)):
+        return g  # row k with pair k: the common case, no scatter
+    idx = torch.from_numpy(pairs).to(d.device)
+    return torch.zeros((num_rows, d.shape[1]), dtype=d.dtype, device=d.device).index_add_(0, idx, g)
+
+
+class _OneDGradients(torch.autograd.Function):
+    """W_p of the pairs of a 1-D problem, the kernel's value, with the kernel's
+    per-sample derivatives (computed in the walk that computes the value, one
+    sort per row): the backward is a product by grad_output per pair (a sum
+    over pairs where rows or a weight row are shared), no sort and no host sync.
+
+    Those derivatives are constants of this graph, so a backward that builds a
+    graph (``create_graph=True``) differentiates the torch rebuild of the value
+    instead (:func:`_one_d_rebuilt`), whose second derivatives are exact almost
+    everywhere: double backward and gradgradcheck work as before.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, owner: tuple) -> torch.Tensor:
+        backend, pr = owner
+        need = ctx.needs_input_grad
+        value, du, dv, duw, dvw = backend.inner.wasserstein_1d_gradients(
+            _views(pr), (need[1], need[3]), torch.get_num_threads())
+        ctx.save_for_backward(u, uw, v, vw)
+        ctx.problem = pr
+        ctx.derivatives = tuple(None if d is None else torch.from_numpy(d) for d in (du, duw, dv, dvw))
+        return torch.from_numpy(value)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        pr = ctx.problem
+        need = ctx.needs_input_grad[:4]
+        if torch.is_grad_enabled():  # create_graph=True: differentiate the rebuild
+            inputs = ctx.saved_tensors
+            wanted = [t for t, n in zip(inputs, need) if n]
+            with torch.enable_grad():
+                rebuilt = _one_d_rebuilt(*inputs, pr)
+                grads = iter(torch.autograd.grad(rebuilt, wanted, grad, create_graph=True, allow_unused=True))
+            out = [next(grads) if n else None for n in need]
+            return (*[g if g is not None or not n else torch.zeros_like(t) for g, n, t in zip(out, need, inputs)],
+                    None)
+        u, uw, v, vw = ctx.saved_tensors
+        du, duw, dv, dvw = ctx.derivatives
+        gu = _rows_gradient(du, grad, pr.pair_u, u.shape[0], False) if need[0] else None
+        guw = _rows_gradient(duw, grad, pr.pair_u, u.shape[0], uw.ndim == 1) if need[1] else None
+        gv = _rows_gradient(dv, grad, pr.pair_v, v.shape[0], False) if need[2] else None
+        gvw = _rows_gradient(dvw, grad, pr.pair_v, v.shape[0], vw.ndim == 1) if need[3] else None
+        return gu, guw, gv, gvw, None
+
+
 class Torch(Backend):
     name = "torch"
 
@@ -826,20 +899,15 @@ class Torch(Backend):
     # --- kernels ----------------------------------------------------------------------------
     def wasserstein_1d(self, problem: OneD) -> Any:
         pr = problem
-        value = self._wrap(self.inner.wasserstein_1d(_views(pr)))
         if not _tracks(pr.u, pr.v, pr.u_weights, pr.v_weights):
-            return value
-        dev = self.device
-        iu, iv = _from_array(pr.pair_u, dev), _from_array(pr.pair_v, dev)
-        k, n, m = iu.shape[0], pr.u.shape[-1], pr.v.shape[-1]
-
-        def weights(w: Any, idx: torch.Tensor, length: int) -> Any:
-            if w is None:
-                return None
-            return w.t.expand(k, length) if w.ndim == 1 else w.t[idx]
-
-        wpp = one_d_rebuild(pr.u.t[iu], weights(pr.u_weights, iu, n), pr.v.t[iv], weights(pr.v_weights, iv, m), pr.p)
-        return TArray(attach(value.t, safe_root(wpp, pr.p)))
+            return self._wrap(self.inner.wasserstein_1d(_views(pr)))
+        if type(self.inner).wasserstein_1d_gradients is not Backend.wasserstein_1d_gradients:
+            # The kernel's gradients, from the walk that computes the value.
+            return TArray(_OneDGradients.apply(pr.u.t, _t_or_none(pr.u_weights), pr.v.t, _t_or_none(pr.v_weights),
+                                               (self, pr)))
+        value = self._wrap(self.inner.wasserstein_1d(_views(pr)))
+        return TArray(attach(value.t, _one_d_rebuilt(pr.u.t, _t_or_none(pr.u_weights), pr.v.t,
+                                                     _t_or_none(pr.v_weights), pr)))
 
     def divergence(self, kind: str, p: Any, q: Any, axis: int) -> Any:
         value = self._wrap(self.inner.divergence(kind, _unwrap(p), _unwrap(q), axis))
