@@ -127,12 +127,14 @@ class TArray:
     n + m - 1 entries it uses without it.
     """
 
-    __slots__ = ("_t", "_v", "_make", "recipe", "device")
+    __slots__ = ("_t", "_v", "_make", "recipe", "device", "_make_requires_grad")
     __array_priority__ = 1000  # NumPy's binary operators defer to ours
 
-    def __init__(self, t: Any = None, v: Any = None, make: Any = None, recipe: Any = None, device: Any = None) -> None:
+    def __init__(self, t: Any = None, v: Any = None, make: Any = None, recipe: Any = None, device: Any = None,
+                 make_requires_grad: bool = False) -> None:
         self._t, self._v, self._make, self.recipe = t, v, make, recipe
         self.device = t.device if t is not None else device
+        self._make_requires_grad = make_requires_grad
 
     @property
     def t(self) -> torch.Tensor:
@@ -148,7 +150,9 @@ class TArray:
 
     @property
     def requires_grad(self) -> bool:
-        return (self._t is None and self.recipe is not None) or (self._t is not None and self._t.requires_grad)
+        if self._t is None:
+            return self.recipe is not None or self._make_requires_grad
+        return self._t.requires_grad
 
     # --- metadata ---------------------------------------------------------------------------
     @property
@@ -225,14 +229,18 @@ class TArray:
     def _reduction(self, name: str, axis: Any, dtype: Any, keepdims: bool) -> TArray:
         # The value is NumPy's (its pairwise summation order: results equal the NumPy
         # path's bit for bit); torch's sum only carries the gradient.
-        value = getattr(self.v, name)(axis=axis, dtype=dtype, keepdims=keepdims)
-        tv = _from_array(np.asarray(value), self.device)
+        # The graph is built on first use of the result's tensor only: checks that read
+        # the value (check_finite's sum of a million projections) pay no torch reduction.
+        value = np.asarray(getattr(self.v, name)(axis=axis, dtype=dtype, keepdims=keepdims))
         if not (self.requires_grad and torch.is_grad_enabled()):
-            return TArray(tv)
-        t = self.t if dtype is None else self.t.to(torch_dtype(dtype))
-        dims = tuple(range(t.ndim)) if axis is None else axis
-        rebuilt = getattr(torch, name)(t, dim=dims, keepdim=keepdims)
-        return TArray(attach(tv, rebuilt))
+            return TArray(_from_array(value, self.device), value)
+
+        def make() -> torch.Tensor:
+            t = self.t if dtype is None else self.t.to(torch_dtype(dtype))
+            dims = tuple(range(t.ndim)) if axis is None else axis
+            return attach(_from_array(value, self.device), getattr(torch, name)(t, dim=dims, keepdim=keepdims))
+
+        return TArray(None, value, make=make, device=self.device, make_requires_grad=True)
 
     def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> TArray:
         return self._reduction("sum", axis, dtype, keepdims)
