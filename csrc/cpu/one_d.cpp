@@ -536,13 +536,15 @@ double pair_distance(bool u_weighted, bool v_weighted, UW uw, UU uu, VW vw, VU v
 // key's top 64 - b bits over its b-bit index and sorted as one uint64 (the
 // vectorized sort, as for the weighted rows); points whose top bits agree are
 // then put in (value, index) order. For float32 below 2^32 points the key
-// keeps all its bits, so agreeing top bits are equal values, already in index
-// order; for float64 they are ties or values within a relative 2^-(52 - b).
+// keeps all its bits: agreeing top bits are equal values, already in index
+// order, and the sorted values are decoded from the keys (no gather). For
+// float64 they are ties or values within a relative 2^-(52 - b).
 template <class T>
 void argsort_row(const T* x, std::int64_t n, std::int64_t* perm, T* xs, std::uint64_t* packed,
                  const SortFunctions& sorts) {
     const int b = index_bits(n);
     const std::uint64_t low = (std::uint64_t(1) << b) - 1;
+    const bool whole_keys = sizeof(T) == 4 && b <= 32;
     for (std::int64_t i = 0; i < n; ++i) {
         std::uint64_t key;
         if constexpr (sizeof(T) == 4) key = std::uint64_t(float_to_key(x[i])) << 32;
@@ -551,45 +553,83 @@ void argsort_row(const T* x, std::int64_t n, std::int64_t* perm, T* xs, std::uin
     }
     sorts.sort_u64(packed, n, nullptr);
     for (std::int64_t i = 0; i < n; ++i) perm[i] = std::int64_t(packed[i] & low);
-    if (sizeof(T) == 8 || b > 32) {
-        const auto by_value = [x](std::int64_t l, std::int64_t r) { return x[l] < x[r] || (x[l] == x[r] && l < r); };
-        for (std::int64_t s = 0; s < n;) {
-            std::int64_t e = s + 1;
-            while (e < n && (packed[e] ^ packed[s]) <= low) ++e;
-            if (e - s > 1) std::sort(perm + s, perm + e, by_value);
-            s = e;
-        }
+    if (whole_keys) {
+        if constexpr (sizeof(T) == 4)
+            for (std::int64_t i = 0; i < n; ++i) xs[i] = key_to_float<float>(std::uint32_t(packed[i] >> 32));
+        return;
+    }
+    const auto by_value = [x](std::int64_t l, std::int64_t r) { return x[l] < x[r] || (x[l] == x[r] && l < r); };
+    for (std::int64_t s = 0; s < n;) {
+        std::int64_t e = s + 1;
+        while (e < n && (packed[e] ^ packed[s]) <= low) ++e;
+        if (e - s > 1) std::sort(perm + s, perm + e, by_value);
+        s = e;
     }
     for (std::int64_t i = 0; i < n; ++i) xs[i] = x[perm[i]];
 }
 
-// Every row of one side, argsorted: the permutation, the sorted values and,
-// for weighted rows, the weights in the same order.
+// One argsorted row: the permutation, the sorted values and (weighted rows)
+// the weights in the same order.
+template <class T>
+struct ArgsortedRow {
+    const std::int64_t* perm;
+    const T* x;
+    const T* w;
+};
+
+// One thread's buffers for sorting a row of one side.
+template <class T>
+struct RowScratch {
+    Buffer<std::uint64_t> packed;
+    Buffer<std::int64_t> perm;
+    Buffer<T> values, weights;
+};
+
+// The rows of one side as the pairs read them. Rows that several pairs share
+// (more pairs than rows: broadcasting) are argsorted once up front; otherwise
+// each pair sorts its row into its thread's buffers right before its walk,
+// so that the sorted row is still in cache when the walk and the scatter of
+// the gradient read it (one pass over memory instead of three).
 template <class T>
 struct ArgsortedRows {
     const Rows<T>* rows;
+    bool presorted;
     Buffer<std::int64_t> perm;
     Buffer<T> values, weights;
 
-    explicit ArgsortedRows(const Rows<T>& r) : rows(&r) {
+    ArgsortedRows(const Rows<T>& r, std::int64_t num_pairs) : rows(&r), presorted(num_pairs > r.num_rows) {
+        if (!presorted) return;
         const std::size_t size = std::size_t(r.num_rows * r.n);
         perm.resize(size);
         values.resize(size);
         if (r.weights) weights.resize(size);
     }
-    void sort(std::int64_t r, Buffer<std::uint64_t>& packed, const SortFunctions& sorts) {
+    void sort_into(std::int64_t r, std::int64_t* pr, T* xs, T* ws, Buffer<std::uint64_t>& packed,
+                   const SortFunctions& sorts) const {
         const std::int64_t n = rows->n;
         packed.resize(std::size_t(n));
-        std::int64_t* pr = perm.data() + r * n;
-        argsort_row(rows->values + r * n, n, pr, values.data() + r * n, packed.data(), sorts);
-        if (const T* w = rows->weights_of(r)) {
-            T* ws = weights.data() + r * n;
+        argsort_row(rows->values + r * n, n, pr, xs, packed.data(), sorts);
+        if (const T* w = rows->weights_of(r))
             for (std::int64_t i = 0; i < n; ++i) ws[i] = w[pr[i]];
-        }
     }
-    const std::int64_t* perm_of(std::int64_t r) const { return perm.data() + r * rows->n; }
-    const T* values_of(std::int64_t r) const { return values.data() + r * rows->n; }
-    const T* weights_of(std::int64_t r) const { return rows->weights ? weights.data() + r * rows->n : nullptr; }
+    void presort(std::int64_t r, Buffer<std::uint64_t>& packed, const SortFunctions& sorts) {
+        const std::int64_t off = r * rows->n;
+        sort_into(r, perm.data() + off, values.data() + off, rows->weights ? weights.data() + off : nullptr, packed,
+                  sorts);
+    }
+    ArgsortedRow<T> row(std::int64_t r, RowScratch<T>& s, const SortFunctions& sorts) const {
+        const std::int64_t n = rows->n;
+        if (presorted) {
+            const std::int64_t off = r * n;
+            return {perm.data() + off, values.data() + off, rows->weights ? weights.data() + off : nullptr};
+        }
+        s.perm.resize(std::size_t(n));
+        s.values.resize(std::size_t(n));
+        if (rows->weights) s.weights.resize(std::size_t(n));
+        T* ws = rows->weights ? s.weights.data() : nullptr;
+        sort_into(r, s.perm.data(), s.values.data(), ws, s.packed, sorts);
+        return {s.perm.data(), s.values.data(), ws};
+    }
 };
 
 // One sorted row as the gradient walk reads it (w == nullptr: uniform).
@@ -723,29 +763,31 @@ void wasserstein_1d_gradients(const Rows<T>& u, const Rows<T>& v, const std::int
     if ((out.d_u_weights && !u.weights) || (out.d_v_weights && !v.weights))
         throw std::invalid_argument("weight gradients need weights on that side");
     const int threads = thread_count(num_threads);
-    ArgsortedRows<T> su(u), sv(v);
-    const std::int64_t total_rows = u.num_rows + v.num_rows;
-    const bool many_rows = threads > 1 && total_rows > 1 &&
-                           u.num_rows * u.n + v.num_rows * v.n >= k_parallel_min_points;
+    ArgsortedRows<T> su(u, num_pairs), sv(v, num_pairs);
+    if (su.presorted || sv.presorted) {
+        const std::int64_t nu = su.presorted ? u.num_rows : 0, nv = sv.presorted ? v.num_rows : 0;
+        const bool many_rows = threads > 1 && nu + nv > 1 && nu * u.n + nv * v.n >= k_parallel_min_points;
 #pragma omp parallel num_threads(threads) if (many_rows)
-    {
-        Buffer<std::uint64_t> packed;
+        {
+            Buffer<std::uint64_t> packed;
 #pragma omp for schedule(dynamic, 1)
-        for (std::int64_t r = 0; r < total_rows; ++r) {
-            if (r < u.num_rows) su.sort(r, packed, sorts);
-            else sv.sort(r - u.num_rows, packed, sorts);
+            for (std::int64_t r = 0; r < nu + nv; ++r) {
+                if (r < nu) su.presort(r, packed, sorts);
+                else sv.presort(r - nu, packed, sorts);
+            }
         }
     }
     const std::int64_t n = u.n, m = v.n;
     const bool many_pairs = threads > 1 && num_pairs > 1 && num_pairs * (n + m) >= k_parallel_min_points;
 #pragma omp parallel num_threads(threads) if (many_pairs)
     {
+        RowScratch<T> scratch_u, scratch_v;
         Buffer<double> scratch(std::size_t(2 * (n + m)));
         double *gu = scratch.data(), *gv = gu + n, *gl_u = gv + m, *gl_v = gl_u + n;
 #pragma omp for schedule(dynamic, 4)
         for (std::int64_t k = 0; k < num_pairs; ++k) {
-            const std::int64_t iu = pair_u[k], iv = pair_v[k];
-            const SortedSide<T> a{su.values_of(iu), su.weights_of(iu), n}, b{sv.values_of(iv), sv.weights_of(iv), m};
+            const ArgsortedRow<T> ru = su.row(pair_u[k], scratch_u, sorts), rv = sv.row(pair_v[k], scratch_v, sorts);
+            const SortedSide<T> a{ru.x, ru.w, n}, b{rv.x, rv.w, m};
             // The value by the same walks as wasserstein_1d, over the same sorted rows.
             const double W = pair_distance(
                 a.w != nullptr, b.w != nullptr, [&] { return WeightedRow<T>{a.x, a.w, n}; },
@@ -753,12 +795,11 @@ void wasserstein_1d_gradients(const Rows<T>& u, const Rows<T>& v, const std::int
                 [&] { return UniformRow<T>{b.x, m}; }, p);
             out.value[k] = T(W);
             gradient_walk(a, b, p, W, gu, gv, out.d_u_weights ? gl_u : nullptr, out.d_v_weights ? gl_v : nullptr);
-            const std::int64_t *pu = su.perm_of(iu), *pv = sv.perm_of(iv);
             T *du = out.d_u + k * n, *dv = out.d_v + k * m;
-            for (std::int64_t i = 0; i < n; ++i) du[pu[i]] = T(gu[i]);
-            for (std::int64_t j = 0; j < m; ++j) dv[pv[j]] = T(gv[j]);
-            if (out.d_u_weights) weight_gradient(a.w, gl_u, n, pu, out.d_u_weights + k * n);
-            if (out.d_v_weights) weight_gradient(b.w, gl_v, m, pv, out.d_v_weights + k * m);
+            for (std::int64_t i = 0; i < n; ++i) du[ru.perm[i]] = T(gu[i]);
+            for (std::int64_t j = 0; j < m; ++j) dv[rv.perm[j]] = T(gv[j]);
+            if (out.d_u_weights) weight_gradient(a.w, gl_u, n, ru.perm, out.d_u_weights + k * n);
+            if (out.d_v_weights) weight_gradient(b.w, gl_v, m, rv.perm, out.d_v_weights + k * m);
         }
     }
 }

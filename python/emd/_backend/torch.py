@@ -736,6 +736,13 @@ def _one_d_rebuilt(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, pr: OneD)
     return safe_root(one_d_rebuild(u[iu], paired(uw, iu), v[iv], paired(vw, iv), pr.p), pr.p)
 
 
+def kernel_threads() -> int:
+    """The threads an emd kernel called from torch may use: torch's intra-op count
+    (``torch.set_num_threads``), so that emd's OpenMP team and torch's add up to
+    what the user allowed instead of each taking every core."""
+    return torch.get_num_threads()
+
+
 def _rows_gradient(d: torch.Tensor, grad: torch.Tensor, pairs: np.ndarray, num_rows: int, shared: bool) -> torch.Tensor:
     """The gradient of rows (num_rows, n) (or of one shared row (n,)) from the
     per-pair derivatives d (K, n) of the K values, each scaled by its grad_output."""
@@ -765,7 +772,7 @@ class _OneDGradients(torch.autograd.Function):
         backend, pr = owner
         need = ctx.needs_input_grad
         value, du, dv, duw, dvw = backend.inner.wasserstein_1d_gradients(
-            _views(pr), (need[1], need[3]), torch.get_num_threads())
+            _views(pr), (need[1], need[3]), kernel_threads())
         ctx.save_for_backward(u, uw, v, vw)
         ctx.problem = pr
         ctx.derivatives = tuple(None if d is None else torch.from_numpy(d) for d in (du, duw, dv, dvw))
