@@ -78,15 +78,6 @@ class Backend:
         """(K,) W_p of the problem's pairs, in its dtype."""
         raise NotImplementedError
 
-    def wasserstein_1d_gradients(self, problem: OneD, weight_gradients: tuple[bool, bool],
-                                 num_threads: int = 0) -> Any:
-        """Optional: (W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights (K, n) or None,
-        dW/dv_weights (K, m) or None) for each pair, from one sort and walk (the
-        derivatives of pair k in the order of rows pair_u[k], pair_v[k]); the weights'
-        are computed where ``weight_gradients`` says so. None where the backend has no
-        such kernel (a differentiating backend then rebuilds the value instead)."""
-        return None
-
     def divergence(self, kind: str, p: Any, q: Any, axis: int) -> Any:
         """TV, KL or JS (``kind``) of histograms p, q (same ndim, broadcasting, not
         normalized) along ``axis``: the batch shape's array, in float64."""

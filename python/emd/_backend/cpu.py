@@ -67,14 +67,6 @@ class CPU(Backend):
             problem.pair_u, problem.pair_v, problem.p, problem.assume_sorted,
         )
 
-    def wasserstein_1d_gradients(self, problem: OneD, weight_gradients: tuple[bool, bool],
-                                 num_threads: int = 0) -> tuple:
-        pr = problem
-        return _core.wasserstein_1d_gradients(
-            pr.u, pr.u_weights, pr.v, pr.v_weights, pr.pair_u, pr.pair_v, pr.p,
-            *weight_gradients, num_threads,
-        )
-
     def divergence(self, kind: str, p: np.ndarray, q: np.ndarray, axis: int) -> np.ndarray:
         # Normalized in float64 (float32 inputs too: the terms and their sums in
         # float64, the result rounded once by the caller).

@@ -35,6 +35,7 @@ import torch
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._metrics import METRIC_CODES
 from .base import Backend
+from .torch_ops import paired_wasserstein_1d
 
 __all__ = ["Torch", "TArray"]
 
@@ -743,63 +744,6 @@ def kernel_threads() -> int:
     return torch.get_num_threads()
 
 
-def _rows_gradient(d: torch.Tensor, grad: torch.Tensor, pairs: np.ndarray, num_rows: int, shared: bool) -> torch.Tensor:
-    """The gradient of rows (num_rows, n) (or of one shared row (n,)) from the
-    per-pair derivatives d (K, n) of the K values, each scaled by its grad_output."""
-    g = grad.to(d.dtype)[:, None] * d
-    if shared:
-        return g.sum(0)
-    if pairs.shape[0] == num_rows and np.array_equal(pairs, np.arange(num_rows)):
-        return g  # row k with pair k: the common case, no scatter
-    idx = torch.from_numpy(pairs).to(d.device)
-    return torch.zeros((num_rows, d.shape[1]), dtype=d.dtype, device=d.device).index_add_(0, idx, g)
-
-
-class _OneDGradients(torch.autograd.Function):
-    """W_p of the pairs of a 1-D problem, the kernel's value, with the kernel's
-    per-sample derivatives (computed in the walk that computes the value, one
-    sort per row): the backward is a product by grad_output per pair (a sum
-    over pairs where rows or a weight row are shared), no sort and no host sync.
-
-    Those derivatives are constants of this graph, so a backward that builds a
-    graph (``create_graph=True``) differentiates the torch rebuild of the value
-    instead (:func:`_one_d_rebuilt`), whose second derivatives are exact almost
-    everywhere: double backward and gradgradcheck work as before.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, owner: tuple) -> torch.Tensor:
-        backend, pr = owner
-        need = ctx.needs_input_grad
-        value, du, dv, duw, dvw = backend.inner.wasserstein_1d_gradients(
-            _views(pr), (need[1], need[3]), kernel_threads())
-        ctx.save_for_backward(u, uw, v, vw)
-        ctx.problem = pr
-        ctx.derivatives = tuple(None if d is None else torch.from_numpy(d) for d in (du, duw, dv, dvw))
-        return torch.from_numpy(value)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
-        pr = ctx.problem
-        need = ctx.needs_input_grad[:4]
-        if torch.is_grad_enabled():  # create_graph=True: differentiate the rebuild
-            inputs = ctx.saved_tensors
-            wanted = [t for t, n in zip(inputs, need) if n]
-            with torch.enable_grad():
-                rebuilt = _one_d_rebuilt(*inputs, pr)
-                grads = iter(torch.autograd.grad(rebuilt, wanted, grad, create_graph=True, allow_unused=True))
-            out = [next(grads) if n else None for n in need]
-            return (*[g if g is not None or not n else torch.zeros_like(t) for g, n, t in zip(out, need, inputs)],
-                    None)
-        u, uw, v, vw = ctx.saved_tensors
-        du, duw, dv, dvw = ctx.derivatives
-        gu = _rows_gradient(du, grad, pr.pair_u, u.shape[0], False) if need[0] else None
-        guw = _rows_gradient(duw, grad, pr.pair_u, u.shape[0], uw.ndim == 1) if need[1] else None
-        gv = _rows_gradient(dv, grad, pr.pair_v, v.shape[0], False) if need[2] else None
-        gvw = _rows_gradient(dvw, grad, pr.pair_v, v.shape[0], vw.ndim == 1) if need[3] else None
-        return gu, guw, gv, gvw, None
-
-
 class Torch(Backend):
     name = "torch"
 
@@ -916,10 +860,19 @@ class Torch(Backend):
         pr = problem
         if not _tracks(pr.u, pr.v, pr.u_weights, pr.v_weights):
             return self._wrap(self.inner.wasserstein_1d(_views(pr)))
-        if type(self.inner).wasserstein_1d_gradients is not Backend.wasserstein_1d_gradients:
-            # The kernel's gradients, from the walk that computes the value.
-            return TArray(_OneDGradients.apply(pr.u.t, _t_or_none(pr.u_weights), pr.v.t, _t_or_none(pr.v_weights),
-                                               (self, pr)))
+        if self.inner.host:
+            # The kernel's gradients, from the walk that computes the value (torch_ops.py):
+            # rows paired k with k, so broadcast rows are gathered first (autograd of the
+            # gather sums their gradients); a weight row (n,) shared by every pair stays one.
+            def paired(x: Any, pairs: np.ndarray) -> Any:
+                if x is None or x.ndim == 1 or (x.shape[0] == len(pairs) and
+                                                np.array_equal(pairs, np.arange(len(pairs)))):
+                    return x
+                return x[torch.from_numpy(pairs).to(x.device)]
+
+            u, uw, v, vw = (_t_or_none(a) for a in (pr.u, pr.u_weights, pr.v, pr.v_weights))
+            return TArray(paired_wasserstein_1d(paired(u, pr.pair_u), paired(uw, pr.pair_u), paired(v, pr.pair_v),
+                                                paired(vw, pr.pair_v), pr.p, kernel_threads()))
         value = self._wrap(self.inner.wasserstein_1d(_views(pr)))
         return TArray(attach(value.t, _one_d_rebuilt(pr.u.t, _t_or_none(pr.u_weights), pr.v.t,
                                                      _t_or_none(pr.v_weights), pr)))

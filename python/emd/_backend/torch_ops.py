@@ -1,0 +1,103 @@
+"""emd's 1-D kernel as a ``torch.library`` custom op: visible to ``torch.compile``.
+
+``emd::wasserstein_1d_gradients`` takes K paired rows and returns W_p of each
+pair with its per-sample derivatives, computed by the C++ kernel in the walk
+that computes the value (``_core.wasserstein_1d_gradients``). Registered with
+
+- a fake (meta) implementation: output shapes from input shapes, so dynamo and
+  AOTAutograd trace through the op instead of breaking the graph;
+- its autograd: d/du = grad_output[:, None] * dW/du (and likewise v and the
+  weights; a shared weight row (n,) sums over the pairs). A backward that
+  builds a graph (``create_graph=True``) differentiates the torch rebuild of
+  the value instead, whose second derivatives are exact almost everywhere.
+
+CPU tensors only (the CUDA kernels keep the rebuild in ``torch.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from .. import _core
+
+__all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d"]
+
+
+@torch.library.custom_op("emd::wasserstein_1d_gradients", mutates_args=(), device_types="cpu")
+def wasserstein_1d_with_gradients(u: torch.Tensor, u_weights: Optional[torch.Tensor], v: torch.Tensor,
+                                  v_weights: Optional[torch.Tensor], p: float, u_weight_gradient: bool,
+                                  v_weight_gradient: bool, num_threads: int
+                                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights, dW/dv_weights) of the
+    pairs (u[k], v[k]) of rows u (K, n), v (K, m); weights (K, n), (n,) or None.
+    A weight derivative not asked for is an empty tensor."""
+    def arr(t: Any) -> Any:
+        return None if t is None else t.detach().contiguous().numpy()
+
+    pairs = np.arange(u.shape[0], dtype=np.int64)
+    value, du, dv, duw, dvw = _core.wasserstein_1d_gradients(
+        arr(u), arr(u_weights), arr(v), arr(v_weights), pairs, pairs, p, u_weight_gradient, v_weight_gradient,
+        num_threads)
+    def out(d: Any) -> torch.Tensor:  # a fresh empty tensor each: outputs may not alias
+        return u.new_empty((0,)) if d is None else torch.from_numpy(d)
+
+    return out(value), out(du), out(dv), out(duw), out(dvw)
+
+
+@wasserstein_1d_with_gradients.register_fake
+def _(u: torch.Tensor, u_weights: Optional[torch.Tensor], v: torch.Tensor, v_weights: Optional[torch.Tensor],
+      p: float, u_weight_gradient: bool, v_weight_gradient: bool, num_threads: int) -> tuple:
+    k, n, m = u.shape[0], u.shape[1], v.shape[1]
+    return (u.new_empty((k,)), u.new_empty((k, n)), v.new_empty((k, m)),
+            u.new_empty((k, n) if u_weight_gradient else (0,)), v.new_empty((k, m) if v_weight_gradient else (0,)))
+
+
+def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+    u, uw, v, vw, p = inputs[:5]
+    ctx.save_for_backward(u, uw, v, vw, *output[1:])
+    ctx.p = p
+
+
+def _backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
+    # The derivative outputs are constants of the graph (their own grads, `unused`,
+    # are dropped): only W_p is differentiable.
+    u, uw, v, vw, du, dv, duw, dvw = ctx.saved_tensors
+    need = ctx.needs_input_grad[:4]
+    if torch.is_grad_enabled():  # create_graph=True: the differentiable rebuild
+        from .torch import one_d_rebuild, safe_root
+
+        inputs = (u, uw, v, vw)
+        wanted = [t for t, n in zip(inputs, need) if n]
+
+        def paired(w: Any) -> Any:
+            return None if w is None else w.expand(u.shape[0], w.shape[-1])
+
+        with torch.enable_grad():
+            rebuilt = safe_root(one_d_rebuild(u, paired(uw), v, paired(vw), ctx.p), ctx.p)
+            grads = iter(torch.autograd.grad(rebuilt, wanted, grad, create_graph=True, allow_unused=True))
+        out = [next(grads) if n else None for n in need]
+        out = [torch.zeros_like(t) if n and g is None else g for g, n, t in zip(out, need, inputs)]
+        return (*out, None, None, None, None)
+    g = grad[:, None]
+
+    def scaled(d: torch.Tensor, shared: bool) -> torch.Tensor:
+        return (g * d).sum(0) if shared else g * d
+
+    return (scaled(du, False) if need[0] else None, scaled(duw, uw.ndim == 1) if need[1] else None,
+            scaled(dv, False) if need[2] else None, scaled(dvw, vw.ndim == 1) if need[3] else None,
+            None, None, None, None)
+
+
+torch.library.register_autograd("emd::wasserstein_1d_gradients", _backward, setup_context=_setup_context)
+
+
+def paired_wasserstein_1d(u: torch.Tensor, u_weights: Any, v: torch.Tensor, v_weights: Any, p: float,
+                          num_threads: int) -> torch.Tensor:
+    """W_p (K,) of the pairs (u[k], v[k]) through the op, differentiable in every
+    input that requires grad (the weights' derivatives computed only then)."""
+    uwg = u_weights is not None and u_weights.requires_grad
+    vwg = v_weights is not None and v_weights.requires_grad
+    return torch.ops.emd.wasserstein_1d_gradients(u, u_weights, v, v_weights, p, uwg, vwg, num_threads)[0]
