@@ -242,3 +242,16 @@ def test_float32_tensors_take_the_kernel_and_return_float32_gradients():
     (gu64,) = torch.autograd.grad(emd.wasserstein_1d(u64, v.double(), p=2).sum(), u64)
     assert gu.dtype == torch.float32
     torch.testing.assert_close(gu.double(), gu64, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_custom_op_passes_opcheck(weights, dtype):
+    # Schema, fake (meta) implementation, autograd registration and AOT dispatch.
+    g = torch.Generator().manual_seed(74)
+    u = torch.randn(3, 7, generator=g, dtype=dtype).requires_grad_()
+    v = torch.randn(3, 5, generator=g, dtype=dtype).requires_grad_()
+    uw = (torch.rand(3, 7, generator=g, dtype=dtype) + 0.1).requires_grad_() if weights else None
+    vw = (torch.rand(5, generator=g, dtype=dtype) + 0.1).requires_grad_() if weights else None
+    result = torch.library.opcheck(torch.ops.emd.wasserstein_1d_gradients.default, (u, uw, v, vw, 1.5, weights, weights))
+    assert set(result.values()) == {"SUCCESS"}, result

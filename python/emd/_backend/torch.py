@@ -737,13 +737,6 @@ def _one_d_rebuilt(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, pr: OneD)
     return safe_root(one_d_rebuild(u[iu], paired(uw, iu), v[iv], paired(vw, iv), pr.p), pr.p)
 
 
-def kernel_threads() -> int:
-    """The threads an emd kernel called from torch may use: torch's intra-op count
-    (``torch.set_num_threads``), so that emd's OpenMP team and torch's add up to
-    what the user allowed instead of each taking every core."""
-    return torch.get_num_threads()
-
-
 class Torch(Backend):
     name = "torch"
 
@@ -872,7 +865,7 @@ class Torch(Backend):
 
             u, uw, v, vw = (_t_or_none(a) for a in (pr.u, pr.u_weights, pr.v, pr.v_weights))
             return TArray(paired_wasserstein_1d(paired(u, pr.pair_u), paired(uw, pr.pair_u), paired(v, pr.pair_v),
-                                                paired(vw, pr.pair_v), pr.p, kernel_threads()))
+                                                paired(vw, pr.pair_v), pr.p))
         value = self._wrap(self.inner.wasserstein_1d(_views(pr)))
         return TArray(attach(value.t, _one_d_rebuilt(pr.u.t, _t_or_none(pr.u_weights), pr.v.t,
                                                      _t_or_none(pr.v_weights), pr)))

@@ -23,14 +23,20 @@ import torch
 
 from .. import _core
 
-__all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d"]
+__all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d", "kernel_threads"]
+
+
+def kernel_threads() -> int:
+    """The threads the kernel may use: torch's intra-op count (``torch.set_num_threads``),
+    so that emd's OpenMP team and torch's add up to what the user allowed instead of
+    each taking every core. Read when the op runs (inside the op, not in traced code)."""
+    return torch.get_num_threads()
 
 
 @torch.library.custom_op("emd::wasserstein_1d_gradients", mutates_args=(), device_types="cpu")
 def wasserstein_1d_with_gradients(u: torch.Tensor, u_weights: Optional[torch.Tensor], v: torch.Tensor,
                                   v_weights: Optional[torch.Tensor], p: float, u_weight_gradient: bool,
-                                  v_weight_gradient: bool, num_threads: int
-                                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                                  v_weight_gradient: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights, dW/dv_weights) of the
     pairs (u[k], v[k]) of rows u (K, n), v (K, m); weights (K, n), (n,) or None.
     A weight derivative not asked for is an empty tensor."""
@@ -40,7 +46,7 @@ def wasserstein_1d_with_gradients(u: torch.Tensor, u_weights: Optional[torch.Ten
     pairs = np.arange(u.shape[0], dtype=np.int64)
     value, du, dv, duw, dvw = _core.wasserstein_1d_gradients(
         arr(u), arr(u_weights), arr(v), arr(v_weights), pairs, pairs, p, u_weight_gradient, v_weight_gradient,
-        num_threads)
+        kernel_threads())
     def out(d: Any) -> torch.Tensor:  # a fresh empty tensor each: outputs may not alias
         return u.new_empty((0,)) if d is None else torch.from_numpy(d)
 
@@ -49,7 +55,7 @@ def wasserstein_1d_with_gradients(u: torch.Tensor, u_weights: Optional[torch.Ten
 
 @wasserstein_1d_with_gradients.register_fake
 def _(u: torch.Tensor, u_weights: Optional[torch.Tensor], v: torch.Tensor, v_weights: Optional[torch.Tensor],
-      p: float, u_weight_gradient: bool, v_weight_gradient: bool, num_threads: int) -> tuple:
+      p: float, u_weight_gradient: bool, v_weight_gradient: bool) -> tuple:
     k, n, m = u.shape[0], u.shape[1], v.shape[1]
     return (u.new_empty((k,)), u.new_empty((k, n)), v.new_empty((k, m)),
             u.new_empty((k, n) if u_weight_gradient else (0,)), v.new_empty((k, m) if v_weight_gradient else (0,)))
@@ -80,7 +86,7 @@ def _backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
             grads = iter(torch.autograd.grad(rebuilt, wanted, grad, create_graph=True, allow_unused=True))
         out = [next(grads) if n else None for n in need]
         out = [torch.zeros_like(t) if n and g is None else g for g, n, t in zip(out, need, inputs)]
-        return (*out, None, None, None, None)
+        return (*out, None, None, None)
     g = grad[:, None]
 
     def scaled(d: torch.Tensor, shared: bool) -> torch.Tensor:
@@ -88,16 +94,15 @@ def _backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
 
     return (scaled(du, False) if need[0] else None, scaled(duw, uw.ndim == 1) if need[1] else None,
             scaled(dv, False) if need[2] else None, scaled(dvw, vw.ndim == 1) if need[3] else None,
-            None, None, None, None)
+            None, None, None)
 
 
 torch.library.register_autograd("emd::wasserstein_1d_gradients", _backward, setup_context=_setup_context)
 
 
-def paired_wasserstein_1d(u: torch.Tensor, u_weights: Any, v: torch.Tensor, v_weights: Any, p: float,
-                          num_threads: int) -> torch.Tensor:
+def paired_wasserstein_1d(u: torch.Tensor, u_weights: Any, v: torch.Tensor, v_weights: Any, p: float) -> torch.Tensor:
     """W_p (K,) of the pairs (u[k], v[k]) through the op, differentiable in every
     input that requires grad (the weights' derivatives computed only then)."""
     uwg = u_weights is not None and u_weights.requires_grad
     vwg = v_weights is not None and v_weights.requires_grad
-    return torch.ops.emd.wasserstein_1d_gradients(u, u_weights, v, v_weights, p, uwg, vwg, num_threads)[0]
+    return torch.ops.emd.wasserstein_1d_gradients(u, u_weights, v, v_weights, p, uwg, vwg)[0]
