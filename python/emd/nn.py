@@ -39,8 +39,9 @@ __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
 def _eager(fn: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Call an emd function outside torch.compile's tracing: emd validates tensors
     through NumPy views and runs opaque C++ kernels, which dynamo cannot trace
-    (docs/torch.md). A compiled model with an emd.nn loss graph-breaks here and
-    runs the loss eagerly, with the same values and gradients."""
+    (docs/torch.md). A compiled model with an emd.nn loss other than the sliced
+    one on the CPU graph-breaks here and runs the loss eagerly, with the same
+    values and gradients."""
     return fn(*args, **kwargs)
 
 
@@ -134,7 +135,13 @@ class SlicedWassersteinLoss(_TransportLoss):
     Fresh directions each call, drawn with ``torch.randn`` on the inputs'
     device (so ``torch.manual_seed`` makes runs reproducible), or fixed ones
     passed as ``projections`` (d, L), which may themselves require grad
-    (learned or max-sliced directions). O((n + m) L) work after one product.
+    (learned or max-sliced directions). O((n + m) L) work after one product;
+    the backward multiplies the 1-D kernel's per-sample derivatives (computed
+    with the value) by grad_output and backpropagates through the product.
+
+    Under ``torch.compile`` (CPU tensors) the loss traces without a graph break:
+    torch operations and emd's 1-D custom op, with shape checks only (values
+    are not checked for NaN there); see docs/torch.md.
 
     Parameters
     ----------
