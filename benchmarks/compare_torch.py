@@ -65,7 +65,50 @@ def _progress(row: tuple, cost: tuple) -> None:
     print(f"  {work}: emd {fmt_time(t_emd)}, reference {fmt_time(t_ref)}, forward alone {fmt_time(cost[1])}", flush=True)
 
 
-SECTIONS = ("exact", "sliced", "sinkhorn", "one_d")
+SECTIONS = ("exact", "sliced", "sinkhorn", "one_d", "threads")
+
+
+def _threads(quick: bool) -> None:
+    """A sliced and a 1-D step (forward + backward) with (torch threads, emd kernel
+    threads) = (default, default), (default, 1), (1, 1), alternating, median and min."""
+    import statistics
+    import time
+
+    import torch
+    from emd._backend import torch_ops
+
+    g = torch.Generator().manual_seed(1)
+    n, K = (1024, 200) if quick else (4096, 1000)
+    x, y = torch.randn(n, 2, generator=g).requires_grad_(), torch.randn(n, 2, generator=g) + 0.5
+    th = torch.randn(2, 128, generator=g)
+    u = torch.randn(K, 1000, generator=g, dtype=torch.float64).requires_grad_()
+    v = torch.randn(K, 1000, generator=g, dtype=torch.float64)
+    steps = {f"sliced SW2^2 {n} x 2, L=128, fwd + bwd": lambda: (emd.sliced_wasserstein(x, y, projections=th) ** 2)
+             .backward(),
+             f"batched 1-D W1 {K} x 1000, fwd + bwd": lambda: emd.wasserstein_1d(u, v).sum().backward()}
+    default, kernel_threads = torch.get_num_threads(), torch_ops.kernel_threads
+    settings = [(default, default), (default, 1), (1, 1)]
+    times = {(name, s): [] for name in steps for s in settings}
+    try:
+        for _ in range(5 if quick else 21):
+            for tt, et in settings:
+                torch.set_num_threads(tt)
+                torch_ops.kernel_threads = lambda et=et: et
+                for name, step in steps.items():
+                    step()
+                    t0 = time.perf_counter()
+                    step()
+                    times[(name, (tt, et))].append(time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(default)
+        torch_ops.kernel_threads = kernel_threads
+    print(f"\n### threads: (torch intra-op, emd kernel), median / min of {len(times[(name, settings[0])])}\n")
+    print("| step | " + " | ".join(str(s) for s in settings) + " |")
+    print("| --- |" + " ---: |" * len(settings))
+    for name in steps:
+        cells = [f"{fmt_time(statistics.median(times[(name, s)]))} / {fmt_time(min(times[(name, s)]))}"
+                 for s in settings]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def run(quick: bool, only: tuple[str, ...] = SECTIONS) -> None:
@@ -147,6 +190,10 @@ def run(quick: bool, only: tuple[str, ...] = SECTIONS) -> None:
         _timed_pair(rows, costs, f"batched 1-D W1, {K} pairs x {n} samples, float64, grad u", "ot.wasserstein_1d",
                     ours, pot, u, "target >= 10x", rtol=1e-9)
 
+    if "threads" in only:
+        _threads(quick)
+    if not rows:
+        return
     print_table("torch losses, forward + backward (CPU)", rows)
     print("\n### emd's backward cost (CPU)\n")
     print("| workload | forward (no_grad) | forward + backward | (fwd + bwd) / fwd |")
