@@ -35,7 +35,7 @@ import torch
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._metrics import METRIC_CODES
 from .base import Backend
-from .torch_ops import paired_wasserstein_1d
+from .torch_ops import one_d_rebuild, paired_wasserstein_1d, safe_root
 
 __all__ = ["Torch", "TArray"]
 
@@ -609,15 +609,6 @@ def attach(value: torch.Tensor, rebuilt: torch.Tensor) -> torch.Tensor:
     return _Attach.apply(value.to(rebuilt.dtype), rebuilt).to(value.dtype)
 
 
-def safe_root(w: torch.Tensor, p: float) -> torch.Tensor:
-    """w ** (1 / p) for w >= 0 with a zero (sub)gradient at w = 0 (W_p of identical
-    measures), where the plain power's derivative is infinite and gives NaN."""
-    if p == 1.0:
-        return w.clamp_min(0.0)
-    pos = w > 0
-    return torch.where(pos, torch.where(pos, w, 1.0) ** (1.0 / p), 0.0)
-
-
 def _safe_norm(diff: torch.Tensor, q: float = 2.0) -> torch.Tensor:
     """||diff||_q along the last axis with a zero gradient at diff = 0 (coincident points)."""
     s = (diff * diff).sum(-1) if q == 2.0 else (diff.abs() ** q).sum(-1)
@@ -674,51 +665,6 @@ def _views(problem: Any) -> Any:
     changes = {f.name: getattr(problem, f.name).v for f in dataclasses.fields(problem)
                if isinstance(getattr(problem, f.name), TArray)}
     return dataclasses.replace(problem, **changes) if changes else problem
-
-
-def one_d_rebuild(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, p: float) -> torch.Tensor:
-    r"""W_p^p of pairs of rows u (K, n), v (K, m) with weights (K, n), (K, m) or None
-    (uniform), as torch operations: the quantile formula
-
-    .. math:: W_p^p = \sum_k (q_k - q_{k-1}) \, |u_{(i_k)} - v_{(j_k)}|^p
-
-    over the merged breakpoints q of the two cumulative distributions, the
-    indices i_k, j_k found on detached values (piecewise constant), so the
-    expression is differentiable in the values and weights almost everywhere,
-    to any order, with O(n + m) memory per pair.
-    """
-    def sorted_cdf(x: torch.Tensor, w: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        k, n = x.shape
-        perm = torch.argsort(x.detach(), dim=-1)
-        xs = x.gather(-1, perm)
-        if w is None:
-            cdf = (torch.arange(1, n + 1, device=x.device, dtype=x.dtype) / n).expand(k, n)
-        else:
-            ws = w.gather(-1, perm)
-            cdf = ws.cumsum(-1) / ws.sum(-1, keepdim=True)
-            # The last breakpoint is 1 exactly: a constant, as the total mass is after normalization.
-            cdf = torch.cat([cdf[:, :-1], torch.ones_like(cdf[:, -1:])], dim=-1)
-        return xs, cdf
-
-    if uw is None and vw is None and u.shape[-1] == v.shape[-1]:
-        # Uniform weights, equal sizes: the quantile functions pair the sorted values
-        # one to one (every breakpoint is shared), W_p^p = mean |u_(i) - v_(i)|^p.
-        us = u.gather(-1, torch.argsort(u.detach(), dim=-1))
-        vs = v.gather(-1, torch.argsort(v.detach(), dim=-1))
-        gap = (us - vs).abs()
-        return (gap if p == 1.0 else gap**p).mean(-1)
-    us, cu = sorted_cdf(u, uw)
-    vs, cv = sorted_cdf(v, vw)
-    both = torch.cat([cu, cv], dim=-1)
-    order = torch.argsort(both.detach(), dim=-1)
-    q = both.gather(-1, order)
-    dq = torch.diff(q, dim=-1, prepend=torch.zeros_like(q[:, :1]))
-    qd = q.detach()
-    mid = 0.5 * (qd + torch.cat([torch.zeros_like(qd[:, :1]), qd[:, :-1]], dim=-1))
-    i = torch.searchsorted(cu.detach().contiguous(), mid.contiguous()).clamp_max(u.shape[-1] - 1)
-    j = torch.searchsorted(cv.detach().contiguous(), mid.contiguous()).clamp_max(v.shape[-1] - 1)
-    gap = (us.gather(-1, i) - vs.gather(-1, j)).abs()
-    return (dq * (gap if p == 1.0 else gap**p)).sum(-1)
 
 
 def _one_d_rebuilt(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, pr: OneD) -> torch.Tensor:

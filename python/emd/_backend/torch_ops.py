@@ -11,7 +11,9 @@ that computes the value (``_core.wasserstein_1d_gradients``). Registered with
   builds a graph (``create_graph=True``) differentiates the torch rebuild of
   the value instead, whose second derivatives are exact almost everywhere.
 
-CPU tensors only (the CUDA kernels keep the rebuild in ``torch.py``).
+CPU tensors only (the CUDA kernels keep the rebuild in ``torch.py``). The
+rebuild (:func:`one_d_rebuild`) and the root with a zero subgradient at 0
+(:func:`safe_root`) live here, below ``torch.py``, which imports them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 
 from .. import _core
 
-__all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d", "kernel_threads"]
+__all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d", "kernel_threads", "one_d_rebuild", "safe_root"]
 
 
 def kernel_threads() -> int:
@@ -31,6 +33,60 @@ def kernel_threads() -> int:
     so that emd's OpenMP team and torch's add up to what the user allowed instead of
     each taking every core. Read when the op runs (inside the op, not in traced code)."""
     return torch.get_num_threads()
+
+
+def safe_root(w: torch.Tensor, p: float) -> torch.Tensor:
+    """w ** (1 / p) for w >= 0 with a zero (sub)gradient at w = 0 (W_p of identical
+    measures), where the plain power's derivative is infinite and gives NaN."""
+    if p == 1.0:
+        return w.clamp_min(0.0)
+    pos = w > 0
+    return torch.where(pos, torch.where(pos, w, 1.0) ** (1.0 / p), 0.0)
+
+
+def one_d_rebuild(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, p: float) -> torch.Tensor:
+    r"""W_p^p of pairs of rows u (K, n), v (K, m) with weights (K, n), (K, m) or None
+    (uniform), as torch operations: the quantile formula
+
+    .. math:: W_p^p = \sum_k (q_k - q_{k-1}) \, |u_{(i_k)} - v_{(j_k)}|^p
+
+    over the merged breakpoints q of the two cumulative distributions, the
+    indices i_k, j_k found on detached values (piecewise constant), so the
+    expression is differentiable in the values and weights almost everywhere,
+    to any order, with O(n + m) memory per pair.
+    """
+    def sorted_cdf(x: torch.Tensor, w: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        k, n = x.shape
+        perm = torch.argsort(x.detach(), dim=-1)
+        xs = x.gather(-1, perm)
+        if w is None:
+            cdf = (torch.arange(1, n + 1, device=x.device, dtype=x.dtype) / n).expand(k, n)
+        else:
+            ws = w.gather(-1, perm)
+            cdf = ws.cumsum(-1) / ws.sum(-1, keepdim=True)
+            # The last breakpoint is 1 exactly: a constant, as the total mass is after normalization.
+            cdf = torch.cat([cdf[:, :-1], torch.ones_like(cdf[:, -1:])], dim=-1)
+        return xs, cdf
+
+    if uw is None and vw is None and u.shape[-1] == v.shape[-1]:
+        # Uniform weights, equal sizes: the quantile functions pair the sorted values
+        # one to one (every breakpoint is shared), W_p^p = mean |u_(i) - v_(i)|^p.
+        us = u.gather(-1, torch.argsort(u.detach(), dim=-1))
+        vs = v.gather(-1, torch.argsort(v.detach(), dim=-1))
+        gap = (us - vs).abs()
+        return (gap if p == 1.0 else gap**p).mean(-1)
+    us, cu = sorted_cdf(u, uw)
+    vs, cv = sorted_cdf(v, vw)
+    both = torch.cat([cu, cv], dim=-1)
+    order = torch.argsort(both.detach(), dim=-1)
+    q = both.gather(-1, order)
+    dq = torch.diff(q, dim=-1, prepend=torch.zeros_like(q[:, :1]))
+    qd = q.detach()
+    mid = 0.5 * (qd + torch.cat([torch.zeros_like(qd[:, :1]), qd[:, :-1]], dim=-1))
+    i = torch.searchsorted(cu.detach().contiguous(), mid.contiguous()).clamp_max(u.shape[-1] - 1)
+    j = torch.searchsorted(cv.detach().contiguous(), mid.contiguous()).clamp_max(v.shape[-1] - 1)
+    gap = (us.gather(-1, i) - vs.gather(-1, j)).abs()
+    return (dq * (gap if p == 1.0 else gap**p)).sum(-1)
 
 
 @torch.library.custom_op("emd::wasserstein_1d_gradients", mutates_args=(), device_types="cpu")
@@ -73,8 +129,6 @@ def _backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
     u, uw, v, vw, du, dv, duw, dvw = ctx.saved_tensors
     need = ctx.needs_input_grad[:4]
     if torch.is_grad_enabled():  # create_graph=True: the differentiable rebuild
-        from .torch import one_d_rebuild, safe_root
-
         inputs = (u, uw, v, vw)
         wanted = [t for t, n in zip(inputs, need) if n]
 
