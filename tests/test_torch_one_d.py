@@ -28,7 +28,8 @@ F64 = dict(dtype=torch.float64)
 def _kernel(u, uw, v, vw, p, pair_u=None, pair_v=None, threads=0):
     pair_u = np.arange(len(u), dtype=np.int64) if pair_u is None else np.asarray(pair_u, dtype=np.int64)
     pair_v = pair_u if pair_v is None else np.asarray(pair_v, dtype=np.int64)
-    return _core.wasserstein_1d_gradients(u, uw, v, vw, pair_u, pair_v, p, uw is not None, vw is not None, threads)
+    return _core.wasserstein_1d_gradients(u, uw, v, vw, pair_u, pair_v, p, (True, True, uw is not None, vw is not None),
+                                          threads)
 
 
 def _reference(u, uw, v, vw, p, pair_u, pair_v):
@@ -180,9 +181,19 @@ def test_bad_arguments_raise_value_errors(rng):
     u = rng.normal(size=(2, 4))
     pairs = np.arange(2, dtype=np.int64)
     with pytest.raises(ValueError, match="pair index out of range"):
-        _core.wasserstein_1d_gradients(u, None, u, None, pairs + 1, pairs, 1.0, False, False, 0)
-    with pytest.raises(ValueError, match="u_weight_gradient needs u_weights"):
-        _core.wasserstein_1d_gradients(u, None, u, None, pairs, pairs, 1.0, True, False, 0)
+        _core.wasserstein_1d_gradients(u, None, u, None, pairs + 1, pairs, 1.0, (True, True, False, False), 0)
+    with pytest.raises(ValueError, match="the u_weights gradient needs u_weights"):
+        _core.wasserstein_1d_gradients(u, None, u, None, pairs, pairs, 1.0, (True, True, True, False), 0)
+
+
+def test_only_the_derivatives_asked_for_are_computed(rng):
+    u, v, vw = rng.normal(size=(3, 6)), rng.normal(size=(3, 4)), rng.random((3, 4)) + 0.1
+    pairs = np.arange(3, dtype=np.int64)
+    full = _core.wasserstein_1d_gradients(u, None, v, vw, pairs, pairs, 2.0, (True, True, False, True), 0)
+    part = _core.wasserstein_1d_gradients(u, None, v, vw, pairs, pairs, 2.0, (True, False, False, False), 0)
+    assert part[2] is None and part[3] is None and part[4] is None and full[3] is None
+    np.testing.assert_array_equal(part[0], full[0])
+    np.testing.assert_array_equal(part[1], full[1])
 
 
 # --- the torch path over the kernel -------------------------------------------------------------
@@ -250,8 +261,9 @@ def test_the_custom_op_passes_opcheck(weights, dtype):
     # Schema, fake (meta) implementation, autograd registration and AOT dispatch.
     g = torch.Generator().manual_seed(74)
     u = torch.randn(3, 7, generator=g, dtype=dtype).requires_grad_()
-    v = torch.randn(3, 5, generator=g, dtype=dtype).requires_grad_()
+    v = torch.randn(3, 5, generator=g, dtype=dtype).requires_grad_(not weights)  # a derivative not asked for
     uw = (torch.rand(3, 7, generator=g, dtype=dtype) + 0.1).requires_grad_() if weights else None
     vw = (torch.rand(5, generator=g, dtype=dtype) + 0.1).requires_grad_() if weights else None
-    result = torch.library.opcheck(torch.ops.emd.wasserstein_1d_gradients.default, (u, uw, v, vw, 1.5, weights, weights))
+    args = (u, uw, v, vw, 1.5, True, not weights, weights, weights)
+    result = torch.library.opcheck(torch.ops.emd.wasserstein_1d_gradients.default, args)
     assert set(result.values()) == {"SUCCESS"}, result

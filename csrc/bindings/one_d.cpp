@@ -2,6 +2,7 @@
 
 #include <pybind11/stl.h>
 
+#include <array>
 #include <optional>
 
 #include "bindings.hpp"
@@ -82,31 +83,36 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
     return out;
 }
 
-// (W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights (K, n) or None, dW/dv_weights or None).
+// (W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights (K, n), dW/dv_weights (K, m)),
+// each derivative None unless asked for in `gradients` (u, v, u_weights, v_weights).
 template <class T>
 py::tuple wasserstein_1d_gradients(const carray<T>& u, const std::optional<carray<T>>& u_weights,
                                    const carray<T>& v, const std::optional<carray<T>>& v_weights,
                                    const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
-                                   double p, bool u_weight_gradient, bool v_weight_gradient, int num_threads) {
+                                   double p, const std::array<bool, 4>& gradients, int num_threads) {
     check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
-    require(!u_weight_gradient || u_weights, "u_weight_gradient needs u_weights");
-    require(!v_weight_gradient || v_weights, "v_weight_gradient needs v_weights");
+    require(!gradients[2] || u_weights, "the u_weights gradient needs u_weights");
+    require(!gradients[3] || v_weights, "the v_weights gradient needs v_weights");
     const std::int64_t num_pairs = pair_u.shape(0), n = u.shape(1), m = v.shape(1);
     const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
     SortFunctions sorts;
     sorts.sort_u64 = numpy_sort(NPY_UINT64);
-    carray<T> value(num_pairs), d_u({num_pairs, n}), d_v({num_pairs, m});
-    std::optional<carray<T>> d_uw, d_vw;
-    if (u_weight_gradient) d_uw.emplace(std::vector<py::ssize_t>{num_pairs, n});
-    if (v_weight_gradient) d_vw.emplace(std::vector<py::ssize_t>{num_pairs, m});
-    OneDGradients<T> out{value.mutable_data(), d_u.mutable_data(), d_v.mutable_data(),
-                         d_uw ? d_uw->mutable_data() : nullptr, d_vw ? d_vw->mutable_data() : nullptr};
+    carray<T> value(num_pairs);
+    const py::ssize_t widths[4] = {n, m, n, m};
+    std::optional<carray<T>> d[4];
+    T* ptr[4] = {};
+    for (int s = 0; s < 4; ++s) {
+        if (!gradients[s]) continue;
+        d[s].emplace(std::vector<py::ssize_t>{num_pairs, widths[s]});
+        ptr[s] = d[s]->mutable_data();
+    }
+    const OneDGradients<T> out{value.mutable_data(), ptr[0], ptr[1], ptr[2], ptr[3]};
     {
         py::gil_scoped_release release;
         emd::wasserstein_1d_gradients<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, num_threads, sorts, out);
     }
-    py::object none = py::none();
-    return py::make_tuple(value, d_u, d_v, d_uw ? py::object(*d_uw) : none, d_vw ? py::object(*d_vw) : none);
+    const auto or_none = [](const std::optional<carray<T>>& a) { return a ? py::object(*a) : py::object(py::none()); };
+    return py::make_tuple(value, or_none(d[0]), or_none(d[1]), or_none(d[2]), or_none(d[3]));
 }
 
 }  // namespace
@@ -119,14 +125,15 @@ void bind_one_d(py::module_& m) {
     m.def("wasserstein_1d", &wasserstein_1d<double>, doc, py::arg("u"), py::arg("u_weights"), py::arg("v"),
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
     const char* grad_doc =
-        "(W_p, dW/du, dW/dv, dW/du_weights or None, dW/dv_weights or None) for each pair, the derivatives "
-        "per pair in the rows' own order; num_threads <= 0: the OpenMP default.";
+        "(W_p, dW/du, dW/dv, dW/du_weights, dW/dv_weights) for each pair, the derivatives per pair in the "
+        "rows' own order, each None unless `gradients` (u, v, u_weights, v_weights) asks for it; "
+        "num_threads <= 0: the OpenMP default.";
     m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<float>, grad_doc, py::arg("u"), py::arg("u_weights"),
           py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"),
-          py::arg("u_weight_gradient"), py::arg("v_weight_gradient"), py::arg("num_threads") = 0);
+          py::arg("gradients"), py::arg("num_threads") = 0);
     m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<double>, grad_doc, py::arg("u"),
           py::arg("u_weights"), py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"),
-          py::arg("p"), py::arg("u_weight_gradient"), py::arg("v_weight_gradient"), py::arg("num_threads") = 0);
+          py::arg("p"), py::arg("gradients"), py::arg("num_threads") = 0);
 }
 
 }  // namespace emd::bindings

@@ -795,9 +795,10 @@ void wasserstein_1d_gradients(const Rows<T>& u, const Rows<T>& v, const std::int
                 [&] { return UniformRow<T>{b.x, m}; }, p);
             out.value[k] = T(W);
             gradient_walk(a, b, p, W, gu, gv, out.d_u_weights ? gl_u : nullptr, out.d_v_weights ? gl_v : nullptr);
-            T *du = out.d_u + k * n, *dv = out.d_v + k * m;
-            for (std::int64_t i = 0; i < n; ++i) du[ru.perm[i]] = T(gu[i]);
-            for (std::int64_t j = 0; j < m; ++j) dv[rv.perm[j]] = T(gv[j]);
+            if (T* du = out.d_u ? out.d_u + k * n : nullptr)
+                for (std::int64_t i = 0; i < n; ++i) du[ru.perm[i]] = T(gu[i]);
+            if (T* dv = out.d_v ? out.d_v + k * m : nullptr)
+                for (std::int64_t j = 0; j < m; ++j) dv[rv.perm[j]] = T(gv[j]);
             if (out.d_u_weights) weight_gradient(a.w, gl_u, n, ru.perm, out.d_u_weights + k * n);
             if (out.d_v_weights) weight_gradient(b.w, gl_v, m, rv.perm, out.d_v_weights + k * m);
         }

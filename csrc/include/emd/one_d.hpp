@@ -41,12 +41,13 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
 // d_u (num_pairs, u.n) and d_v (num_pairs, v.n) the derivatives of W_p with
 // respect to the values of row pair_u[k] (resp. pair_v[k]), in the row's own
 // order; d_u_weights, d_v_weights likewise for the weights as given
-// (unnormalized), or nullptr to skip them (they need weights on that side).
+// (unnormalized; they need weights on that side). Any derivative may be
+// nullptr: it is then not written.
 template <class T>
 struct OneDGradients {
     T* value;
-    T* d_u;
-    T* d_v;
+    T* d_u = nullptr;
+    T* d_v = nullptr;
     T* d_u_weights = nullptr;
     T* d_v_weights = nullptr;
 };

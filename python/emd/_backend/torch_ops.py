@@ -91,18 +91,19 @@ def one_d_rebuild(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, p: float) 
 
 @torch.library.custom_op("emd::wasserstein_1d_gradients", mutates_args=(), device_types="cpu")
 def wasserstein_1d_with_gradients(u: torch.Tensor, u_weights: Optional[torch.Tensor], v: torch.Tensor,
-                                  v_weights: Optional[torch.Tensor], p: float, u_weight_gradient: bool,
-                                  v_weight_gradient: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                                  v_weights: Optional[torch.Tensor], p: float, u_gradient: bool, v_gradient: bool,
+                                  u_weight_gradient: bool, v_weight_gradient: bool
+                                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights, dW/dv_weights) of the
     pairs (u[k], v[k]) of rows u (K, n), v (K, m); weights (K, n), (n,) or None.
-    A weight derivative not asked for is an empty tensor."""
+    A derivative not asked for (the four flags) is an empty tensor."""
     def arr(t: Any) -> Any:
         return None if t is None else t.detach().contiguous().numpy()
 
     pairs = np.arange(u.shape[0], dtype=np.int64)
     value, du, dv, duw, dvw = _core.wasserstein_1d_gradients(
-        arr(u), arr(u_weights), arr(v), arr(v_weights), pairs, pairs, p, u_weight_gradient, v_weight_gradient,
-        kernel_threads())
+        arr(u), arr(u_weights), arr(v), arr(v_weights), pairs, pairs, p,
+        (u_gradient, v_gradient, u_weight_gradient, v_weight_gradient), kernel_threads())
     def out(d: Any) -> torch.Tensor:  # a fresh empty tensor each: outputs may not alias
         return u.new_empty((0,)) if d is None else torch.from_numpy(d)
 
@@ -111,9 +112,9 @@ def wasserstein_1d_with_gradients(u: torch.Tensor, u_weights: Optional[torch.Ten
 
 @wasserstein_1d_with_gradients.register_fake
 def _(u: torch.Tensor, u_weights: Optional[torch.Tensor], v: torch.Tensor, v_weights: Optional[torch.Tensor],
-      p: float, u_weight_gradient: bool, v_weight_gradient: bool) -> tuple:
+      p: float, u_gradient: bool, v_gradient: bool, u_weight_gradient: bool, v_weight_gradient: bool) -> tuple:
     k, n, m = u.shape[0], u.shape[1], v.shape[1]
-    return (u.new_empty((k,)), u.new_empty((k, n)), v.new_empty((k, m)),
+    return (u.new_empty((k,)), u.new_empty((k, n) if u_gradient else (0,)), v.new_empty((k, m) if v_gradient else (0,)),
             u.new_empty((k, n) if u_weight_gradient else (0,)), v.new_empty((k, m) if v_weight_gradient else (0,)))
 
 
@@ -140,15 +141,19 @@ def _backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
             grads = iter(torch.autograd.grad(rebuilt, wanted, grad, create_graph=True, allow_unused=True))
         out = [next(grads) if n else None for n in need]
         out = [torch.zeros_like(t) if n and g is None else g for g, n, t in zip(out, need, inputs)]
-        return (*out, None, None, None)
+        return (*out, None, None, None, None, None)
     g = grad[:, None]
+    for name, n, d in zip(("u", "u_weights", "v", "v_weights"), need, (du, duw, dv, dvw)):
+        if n and d.numel() == 0 and g.numel() > 0:
+            raise RuntimeError(f"emd::wasserstein_1d_gradients was called without the derivative of `{name}`,"
+                               " which requires grad: set its flag (paired_wasserstein_1d sets them)")
 
     def scaled(d: torch.Tensor, shared: bool) -> torch.Tensor:
         return (g * d).sum(0) if shared else g * d
 
     return (scaled(du, False) if need[0] else None, scaled(duw, uw.ndim == 1) if need[1] else None,
             scaled(dv, False) if need[2] else None, scaled(dvw, vw.ndim == 1) if need[3] else None,
-            None, None, None)
+            None, None, None, None, None)
 
 
 torch.library.register_autograd("emd::wasserstein_1d_gradients", _backward, setup_context=_setup_context)
@@ -157,6 +162,5 @@ torch.library.register_autograd("emd::wasserstein_1d_gradients", _backward, setu
 def paired_wasserstein_1d(u: torch.Tensor, u_weights: Any, v: torch.Tensor, v_weights: Any, p: float) -> torch.Tensor:
     """W_p (K,) of the pairs (u[k], v[k]) through the op, differentiable in every
     input that requires grad (the weights' derivatives computed only then)."""
-    uwg = u_weights is not None and u_weights.requires_grad
-    vwg = v_weights is not None and v_weights.requires_grad
-    return torch.ops.emd.wasserstein_1d_gradients(u, u_weights, v, v_weights, p, uwg, vwg)[0]
+    flags = [t is not None and t.requires_grad for t in (u, v, u_weights, v_weights)]
+    return torch.ops.emd.wasserstein_1d_gradients(u, u_weights, v, v_weights, p, *flags)[0]
