@@ -16,6 +16,10 @@
   kernel's value on that graph. Autograd then supplies grad_output scaling,
   dtypes, devices and, where the rebuild is exact almost everywhere (1-D,
   sliced, exact transport, divergences, costs), second derivatives.
+- the 1-D kernel on CPU tensors is the exception: its C++ kernel returns each
+  sample's derivative with the value, as the custom op of ``torch_ops.py``
+  (no rebuild unless a backward builds a graph), which also lets
+  ``torch.compile`` trace it.
 - ``finish`` turns the results back into tensors on the input's device.
 
 float16 and bfloat16 tensors are computed in float32 (NumPy has no bfloat16,
