@@ -254,6 +254,7 @@ def test_straight_path_raises_the_full_paths_messages(args, kwargs, match, dtype
     arrays = [None if a is None else np.asarray(a, dtype=dtype) for a in args]
     arrays += [None] * (4 - len(arrays))
     assert wasserstein_1d_pair(*arrays, kwargs.get("p", 1.0), False) is None
+    assert wasserstein_1d_pair(*arrays, kwargs.get("p", 1.0), True) is None  # the scan without a sort
     with pytest.raises(ValueError, match=match) as straight:
         emd.wasserstein_1d(*arrays, **kwargs)
     with pytest.raises(ValueError) as full:
