@@ -12,6 +12,11 @@ import emd
 GOOD = np.array([0.0, 1.0, 2.0])
 
 
+def _strided(a: np.ndarray) -> np.ndarray:
+    """The same values and dtype as a non-contiguous view: an argument the straight path leaves to the full path."""
+    return np.repeat(a, 2)[::2]
+
+
 @pytest.mark.parametrize(
     "args,kwargs,exc,match",
     [
@@ -138,20 +143,38 @@ def test_bad_seeds_name_the_seed(seed, exc):
         emd.MLPCritic.init([3, 4, 1], seed=seed)
 
 
+@pytest.mark.parametrize("kind", ["list", np.float64, np.float32])
 @pytest.mark.parametrize(
     "x,y,kwargs,match",
     [
-        ([0.0, np.nan], [0.0, 1.0], {}, r"`x` must be finite"),
-        ([0.0, 1.0], [np.inf, 1.0], {}, r"`y` must be finite"),
-        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [1.0, 1.0, 1.0]}, r"`x_weights` must have shape \(2,\)"),
-        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [-1.0, 1.0]}, r"`y_weights` must be nonnegative"),
+        ([0.0, np.nan], [0.0, 1.0], {}, r"`x` must be finite, but x\[1\] = nan"),
+        ([0.0, 1.0], [np.inf, 1.0], {}, r"`y` must be finite, but y\[0\] = inf"),
+        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [1.0, 1.0, 1.0]}, r"`x_weights` must have shape \(2,\) to match its points"),
+        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [-1.0, 1.0]}, r"`y_weights` must be nonnegative, but y_weights\[0\] = -1.0"),
+        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [0.0, 0.0]}, r"`y_weights` sums to 0"),
+        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [np.nan, 1.0]}, r"`x_weights` must be finite"),
+        ([0.0, 1.0], [0.0, 1.0], {"p": 0.99}, r"`p` must be a finite number >= 1"),
         ([0.0, 1.0], [0.0, 2.0], {"metric": "bogus"}, r"`metric` must be one of"),
         ([0.0, 1.0], [0.0, 2.0], {"metric": None}, r"`metric` must be one of"),
     ],
 )
-def test_wasserstein_on_the_line_names_its_own_arguments(x, y, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        emd.wasserstein(x, y, **kwargs)
+def test_wasserstein_on_the_line_names_its_own_arguments(x, y, kwargs, match, kind):
+    # Lists take the full path. 1-D arrays of one float dtype take the straight
+    # path of wasserstein_1d, which must flag the input so that the full path
+    # names wasserstein's own arguments (x, y, x_weights), with the very message
+    # a strided view of the same arrays (never the straight path) gets.
+    if kind == "list":
+        with pytest.raises(ValueError, match=match):
+            emd.wasserstein(x, y, **kwargs)
+        return
+    conv = {k: np.asarray(w, dtype=kind) if k.endswith("weights") else w for k, w in kwargs.items()}
+    xa, ya = np.asarray(x, dtype=kind), np.asarray(y, dtype=kind)
+    with pytest.raises(ValueError, match=match) as straight:
+        emd.wasserstein(xa, ya, **conv)
+    strided = {k: _strided(w) if isinstance(w, np.ndarray) else w for k, w in conv.items()}
+    with pytest.raises(ValueError) as full:
+        emd.wasserstein(_strided(xa), _strided(ya), **strided)
+    assert str(straight.value) == str(full.value)
 
 
 def test_wasserstein_on_the_line_with_a_non_line_metric_solves_the_transport_problem(rng):
@@ -216,11 +239,6 @@ def test_warnings_point_at_the_callers_line():
 # --- the straight path of the common 1-D call (checks in the kernel's first pass) ---
 
 
-def _strided(a: np.ndarray) -> np.ndarray:
-    """The same values and dtype as a non-contiguous view: an argument the straight path leaves to the full path."""
-    return np.repeat(a, 2)[::2]
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "args,kwargs,match",
@@ -259,32 +277,6 @@ def test_straight_path_raises_the_full_paths_messages(args, kwargs, match, dtype
         emd.wasserstein_1d(*arrays, **kwargs)
     with pytest.raises(ValueError) as full:
         emd.wasserstein_1d(*[a if a is None or a.size == 0 else _strided(a) for a in arrays], **kwargs)
-    assert str(straight.value) == str(full.value)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(
-    "x,y,kwargs,match",
-    [
-        ([0.0, np.nan], [0.0, 1.0], {}, r"`x` must be finite, but x\[1\] = nan"),
-        ([0.0, 1.0], [np.inf, 1.0], {}, r"`y` must be finite, but y\[0\] = inf"),
-        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [1.0, 1.0, 1.0]}, r"`x_weights` must have shape \(2,\) to match its points"),
-        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [-1.0, 1.0]}, r"`y_weights` must be nonnegative, but y_weights\[0\] = -1.0"),
-        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [0.0, 0.0]}, r"`y_weights` sums to 0"),
-        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [np.nan, 1.0]}, r"`x_weights` must be finite"),
-        ([0.0, 1.0], [0.0, 1.0], {"p": 0.99}, r"`p` must be a finite number >= 1"),
-    ],
-)
-def test_wasserstein_straight_path_raises_its_own_messages(x, y, kwargs, match, dtype):
-    # emd.wasserstein on 1-D arrays takes the same straight path; a flagged
-    # input must come out with wasserstein's names (x, y, x_weights), not wasserstein_1d's.
-    conv = {k: np.asarray(w, dtype=dtype) if k.endswith("weights") else w for k, w in kwargs.items()}
-    xa, ya = np.asarray(x, dtype=dtype), np.asarray(y, dtype=dtype)
-    with pytest.raises(ValueError, match=match) as straight:
-        emd.wasserstein(xa, ya, **conv)
-    strided = {k: _strided(w) if isinstance(w, np.ndarray) else w for k, w in conv.items()}
-    with pytest.raises(ValueError) as full:
-        emd.wasserstein(_strided(xa), _strided(ya), **strided)
     assert str(straight.value) == str(full.value)
 
 
