@@ -11,6 +11,7 @@
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "emd/buffer.hpp"
 #include "emd/parallel.hpp"
@@ -35,15 +36,19 @@ struct CompensatedSum {
     double value() const { return std::isfinite(sum) ? sum + c : sum; }
 };
 
-// Row accessors: the walk is written once over value(i) / weight(i).
 // Row accessors: the walk is written once over value(i) / weight(i). Uniform
 // and weighted rows are separate types so that no per-point test of "has
 // weights" stays in the loops (it kept the weight sums from vectorizing).
+// key(i) is the value in the row's own type, for the merge's comparisons: a
+// float32 row compares without the conversion to double, which sat on the
+// chain from one step's choice to the next step's loads (and made the float32
+// merge 2x slower than the float64 one).
 template <class T>
 struct UniformRow {  // sorted values, uniform weights
     const T* v;
     std::int64_t n;
     double value(std::int64_t i) const { return double(v[i]); }
+    T key(std::int64_t i) const { return v[i]; }
     double weight(std::int64_t) const { return 1.0; }
     bool weighted() const { return false; }
 };
@@ -53,6 +58,7 @@ struct WeightedRow {  // the caller's sorted values and weights (assume_sorted)
     const T* w;
     std::int64_t n;
     double value(std::int64_t i) const { return double(v[i]); }
+    T key(std::int64_t i) const { return v[i]; }
     double weight(std::int64_t i) const { return double(w[i]); }
     bool weighted() const { return true; }
 };
@@ -66,6 +72,7 @@ struct RecordRow {
     const ValueWeight<T>* e;
     std::int64_t n;
     double value(std::int64_t i) const { return double(e[i].value); }
+    T key(std::int64_t i) const { return e[i].value; }
     double weight(std::int64_t i) const { return double(e[i].weight); }
     bool weighted() const { return true; }
 };
@@ -177,10 +184,11 @@ MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std:
     constexpr std::int64_t block = 256;
     double blk[segments];
     const auto step = [&](MergeState& t, double& b) {
-        const double ui = u.value(t.i), vj = v.value(t.j);
+        // Both rows' keys are of one type: T, or double for rescaled rows.
+        const auto ui = u.key(t.i), vj = v.key(t.j);
         const double gap = std::fabs(t.cu * iu - t.cv * iv);
         const std::int64_t take_u = ui <= vj;
-        const double x = std::min(ui, vj);
+        const double x = double(std::min(ui, vj));
         b += gap * (x - t.prev);
         t.prev = x;
         // Multiplying by 0 or 1 is exact and keeps the select off a branch.
@@ -377,6 +385,7 @@ struct ScaledRow {
     double scale;
     std::int64_t n;
     double value(std::int64_t i) const { return row.value(i) * scale; }
+    double key(std::int64_t i) const { return value(i); }
     double weight(std::int64_t i) const { return row.weight(i); }
     bool weighted() const { return row.weighted(); }
 };
@@ -427,6 +436,55 @@ struct SortedRows {
     RecordRow<T> record_row(std::int64_t r) const { return {records.data() + r * rows->n, rows->n}; }
 };
 
+// The input checks of one row (see InputFlaw), made from the bits of each
+// value and weight inside the loops that copy them for the sort: integer
+// operations without branches, which vectorize with the copy. NoScan is the
+// same interface doing nothing, for rows the Python layer has checked.
+struct NoScan {
+    template <class T>
+    void value(T) {}
+    template <class T>
+    void weight(T) {}
+};
+template <class T>
+struct RowScan {
+    using K = detail::key_of_t<T>;
+    static constexpr K sign = K(1) << (8 * sizeof(K) - 1);
+    static constexpr K exponent = sizeof(T) == 8 ? K(0x7ff0000000000000ull) : K(0x7f800000u);
+    K bad_value = 0;   // not 0 once a value is inf or NaN (all exponent bits set)
+    K bad_weight = 0;  // likewise for a weight, or one below 0 (sign set over a nonzero magnitude)
+    K largest = 0;     // the largest weight magnitude's bits: they order as the magnitudes do
+
+    void value(T x) {
+        const K b = detail::bit_cast<K>(x);
+        bad_value |= K((b & exponent) == exponent);
+    }
+    void weight(T w) {
+        const K b = detail::bit_cast<K>(w);
+        bad_weight |= K((b & exponent) == exponent) | K(b > sign);
+        largest = std::max(largest, K(b & ~sign));
+    }
+    void values(const T* x, std::int64_t n) {
+        for (std::int64_t i = 0; i < n; ++i) value(x[i]);
+    }
+    void weights(const T* w, std::int64_t n) {
+        for (std::int64_t i = 0; i < n; ++i) weight(w[i]);
+    }
+    // The InputFlaw bits of the row (`values_bit`, `weights_bit`: its side's);
+    // uniform rows have no weights to check.
+    unsigned flaws(std::int64_t n, bool weighted, unsigned values_bit, unsigned weights_bit) const {
+        unsigned f = bad_value ? values_bit : 0u;
+        if (!weighted) return f;
+        const double w_max = double(detail::bit_cast<T>(largest));
+        // The total lies in [w_max, n w_max]. float32 weights sum in double:
+        // any positive total of them is far inside double's range.
+        const bool total_ok = sizeof(T) == 4 ? w_max > 0.0
+                                             : w_max >= 0x1p-1000 && w_max <= std::numeric_limits<double>::max() / (2.0 * double(n));
+        if (bad_weight || !total_ok) f |= weights_bit;
+        return f;
+    }
+};
+
 // The number of bits that index [0, n).
 inline int index_bits(std::int64_t n) {
     int b = 0;
@@ -443,14 +501,16 @@ inline int index_bits(std::int64_t n) {
 // 2^-(52 - b) of each other) land next to each other in index order; those runs
 // are then put in value order, which is a check of order only, unless values
 // differ below the cut.
-inline void sort_records_f64(const double* values, const double* weights, std::int64_t n,
-                             ValueWeight<double>* out, ValueWeight<double>* records, std::uint64_t* packed,
-                             const SortFunctions& sorts) {
+template <class Scan>
+void sort_records_f64(const double* values, const double* weights, std::int64_t n, ValueWeight<double>* out,
+                      ValueWeight<double>* records, std::uint64_t* packed, const SortFunctions& sorts, Scan& scan) {
     const int b = index_bits(n);
     const std::uint64_t low = (std::uint64_t(1) << b) - 1;
     for (std::int64_t i = 0; i < n; ++i) {
         packed[i] = (float_to_key(values[i]) & ~low) | std::uint64_t(i);
         records[i] = {values[i], weights[i]};
+        scan.value(values[i]);
+        scan.weight(weights[i]);
     }
     sorts.sort_u64(packed, n, nullptr);
     bool has_runs = false;
@@ -476,15 +536,23 @@ struct ThreadScratch {
     Buffer<ValueWeight<double>> records;
 };
 
-template <class T>
+// Row r of src, sorted into dst; `scan` sees each value and weight on the way.
+template <class T, class Scan>
 void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScratch<T>& scratch,
-               const SortFunctions& sorts) {
+               const SortFunctions& sorts, Scan& scan) {
     const std::int64_t n = src.n;
     const T* values = src.values + r * n;
     const T* w = src.weights_of(r);
     if (w == nullptr) {
         T* out = dst.values.data() + r * n;
-        std::memcpy(out, values, std::size_t(n) * sizeof(T));
+        if constexpr (std::is_same_v<Scan, NoScan>) {
+            std::memcpy(out, values, std::size_t(n) * sizeof(T));
+        } else {
+            for (std::int64_t i = 0; i < n; ++i) {
+                out[i] = values[i];
+                scan.value(values[i]);
+            }
+        }
         sort_of<T>(sorts)(out, n, nullptr);
     } else if constexpr (sizeof(T) == 4) {
         // float32 rows sort as one uint64 per point, the value's order-preserving
@@ -493,8 +561,11 @@ void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScr
         // (decoding in the walk made it 3x slower).
         scratch.packed.resize(std::size_t(n));
         std::uint64_t* packed = scratch.packed.data();
-        for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t i = 0; i < n; ++i) {
             packed[i] = std::uint64_t(float_to_key(values[i])) << 32 | detail::bit_cast<std::uint32_t>(w[i]);
+            scan.value(values[i]);
+            scan.weight(w[i]);
+        }
         sorts.sort_u64(packed, n, nullptr);
         ValueWeight<float>* out = dst.records.data() + r * n;
         for (std::int64_t i = 0; i < n; ++i)
@@ -504,7 +575,7 @@ void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScr
         scratch.packed.resize(std::size_t(n));
         scratch.records.resize(std::size_t(n));
         sort_records_f64(values, w, n, dst.records.data() + r * n, scratch.records.data(), scratch.packed.data(),
-                         sorts);
+                         sorts, scan);
     }
 }
 
@@ -813,16 +884,45 @@ template void wasserstein_1d_gradients<double>(const Rows<double>&, const Rows<d
                                                const OneDGradients<double>&);
 
 namespace {
+// The InputFlaw bits of row r of u's rows followed by v's, from its scan.
+template <class T>
+unsigned row_flaws(const Rows<T>& u, const Rows<T>& v, std::int64_t r, const RowScan<T>& scan) {
+    return r < u.num_rows ? scan.flaws(u.n, u.weights != nullptr, u_values_flaw, u_weights_flaw)
+                          : scan.flaws(v.n, v.weights != nullptr, v_values_flaw, v_weights_flaw);
+}
+
 }  // namespace
 
 template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
-                    bool assume_sorted, const SortFunctions& sorts, T* out) {
+                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws) {
     // Small calls stay off OpenMP altogether: even a team of one
     // (parallel if (false)) cost a measurable part of a 64-point call.
     const bool many_pairs = num_pairs > 1 && num_pairs * (u.n + v.n) >= k_parallel_min_points;
+    const std::int64_t total_rows = u.num_rows + v.num_rows;
+    const auto row_of = [&](std::int64_t r) -> std::pair<const Rows<T>*, std::int64_t> {
+        return r < u.num_rows ? std::pair{&u, r} : std::pair{&v, r - u.num_rows};
+    };
+    // Each row's flaws in its own slot (rows may be sorted on several threads).
+    Buffer<unsigned> found(flaws ? std::size_t(total_rows) : 0);
+    const auto any_flaw = [&] {
+        unsigned f = 0;
+        for (std::int64_t r = 0; r < total_rows; ++r) f |= found[std::size_t(r)];
+        *flaws = f;
+        return f != 0;
+    };
     if (assume_sorted) {
+        if (flaws) {  // no copy to check in: one read of each row
+            for (std::int64_t r = 0; r < total_rows; ++r) {
+                const auto [rows, i] = row_of(r);
+                RowScan<T> scan;
+                scan.values(rows->values + i * rows->n, rows->n);
+                if (rows->weights) scan.weights(rows->weights_of(i), rows->n);
+                found[std::size_t(r)] = row_flaws(u, v, r, scan);
+            }
+            if (any_flaw()) return;
+        }
         for_each_index(num_pairs, many_pairs, [&](std::int64_t k) {
             const T *xu = u.values + pair_u[k] * u.n, *xv = v.values + pair_v[k] * v.n;
             const T *wu = u.weights_of(pair_u[k]), *wv = v.weights_of(pair_v[k]);
@@ -837,10 +937,17 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         throw std::invalid_argument("wasserstein_1d needs T's sort, and the uint64 sort for weighted rows");
 
     SortedRows<T> su(u), sv(v);
-    const std::int64_t total_rows = u.num_rows + v.num_rows;
     const auto sort_row = [&](std::int64_t r, ThreadScratch<T>& scratch) {
-        if (r < u.num_rows) sort_into(u, r, su, scratch, sorts);
-        else sort_into(v, r - u.num_rows, sv, scratch, sorts);
+        const auto [rows, i] = row_of(r);
+        SortedRows<T>& dst = rows == &u ? su : sv;
+        if (flaws) {
+            RowScan<T> scan;
+            sort_into(*rows, i, dst, scratch, sorts, scan);
+            found[std::size_t(r)] = row_flaws(u, v, r, scan);
+        } else {
+            NoScan none;
+            sort_into(*rows, i, dst, scratch, sorts, none);
+        }
     };
     // Every row is sorted once, however many pairs use it; u's and v's rows
     // share one loop so that a single pair still keeps two threads busy.
@@ -856,6 +963,7 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         ThreadScratch<T> scratch;
         for (std::int64_t r = 0; r < total_rows; ++r) sort_row(r, scratch);
     }
+    if (flaws && any_flaw()) return;
     for_each_index(num_pairs, many_pairs, [&](std::int64_t k) {
         const std::int64_t iu = pair_u[k], iv = pair_v[k];
         out[k] = T(pair_distance(
@@ -867,9 +975,9 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
 
 template void wasserstein_1d<float>(const Rows<float>&, const Rows<float>&, const std::int64_t*,
                                     const std::int64_t*, std::int64_t, double, bool, const SortFunctions&,
-                                    float*);
+                                    float*, unsigned*);
 template void wasserstein_1d<double>(const Rows<double>&, const Rows<double>&, const std::int64_t*,
                                      const std::int64_t*, std::int64_t, double, bool, const SortFunctions&,
-                                     double*);
+                                     double*, unsigned*);
 
 }  // namespace emd
