@@ -2,6 +2,7 @@
 
 #include <pybind11/stl.h>
 
+#include <array>
 #include <limits>
 #include <optional>
 
@@ -30,11 +31,11 @@ SortFunction numpy_sort(int type_num) {
     return reinterpret_cast<SortFunction>(f);
 }
 
+// The checks both entry points share: shapes, weights, pairs in range, p.
 template <class T>
-carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
-                         const carray<T>& v, const std::optional<carray<T>>& v_weights,
-                         const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
-                         double p, bool assume_sorted) {
+void check_pairs(const carray<T>& u, const std::optional<carray<T>>& u_weights, const carray<T>& v,
+                 const std::optional<carray<T>>& v_weights, const carray<std::int64_t>& pair_u,
+                 const carray<std::int64_t>& pair_v, double p) {
     require(u.ndim() == 2 && v.ndim() == 2, "u and v must be 2-D (rows, n)");
     require(u.shape(1) > 0 && v.shape(1) > 0, "u and v rows must be nonempty");
     // Weights: u's shape, or one row (n,) shared by all of u's rows.
@@ -54,8 +55,21 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
                     pair_v.data()[k] < v.shape(0),
                 "pair index out of range");
     }
-    Rows<T> ru{u.data(), ptr_or_null(u_weights), u.shape(0), u.shape(1), u_weights && u_weights->ndim() == 1};
-    Rows<T> rv{v.data(), ptr_or_null(v_weights), v.shape(0), v.shape(1), v_weights && v_weights->ndim() == 1};
+}
+
+template <class T>
+Rows<T> rows_of(const carray<T>& x, const std::optional<carray<T>>& w) {
+    return {x.data(), ptr_or_null(w), x.shape(0), x.shape(1), w && w->ndim() == 1};
+}
+
+template <class T>
+carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
+                         const carray<T>& v, const std::optional<carray<T>>& v_weights,
+                         const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
+                         double p, bool assume_sorted) {
+    check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
+    const std::int64_t num_pairs = pair_u.shape(0);
+    const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
     SortFunctions sorts;  // only T's sort and the uint64 one are used
     if (!assume_sorted) {
         (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
@@ -68,6 +82,38 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
         emd::wasserstein_1d<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, assume_sorted, sorts, o);
     }
     return out;
+}
+
+// (W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights (K, n), dW/dv_weights (K, m)),
+// each derivative None unless asked for in `gradients` (u, v, u_weights, v_weights).
+template <class T>
+py::tuple wasserstein_1d_gradients(const carray<T>& u, const std::optional<carray<T>>& u_weights,
+                                   const carray<T>& v, const std::optional<carray<T>>& v_weights,
+                                   const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
+                                   double p, const std::array<bool, 4>& gradients, int num_threads) {
+    check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
+    require(!gradients[2] || u_weights, "the u_weights gradient needs u_weights");
+    require(!gradients[3] || v_weights, "the v_weights gradient needs v_weights");
+    const std::int64_t num_pairs = pair_u.shape(0), n = u.shape(1), m = v.shape(1);
+    const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
+    SortFunctions sorts;
+    sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    carray<T> value(num_pairs);
+    const py::ssize_t widths[4] = {n, m, n, m};
+    std::optional<carray<T>> d[4];
+    T* ptr[4] = {};
+    for (int s = 0; s < 4; ++s) {
+        if (!gradients[s]) continue;
+        d[s].emplace(std::vector<py::ssize_t>{num_pairs, widths[s]});
+        ptr[s] = d[s]->mutable_data();
+    }
+    const OneDGradients<T> out{value.mutable_data(), ptr[0], ptr[1], ptr[2], ptr[3]};
+    {
+        py::gil_scoped_release release;
+        emd::wasserstein_1d_gradients<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, num_threads, sorts, out);
+    }
+    const auto or_none = [](const std::optional<carray<T>>& a) { return a ? py::object(*a) : py::object(py::none()); };
+    return py::make_tuple(value, or_none(d[0]), or_none(d[1]), or_none(d[2]), or_none(d[3]));
 }
 
 // The array `h` when it is of the straight path's kind: exactly a NumPy
@@ -167,6 +213,16 @@ void bind_one_d(py::module_& m) {
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
     m.def("wasserstein_1d", &wasserstein_1d<double>, doc, py::arg("u"), py::arg("u_weights"), py::arg("v"),
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
+    const char* grad_doc =
+        "(W_p, dW/du, dW/dv, dW/du_weights, dW/dv_weights) for each pair, the derivatives per pair in the "
+        "rows' own order, each None unless `gradients` (u, v, u_weights, v_weights) asks for it; "
+        "num_threads <= 0: the OpenMP default.";
+    m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<float>, grad_doc, py::arg("u"), py::arg("u_weights"),
+          py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"),
+          py::arg("gradients"), py::arg("num_threads") = 0);
+    m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<double>, grad_doc, py::arg("u"),
+          py::arg("u_weights"), py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"),
+          py::arg("p"), py::arg("gradients"), py::arg("num_threads") = 0);
     m.def("wasserstein_1d_pair", &wasserstein_1d_pair,
           "W_p of one pair of 1-D float arrays, the inputs checked in the kernel's first pass; None when the"
           " arguments are not of that kind or a check flags one (then take the full path).",
