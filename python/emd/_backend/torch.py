@@ -148,7 +148,8 @@ class TArray:
 
     @property
     def requires_grad(self) -> bool:
-        return (self._t is None and self.recipe is not None) or (self._t is not None and self._t.requires_grad)
+        # A lazy TArray is made only for a graph (its ``make`` builds one).
+        return (self._t is None and self._make is not None) or (self._t is not None and self._t.requires_grad)
 
     # --- metadata ---------------------------------------------------------------------------
     @property
@@ -212,6 +213,13 @@ class TArray:
         return self.reshape(-1)
 
     def astype(self, dtype: Any, copy: bool = True, order: str = "K") -> TArray:
+        if self._t is None and not copy and self._v.dtype == np.dtype(dtype) and (
+                order != "C" or self._v.flags.c_contiguous):
+            # A lazy cost matrix that already fits stays lazy: building its tensor here
+            # (emd.solve's cast of M) rebuilt all n x m costs on the graph, O(n m d) in
+            # the forward and again in the backward, where the exact solver needs only
+            # the plan's n + m - 1 entries (CostRecipe.entries).
+            return self
         dt = torch_dtype(dtype)
         t = self.t
         if t.dtype == dt and not copy:
@@ -229,10 +237,17 @@ class TArray:
         tv = _from_array(np.asarray(value), self.device)
         if not (self.requires_grad and torch.is_grad_enabled()):
             return TArray(tv)
-        t = self.t if dtype is None else self.t.to(torch_dtype(dtype))
-        dims = tuple(range(t.ndim)) if axis is None else axis
-        rebuilt = getattr(torch, name)(t, dim=dims, keepdim=keepdims)
-        return TArray(attach(tv, rebuilt))
+
+        def make() -> torch.Tensor:
+            t = self.t if dtype is None else self.t.to(torch_dtype(dtype))
+            dims = tuple(range(t.ndim)) if axis is None else axis
+            return attach(tv, getattr(torch, name)(t, dim=dims, keepdim=keepdims))
+
+        if self._t is None:
+            # A lazy cost matrix's sum stays lazy too: check_finite only reads its
+            # value, and building the graph would rebuild all n x m costs (see astype).
+            return TArray(None, np.asarray(value), make=make, device=self.device)
+        return TArray(make())
 
     def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> TArray:
         return self._reduction("sum", axis, dtype, keepdims)
