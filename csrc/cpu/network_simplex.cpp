@@ -68,6 +68,11 @@ constexpr index_t k_poll_every = 2048;
 // pass over M, a sort, pricing rounds) does not pay: measured break-even
 // between n = m = 500 and 1000 on point clouds.
 constexpr index_t k_short_len = 16;
+// With a guide (estimate_potentials) the listed arcs are the likely plan's,
+// and a longer list pays: measured on the issue-17 clouds (n = m = 1000,
+// 2000), 16 -> 24 arcs took 28% and 20% fewer pivots and 8-12% less CPU
+// time; 32 no better than 24.
+constexpr index_t k_short_len_guided = 24;
 constexpr index_t k_short_mass_max = 4;
 constexpr index_t k_short_min_side = 2 * k_short_len;
 constexpr index_t k_short_min_arcs = index_t(1) << 19;
@@ -121,7 +126,7 @@ class TransportSimplex {
             build_shortlist();
         }
         build_initial_tree(supply, demand);
-        std::vector<double>().swap(short_key_);  // set-up only
+        for (auto* v : {&short_key_, &guide_g_, &guide_f_}) std::vector<double>().swap(*v);  // set-up only
         if (!shortlist_) start_screening();
     }
 
@@ -351,7 +356,13 @@ class TransportSimplex {
 
     bool try_initial_tree(const double* supply, const double* demand, bool greedy) {
         std::vector<double> ra(supply, supply + n_), rb(demand, demand + m_);
-        std::vector<double> dead(std::size_t(m_), 0.0);  // +inf once sink j is exhausted
+        // +inf once sink j is exhausted; before, -g_j with a guide, so that the
+        // row rule ships to the sink of least estimated reduced cost (by raw
+        // cost, the sources left over by the greedy went to their near
+        // neighbours, the wrong sinks between measures apart).
+        std::vector<double> dead(std::size_t(m_), 0.0);
+        if (!guide_g_.empty())
+            for (index_t j = 0; j < m_; ++j) dead[j] = -guide_g_[j];
         struct Alloc {
             index_t i, j;
             double x;
@@ -660,7 +671,7 @@ class TransportSimplex {
         for (index_t i = 0; i < n_; ++i) {
             const double r = std::ceil(supply_[i] / mean * (1.0 - 1e-9));  // equal weights: 1, not 2
             const index_t mult = r >= double(k_short_mass_max) ? k_short_mass_max : std::max<index_t>(index_t(r), 1);
-            start[i + 1] = start[i] + std::min(k_short_len * mult, m_);
+            start[i + 1] = start[i] + std::min((guided ? k_short_len_guided : k_short_len) * mult, m_);
         }
         const std::size_t total = std::size_t(start[n_]);
         short_row_.resize(total);
