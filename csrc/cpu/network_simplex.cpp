@@ -641,13 +641,15 @@ class TransportSimplex {
     // optimality) the shortlist is by cost. The subsolve does not poll for
     // Ctrl-C: it is a quarter of the arcs, and the main solve polls right after.
     void estimate_potentials(const double* supply, const double* demand, bool apart) {
+        if (!apart) {
+            // The sample's rows keep as many of its columns as the plain shortlist keeps of M's.
+            const index_t k = std::max<index_t>(k_short_len / k_sample_stride, 1);
+            if (uncovered_demand(M_, m_, stride_sample(n_), stride_sample(m_), demand, k) <= k_guide_min_uncovered)
+                return;
+        }
         SampledProblem<T> sample(M_, n_, m_, supply, demand);
         const index_t ns = index_t(sample.rows.size()), ms = index_t(sample.cols.size());
         if (ns < 2 || ms < 2) return;
-        // The sample's rows keep as many of its columns as the shortlist will of M's.
-        const index_t k = std::max<index_t>(k_short_len / k_sample_stride, 1);
-        if (!apart && uncovered_demand(sample.cost.data(), ns, ms, sample.demand.data(), k) <= k_guide_min_uncovered)
-            return;
         TransportSimplex<T> sub(sample.cost.data(), ns, ms, sample.supply.data(), sample.demand.data(), threads_, true);
         Interrupt never;
         if (sub.run(-1, never, false, false) != SolveStatus::optimal) return;
@@ -679,31 +681,15 @@ class TransportSimplex {
         short_cost_.resize(total);
         short_key_.resize(total);
         for_rows([&](index_t lo, index_t hi) {
-            // Selection by a buffer of up to 2k candidates below a threshold,
-            // cut back to the k smallest (by cost, then column) when full: one
-            // compare per entry, far fewer moves than a heap.
             std::vector<std::pair<double, std::int32_t>> buf;
             for (index_t i = lo; i < hi; ++i) {
                 const index_t k = start[i + 1] - start[i], off = start[i];
                 const T* row = M_ + i * m_;
-                buf.clear();
-                double thr = std::numeric_limits<double>::infinity();
-                for (index_t j = 0; j < m_; ++j) {
-                    const double c = guided ? double(row[j]) - guide_g_[j] : double(row[j]);
-                    if (c < thr) {  // a tie with the threshold loses: its column is higher
-                        buf.emplace_back(c, std::int32_t(j));
-                        if (index_t(buf.size()) == 2 * k) {
-                            std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
-                            buf.resize(std::size_t(k));
-                            thr = buf[k - 1].first;
-                        }
-                    }
+                if (guided) {
+                    smallest_k([&](index_t j) { return double(row[j]) - guide_g_[j]; }, m_, k, buf);
+                } else {
+                    smallest_k([&](index_t j) { return double(row[j]); }, m_, k, buf);
                 }
-                if (index_t(buf.size()) > k) {
-                    std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
-                    buf.resize(std::size_t(k));
-                }
-                std::sort(buf.begin(), buf.end());
                 // f_i = min_j (c_ij - g_j): the row's first listed arc.
                 const double fi = guided ? buf[0].first : 0.0;
                 if (guided) guide_f_[i] = fi;

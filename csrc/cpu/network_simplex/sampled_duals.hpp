@@ -32,6 +32,8 @@
 #include <limits>
 #include <vector>
 
+#include "row_scans.hpp"
+
 namespace emd {
 namespace {
 
@@ -82,24 +84,27 @@ struct SampledProblem {
     }
 };
 
-// The share of the demand at sinks that are among no source's `k` cheapest
-// arcs (rows of `cost`, n x m). Near 0 when the two measures overlap (every
-// sink is some source's near neighbour: the plain shortlist suits them, and
-// the guide was measured not to pay there); large when they lie apart.
+// The share of the demand at the sampled sinks (columns `cols` of M) that
+// are among no sampled source's (rows `rows`) `k` cheapest arcs, read in
+// place from M. Near 0 when the two measures overlap (every sink is some
+// source's near neighbour: the plain shortlist suits them, and the guide was
+// measured not to pay there); large when they lie apart.
 template <class T>
-double uncovered_demand(const T* cost, std::int64_t n, std::int64_t m, const double* demand, std::int64_t k) {
-    if (k >= m) return 0.0;
-    std::vector<char> covered(static_cast<std::size_t>(m), 0);
-    std::vector<std::pair<T, std::int64_t>> row(static_cast<std::size_t>(m));
-    for (std::int64_t i = 0; i < n; ++i) {
-        for (std::int64_t j = 0; j < m; ++j) row[j] = {cost[i * m + j], j};
-        std::nth_element(row.begin(), row.begin() + k, row.end());
-        for (std::int64_t q = 0; q < k; ++q) covered[row[q].second] = 1;
+double uncovered_demand(const T* M, std::int64_t m, const std::vector<std::int64_t>& rows,
+                        const std::vector<std::int64_t>& cols, const double* demand, std::int64_t k) {
+    const std::int64_t ms = std::int64_t(cols.size());
+    if (k >= ms) return 0.0;
+    std::vector<char> covered(static_cast<std::size_t>(ms), 0);
+    std::vector<std::pair<double, std::int32_t>> buf;
+    for (const std::int64_t i : rows) {
+        const T* row = M + i * m;
+        smallest_k([&](std::int64_t c) { return double(row[cols[c]]); }, ms, k, buf);
+        for (const auto& e : buf) covered[e.second] = 1;
     }
     double total = 0.0, left = 0.0;
-    for (std::int64_t j = 0; j < m; ++j) {
-        total += demand[j];
-        if (!covered[j]) left += demand[j];
+    for (std::int64_t c = 0; c < ms; ++c) {
+        total += demand[cols[c]];
+        if (!covered[c]) left += demand[cols[c]];
     }
     return total > 0.0 ? left / total : 0.0;
 }
