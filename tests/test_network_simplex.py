@@ -382,7 +382,7 @@ def test_warm_started_batches_against_pot_and_certified(rng):
 
 def test_warm_starts_save_pivots(rng):
     # Along the rows of a pairwise tile the previous problem's tree is a far
-    # better start than the row-minimum rule: 131 pivots instead of 221 per
+    # better start than the row-minimum rule: 135 pivots instead of 217 per
     # problem measured at 64 bins (benchmarks/RESULTS.md); the loop is cold.
     *_, (_, A, Bw, M) = _warm_cases(rng)
     batched = emd.solve(A, Bw, M).n_iter

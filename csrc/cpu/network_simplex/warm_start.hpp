@@ -15,8 +15,8 @@
 // optimum is degenerate (the cost agrees to round-off).
 //
 // Measured on 1000 problems of 64 x 64 (benchmarks/RESULTS.md, "Warm starts"):
-// 327 pivots per problem instead of 374 for independent Dirichlet weights, 131
-// instead of 221 along the rows of a pairwise tile. The dual network simplex
+// 334 pivots per problem instead of 374 for independent Dirichlet weights, 135
+// instead of 217 along the rows of a pairwise tile. The dual network simplex
 // from the previous optimal tree (dual feasible for every problem of the batch)
 // was tried first: 228 and 92 pivots, but each dual pivot prices the whole cut
 // (about 1000 arcs of 4096 against ~64 for a block-search pivot) and ran 2.2x
