@@ -89,7 +89,12 @@ constexpr index_t k_short_max_rounds = 16;
 constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
 
 template <class T>
+class WarmStart;  // network_simplex/warm_start.hpp: warm starts of this tree in batches
+
+template <class T>
 class TransportSimplex {
+    friend class WarmStart<T>;
+
    public:
     // `threads`: whether the whole-M passes of the shortlist phase (building
     // the shortlist, the pricing rounds) may use a helper thread (for_rows);
@@ -1135,6 +1140,12 @@ void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const N
 }
 
 }  // namespace
+}  // namespace emd
+
+// After TransportSimplex, whose tree it starts from other bases.
+#include "network_simplex/warm_start.hpp"
+
+namespace emd {
 
 template <class T>
 void network_simplex(const T* a, const T* b, const T* M, std::int64_t n, std::int64_t m,
@@ -1152,11 +1163,12 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
                            std::int64_t* n_iter, std::int32_t* status, Interrupt& interrupt) {
     const index_t plan_cap = n + m - 1;
     std::exception_ptr error = nullptr;
-    auto solve_k = [&](index_t k, std::vector<T>& sub, bool allow_threads) {
+    auto solve_k = [&](index_t k, std::vector<T>& sub, bool allow_threads, WarmStart<T>* warm) {
         NetworkSimplexOutput<T> out{potential_a + k * n, potential_b + k * m, plan_rows + k * plan_cap,
                                     plan_cols + k * plan_cap, plan_values + k * plan_cap};
         const T* Mk = shared_cost ? M : M + k * n * m;
-        solve_one(a + k * n, b + k * m, Mk, n, m, params, out, interrupt, thread_id() == 0, allow_threads, sub);
+        if (!warm || interrupt.requested() || !warm->solve(a + k * n, b + k * m, out, interrupt))
+            solve_one(a + k * n, b + k * m, Mk, n, m, params, out, interrupt, thread_id() == 0, allow_threads, sub);
         num_plan[k] = out.num_plan;
         cost[k] = out.cost;
         duality_gap[k] = out.duality_gap;
@@ -1165,26 +1177,47 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
     };
     if (num_problems == 1) {
         std::vector<T> sub;
-        solve_k(0, sub, true);
+        solve_k(0, sub, true, nullptr);
         return;
     }
+    // Small problems sharing M, run to optimality, start warm (see
+    // network_simplex/warm_start.hpp): in fixed chunks of consecutive
+    // problems, each chunk on one thread from a fresh tree, so every result
+    // depends on the input alone (not on the threads or their schedule).
+    const bool warm = shared_cost && params.max_iter < 0 && n * m <= k_warm_max_arcs;
+    const index_t chunk = warm ? k_warm_chunk : 1;
+    const index_t num_chunks = (num_problems + chunk - 1) / chunk;
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp parallel
 #endif
     {
         std::vector<T> sub;
+        std::unique_ptr<WarmStart<T>> chain;
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp for schedule(dynamic, 1)
 #endif
-        for (index_t k = 0; k < num_problems; ++k) {
-            try {
-                solve_k(k, sub, false);
-            } catch (...) {
+        for (index_t c = 0; c < num_chunks; ++c) {
+            if (warm && !interrupt.poll(thread_id() == 0)) {
+                try {
+                    if (chain) {
+                        chain->restart();
+                    } else {
+                        chain = std::make_unique<WarmStart<T>>(M, n, m);
+                    }
+                } catch (...) {
+                    chain.reset();  // cold solves for this chunk
+                }
+            }
+            for (index_t k = c * chunk; k < std::min(num_problems, (c + 1) * chunk); ++k) {
+                try {
+                    solve_k(k, sub, false, chain.get());
+                } catch (...) {
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp critical(emd_network_simplex_error)
 #endif
-                if (!error) error = std::current_exception();
-                status[k] = static_cast<std::int32_t>(SolveStatus::infeasible);
+                    if (!error) error = std::current_exception();
+                    status[k] = static_cast<std::int32_t>(SolveStatus::infeasible);
+                }
             }
         }
     }

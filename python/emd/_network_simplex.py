@@ -140,8 +140,16 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
     the optimum on the whole of ``M``; between measures that lie apart, the
     arcs are those of least reduced cost under potentials estimated from an
     exact solve of a sample of the problem (a multiscale start). Zero-weight
-    bins are removed before the solve and get feasible potentials afterwards. Batches
-    are spread over threads, one problem per thread. Ctrl-C interrupts a solve.
+    bins are removed before the solve and get feasible potentials afterwards.
+    Batches are spread over threads. With a shared 2-D ``M`` of up to 2^16
+    entries (and no ``max_iter``) they run in fixed chunks of 32 consecutive
+    problems, each problem after a chunk's first starting from a greedy basis
+    on the previous problem's optimal tree (warm start: fewer pivots, most
+    where neighbours share a marginal); the result is certified as a cold one,
+    with the same cost to round-off, but on degenerate problems its plan and
+    potentials may be another optimal basis's than a single solve's. It
+    depends on the input and its order, not on the number of threads.
+    Ctrl-C interrupts a solve.
 
     References: Bonneel, van de Panne, Paris and Heidrich, "Displacement
     interpolation using Lagrangian mass transport", SIGGRAPH Asia 2011;

@@ -115,7 +115,10 @@ void network_simplex(const T* a, const T* b, const T* M, std::int64_t n, std::in
 // B problems; M is shared ((n, m)) when shared_cost, else (B, n, m). Outputs
 // are laid out with a leading batch axis: potentials (B, n) / (B, m), plans
 // (B, n + m - 1), scalars (B,), status as SolveStatus values. Problems are spread over threads (one
-// problem per thread at a time); only the calling thread polls for Ctrl-C.
+// problem per thread at a time); only the calling thread polls for Ctrl-C. With a shared M of
+// up to 2^16 arcs and no max_iter, problems start warm from the previous problem's optimal tree
+// in fixed chunks (csrc/cpu/network_simplex/warm_start.hpp): the same optimal cost, certified,
+// not necessarily the same basis as a single solve; independent of the number of threads.
 template <class T>
 void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_problems, std::int64_t n,
                            std::int64_t m, bool shared_cost, const NetworkSimplexParams& params,
