@@ -77,6 +77,7 @@ class WarmStart {
         s.short_row_.clear();
         s.short_col_.clear();
         s.short_cost_.clear();
+        s.short_key_.clear();  // the greedy's order: the cost (no guide on these sizes)
         if (seeded_) {
             for (index_t u = 0; u < s.root_; ++u) {
                 const index_t e = s.pred_[u];
@@ -84,6 +85,7 @@ class WarmStart {
                 s.short_row_.push_back(std::int32_t(e / m_));
                 s.short_col_.push_back(std::int32_t(e % m_));
                 s.short_cost_.push_back(double(M_[e]));
+                s.short_key_.push_back(double(M_[e]));
             }
         }
         seeded_ = false;
