@@ -145,6 +145,23 @@ carray<T> sinkhorn_plan_samples(const carray<T>& x, const carray<T>& y, const ca
 }
 
 template <class T>
+carray<T> sinkhorn_gradient_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
+                                    int metric, double power, const carray<T>& f, const carray<T>& g, double reg) {
+    check_samples(x, y, a, b, metric, power);
+    const py::ssize_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
+    require(f.ndim() == 1 && f.shape(0) == n && g.ndim() == 1 && g.shape(0) == m, "f must be (n,) and g (m,)");
+    require(reg > 0.0, "reg must be > 0");
+    carray<T> grad({n, d});
+    T* out = grad.mutable_data();
+    {
+        py::gil_scoped_release release;
+        emd::sinkhorn_gradient_samples<T>(x.data(), y.data(), a.data(), b.data(), n, m, d, static_cast<Metric>(metric),
+                                          power, f.data(), g.data(), reg, out);
+    }
+    return grad;
+}
+
+template <class T>
 void bind_for(py::module_& m) {
     m.def("sinkhorn_dense", &sinkhorn_dense<T>,
           "Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).",
@@ -159,6 +176,10 @@ void bind_for(py::module_& m) {
     m.def("sinkhorn_plan_samples", &sinkhorn_plan_samples<T>, "The plan (n, m) of potentials f (n,), g (m,).",
           py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), py::arg("metric"), py::arg("power"), py::arg("q"),
           py::arg("f"), py::arg("g"), py::arg("reg"));
+    m.def("sinkhorn_gradient_samples", &sinkhorn_gradient_samples<T>,
+          "sum_j P_ij grad_x c(x_i, y_j) (n, d) of potentials f (n,), g (m,), matrix-free; sqeuclidean/euclidean.",
+          py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), py::arg("metric"), py::arg("power"), py::arg("f"),
+          py::arg("g"), py::arg("reg"));
 }
 
 }  // namespace

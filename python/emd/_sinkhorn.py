@@ -53,6 +53,27 @@ def _options(reg: Any, max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[float
     return reg_f, max_iter_i, tol_f, eps
 
 
+# With eps_scaling, the matrix-free solves run each intermediate epsilon for
+# SAMPLE_STAGE_ITERS iterations, unmeasured, and check tol only at reg
+# (emd::SinkhornParams::stage_iters), and probe the rate of the last stage over
+# 2 x SAMPLE_RATE_PROBE plain iterations instead of 2 x 10. Measured on the
+# divergence benchmark's problem (2000 uniform points a side, reg 0.005 on
+# |x - y|^2, float32, eps_scaling 0.25, tol 1e-2): OT(x, y) in 19 iterations
+# instead of 42 (stages to a marginal error of 1e-2, probe 10), the divergence
+# within 1e-4 of the converged value either way; 2 iterations per stage gained
+# nothing.
+SAMPLE_STAGE_ITERS = 1
+SAMPLE_RATE_PROBE = 2
+
+
+def _is_same_cloud(problem: SampleSinkhorn) -> bool:
+    """Whether y is x and b is a, value for value (O((n + m) d)): the problem is then symmetric."""
+    pr = problem
+    if pr.x.shape != pr.y.shape:
+        return False
+    return bool((pr.x == pr.y).all()) and bool((pr.a == pr.b).all())
+
+
 # reg below this fraction of the largest |cost| is refused: f_i + g_j - C_ij carries a
 # rounding error of about the dtype's epsilon times |C|, which divided by reg must stay
 # well below 1 for the plan exp((f_i + g_j - C_ij) / reg) to mean anything. 64 epsilons
@@ -459,7 +480,8 @@ def _prepare_samples(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any
     else:
         code, power = METRIC_CODES[metric], pf
     _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
-    return SampleSinkhorn(xa, ya, weights[0], weights[1], code, power, reg_f, tol_f, max_iter_i, eps), dtype
+    annealed = dict(stage_iters=SAMPLE_STAGE_ITERS, rate_probe=SAMPLE_RATE_PROBE) if eps > 0 else {}
+    return SampleSinkhorn(xa, ya, weights[0], weights[1], code, power, reg_f, tol_f, max_iter_i, eps, **annealed), dtype
 
 
 def sinkhorn_samples(
@@ -574,10 +596,12 @@ def sinkhorn_divergence(
     with be.active():
         xy, dtype = _prepare_samples(be, x, y, x_weights, y_weights, p, metric, reg, max_iter, tol, eps_scaling)
         values, statuses, errors = [], [], []
+        # The self terms by the symmetric (averaged) update; OT(x, y) too when y is
+        # x, so that identical inputs still give three bit-identical solves and 0.
         for problem in (
-            xy,
-            dataclasses.replace(xy, y=xy.x, b=xy.a),
-            dataclasses.replace(xy, x=xy.y, a=xy.b),
+            dataclasses.replace(xy, symmetric=_is_same_cloud(xy), objective=False),
+            dataclasses.replace(xy, y=xy.x, b=xy.a, symmetric=True, objective=False),
+            dataclasses.replace(xy, x=xy.y, a=xy.b, symmetric=True, objective=False),
         ):
             sol = be.sinkhorn_samples(problem)
             values.append(be.sinkhorn_dual(problem, sol))
