@@ -5,7 +5,7 @@ process on the same tensors, as a loss whose gradient is taken (forward +
 backward), median of 5 runs after a warm-up. A second table gives emd's
 backward cost: forward + backward over the forward alone (under no_grad).
 
-    python benchmarks/compare_torch.py [--quick]
+    python benchmarks/compare_torch.py [--quick] [--only {exact,sliced,sinkhorn,one_d}]
     python benchmarks/compare.py torch
 """
 
@@ -21,6 +21,9 @@ from _timing import fmt_time, machine_description, median_time, print_table  # n
 import emd  # noqa: E402
 
 REPEATS = 5
+# emd's tol for the Sinkhorn divergence rows: the marginal error ||P 1 - a||_1 at
+# which each of its three solves stops (the float32 default is 1e-6).
+SINKHORN_TOL = 1e-2
 
 
 def _fwd_bwd(loss_fn, *leaves):
@@ -61,7 +64,8 @@ def _progress(row: tuple, cost: tuple) -> None:
     print(f"  {work}: emd {fmt_time(t_emd)}, reference {fmt_time(t_ref)}, forward alone {fmt_time(cost[1])}", flush=True)
 
 
-def run(quick: bool) -> None:
+def run(quick: bool, only: str | None = None) -> None:
+    """Every workload, or those of ``only`` (one of exact, sliced, sinkhorn, one_d)."""
     try:
         import ot
         import torch
@@ -78,7 +82,7 @@ def run(quick: bool) -> None:
     rows, costs = [], []
 
     # Exact W_2^2 between point clouds, gradient w.r.t. x.
-    for n in (500,) if quick else (1000, 2000):
+    for n in (() if only not in (None, "exact") else (500,) if quick else (1000, 2000)):
         x = torch.randn(n, 2, generator=g, dtype=torch.float64).requires_grad_()
         y = torch.randn(n, 2, generator=g, dtype=torch.float64) + 1.0
         a = torch.full((n,), 1.0 / n, dtype=torch.float64)
@@ -89,6 +93,7 @@ def run(quick: bool) -> None:
 
     # Sliced SW_2^2, float32, the same unit directions.
     shapes = ((256, 64, 32), (2048, 2, 128)) if quick else ((256, 3072, 128), (4096, 2, 128), (10_000, 64, 256))
+    shapes = shapes if only in (None, "sliced") else ()
     for n, d, L in shapes:
         x = torch.randn(n, d, generator=g).requires_grad_()
         y = torch.randn(n, d, generator=g) + 0.5
@@ -101,15 +106,17 @@ def run(quick: bool) -> None:
 
     # Sinkhorn divergence, float32, blur 0.05: GeomLoss' eps = blur^2 on |x - y|^2 / 2,
     # emd's reg = 2 blur^2 on |x - y|^2 and a factor 1/2 (the same divergence). GeomLoss
-    # runs a fixed annealing schedule (scaling 0.5) and is accurate to about 1e-2 here;
-    # emd is timed at tol 1e-3 (a comparable accuracy) with the same annealing factor,
-    # and the value at emd's default tol (1e-6 in float32) is printed as the reference.
+    # runs a fixed annealing schedule (blur scaling 0.5, so eps scaling 0.25, about one
+    # iteration per eps) and is off by about 0.6% here; emd anneals eps by the same
+    # factor 0.25 and stops at tol SINKHORN_TOL, its default stopping rule, there.
+    # Accuracy: each value's relative error against emd converged in float64 (tol 1e-9).
     blur = 0.05
-    for n in (1000,) if quick else (2000, 5000):
+    g = torch.Generator().manual_seed(17)  # its own inputs, whichever workloads ran before
+    for n in (() if only not in (None, "sinkhorn") else (1000,) if quick else (2000, 5000)):
         x = torch.rand(n, 2, generator=g).requires_grad_()
         y = torch.rand(n, 2, generator=g) * 0.8 + 0.1
-        ours = lambda: 0.5 * emd.sinkhorn_divergence(x, y, 2 * blur**2, metric="sqeuclidean", p=1, eps_scaling=0.5,  # noqa: E731
-                                                     tol=1e-3)
+        ours = lambda: 0.5 * emd.sinkhorn_divergence(x, y, 2 * blur**2, metric="sqeuclidean", p=1,  # noqa: E731
+                                                     eps_scaling=0.25, tol=SINKHORN_TOL)
         v1 = float(ours().detach())
         v_acc = float(0.5 * emd.sinkhorn_divergence(x.detach().double(), y.double(), 2 * blur**2, metric="sqeuclidean",
                                                     p=1, eps_scaling=0.5))
@@ -122,18 +129,20 @@ def run(quick: bool) -> None:
             v2, t_ref, name = float("nan"), float("nan"), "(geomloss not installed)"
         t_emd = median_time(_fwd_bwd(ours, x), repeats=REPEATS)
         rows.append((f"Sinkhorn divergence, n=m={n}, d=2, blur {blur}, float32, grad x", name, t_emd, t_ref,
-                     f"target >= 4x; values emd {v1:.6g}, geomloss {v2:.6g}, converged float64 {v_acc:.6g}"))
+                     f"target >= 4x; values emd {v1:.6g} (rel. err {abs(v1 / v_acc - 1):.1e}), geomloss {v2:.6g}"
+                     f" (rel. err {abs(v2 / v_acc - 1):.1e}), converged float64 {v_acc:.6g}"))
         costs.append((rows[-1][0], median_time(_fwd(ours), repeats=REPEATS), t_emd))
         _progress(rows[-1], costs[-1])
 
     # Batched 1-D W_1: K pairs of rows.
-    K, n = (200, 500) if quick else (1000, 1000)
-    u = torch.randn(K, n, generator=g, dtype=torch.float64).requires_grad_()
-    v = torch.randn(K, n, generator=g, dtype=torch.float64) + 0.3
-    ours = lambda: emd.wasserstein_1d(u, v).sum()  # noqa: E731
-    pot = lambda: ot.wasserstein_1d(u.T, v.T, p=1).sum()  # noqa: E731  (POT: one problem per column)
-    _timed_pair(rows, costs, f"batched 1-D W1, {K} pairs x {n} samples, float64, grad u", "ot.wasserstein_1d",
-                ours, pot, u, "target >= 10x", rtol=1e-9)
+    if only in (None, "one_d"):
+        K, n = (200, 500) if quick else (1000, 1000)
+        u = torch.randn(K, n, generator=g, dtype=torch.float64).requires_grad_()
+        v = torch.randn(K, n, generator=g, dtype=torch.float64) + 0.3
+        ours = lambda: emd.wasserstein_1d(u, v).sum()  # noqa: E731
+        pot = lambda: ot.wasserstein_1d(u.T, v.T, p=1).sum()  # noqa: E731  (POT: one problem per column)
+        _timed_pair(rows, costs, f"batched 1-D W1, {K} pairs x {n} samples, float64, grad u", "ot.wasserstein_1d",
+                    ours, pot, u, "target >= 10x", rtol=1e-9)
 
     print_table("torch losses, forward + backward (CPU)", rows)
     print("\n### emd's backward cost (CPU)\n")
@@ -146,6 +155,7 @@ def run(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller problems, for a smoke run")
+    parser.add_argument("--only", choices=("exact", "sliced", "sinkhorn", "one_d"), help="one workload family")
     args = parser.parse_args()
     print(f"machine: {machine_description()}")
-    run(args.quick)
+    run(args.quick, args.only)
