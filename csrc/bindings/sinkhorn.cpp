@@ -126,14 +126,22 @@ carray<T> sinkhorn_plan_dense(const carray<T>& a, const carray<T>& b, const carr
     return plan;
 }
 
+// The checks of a kernel on given potentials f (n,), g (m,) of two clouds.
+template <class T>
+void check_sample_potentials(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
+                             int metric, double power, const carray<T>& f, const carray<T>& g, double reg) {
+    check_samples(x, y, a, b, metric, power);
+    require(f.ndim() == 1 && f.shape(0) == x.shape(0) && g.ndim() == 1 && g.shape(0) == y.shape(0),
+            "f must be (n,) and g (m,)");
+    require(reg > 0.0, "reg must be > 0");
+}
+
 template <class T>
 carray<T> sinkhorn_plan_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
                                 int metric, double power, double q, const carray<T>& f, const carray<T>& g,
                                 double reg) {
-    check_samples(x, y, a, b, metric, power);
+    check_sample_potentials(x, y, a, b, metric, power, f, g, reg);
     const py::ssize_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
-    require(f.ndim() == 1 && f.shape(0) == n && g.ndim() == 1 && g.shape(0) == m, "f must be (n,) and g (m,)");
-    require(reg > 0.0, "reg must be > 0");
     carray<T> plan({n, m});
     T* out = plan.mutable_data();
     {
@@ -147,10 +155,8 @@ carray<T> sinkhorn_plan_samples(const carray<T>& x, const carray<T>& y, const ca
 template <class T>
 carray<T> sinkhorn_gradient_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
                                     int metric, double power, const carray<T>& f, const carray<T>& g, double reg) {
-    check_samples(x, y, a, b, metric, power);
+    check_sample_potentials(x, y, a, b, metric, power, f, g, reg);
     const py::ssize_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
-    require(f.ndim() == 1 && f.shape(0) == n && g.ndim() == 1 && g.shape(0) == m, "f must be (n,) and g (m,)");
-    require(reg > 0.0, "reg must be > 0");
     carray<T> grad({n, d});
     T* out = grad.mutable_data();
     {
