@@ -4,6 +4,9 @@ The floor is numpy's own sort (AVX-512/AVX2 x86-simd-sort where the CPU has it):
 emd sorts through the same kernels (csrc/include/emd/sort.hpp), so "speedup"
 against it reads as how close emd's whole distance comes to sorting alone
 (>= 1: at or below the floor; emd sorts u and v on two threads when it can).
+Rows against "the full path" time the same pair passed as a batch of one, which
+takes the Python dispatch, casts and checks that every call took before the
+straight path of issue 19 (one extension call that checks in the kernel).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import numpy as np
 from _timing import median_time, print_table
 
 import emd
-from emd import _core
 
 REPEATS = 7  # median of 7 runs after a warm-up, all in this one process
 
@@ -70,6 +72,11 @@ def _large(rows: list, n: int, _t) -> None:
         work = f"W1 n=m={n:.0e} float64, {label}"
         t_emd = _t(lambda: emd.wasserstein_1d(x, y, xw, yw))
         rows.append((work, "np.sort of both inputs (the floor)", t_emd, _t(_sort_both(x, y)), "target >= 1x"))
+        # The same pair as a batch of one: the full path (dispatch, casts and the
+        # checks' passes in Python), which every call took before the straight path.
+        x2, y2, xw2, yw2 = (None if a is None else a[None] for a in (x, y, xw, yw))
+        rows.append((work, "emd.wasserstein_1d, full path (a batch of one pair)", t_emd,
+                     _t(lambda: emd.wasserstein_1d(x2, y2, xw2, yw2)), "the straight path's gain"))
         if wasserstein_distance is not None:
             ref = wasserstein_distance(x, y, xw, yw)
             assert abs(emd.wasserstein_1d(x, y, xw, yw) / ref - 1) < 1e-10
@@ -96,24 +103,51 @@ def _float32(rows: list, sizes: list[int], _t) -> None:
                      _t(lambda: emd.wasserstein_1d(u, v, uw, vw)), floor, ""))
 
 
-def _small(rows: list) -> None:
-    """Small single pairs: the kernel call alone (emd._core) and the public call,
-    against scipy. The public call's fixed cost is the Python layer's."""
+SIZES = (2, 8, 64, 512, 4096, 100_000, 10_000_000)
+
+
+def _per_call(fn, n: int) -> float:
+    """Median wall time of one call. Calls on a few thousand points or fewer are
+    timed in runs of many (reading the clock costs about as much as a 2-point
+    call), 51 runs; larger ones alone, 7 runs (5 from 10^6 points on)."""
+    inner = max(1, 20_000 // (n + 100))
+    repeats = 51 if n <= 4096 else 7 if n < 1_000_000 else 5
+
+    def run():
+        for _ in range(inner):
+            fn()
+
+    return median_time(run, repeats=repeats) / inner
+
+
+def _sizes(rows: list, quick: bool) -> None:
+    """Single pairs of uniform samples at every size of the issue-19 target:
+    emd.wasserstein_1d and emd.wasserstein (1-D arrays) against scipy and POT.
+    Up to 4096 points also against emd's own full path (a batch of one pair:
+    the dispatch, conversions and checks in Python that every call took before
+    the straight path), in this same process."""
     try:
+        import ot
         from scipy.stats import wasserstein_distance
     except ImportError:
         return
     rng = np.random.default_rng(2)
-    pair = np.zeros(1, np.int64)
-    for n in (2, 8, 64, 512, 4096):
+    for n in SIZES if not quick else SIZES[:-1]:
         u, v = rng.normal(size=n), rng.normal(1.0, 2.0, size=n)
-        u2, v2 = u[None], v[None]
-        t_ref = median_time(lambda: wasserstein_distance(u, v), repeats=201)
-        rows.append((f"W1 n=m={n} float64, uniform", "scipy.stats.wasserstein_distance",
-                     median_time(lambda: emd.wasserstein_1d(u, v), repeats=201), t_ref, "emd.wasserstein_1d"))
-        rows.append((f"W1 n=m={n} float64, uniform", "scipy.stats.wasserstein_distance",
-                     median_time(lambda: _core.wasserstein_1d(u2, None, v2, None, pair, pair, 1.0, False), repeats=201),
-                     t_ref, "kernel only (emd._core)"))
+        work = f"W1 n=m={n:g} float64, uniform"
+        ref = wasserstein_distance(u, v)
+        assert abs(emd.wasserstein_1d(u, v) / ref - 1) < 1e-10 and emd.wasserstein(u, v) == emd.wasserstein_1d(u, v)
+        t_scipy = _per_call(lambda: wasserstein_distance(u, v), n)
+        t_ot = _per_call(lambda: ot.wasserstein_1d(u, v), n)
+        for name, call in (("emd.wasserstein_1d", lambda: emd.wasserstein_1d(u, v)),
+                           ("emd.wasserstein", lambda: emd.wasserstein(u, v))):
+            t = _per_call(call, n)
+            rows.append((work, "scipy.stats.wasserstein_distance", t, t_scipy, name))
+            rows.append((work, "ot.wasserstein_1d", t, t_ot, name))
+            if n <= 4096 and name == "emd.wasserstein_1d":
+                u2, v2 = u[None], v[None]
+                rows.append((work, "emd.wasserstein_1d, full path (a batch of one pair)", t,
+                             _per_call(lambda: emd.wasserstein_1d(u2, v2), n), "the straight path's gain"))
 
 
 def _batched(rows: list, quick: bool, _t=_wall) -> None:
@@ -143,7 +177,7 @@ def run(quick: bool) -> None:
     rows: list = []
     _large(rows, large, _wall)
     _float32(rows, f32, _wall)
-    _small(rows)
+    _sizes(rows, quick)
     _batched(rows, quick)
     print_table("exact 1-D Wasserstein (CPU), wall time", rows)
     sys.stdout.flush()

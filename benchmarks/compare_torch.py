@@ -5,8 +5,12 @@ process on the same tensors, as a loss whose gradient is taken (forward +
 backward), median of 5 runs after a warm-up. A second table gives emd's
 backward cost: forward + backward over the forward alone (under no_grad).
 
-    python benchmarks/compare_torch.py [--quick] [--only {exact,sliced,sinkhorn,one_d}]
+    python benchmarks/compare_torch.py [--quick] [--only sliced,one_d]
     python benchmarks/compare.py torch
+
+The sliced rows also print the floor of any implementation that projects with a
+matrix product: the two products (L, d) x (d, n) forward and their backward to
+x, timed alone in this process.
 """
 
 from __future__ import annotations
@@ -64,8 +68,53 @@ def _progress(row: tuple, cost: tuple) -> None:
     print(f"  {work}: emd {fmt_time(t_emd)}, reference {fmt_time(t_ref)}, forward alone {fmt_time(cost[1])}", flush=True)
 
 
-def run(quick: bool, only: str | None = None) -> None:
-    """Every workload, or those of ``only`` (one of exact, sliced, sinkhorn, one_d)."""
+SECTIONS = ("exact", "sliced", "sinkhorn", "one_d", "threads")
+
+
+def _threads(quick: bool) -> None:
+    """A sliced and a 1-D step (forward + backward) with (torch threads, emd kernel
+    threads) = (default, default), (default, 1), (1, 1), alternating, median and min."""
+    import statistics
+    import time
+
+    import torch
+    from emd._backend import torch_ops
+
+    g = torch.Generator().manual_seed(1)
+    n, K = (1024, 200) if quick else (4096, 1000)
+    x, y = torch.randn(n, 2, generator=g).requires_grad_(), torch.randn(n, 2, generator=g) + 0.5
+    th = torch.randn(2, 128, generator=g)
+    u = torch.randn(K, 1000, generator=g, dtype=torch.float64).requires_grad_()
+    v = torch.randn(K, 1000, generator=g, dtype=torch.float64)
+    steps = {f"sliced SW2^2 {n} x 2, L=128, fwd + bwd": lambda: (emd.sliced_wasserstein(x, y, projections=th) ** 2)
+             .backward(),
+             f"batched 1-D W1 {K} x 1000, fwd + bwd": lambda: emd.wasserstein_1d(u, v).sum().backward()}
+    default, kernel_threads = torch.get_num_threads(), torch_ops.kernel_threads
+    settings = [(default, default), (default, 1), (1, 1)]
+    times = {(name, s): [] for name in steps for s in settings}
+    try:
+        for _ in range(5 if quick else 21):
+            for tt, et in settings:
+                torch.set_num_threads(tt)
+                torch_ops.kernel_threads = lambda et=et: et
+                for name, step in steps.items():
+                    step()
+                    t0 = time.perf_counter()
+                    step()
+                    times[(name, (tt, et))].append(time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(default)
+        torch_ops.kernel_threads = kernel_threads
+    print(f"\n### threads: (torch intra-op, emd kernel), median / min of {len(times[(name, settings[0])])}\n")
+    print("| step | " + " | ".join(str(s) for s in settings) + " |")
+    print("| --- |" + " ---: |" * len(settings))
+    for name in steps:
+        cells = [f"{fmt_time(statistics.median(times[(name, s)]))} / {fmt_time(min(times[(name, s)]))}"
+                 for s in settings]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def run(quick: bool, only: tuple[str, ...] = SECTIONS) -> None:
     try:
         import ot
         import torch
@@ -82,7 +131,7 @@ def run(quick: bool, only: str | None = None) -> None:
     rows, costs = [], []
 
     # Exact W_2^2 between point clouds, gradient w.r.t. x.
-    for n in (() if only not in (None, "exact") else (500,) if quick else (1000, 2000)):
+    for n in () if "exact" not in only else (500,) if quick else (1000, 2000):
         x = torch.randn(n, 2, generator=g, dtype=torch.float64).requires_grad_()
         y = torch.randn(n, 2, generator=g, dtype=torch.float64) + 1.0
         a = torch.full((n,), 1.0 / n, dtype=torch.float64)
@@ -93,8 +142,8 @@ def run(quick: bool, only: str | None = None) -> None:
 
     # Sliced SW_2^2, float32, the same unit directions.
     shapes = ((256, 64, 32), (2048, 2, 128)) if quick else ((256, 3072, 128), (4096, 2, 128), (10_000, 64, 256))
-    shapes = shapes if only in (None, "sliced") else ()
-    for n, d, L in shapes:
+    floors = []
+    for n, d, L in shapes if "sliced" in only else ():
         x = torch.randn(n, d, generator=g).requires_grad_()
         y = torch.randn(n, d, generator=g) + 0.5
         th = torch.randn(d, L, generator=g)
@@ -103,6 +152,9 @@ def run(quick: bool, only: str | None = None) -> None:
         pot = lambda: ot.sliced_wasserstein_distance(x, y, projections=th, p=2) ** 2  # noqa: E731
         _timed_pair(rows, costs, f"sliced SW2^2, n=m={n}, d={d}, L={L}, float32, grad x",
                     "ot.sliced_wasserstein_distance", ours, pot, x, "target >= 20x", rtol=1e-4)
+        # The projections alone: what any matmul-based implementation pays before sorting.
+        products = lambda: ((th.T @ x.T).sum() + (th.T @ y.T).sum())  # noqa: E731
+        floors.append((n, d, L, median_time(_fwd_bwd(products, x), repeats=REPEATS), rows[-1][2], rows[-1][3]))
 
     # Sinkhorn divergence, float32, blur 0.05: GeomLoss' eps = blur^2 on |x - y|^2 / 2,
     # emd's reg = 2 blur^2 on |x - y|^2 and a factor 1/2 (the same divergence). GeomLoss
@@ -111,10 +163,10 @@ def run(quick: bool, only: str | None = None) -> None:
     # factor 0.25 and stops at tol SINKHORN_TOL, its default stopping rule, there.
     # Accuracy: each value's relative error against emd converged in float64 (tol 1e-9).
     blur = 0.05
-    g = torch.Generator().manual_seed(17)  # its own inputs, whichever workloads ran before
-    for n in (() if only not in (None, "sinkhorn") else (1000,) if quick else (2000, 5000)):
-        x = torch.rand(n, 2, generator=g).requires_grad_()
-        y = torch.rand(n, 2, generator=g) * 0.8 + 0.1
+    gs = torch.Generator().manual_seed(17)  # its own inputs, whichever sections ran before
+    for n in () if "sinkhorn" not in only else (1000,) if quick else (2000, 5000):
+        x = torch.rand(n, 2, generator=gs).requires_grad_()
+        y = torch.rand(n, 2, generator=gs) * 0.8 + 0.1
         ours = lambda: 0.5 * emd.sinkhorn_divergence(x, y, 2 * blur**2, metric="sqeuclidean", p=1,  # noqa: E731
                                                      eps_scaling=0.25, tol=SINKHORN_TOL)
         v1 = float(ours().detach())
@@ -135,7 +187,7 @@ def run(quick: bool, only: str | None = None) -> None:
         _progress(rows[-1], costs[-1])
 
     # Batched 1-D W_1: K pairs of rows.
-    if only in (None, "one_d"):
+    if "one_d" in only:
         K, n = (200, 500) if quick else (1000, 1000)
         u = torch.randn(K, n, generator=g, dtype=torch.float64).requires_grad_()
         v = torch.randn(K, n, generator=g, dtype=torch.float64) + 0.3
@@ -144,18 +196,33 @@ def run(quick: bool, only: str | None = None) -> None:
         _timed_pair(rows, costs, f"batched 1-D W1, {K} pairs x {n} samples, float64, grad u", "ot.wasserstein_1d",
                     ours, pot, u, "target >= 10x", rtol=1e-9)
 
+    if "threads" in only:
+        _threads(quick)
+    if not rows:
+        return
     print_table("torch losses, forward + backward (CPU)", rows)
     print("\n### emd's backward cost (CPU)\n")
     print("| workload | forward (no_grad) | forward + backward | (fwd + bwd) / fwd |")
     print("| --- | ---: | ---: | ---: |")
     for work, t_f, t_fb in costs:
         print(f"| {work} | {fmt_time(t_f)} | {fmt_time(t_fb)} | {t_fb / t_f:6.2f}x |")
+    if floors:
+        print("\n### the sliced floor: the projection products alone, forward + backward to x (CPU)\n")
+        print("| n, d, L | products alone | emd | reference | reference / products (the best ratio possible) |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for n, d, L, t_mm, t_emd, t_ref in floors:
+            print(f"| {n}, {d}, {L} | {fmt_time(t_mm)} | {fmt_time(t_emd)} | {fmt_time(t_ref)} | {t_ref / t_mm:6.1f}x |")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller problems, for a smoke run")
-    parser.add_argument("--only", choices=("exact", "sliced", "sinkhorn", "one_d"), help="one workload family")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)")
     args = parser.parse_args()
+    only = tuple(args.only.split(","))
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"--only: unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
     print(f"machine: {machine_description()}")
-    run(args.quick, args.only)
+    run(args.quick, only)

@@ -623,8 +623,8 @@ def test_shortlist_max_iter(rng):
     certify(exact, a, b, M)
 
 
-def test_shortlist_float32(rng):
-    a, b, M = random_problem(rng, SHORTLIST_N, 780, d=3, dirichlet=True)
+def _check_float32(a, b, M):
+    """The problem in float32: a float32 result, POT's cost of the same float32 data, a certificate."""
     a32, b32, M32 = a.astype(np.float32), b.astype(np.float32), M.astype(np.float32)
     res = emd.solve(a32, b32, M32)
     assert res.cost.dtype == np.float32
@@ -633,12 +633,19 @@ def test_shortlist_float32(rng):
     certify(res, a32, b32, M32, marginal_atol=1e-7, dual_rtol=3e-7, cost_rtol=1e-6)
 
 
-def test_shortlist_deterministic(rng):
-    a, b, M = random_problem(rng, SHORTLIST_N, SHORTLIST_N, d=2, dirichlet=True)
+def _check_deterministic(a, b, M):
     first, second = emd.solve(a, b, M), emd.solve(a, b, M)
     assert first.cost == second.cost and first.n_iter == second.n_iter
     np.testing.assert_array_equal(first.potential_a, second.potential_a)
     np.testing.assert_array_equal(first.plan_coo[2], second.plan_coo[2])
+
+
+def test_shortlist_float32(rng):
+    _check_float32(*random_problem(rng, SHORTLIST_N, 780, d=3, dirichlet=True))
+
+
+def test_shortlist_deterministic(rng):
+    _check_deterministic(*random_problem(rng, SHORTLIST_N, SHORTLIST_N, d=2, dirichlet=True))
 
 
 @pytest.mark.parametrize("kind", ["integer", "duplicates"])
@@ -666,3 +673,89 @@ def test_wasserstein_cost_power_overflow_is_an_error():
         emd.wasserstein(x, y, p=3)
     # The same points in float64 stay finite: W_3 of two Diracs is their distance.
     np.testing.assert_allclose(emd.wasserstein(x.astype(np.float64), y.astype(np.float64), p=3), 6.981464e12, rtol=1e-7)
+
+
+# --- the guided shortlist (measures apart) ---------------------------------------------------
+# When many sinks are no source's near neighbour (the clouds lie apart), the
+# shortlist lists each source's arcs of smallest reduced cost under potentials
+# estimated from an exact solve of a stride-2 sample (csrc/cpu/network_simplex/
+# sampled_duals.hpp), recursively. Exactness is still proved by the pricing
+# passes over all of M; these problems take that path (_takes_guide mirrors the rule).
+
+
+def _takes_guide(b, M):
+    """The solver's rule: over the stride-2 sample, more than 10% of the demand at
+    sinks outside every sampled source's 8 cheapest arcs."""
+    Ms = M[1::2, 1::2]
+    bs = b[1::2] / b[1::2].sum()
+    covered = np.zeros(Ms.shape[1], bool)
+    covered[np.argpartition(Ms, 8, axis=1)[:, :8].ravel()] = True
+    return M.size >= 2**19 and bs[~covered].sum() > 0.1
+
+
+def _clouds_apart(rng, n, m, *, d=2, shift=1.0, dirichlet=False):
+    x = rng.standard_normal((n, d))
+    y = rng.standard_normal((m, d)) + shift
+    a = rng.dirichlet(np.ones(n)) if dirichlet else np.full(n, 1.0 / n)
+    b = rng.dirichlet(np.ones(m)) if dirichlet else np.full(m, 1.0 / m)
+    return a, b, emd.cost_matrix(x, y, "sqeuclidean")
+
+
+@pytest.mark.parametrize(
+    "n,m,d,shift,dirichlet",
+    [
+        (SHORTLIST_N, SHORTLIST_N, 2, 1.0, False),  # the issue-17 benchmark's problem, smaller
+        (SHORTLIST_N, 820, 2, 1.5, True),
+        (800, SHORTLIST_N, 3, 2.0, False),
+        (900, SHORTLIST_N, 2, 3.0, True),
+    ],
+)
+def test_guided_shortlist_against_pot(n, m, d, shift, dirichlet, rng):
+    a, b, M = _clouds_apart(rng, n, m, d=d, shift=shift, dirichlet=dirichlet)
+    assert _takes_guide(b, M)
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    np.testing.assert_allclose(float(res.cost), ot.emd2(a, b, M, numItermax=10**9), rtol=COST_RTOL)
+
+
+def test_guided_shortlist_uniform_against_linear_sum_assignment(rng):
+    n = SHORTLIST_N
+    a, b, M = _clouds_apart(rng, n, n, shift=1.0)
+    assert _takes_guide(b, M)
+    res = emd.solve(None, None, M)
+    certify(res, a, b, M)
+    r, c = scipy.optimize.linear_sum_assignment(M)
+    np.testing.assert_allclose(float(res.cost), M[r, c].sum() / n, rtol=COST_RTOL)
+
+
+def test_guided_shortlist_translation_known_answer(rng):
+    # y = x + t: the identity is optimal for the squared distance (a translation
+    # is the gradient of a convex function), W_2^2 = |t|^2, with every sink far
+    # from all sources but its own.
+    n, t = SHORTLIST_N, np.array([3.0, -2.0])
+    x = rng.standard_normal((n, 2))
+    M = emd.cost_matrix(x, x + t, "sqeuclidean")
+    b = np.full(n, 1.0 / n)
+    assert _takes_guide(b, M)
+    res = emd.solve(None, None, M)
+    certify(res, b, b, M)
+    np.testing.assert_allclose(float(res.cost), float(t @ t), rtol=COST_RTOL)
+
+
+def test_guided_shortlist_zero_weights_and_float32(rng):
+    a, b, M = _clouds_apart(rng, 840, 860, shift=1.5, dirichlet=True)
+    a[rng.random(a.size) < 0.1] = 0.0
+    b[rng.random(b.size) < 0.1] = 0.0
+    a /= a.sum()
+    b /= b.sum()
+    assert _takes_guide(b[b > 0], M[a > 0][:, b > 0])
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    np.testing.assert_allclose(float(res.cost), ot.emd2(a, b, M, numItermax=10**9), rtol=COST_RTOL)
+    _check_float32(a, b, M)
+
+
+def test_guided_shortlist_deterministic(rng):
+    a, b, M = _clouds_apart(rng, SHORTLIST_N, SHORTLIST_N, shift=1.0, dirichlet=True)
+    assert _takes_guide(b, M)
+    _check_deterministic(a, b, M)

@@ -89,19 +89,44 @@ def test_the_example_gan_runs_and_evaluates_exact_w1(loss):
     assert "exact W1" in lines[0]
 
 
-@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")  # dynamo's guards
-def test_a_loss_inside_torch_compile_matches_eager():
-    # The loss runs eagerly inside a compiled function (torch.compiler.disable:
-    # dynamo cannot trace emd's NumPy views); values and gradients are unchanged.
+def _compiled_and_eager(loss, weights=None, fullgraph=False):
+    """A generator step's loss compiled (aot_eager) and eager, and the gradients of
+    each with respect to the generator's parameters (and ``weights``, a leaf whose
+    softmax weighs the generated points)."""
     torch.manual_seed(0)
     gen = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)).double()
     z, y = _clouds(8)
     z = z.detach()
-    loss = emd.nn.SlicedWassersteinLoss(projections=torch.randn(2, 8, generator=torch.Generator().manual_seed(7), **F64))
-    step = lambda: loss(gen(z), y)  # noqa: E731
-    compiled = torch.compile(step, backend="aot_eager")
+    fw = (lambda: None) if weights is None else (lambda: torch.softmax(weights, 0))
+    step = lambda: loss(gen(z), y, fake_weights=fw())  # noqa: E731
+    if fullgraph:
+        assert torch._dynamo.explain(step)().graph_break_count == 0
+    compiled = torch.compile(step, backend="aot_eager", fullgraph=fullgraph)
     v, v0 = compiled(), step()
-    g, g0 = (torch.autograd.grad(t, list(gen.parameters())) for t in (v, v0))
+    leaves = list(gen.parameters()) + ([] if weights is None else [weights])
+    g, g0 = (torch.autograd.grad(t, leaves) for t in (v, v0))
+    return v, v0, g, g0
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")  # dynamo's guards
+def test_a_loss_inside_torch_compile_matches_eager():
+    # WassersteinLoss runs eagerly inside a compiled function (torch.compiler.disable:
+    # dynamo cannot trace emd's NumPy views); values and gradients are unchanged.
+    v, v0, g, g0 = _compiled_and_eager(emd.nn.WassersteinLoss())
     torch.testing.assert_close(v, v0, rtol=0, atol=0)
+    for a, b in zip(g, g0):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")  # dynamo's guards
+def test_sliced_loss_compiles_without_a_graph_break():
+    # Under torch.compile the sliced loss is torch operations and emd's 1-D custom op
+    # (fake implementation and autograd registered): one graph, fullgraph=True holds.
+    tw = torch.randn(12, generator=torch.Generator().manual_seed(8), **F64).requires_grad_()
+    loss = emd.nn.SlicedWassersteinLoss(projections=torch.randn(2, 8, generator=torch.Generator().manual_seed(7), **F64))
+    v, v0, g, g0 = _compiled_and_eager(loss, weights=tw, fullgraph=True)
+    # Not bit for bit: the compiled loss averages W_p^p in torch, the eager one in NumPy
+    # (emd.sliced_wasserstein's reduction), in a different order.
+    torch.testing.assert_close(v, v0, rtol=1e-14, atol=0)
     for a, b in zip(g, g0):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)

@@ -363,3 +363,60 @@ def test_large_p_and_large_gaps_are_rescaled(u, v, uw, vw, p, expected):
 @pytest.mark.parametrize("u,v,uw,vw,p,expected", NEAR_RANGE_CASES)
 def test_values_near_the_float_range(u, v, uw, vw, p, expected):
     assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", ["both", "u", "none"])
+@pytest.mark.parametrize("n,m", [(1, 1), (7, 5), (64, 64), (5000, 4001), (40_000, 40_000)])
+@pytest.mark.parametrize("p", [1.0, 2, 1.5])
+@pytest.mark.parametrize("assume_sorted", [False, True])
+def test_straight_path_equals_the_full_path(rng, dtype, weighted, n, m, p, assume_sorted):
+    # One pair of 1-D contiguous arrays of one float dtype takes the straight
+    # path (emd._core.wasserstein_1d_pair: the checks in the kernel's first
+    # pass). It must be taken (not None), and give the very bits of the full
+    # path, which a batch of one pair takes, and of emd.wasserstein.
+    from emd._backend.cpu import wasserstein_1d_pair
+
+    u, v = rng.normal(size=n).astype(dtype), rng.normal(0.5, 2.0, size=m).astype(dtype)
+    if assume_sorted:
+        u, v = np.sort(u), np.sort(v)
+    uw = rng.random(n).astype(dtype) if weighted in ("both", "u") else None
+    vw = rng.random(m).astype(dtype) if weighted == "both" else None
+    straight = wasserstein_1d_pair(u, v, uw, vw, p, assume_sorted)
+    assert straight is not None and straight.dtype == dtype and straight.shape == ()
+    full = emd.wasserstein_1d(u[None], v[None], None if uw is None else uw[None], None if vw is None else vw[None],
+                              p=p, assume_sorted=assume_sorted)
+    assert full.shape == (1,) and straight == full[0]
+    assert emd.wasserstein_1d(u, v, uw, vw, p=p, assume_sorted=assume_sorted) == straight
+    if not assume_sorted:
+        assert emd.wasserstein(u, v, x_weights=uw, y_weights=vw, p=p) == straight
+        ref = wasserstein_distance(u, v, uw, vw) if p == 1.0 else None
+        if ref is not None:
+            assert straight == pytest.approx(ref, rel=rtol(dtype), abs=1e-300)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda u: u.tolist(),  # a list
+        lambda u: u.astype(np.int64),  # integers (become float64)
+        lambda u: u.astype(">f8"),  # byte-swapped
+        lambda u: np.repeat(u, 2)[::2],  # strided
+        lambda u: u[None],  # 2-D, a batch of one
+        lambda u: u.view(type("Sub", (np.ndarray,), {})),  # a subclass
+    ],
+)
+def test_other_kinds_of_arrays_take_the_full_path(rng, make):
+    from emd._backend.cpu import wasserstein_1d_pair
+
+    u, v = np.round(rng.normal(size=9) * 8), rng.normal(size=6)
+    other = make(u)
+    assert wasserstein_1d_pair(other, v, None, None, 1.0, False) is None
+    assert wasserstein_1d_pair(u, v, None, None, 1.0, False) is not None
+    expected = emd.wasserstein_1d(u, v)
+    got = emd.wasserstein_1d(other, v)
+    assert np.ndim(got) == np.ndim(other) - 1 and np.ravel(got)[0] == expected
+    # mixed float dtypes and p of a NumPy type leave it too, with the full path's answer
+    assert wasserstein_1d_pair(u.astype(np.float32), v, None, None, 1.0, False) is None
+    assert wasserstein_1d_pair(u, v, None, None, np.float64(1.0), False) is None
+    assert emd.wasserstein_1d(u, v, p=np.float64(1.0)) == expected

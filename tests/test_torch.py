@@ -263,6 +263,33 @@ def test_agrees_with_pot_emd2_value_costs_and_centred_weights():
         torch.testing.assert_close(mine.grad - mine.grad.mean(), pot.grad - pot.grad.mean())
 
 
+@pytest.mark.parametrize("metric, p", [("sqeuclidean", 1), ("euclidean", 2)])
+def test_exact_point_cloud_gradient_is_pots_and_keeps_no_dense_array(metric, p):
+    # d/dx of W_p^p against POT's ot.emd2 on the dense ot.dist matrix (autograd through
+    # all n m costs); emd's graph must hold nothing of n x m size: the backward reads
+    # only the plan's <= n + m - 1 entries (issue 17).
+    ot = pytest.importorskip("ot")
+    n, m = 60, 45
+    x, y = _randn(n, 3, seed=70), _randn(m, 3, seed=71, grad=False)
+    w = _weights(_randn(n, seed=72, grad=False))
+    sizes = []
+
+    def pack(t):
+        sizes.append(t.numel())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        ours = emd.wasserstein(x, y, x_weights=w, metric=metric, p=p) ** p
+    (g_ours,) = torch.autograd.grad(ours, x)
+    assert max(sizes) < n * m, sizes
+    xr = x.detach().clone().requires_grad_()
+    cost = ot.dist(xr, y, metric=metric) ** (p if metric == "euclidean" else 1)
+    theirs = ot.emd2(w, torch.full((m,), 1.0 / m, **F64), cost)
+    (g_pot,) = torch.autograd.grad(theirs, xr)
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=0)
+    torch.testing.assert_close(g_ours, g_pot, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore:The use of `x.T` on tensors:UserWarning")  # inside POT's wasserstein_1d
 def test_agrees_with_pot_wasserstein_1d_and_sliced():
     ot = pytest.importorskip("ot")

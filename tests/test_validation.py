@@ -12,6 +12,11 @@ import emd
 GOOD = np.array([0.0, 1.0, 2.0])
 
 
+def _strided(a: np.ndarray) -> np.ndarray:
+    """The same values and dtype as a non-contiguous view: an argument the straight path leaves to the full path."""
+    return np.repeat(a, 2)[::2]
+
+
 @pytest.mark.parametrize(
     "args,kwargs,exc,match",
     [
@@ -138,20 +143,38 @@ def test_bad_seeds_name_the_seed(seed, exc):
         emd.MLPCritic.init([3, 4, 1], seed=seed)
 
 
+@pytest.mark.parametrize("kind", ["list", np.float64, np.float32])
 @pytest.mark.parametrize(
     "x,y,kwargs,match",
     [
-        ([0.0, np.nan], [0.0, 1.0], {}, r"`x` must be finite"),
-        ([0.0, 1.0], [np.inf, 1.0], {}, r"`y` must be finite"),
-        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [1.0, 1.0, 1.0]}, r"`x_weights` must have shape \(2,\)"),
-        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [-1.0, 1.0]}, r"`y_weights` must be nonnegative"),
+        ([0.0, np.nan], [0.0, 1.0], {}, r"`x` must be finite, but x\[1\] = nan"),
+        ([0.0, 1.0], [np.inf, 1.0], {}, r"`y` must be finite, but y\[0\] = inf"),
+        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [1.0, 1.0, 1.0]}, r"`x_weights` must have shape \(2,\) to match its points"),
+        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [-1.0, 1.0]}, r"`y_weights` must be nonnegative, but y_weights\[0\] = -1.0"),
+        ([0.0, 1.0], [0.0, 1.0], {"y_weights": [0.0, 0.0]}, r"`y_weights` sums to 0"),
+        ([0.0, 1.0], [0.0, 1.0], {"x_weights": [np.nan, 1.0]}, r"`x_weights` must be finite"),
+        ([0.0, 1.0], [0.0, 1.0], {"p": 0.99}, r"`p` must be a finite number >= 1"),
         ([0.0, 1.0], [0.0, 2.0], {"metric": "bogus"}, r"`metric` must be one of"),
         ([0.0, 1.0], [0.0, 2.0], {"metric": None}, r"`metric` must be one of"),
     ],
 )
-def test_wasserstein_on_the_line_names_its_own_arguments(x, y, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        emd.wasserstein(x, y, **kwargs)
+def test_wasserstein_on_the_line_names_its_own_arguments(x, y, kwargs, match, kind):
+    # Lists take the full path. 1-D arrays of one float dtype take the straight
+    # path of wasserstein_1d, which must flag the input so that the full path
+    # names wasserstein's own arguments (x, y, x_weights), with the very message
+    # a strided view of the same arrays (never the straight path) gets.
+    if kind == "list":
+        with pytest.raises(ValueError, match=match):
+            emd.wasserstein(x, y, **kwargs)
+        return
+    conv = {k: np.asarray(w, dtype=kind) if k.endswith("weights") else w for k, w in kwargs.items()}
+    xa, ya = np.asarray(x, dtype=kind), np.asarray(y, dtype=kind)
+    with pytest.raises(ValueError, match=match) as straight:
+        emd.wasserstein(xa, ya, **conv)
+    strided = {k: _strided(w) if isinstance(w, np.ndarray) else w for k, w in conv.items()}
+    with pytest.raises(ValueError) as full:
+        emd.wasserstein(_strided(xa), _strided(ya), **strided)
+    assert str(straight.value) == str(full.value)
 
 
 def test_wasserstein_on_the_line_with_a_non_line_metric_solves_the_transport_problem(rng):
@@ -211,3 +234,84 @@ def test_warnings_point_at_the_callers_line():
         with pytest.warns(RuntimeWarning) as record:
             call()
         assert {w.filename for w in record} == {__file__}
+
+
+# --- the straight path of the common 1-D call (checks in the kernel's first pass) ---
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "args,kwargs,match",
+    [
+        (([np.nan, 1.0], GOOD), {}, r"`u_values` must be finite, but u_values\[0\] = nan"),
+        ((GOOD, [0.0, np.inf]), {}, r"`v_values` must be finite, but v_values\[1\] = inf"),
+        ((GOOD, [0.0, 1.0, -np.inf]), {}, r"`v_values` must be finite, but v_values\[2\] = -inf"),
+        ((GOOD, GOOD, [1.0, np.nan, 1.0]), {}, r"`u_weights` must be finite, but u_weights\[1\] = nan"),
+        ((GOOD, GOOD, [1.0, np.inf, 1.0]), {}, r"`u_weights` must be finite, but u_weights\[1\] = inf"),
+        ((GOOD, GOOD, None, [1.0, -1.0, 1.0]), {}, r"`v_weights` must be nonnegative, but v_weights\[1\] = -1.0"),
+        ((GOOD, GOOD, None, [1.0, -1e-30, 1.0]), {}, r"`v_weights` must be nonnegative"),
+        ((GOOD, GOOD, [0.0, -0.0, 0.0]), {}, r"`u_weights` sums to 0"),
+        ((GOOD, GOOD, [1.0, 1.0]), {}, r"`u_weights` must have the shape of `u_values` \(3,\), got \(2,\)"),
+        ((GOOD, GOOD), {"p": 0.5}, r"`p` must be a finite number >= 1, got 0.5"),
+        ((GOOD, GOOD), {"p": np.inf}, r"`p` must be a finite number >= 1"),
+        ((GOOD, GOOD), {"p": np.nan}, r"`p` must be a finite number >= 1"),
+        ((GOOD, GOOD), {"p": 0}, r"`p` must be a finite number >= 1, got 0"),
+        (([], GOOD), {}, r"`u_values` is empty"),
+        (([0.0, 1.0], [0.5], [1e308, 1e308]), {}, r"`u_weights` sums to more than the float64 range allows"),
+    ],
+)
+def test_straight_path_raises_the_full_paths_messages(args, kwargs, match, dtype):
+    # The common kind of call (1-D contiguous arrays of one float dtype) goes
+    # through emd._core.wasserstein_1d_pair, which must flag the bad argument
+    # (None) so that the full path names it: the same message as for the same
+    # values in a strided view, which never takes the straight path.
+    from emd._backend.cpu import wasserstein_1d_pair
+
+    if dtype == np.float32 and "float64 range" in match:
+        pytest.skip("1e308 is inf in float32: the finiteness case above")
+    arrays = [None if a is None else np.asarray(a, dtype=dtype) for a in args]
+    arrays += [None] * (4 - len(arrays))
+    assert wasserstein_1d_pair(*arrays, kwargs.get("p", 1.0), False) is None
+    assert wasserstein_1d_pair(*arrays, kwargs.get("p", 1.0), True) is None  # the scan without a sort
+    with pytest.raises(ValueError, match=match) as straight:
+        emd.wasserstein_1d(*arrays, **kwargs)
+    with pytest.raises(ValueError) as full:
+        emd.wasserstein_1d(*[a if a is None or a.size == 0 else _strided(a) for a in arrays], **kwargs)
+    assert str(straight.value) == str(full.value)
+
+
+@pytest.mark.parametrize(
+    "args,kwargs,exc,match",
+    [
+        ((GOOD, GOOD), {"p": True}, TypeError, r"`p`"),
+        ((GOOD, GOOD), {"p": "2"}, TypeError, r"`p`"),
+        ((GOOD, GOOD), {"assume_sorted": 1}, TypeError, r"assume_sorted"),
+        ((GOOD, GOOD), {"assume_sorted": None}, TypeError, r"assume_sorted"),
+        ((GOOD + 1j, GOOD), {}, TypeError, r"u_values.*complex"),
+        ((np.ones((2, 3)), np.ones((3, 3))), {}, ValueError, r"broadcast"),
+    ],
+)
+def test_arguments_of_other_kinds_leave_the_straight_path(args, kwargs, exc, match):
+    from emd._backend.cpu import wasserstein_1d_pair
+
+    assert wasserstein_1d_pair(*args, None, None, kwargs.get("p", 1.0), kwargs.get("assume_sorted", False)) is None
+    with pytest.raises(exc, match=match):
+        emd.wasserstein_1d(*args, **kwargs)
+
+
+def test_flagged_but_valid_weights_get_the_full_paths_answer():
+    # The kernel's scan flags weights whose total it cannot bound inside the
+    # normal range; the full path then decides: a subnormal total is only a
+    # ratio (lifted), a largest weight near the float64 maximum is valid when
+    # the total stays finite.
+    from emd._backend.cpu import wasserstein_1d_pair
+
+    u, v = np.array([0.0, 1.0]), np.array([0.0, 2.0])
+    tiny = np.array([1e-320, 1e-320])
+    assert wasserstein_1d_pair(u, v, tiny, tiny, 1.0, False) is None
+    assert emd.wasserstein_1d(u, v, tiny, tiny) == emd.wasserstein_1d(u, v) == 0.5
+    big = np.array([1e308, 0.0])
+    assert wasserstein_1d_pair(u, np.array([0.5]), big, None, 1.0, False) is None
+    assert emd.wasserstein_1d(u, np.array([0.5]), big) == 0.5
+    # -0.0 is a zero weight, not a negative one: the straight path takes it.
+    assert wasserstein_1d_pair(u, v, None, np.array([-0.0, 1.0]), 1.0, False) == 1.5

@@ -2,6 +2,8 @@
 
 #include <pybind11/stl.h>
 
+#include <array>
+#include <limits>
 #include <optional>
 
 #include "bindings.hpp"
@@ -29,11 +31,11 @@ SortFunction numpy_sort(int type_num) {
     return reinterpret_cast<SortFunction>(f);
 }
 
+// The checks both entry points share: shapes, weights, pairs in range, p.
 template <class T>
-carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
-                         const carray<T>& v, const std::optional<carray<T>>& v_weights,
-                         const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
-                         double p, bool assume_sorted) {
+void check_pairs(const carray<T>& u, const std::optional<carray<T>>& u_weights, const carray<T>& v,
+                 const std::optional<carray<T>>& v_weights, const carray<std::int64_t>& pair_u,
+                 const carray<std::int64_t>& pair_v, double p) {
     require(u.ndim() == 2 && v.ndim() == 2, "u and v must be 2-D (rows, n)");
     require(u.shape(1) > 0 && v.shape(1) > 0, "u and v rows must be nonempty");
     // Weights: u's shape, or one row (n,) shared by all of u's rows.
@@ -53,8 +55,21 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
                     pair_v.data()[k] < v.shape(0),
                 "pair index out of range");
     }
-    Rows<T> ru{u.data(), ptr_or_null(u_weights), u.shape(0), u.shape(1), u_weights && u_weights->ndim() == 1};
-    Rows<T> rv{v.data(), ptr_or_null(v_weights), v.shape(0), v.shape(1), v_weights && v_weights->ndim() == 1};
+}
+
+template <class T>
+Rows<T> rows_of(const carray<T>& x, const std::optional<carray<T>>& w) {
+    return {x.data(), ptr_or_null(w), x.shape(0), x.shape(1), w && w->ndim() == 1};
+}
+
+template <class T>
+carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
+                         const carray<T>& v, const std::optional<carray<T>>& v_weights,
+                         const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
+                         double p, bool assume_sorted) {
+    check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
+    const std::int64_t num_pairs = pair_u.shape(0);
+    const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
     SortFunctions sorts;  // only T's sort and the uint64 one are used
     if (!assume_sorted) {
         (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
@@ -69,6 +84,126 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
     return out;
 }
 
+// (W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights (K, n), dW/dv_weights (K, m)),
+// each derivative None unless asked for in `gradients` (u, v, u_weights, v_weights).
+template <class T>
+py::tuple wasserstein_1d_gradients(const carray<T>& u, const std::optional<carray<T>>& u_weights,
+                                   const carray<T>& v, const std::optional<carray<T>>& v_weights,
+                                   const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
+                                   double p, const std::array<bool, 4>& gradients, int num_threads) {
+    check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
+    require(!gradients[2] || u_weights, "the u_weights gradient needs u_weights");
+    require(!gradients[3] || v_weights, "the v_weights gradient needs v_weights");
+    const std::int64_t num_pairs = pair_u.shape(0), n = u.shape(1), m = v.shape(1);
+    const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
+    SortFunctions sorts;
+    sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    carray<T> value(num_pairs);
+    const py::ssize_t widths[4] = {n, m, n, m};
+    std::optional<carray<T>> d[4];
+    T* ptr[4] = {};
+    for (int s = 0; s < 4; ++s) {
+        if (!gradients[s]) continue;
+        d[s].emplace(std::vector<py::ssize_t>{num_pairs, widths[s]});
+        ptr[s] = d[s]->mutable_data();
+    }
+    const OneDGradients<T> out{value.mutable_data(), ptr[0], ptr[1], ptr[2], ptr[3]};
+    {
+        py::gil_scoped_release release;
+        emd::wasserstein_1d_gradients<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, num_threads, sorts, out);
+    }
+    const auto or_none = [](const std::optional<carray<T>>& a) { return a ? py::object(*a) : py::object(py::none()); };
+    return py::make_tuple(value, or_none(d[0]), or_none(d[1]), or_none(d[2]), or_none(d[3]));
+}
+
+// The array `h` when it is of the straight path's kind: exactly a NumPy
+// ndarray (no subclass), 1-D and nonempty, `type_num`, aligned, C-contiguous, in
+// native byte order; else nullptr.
+PyArrayObject* straight_row(py::handle h, int type_num) {
+    if (!PyArray_CheckExact(h.ptr())) return nullptr;
+    auto* a = reinterpret_cast<PyArrayObject*>(h.ptr());
+    if (PyArray_NDIM(a) != 1 || PyArray_DIM(a, 0) == 0 || PyArray_TYPE(a) != type_num) return nullptr;
+    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a)) return nullptr;
+    return a;
+}
+
+// Below this many points in all the call holds the GIL: releasing and taking it
+// back costs more than the sort of a few thousand points.
+constexpr npy_intp k_release_gil_points = 4096;
+
+template <class T>
+py::object pair_distance(PyArrayObject* u, PyArrayObject* v, PyArrayObject* uw, PyArrayObject* vw, double p,
+                         bool assume_sorted) {
+    const npy_intp n = PyArray_DIM(u, 0), m = PyArray_DIM(v, 0);
+    const auto data = [](PyArrayObject* a) { return a ? static_cast<const T*>(PyArray_DATA(a)) : nullptr; };
+    Rows<T> ru{data(u), data(uw), 1, n};
+    Rows<T> rv{data(v), data(vw), 1, m};
+    SortFunctions sorts;
+    if (!assume_sorted) {
+        (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
+        if (uw || vw) sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    }
+    const std::int64_t pair = 0;
+    T out;
+    unsigned flaws = 0;
+    if (n + m >= k_release_gil_points) {
+        py::gil_scoped_release release;
+        emd::wasserstein_1d<T>(ru, rv, &pair, &pair, 1, p, assume_sorted, sorts, &out, &flaws);
+    } else {
+        emd::wasserstein_1d<T>(ru, rv, &pair, &pair, 1, p, assume_sorted, sorts, &out, &flaws);
+    }
+    if (flaws != 0) return py::none();
+    PyObject* scalar = PyArray_Scalar(&out, PyArray_DESCR(u), nullptr);  // a NumPy scalar of u's dtype
+    if (scalar == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(scalar);
+}
+
+// The straight path of the common call, emd.wasserstein_1d(u, v, u_weights,
+// v_weights, p=p, assume_sorted=assume_sorted) on one pair of 1-D NumPy arrays
+// of one float dtype (weights None or of the values' shape and dtype; p an
+// exact Python float or int, finite and >= 1; assume_sorted True or False).
+// The kernel makes the Python layer's input checks in the pass that copies
+// the rows for their sort (emd::InputFlaw). Returns W_p as a NumPy scalar of
+// the dtype, or None when the arguments are of another kind or a check flags
+// one: the caller then takes its full path, whose checks raise the error that
+// names the argument (or handle what is valid after all). Python decides what
+// a bad input is called; this only proves inputs good.
+py::object wasserstein_1d_pair(py::handle u, py::handle v, py::handle u_weights, py::handle v_weights, py::handle p,
+                               py::handle assume_sorted) {
+    if (assume_sorted.ptr() != Py_True && assume_sorted.ptr() != Py_False) return py::none();
+    double pf;
+    if (PyFloat_CheckExact(p.ptr())) {
+        pf = PyFloat_AS_DOUBLE(p.ptr());
+    } else if (PyLong_CheckExact(p.ptr())) {
+        pf = PyLong_AsDouble(p.ptr());
+        if (pf == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return py::none();
+        }
+    } else {
+        return py::none();
+    }
+    if (!(pf >= 1.0 && pf <= std::numeric_limits<double>::max())) return py::none();  // NaN, < 1 or inf
+    if (!PyArray_CheckExact(u.ptr())) return py::none();
+    const int type_num = PyArray_TYPE(reinterpret_cast<PyArrayObject*>(u.ptr()));
+    if (type_num != NPY_FLOAT64 && type_num != NPY_FLOAT32) return py::none();
+    PyArrayObject* au = straight_row(u, type_num);
+    PyArrayObject* av = straight_row(v, type_num);
+    if (au == nullptr || av == nullptr) return py::none();
+    PyArrayObject *auw = nullptr, *avw = nullptr;
+    if (!u_weights.is_none()) {
+        auw = straight_row(u_weights, type_num);
+        if (auw == nullptr || PyArray_DIM(auw, 0) != PyArray_DIM(au, 0)) return py::none();
+    }
+    if (!v_weights.is_none()) {
+        avw = straight_row(v_weights, type_num);
+        if (avw == nullptr || PyArray_DIM(avw, 0) != PyArray_DIM(av, 0)) return py::none();
+    }
+    const bool sorted = assume_sorted.ptr() == Py_True;
+    return type_num == NPY_FLOAT64 ? pair_distance<double>(au, av, auw, avw, pf, sorted)
+                                   : pair_distance<float>(au, av, auw, avw, pf, sorted);
+}
+
 }  // namespace
 
 void bind_one_d(py::module_& m) {
@@ -78,6 +213,21 @@ void bind_one_d(py::module_& m) {
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
     m.def("wasserstein_1d", &wasserstein_1d<double>, doc, py::arg("u"), py::arg("u_weights"), py::arg("v"),
           py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
+    const char* grad_doc =
+        "(W_p, dW/du, dW/dv, dW/du_weights, dW/dv_weights) for each pair, the derivatives per pair in the "
+        "rows' own order, each None unless `gradients` (u, v, u_weights, v_weights) asks for it; "
+        "num_threads <= 0: the OpenMP default.";
+    m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<float>, grad_doc, py::arg("u"), py::arg("u_weights"),
+          py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"),
+          py::arg("gradients"), py::arg("num_threads") = 0);
+    m.def("wasserstein_1d_gradients", &wasserstein_1d_gradients<double>, grad_doc, py::arg("u"),
+          py::arg("u_weights"), py::arg("v"), py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"),
+          py::arg("p"), py::arg("gradients"), py::arg("num_threads") = 0);
+    m.def("wasserstein_1d_pair", &wasserstein_1d_pair,
+          "W_p of one pair of 1-D float arrays, the inputs checked in the kernel's first pass; None when the"
+          " arguments are not of that kind or a check flags one (then take the full path).",
+          py::arg("u"), py::arg("v"), py::arg("u_weights"), py::arg("v_weights"), py::arg("p"),
+          py::arg("assume_sorted"));
 }
 
 }  // namespace emd::bindings

@@ -11,6 +11,7 @@
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "emd/buffer.hpp"
 #include "emd/parallel.hpp"
@@ -35,15 +36,19 @@ struct CompensatedSum {
     double value() const { return std::isfinite(sum) ? sum + c : sum; }
 };
 
-// Row accessors: the walk is written once over value(i) / weight(i).
 // Row accessors: the walk is written once over value(i) / weight(i). Uniform
 // and weighted rows are separate types so that no per-point test of "has
 // weights" stays in the loops (it kept the weight sums from vectorizing).
+// key(i) is the value in the row's own type, for the merge's comparisons: a
+// float32 row compares without the conversion to double, which sat on the
+// chain from one step's choice to the next step's loads (and made the float32
+// merge 2x slower than the float64 one).
 template <class T>
 struct UniformRow {  // sorted values, uniform weights
     const T* v;
     std::int64_t n;
     double value(std::int64_t i) const { return double(v[i]); }
+    T key(std::int64_t i) const { return v[i]; }
     double weight(std::int64_t) const { return 1.0; }
     bool weighted() const { return false; }
 };
@@ -53,6 +58,7 @@ struct WeightedRow {  // the caller's sorted values and weights (assume_sorted)
     const T* w;
     std::int64_t n;
     double value(std::int64_t i) const { return double(v[i]); }
+    T key(std::int64_t i) const { return v[i]; }
     double weight(std::int64_t i) const { return double(w[i]); }
     bool weighted() const { return true; }
 };
@@ -66,6 +72,7 @@ struct RecordRow {
     const ValueWeight<T>* e;
     std::int64_t n;
     double value(std::int64_t i) const { return double(e[i].value); }
+    T key(std::int64_t i) const { return e[i].value; }
     double weight(std::int64_t i) const { return double(e[i].weight); }
     bool weighted() const { return true; }
 };
@@ -177,10 +184,11 @@ MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std:
     constexpr std::int64_t block = 256;
     double blk[segments];
     const auto step = [&](MergeState& t, double& b) {
-        const double ui = u.value(t.i), vj = v.value(t.j);
+        // Both rows' keys are of one type: T, or double for rescaled rows.
+        const auto ui = u.key(t.i), vj = v.key(t.j);
         const double gap = std::fabs(t.cu * iu - t.cv * iv);
         const std::int64_t take_u = ui <= vj;
-        const double x = std::min(ui, vj);
+        const double x = double(std::min(ui, vj));
         b += gap * (x - t.prev);
         t.prev = x;
         // Multiplying by 0 or 1 is exact and keeps the select off a branch.
@@ -377,6 +385,7 @@ struct ScaledRow {
     double scale;
     std::int64_t n;
     double value(std::int64_t i) const { return row.value(i) * scale; }
+    double key(std::int64_t i) const { return value(i); }
     double weight(std::int64_t i) const { return row.weight(i); }
     bool weighted() const { return row.weighted(); }
 };
@@ -427,6 +436,55 @@ struct SortedRows {
     RecordRow<T> record_row(std::int64_t r) const { return {records.data() + r * rows->n, rows->n}; }
 };
 
+// The input checks of one row (see InputFlaw), made from the bits of each
+// value and weight inside the loops that copy them for the sort: integer
+// operations without branches, which vectorize with the copy. NoScan is the
+// same interface doing nothing, for rows the Python layer has checked.
+struct NoScan {
+    template <class T>
+    void value(T) {}
+    template <class T>
+    void weight(T) {}
+};
+template <class T>
+struct RowScan {
+    using K = detail::key_of_t<T>;
+    static constexpr K sign = K(1) << (8 * sizeof(K) - 1);
+    static constexpr K exponent = sizeof(T) == 8 ? K(0x7ff0000000000000ull) : K(0x7f800000u);
+    K bad_value = 0;   // not 0 once a value is inf or NaN (all exponent bits set)
+    K bad_weight = 0;  // likewise for a weight, or one below 0 (sign set over a nonzero magnitude)
+    K largest = 0;     // the largest weight magnitude's bits: they order as the magnitudes do
+
+    void value(T x) {
+        const K b = detail::bit_cast<K>(x);
+        bad_value |= K((b & exponent) == exponent);
+    }
+    void weight(T w) {
+        const K b = detail::bit_cast<K>(w);
+        bad_weight |= K((b & exponent) == exponent) | K(b > sign);
+        largest = std::max(largest, K(b & ~sign));
+    }
+    void values(const T* x, std::int64_t n) {
+        for (std::int64_t i = 0; i < n; ++i) value(x[i]);
+    }
+    void weights(const T* w, std::int64_t n) {
+        for (std::int64_t i = 0; i < n; ++i) weight(w[i]);
+    }
+    // The InputFlaw bits of the row (`values_bit`, `weights_bit`: its side's);
+    // uniform rows have no weights to check.
+    unsigned flaws(std::int64_t n, bool weighted, unsigned values_bit, unsigned weights_bit) const {
+        unsigned f = bad_value ? values_bit : 0u;
+        if (!weighted) return f;
+        const double w_max = double(detail::bit_cast<T>(largest));
+        // The total lies in [w_max, n w_max]. float32 weights sum in double:
+        // any positive total of them is far inside double's range.
+        const bool total_ok = sizeof(T) == 4 ? w_max > 0.0
+                                             : w_max >= 0x1p-1000 && w_max <= std::numeric_limits<double>::max() / (2.0 * double(n));
+        if (bad_weight || !total_ok) f |= weights_bit;
+        return f;
+    }
+};
+
 // The number of bits that index [0, n).
 inline int index_bits(std::int64_t n) {
     int b = 0;
@@ -443,14 +501,16 @@ inline int index_bits(std::int64_t n) {
 // 2^-(52 - b) of each other) land next to each other in index order; those runs
 // are then put in value order, which is a check of order only, unless values
 // differ below the cut.
-inline void sort_records_f64(const double* values, const double* weights, std::int64_t n,
-                             ValueWeight<double>* out, ValueWeight<double>* records, std::uint64_t* packed,
-                             const SortFunctions& sorts) {
+template <class Scan>
+void sort_records_f64(const double* values, const double* weights, std::int64_t n, ValueWeight<double>* out,
+                      ValueWeight<double>* records, std::uint64_t* packed, const SortFunctions& sorts, Scan& scan) {
     const int b = index_bits(n);
     const std::uint64_t low = (std::uint64_t(1) << b) - 1;
     for (std::int64_t i = 0; i < n; ++i) {
         packed[i] = (float_to_key(values[i]) & ~low) | std::uint64_t(i);
         records[i] = {values[i], weights[i]};
+        scan.value(values[i]);
+        scan.weight(weights[i]);
     }
     sorts.sort_u64(packed, n, nullptr);
     bool has_runs = false;
@@ -476,15 +536,23 @@ struct ThreadScratch {
     Buffer<ValueWeight<double>> records;
 };
 
-template <class T>
+// Row r of src, sorted into dst; `scan` sees each value and weight on the way.
+template <class T, class Scan>
 void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScratch<T>& scratch,
-               const SortFunctions& sorts) {
+               const SortFunctions& sorts, Scan& scan) {
     const std::int64_t n = src.n;
     const T* values = src.values + r * n;
     const T* w = src.weights_of(r);
     if (w == nullptr) {
         T* out = dst.values.data() + r * n;
-        std::memcpy(out, values, std::size_t(n) * sizeof(T));
+        if constexpr (std::is_same_v<Scan, NoScan>) {
+            std::memcpy(out, values, std::size_t(n) * sizeof(T));
+        } else {
+            for (std::int64_t i = 0; i < n; ++i) {
+                out[i] = values[i];
+                scan.value(values[i]);
+            }
+        }
         sort_of<T>(sorts)(out, n, nullptr);
     } else if constexpr (sizeof(T) == 4) {
         // float32 rows sort as one uint64 per point, the value's order-preserving
@@ -493,8 +561,11 @@ void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScr
         // (decoding in the walk made it 3x slower).
         scratch.packed.resize(std::size_t(n));
         std::uint64_t* packed = scratch.packed.data();
-        for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t i = 0; i < n; ++i) {
             packed[i] = std::uint64_t(float_to_key(values[i])) << 32 | detail::bit_cast<std::uint32_t>(w[i]);
+            scan.value(values[i]);
+            scan.weight(w[i]);
+        }
         sorts.sort_u64(packed, n, nullptr);
         ValueWeight<float>* out = dst.records.data() + r * n;
         for (std::int64_t i = 0; i < n; ++i)
@@ -504,7 +575,7 @@ void sort_into(const Rows<T>& src, std::int64_t r, SortedRows<T>& dst, ThreadScr
         scratch.packed.resize(std::size_t(n));
         scratch.records.resize(std::size_t(n));
         sort_records_f64(values, w, n, dst.records.data() + r * n, scratch.records.data(), scratch.packed.data(),
-                         sorts);
+                         sorts, scan);
     }
 }
 
@@ -529,16 +600,329 @@ double pair_distance(bool u_weighted, bool v_weighted, UW uw, UU uu, VW vw, VU v
     return wasserstein_pair(uu(), vu(), p);
 }
 
+// --- gradients ----------------------------------------------------------------------------
+
+// A row's argsort: perm[i] is the index of its i-th smallest value (ties in
+// index order), xs[i] that value. Each point is packed as its order-preserving
+// key's top 64 - b bits over its b-bit index and sorted as one uint64 (the
+// vectorized sort, as for the weighted rows); points whose top bits agree are
+// then put in (value, index) order. For float32 below 2^32 points the key
+// keeps all its bits: agreeing top bits are equal values, already in index
+// order, and the sorted values are decoded from the keys (no gather). For
+// float64 they are ties or values within a relative 2^-(52 - b).
+template <class T>
+void argsort_row(const T* x, std::int64_t n, std::int64_t* perm, T* xs, std::uint64_t* packed,
+                 const SortFunctions& sorts) {
+    const int b = index_bits(n);
+    const std::uint64_t low = (std::uint64_t(1) << b) - 1;
+    const bool whole_keys = sizeof(T) == 4 && b <= 32;
+    for (std::int64_t i = 0; i < n; ++i) {
+        std::uint64_t key;
+        if constexpr (sizeof(T) == 4) key = std::uint64_t(float_to_key(x[i])) << 32;
+        else key = float_to_key(x[i]);
+        packed[i] = (key & ~low) | std::uint64_t(i);
+    }
+    sorts.sort_u64(packed, n, nullptr);
+    for (std::int64_t i = 0; i < n; ++i) perm[i] = std::int64_t(packed[i] & low);
+    if (whole_keys) {
+        if constexpr (sizeof(T) == 4)
+            for (std::int64_t i = 0; i < n; ++i) xs[i] = key_to_float<float>(std::uint32_t(packed[i] >> 32));
+        return;
+    }
+    const auto by_value = [x](std::int64_t l, std::int64_t r) { return x[l] < x[r] || (x[l] == x[r] && l < r); };
+    for (std::int64_t s = 0; s < n;) {
+        std::int64_t e = s + 1;
+        while (e < n && (packed[e] ^ packed[s]) <= low) ++e;
+        if (e - s > 1) std::sort(perm + s, perm + e, by_value);
+        s = e;
+    }
+    for (std::int64_t i = 0; i < n; ++i) xs[i] = x[perm[i]];
+}
+
+// One argsorted row: the permutation, the sorted values and (weighted rows)
+// the weights in the same order.
+template <class T>
+struct ArgsortedRow {
+    const std::int64_t* perm;
+    const T* x;
+    const T* w;
+};
+
+// One thread's buffers for sorting a row of one side.
+template <class T>
+struct RowScratch {
+    Buffer<std::uint64_t> packed;
+    Buffer<std::int64_t> perm;
+    Buffer<T> values, weights;
+};
+
+// The rows of one side as the pairs read them. Rows that several pairs share
+// (more pairs than rows: broadcasting) are argsorted once up front; otherwise
+// each pair sorts its row into its thread's buffers right before its walk,
+// so that the sorted row is still in cache when the walk and the scatter of
+// the gradient read it (one pass over memory instead of three).
+template <class T>
+struct ArgsortedRows {
+    const Rows<T>* rows;
+    bool presorted;
+    Buffer<std::int64_t> perm;
+    Buffer<T> values, weights;
+
+    ArgsortedRows(const Rows<T>& r, std::int64_t num_pairs) : rows(&r), presorted(num_pairs > r.num_rows) {
+        if (!presorted) return;
+        const std::size_t size = std::size_t(r.num_rows * r.n);
+        perm.resize(size);
+        values.resize(size);
+        if (r.weights) weights.resize(size);
+    }
+    void sort_into(std::int64_t r, std::int64_t* pr, T* xs, T* ws, Buffer<std::uint64_t>& packed,
+                   const SortFunctions& sorts) const {
+        const std::int64_t n = rows->n;
+        packed.resize(std::size_t(n));
+        argsort_row(rows->values + r * n, n, pr, xs, packed.data(), sorts);
+        if (const T* w = rows->weights_of(r))
+            for (std::int64_t i = 0; i < n; ++i) ws[i] = w[pr[i]];
+    }
+    void presort(std::int64_t r, Buffer<std::uint64_t>& packed, const SortFunctions& sorts) {
+        const std::int64_t off = r * rows->n;
+        sort_into(r, perm.data() + off, values.data() + off, rows->weights ? weights.data() + off : nullptr, packed,
+                  sorts);
+    }
+    ArgsortedRow<T> row(std::int64_t r, RowScratch<T>& s, const SortFunctions& sorts) const {
+        const std::int64_t n = rows->n;
+        if (presorted) {
+            const std::int64_t off = r * n;
+            return {perm.data() + off, values.data() + off, rows->weights ? weights.data() + off : nullptr};
+        }
+        s.perm.resize(std::size_t(n));
+        s.values.resize(std::size_t(n));
+        if (rows->weights) s.weights.resize(std::size_t(n));
+        T* ws = rows->weights ? s.weights.data() : nullptr;
+        sort_into(r, s.perm.data(), s.values.data(), ws, s.packed, sorts);
+        return {s.perm.data(), s.values.data(), ws};
+    }
+};
+
+// One sorted row as the gradient walk reads it (w == nullptr: uniform).
+template <class T>
+struct SortedSide {
+    const T* x;
+    const T* w;
+    std::int64_t n;
+    double weight(std::int64_t i) const { return w ? double(w[i]) : 1.0; }
+};
+
+// The derivatives of |d|^p relative to W: d/dd of W^(1-p) |d|^p / p, and the
+// cost itself over W^p; both stay in range wherever W does.
+struct RelativePower {
+    double p, W;
+    double slope(double d) const {
+        if (p == 1.0) return double(d > 0.0) - double(d < 0.0);  // sign(0) = 0: the zero subgradient
+        if (p == 2.0) return d / W;
+        return std::copysign(std::pow(std::fabs(d) / W, p - 1.0), d);
+    }
+    double cost(double d) const {
+        const double r = std::fabs(d) / W;
+        return p == 1.0 ? r : p == 2.0 ? r * r : std::pow(r, p);
+    }
+};
+
+// dW/d(sorted values) into gu (n) and gv (m); when gl_u / gl_v are given,
+// dW/d(level) of each sorted point's cumulative level into them (the last
+// level, 1, is a constant and gets nothing that is used).
+//
+// The walk visits the states (i, j) of the merged quantile functions in
+// order; state (i, j) holds the segment of levels where F_u^{-1} = u_(i) and
+// F_v^{-1} = v_(j) (possibly empty: zero weights, shared levels). Moving the
+// level at which the walk leaves a state changes W^p by (cost of the state
+// left) - (cost of the state entered). Where both sides step at the same
+// level (a set of measure zero for weighted rows) the whole change is
+// assigned to u's level.
+template <class T>
+void gradient_walk(const SortedSide<T>& u, const SortedSide<T>& v, double p, double W, double* gu, double* gv,
+                   double* gl_u, double* gl_v) {
+    const std::int64_t n = u.n, m = v.n;
+    std::fill(gu, gu + n, 0.0);
+    std::fill(gv, gv + m, 0.0);
+    if (gl_u) std::fill(gl_u, gl_u + n, 0.0);
+    if (gl_v) std::fill(gl_v, gl_v + m, 0.0);
+    if (!(W > 0.0) || !std::isfinite(W)) return;  // identical measures: the zero subgradient
+    const RelativePower rp{p, W};
+    if (n == m && !u.w && !v.w) {  // every level shared: W^p = mean |u_(i) - v_(i)|^p
+        const double inv_n = 1.0 / double(n);
+        for (std::int64_t i = 0; i < n; ++i) {
+            gu[i] = rp.slope(double(u.x[i]) - double(v.x[i])) * inv_n;
+            gv[i] = -gu[i];
+        }
+        return;
+    }
+    const bool levels = gl_u != nullptr || gl_v != nullptr;
+    // Levels as divisions: equal rationals (i + 1) / n = (j + 1) / m of uniform
+    // rows round to equal doubles, so shared levels are found exactly.
+    const double su = u.w ? weight_sum(WeightedRow<T>{u.x, u.w, n}, 0, n) : double(n);
+    const double sv = v.w ? weight_sum(WeightedRow<T>{v.x, v.w, m}, 0, m) : double(m);
+    double cu = u.weight(0), cv = v.weight(0), q = 0.0;
+    std::int64_t i = 0, j = 0, left_u = -1, left_v = -1;
+    while (i < n && j < m) {
+        const double lu = i == n - 1 ? 1.0 : std::min(cu / su, 1.0);
+        const double lv = j == m - 1 ? 1.0 : std::min(cv / sv, 1.0);
+        const double next = std::min(lu, lv);
+        const double d = double(u.x[i]) - double(v.x[j]);
+        double c = 0.0;
+        if (levels) {
+            c = rp.cost(d);
+            if (left_u >= 0 && gl_u) gl_u[left_u] -= c;
+            if (left_v >= 0 && gl_v) gl_v[left_v] -= c;
+            left_u = left_v = -1;
+        }
+        if (next > q) {
+            const double g = (next - q) * rp.slope(d);
+            gu[i] += g;
+            gv[j] -= g;
+            q = next;
+        }
+        const bool step_u = lu <= next, step_v = lv <= next;
+        if (step_u) {
+            if (gl_u) gl_u[i] += c;
+            left_u = i;
+            if (++i < n) cu += u.weight(i);
+        }
+        if (step_v) {
+            if (gl_v && !step_u) {
+                gl_v[j] += c;
+                left_v = j;
+            }
+            if (++j < m) cv += v.weight(j);
+        }
+    }
+    // d(W^p)/dlevel times dW/d(W^p) = W^(1-p) / p, the costs being relative to W^p.
+    const double scale = W / p;
+    if (gl_u) for (std::int64_t k = 0; k < n; ++k) gl_u[k] *= scale;
+    if (gl_v) for (std::int64_t k = 0; k < m; ++k) gl_v[k] *= scale;
+}
+
+// dW/dw for the raw weights w (sorted order) of one side, from the levels'
+// derivatives g: level_i = A_i / S with A_i = w_0 + ... + w_i and S = A_{n-1}, so
+// dW/dw_l = (sum_{i >= l} g_i - sum_i g_i level_i) / S over the levels i < n - 1
+// (the last is 1 whatever the weights). Written through perm to the row's order.
+template <class T>
+void weight_gradient(const T* w, const double* g, std::int64_t n, const std::int64_t* perm, T* out) {
+    double s = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) s += double(w[i]);
+    double a = 0.0, mean = 0.0;
+    for (std::int64_t i = 0; i + 1 < n; ++i) {
+        a += double(w[i]);
+        mean += g[i] * (a / s);
+    }
+    out[perm[n - 1]] = T(-mean / s);
+    double suffix = 0.0;
+    for (std::int64_t l = n - 2; l >= 0; --l) {
+        suffix += g[l];
+        out[perm[l]] = T((suffix - mean) / s);
+    }
+}
+
+inline int thread_count(int requested) { return requested > 0 ? requested : max_threads(); }
+
+}  // namespace
+
+template <class T>
+void wasserstein_1d_gradients(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
+                              const std::int64_t* pair_v, std::int64_t num_pairs, double p, int num_threads,
+                              const SortFunctions& sorts, const OneDGradients<T>& out) {
+    if (sorts.sort_u64 == nullptr) throw std::invalid_argument("wasserstein_1d_gradients needs the uint64 sort");
+    if ((out.d_u_weights && !u.weights) || (out.d_v_weights && !v.weights))
+        throw std::invalid_argument("weight gradients need weights on that side");
+    const int threads = thread_count(num_threads);
+    ArgsortedRows<T> su(u, num_pairs), sv(v, num_pairs);
+    if (su.presorted || sv.presorted) {
+        const std::int64_t nu = su.presorted ? u.num_rows : 0, nv = sv.presorted ? v.num_rows : 0;
+        const bool many_rows = threads > 1 && nu + nv > 1 && nu * u.n + nv * v.n >= k_parallel_min_points;
+#pragma omp parallel num_threads(threads) if (many_rows)
+        {
+            Buffer<std::uint64_t> packed;
+#pragma omp for schedule(dynamic, 1)
+            for (std::int64_t r = 0; r < nu + nv; ++r) {
+                if (r < nu) su.presort(r, packed, sorts);
+                else sv.presort(r - nu, packed, sorts);
+            }
+        }
+    }
+    const std::int64_t n = u.n, m = v.n;
+    const bool many_pairs = threads > 1 && num_pairs > 1 && num_pairs * (n + m) >= k_parallel_min_points;
+#pragma omp parallel num_threads(threads) if (many_pairs)
+    {
+        RowScratch<T> scratch_u, scratch_v;
+        Buffer<double> scratch(std::size_t(2 * (n + m)));
+        double *gu = scratch.data(), *gv = gu + n, *gl_u = gv + m, *gl_v = gl_u + n;
+#pragma omp for schedule(dynamic, 4)
+        for (std::int64_t k = 0; k < num_pairs; ++k) {
+            const ArgsortedRow<T> ru = su.row(pair_u[k], scratch_u, sorts), rv = sv.row(pair_v[k], scratch_v, sorts);
+            const SortedSide<T> a{ru.x, ru.w, n}, b{rv.x, rv.w, m};
+            // The value by the same walks as wasserstein_1d, over the same sorted rows.
+            const double W = pair_distance(
+                a.w != nullptr, b.w != nullptr, [&] { return WeightedRow<T>{a.x, a.w, n}; },
+                [&] { return UniformRow<T>{a.x, n}; }, [&] { return WeightedRow<T>{b.x, b.w, m}; },
+                [&] { return UniformRow<T>{b.x, m}; }, p);
+            out.value[k] = T(W);
+            gradient_walk(a, b, p, W, gu, gv, out.d_u_weights ? gl_u : nullptr, out.d_v_weights ? gl_v : nullptr);
+            if (T* du = out.d_u ? out.d_u + k * n : nullptr)
+                for (std::int64_t i = 0; i < n; ++i) du[ru.perm[i]] = T(gu[i]);
+            if (T* dv = out.d_v ? out.d_v + k * m : nullptr)
+                for (std::int64_t j = 0; j < m; ++j) dv[rv.perm[j]] = T(gv[j]);
+            if (out.d_u_weights) weight_gradient(a.w, gl_u, n, ru.perm, out.d_u_weights + k * n);
+            if (out.d_v_weights) weight_gradient(b.w, gl_v, m, rv.perm, out.d_v_weights + k * m);
+        }
+    }
+}
+
+template void wasserstein_1d_gradients<float>(const Rows<float>&, const Rows<float>&, const std::int64_t*,
+                                              const std::int64_t*, std::int64_t, double, int, const SortFunctions&,
+                                              const OneDGradients<float>&);
+template void wasserstein_1d_gradients<double>(const Rows<double>&, const Rows<double>&, const std::int64_t*,
+                                               const std::int64_t*, std::int64_t, double, int, const SortFunctions&,
+                                               const OneDGradients<double>&);
+
+namespace {
+// The InputFlaw bits of row r of u's rows followed by v's, from its scan.
+template <class T>
+unsigned row_flaws(const Rows<T>& u, const Rows<T>& v, std::int64_t r, const RowScan<T>& scan) {
+    return r < u.num_rows ? scan.flaws(u.n, u.weights != nullptr, u_values_flaw, u_weights_flaw)
+                          : scan.flaws(v.n, v.weights != nullptr, v_values_flaw, v_weights_flaw);
+}
+
 }  // namespace
 
 template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
-                    bool assume_sorted, const SortFunctions& sorts, T* out) {
+                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws) {
     // Small calls stay off OpenMP altogether: even a team of one
     // (parallel if (false)) cost a measurable part of a 64-point call.
     const bool many_pairs = num_pairs > 1 && num_pairs * (u.n + v.n) >= k_parallel_min_points;
+    const std::int64_t total_rows = u.num_rows + v.num_rows;
+    const auto row_of = [&](std::int64_t r) -> std::pair<const Rows<T>*, std::int64_t> {
+        return r < u.num_rows ? std::pair{&u, r} : std::pair{&v, r - u.num_rows};
+    };
+    // Each row's flaws in its own slot (rows may be sorted on several threads).
+    Buffer<unsigned> found(flaws ? std::size_t(total_rows) : 0);
+    const auto any_flaw = [&] {
+        unsigned f = 0;
+        for (std::int64_t r = 0; r < total_rows; ++r) f |= found[std::size_t(r)];
+        *flaws = f;
+        return f != 0;
+    };
     if (assume_sorted) {
+        if (flaws) {  // no copy to check in: one read of each row
+            for (std::int64_t r = 0; r < total_rows; ++r) {
+                const auto [rows, i] = row_of(r);
+                RowScan<T> scan;
+                scan.values(rows->values + i * rows->n, rows->n);
+                if (rows->weights) scan.weights(rows->weights_of(i), rows->n);
+                found[std::size_t(r)] = row_flaws(u, v, r, scan);
+            }
+            if (any_flaw()) return;
+        }
         for_each_index(num_pairs, many_pairs, [&](std::int64_t k) {
             const T *xu = u.values + pair_u[k] * u.n, *xv = v.values + pair_v[k] * v.n;
             const T *wu = u.weights_of(pair_u[k]), *wv = v.weights_of(pair_v[k]);
@@ -553,10 +937,17 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         throw std::invalid_argument("wasserstein_1d needs T's sort, and the uint64 sort for weighted rows");
 
     SortedRows<T> su(u), sv(v);
-    const std::int64_t total_rows = u.num_rows + v.num_rows;
     const auto sort_row = [&](std::int64_t r, ThreadScratch<T>& scratch) {
-        if (r < u.num_rows) sort_into(u, r, su, scratch, sorts);
-        else sort_into(v, r - u.num_rows, sv, scratch, sorts);
+        const auto [rows, i] = row_of(r);
+        SortedRows<T>& dst = rows == &u ? su : sv;
+        if (flaws) {
+            RowScan<T> scan;
+            sort_into(*rows, i, dst, scratch, sorts, scan);
+            found[std::size_t(r)] = row_flaws(u, v, r, scan);
+        } else {
+            NoScan none;
+            sort_into(*rows, i, dst, scratch, sorts, none);
+        }
     };
     // Every row is sorted once, however many pairs use it; u's and v's rows
     // share one loop so that a single pair still keeps two threads busy.
@@ -572,6 +963,7 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         ThreadScratch<T> scratch;
         for (std::int64_t r = 0; r < total_rows; ++r) sort_row(r, scratch);
     }
+    if (flaws && any_flaw()) return;
     for_each_index(num_pairs, many_pairs, [&](std::int64_t k) {
         const std::int64_t iu = pair_u[k], iv = pair_v[k];
         out[k] = T(pair_distance(
@@ -583,9 +975,9 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
 
 template void wasserstein_1d<float>(const Rows<float>&, const Rows<float>&, const std::int64_t*,
                                     const std::int64_t*, std::int64_t, double, bool, const SortFunctions&,
-                                    float*);
+                                    float*, unsigned*);
 template void wasserstein_1d<double>(const Rows<double>&, const Rows<double>&, const std::int64_t*,
                                      const std::int64_t*, std::int64_t, double, bool, const SortFunctions&,
-                                     double*);
+                                     double*, unsigned*);
 
 }  // namespace emd

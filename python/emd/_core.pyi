@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['NetworkSimplexResult', 'SinkhornParams', 'SinkhornResult', 'cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_gradient_samples', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d']
+__all__: list[str] = ['NetworkSimplexResult', 'SinkhornParams', 'SinkhornResult', 'cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_gradient_samples', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d', 'wasserstein_1d_gradients', 'wasserstein_1d_pair']
 class NetworkSimplexResult:
     """
     The batched outputs of network_simplex (leading axis B), read-only.
@@ -254,4 +254,18 @@ def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u
 def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float64]:
     """
     W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays.
+    """
+@typing.overload
+def wasserstein_1d_gradients(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, gradients: typing.Annotated[collections.abc.Sequence[bool], "FixedSize(4)"], num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    """
+    (W_p, dW/du, dW/dv, dW/du_weights, dW/dv_weights) for each pair, the derivatives per pair in the rows' own order, each None unless `gradients` (u, v, u_weights, v_weights) asks for it; num_threads <= 0: the OpenMP default.
+    """
+@typing.overload
+def wasserstein_1d_gradients(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, gradients: typing.Annotated[collections.abc.Sequence[bool], "FixedSize(4)"], num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    """
+    (W_p, dW/du, dW/dv, dW/du_weights, dW/dv_weights) for each pair, the derivatives per pair in the rows' own order, each None unless `gradients` (u, v, u_weights, v_weights) asks for it; num_threads <= 0: the OpenMP default.
+    """
+def wasserstein_1d_pair(u: typing.Any, v: typing.Any, u_weights: typing.Any, v_weights: typing.Any, p: typing.Any, assume_sorted: typing.Any) -> typing.Any:
+    """
+    W_p of one pair of 1-D float arrays, the inputs checked in the kernel's first pass; None when the arguments are not of that kind or a check flags one (then take the full path).
     """

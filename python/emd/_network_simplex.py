@@ -137,8 +137,10 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
     arcs or more first pivot on a shortlist of each row's cheapest arcs from
     a greedy basis, and exact pricing passes over all of ``M`` add the
     violating arcs until none is left (the shortlist method), which proves
-    the optimum on the whole of ``M``. Zero-weight bins are
-    removed before the solve and get feasible potentials afterwards. Batches
+    the optimum on the whole of ``M``; between measures that lie apart, the
+    arcs are those of least reduced cost under potentials estimated from an
+    exact solve of a sample of the problem (a multiscale start). Zero-weight
+    bins are removed before the solve and get feasible potentials afterwards. Batches
     are spread over threads, one problem per thread. Ctrl-C interrupts a solve.
 
     References: Bonneel, van de Panne, Paris and Heidrich, "Displacement
@@ -147,7 +149,10 @@ def solve(a: Any, b: Any, M: Any, *, max_iter: int | None = None, return_plan: b
     Optimization Methods and Software, 2015; Cunningham, "A network simplex
     method", Mathematical Programming, 1976; Gottschlich and Schuhmacher,
     "The shortlist method for fast computation of the Earth Mover's Distance
-    and finding optimal solutions to transportation problems", PLoS ONE, 2014.
+    and finding optimal solutions to transportation problems", PLoS ONE, 2014;
+    Mérigot, "A multiscale approach to optimal transport", Computer Graphics
+    Forum, 2011; Schmitzer, "A sparse multiscale algorithm for dense optimal
+    transport", Journal of Mathematical Imaging and Vision, 2016.
 
     Examples
     --------

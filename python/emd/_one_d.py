@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._backend.base import Backend
+from ._backend.cpu import wasserstein_1d_pair
 from ._dispatch import backend_for
 from ._problems import OneD
 from ._validation import (
@@ -128,6 +129,11 @@ def wasserstein_1d(
     >>> emd.wasserstein_1d([0.0, 1.0], [0.0], [1, 1], [1])
     0.5
     """
+    # The common call takes one extension call (the checks made in the kernel's
+    # first pass); anything else, or an input a check flags, the path below.
+    out = wasserstein_1d_pair(u_values, v_values, u_weights, v_weights, p, assume_sorted)
+    if out is not None:
+        return out
     be = backend_for("wasserstein_1d", u_values=u_values, v_values=v_values, u_weights=u_weights, v_weights=v_weights)
     with be.active():
         problem, shape = _describe(be, u_values, v_values, u_weights, v_weights, p, assume_sorted)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._backend.base import Backend
+from ._backend.cpu import wasserstein_1d_pair
 from ._cost_matrix import cost_matrix
 from ._dispatch import backend_for
 from ._metrics import LINE_METRICS
@@ -75,6 +76,12 @@ def wasserstein(
     the host, solved there by the CPU network simplex, and the result returned
     (the exact solver has no CUDA kernel yet).
     """
+    # 1-D samples with a line metric: the common call takes the straight path of
+    # wasserstein_1d (checks in the kernel's first pass); None sends it below.
+    if type(method) is str and type(metric) is str and method == "exact" and reg is None and metric in LINE_METRICS:
+        out = wasserstein_1d_pair(x, y, x_weights, y_weights, p, False)
+        if out is not None:
+            return out
     be = backend_for("wasserstein", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
     with be.active():
         return be.finish(_wasserstein(be, x, y, x_weights, y_weights, p, metric, method, reg))

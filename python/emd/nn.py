@@ -39,9 +39,35 @@ __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
 def _eager(fn: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Call an emd function outside torch.compile's tracing: emd validates tensors
     through NumPy views and runs opaque C++ kernels, which dynamo cannot trace
-    (docs/torch.md). A compiled model with an emd.nn loss graph-breaks here and
-    runs the loss eagerly, with the same values and gradients."""
+    (docs/torch.md). A compiled model with an emd.nn loss other than the sliced
+    one on the CPU graph-breaks here and runs the loss eagerly, with the same
+    values and gradients."""
     return fn(*args, **kwargs)
+
+
+def _sliced_traceable(x: torch.Tensor, y: torch.Tensor, xw: Any, yw: Any, theta: torch.Tensor,
+                      p: float) -> torch.Tensor:
+    """SW_p^p as :func:`emd.sliced_wasserstein` computes it (directions normalized in
+    float64, one product per cloud, the exact 1-D kernel on the L projected rows),
+    in torch operations and emd's 1-D custom op only, so that torch.compile traces
+    it without a graph break. Shapes are checked; values are not (a NaN is not
+    reported as the eager path reports it: checking would read the data)."""
+    from ._backend.torch_ops import paired_wasserstein_1d
+
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or theta.ndim != 2 or theta.shape[0] != x.shape[1]:
+        raise ValueError(f"`fake` {tuple(x.shape)}, `real` {tuple(y.shape)} and `projections` {tuple(theta.shape)}"
+                         " must be (n, d), (m, d) and (d, L)")
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
+    th = theta.to(torch.float64)
+    th = th / th.abs().amax(0)
+    th = (th / torch.linalg.vector_norm(th, dim=0)).to(dtype)
+    px = (th.T @ x.to(dtype).T).contiguous()
+    py = (th.T @ y.to(dtype).T).contiguous()
+    xw = None if xw is None else xw.to(dtype)
+    yw = None if yw is None else yw.to(dtype)
+    w = paired_wasserstein_1d(px, xw, py, yw, p)
+    return (w.to(torch.float64) ** p).mean().to(dtype)
 
 
 class _TransportLoss(nn.Module):
@@ -109,7 +135,13 @@ class SlicedWassersteinLoss(_TransportLoss):
     Fresh directions each call, drawn with ``torch.randn`` on the inputs'
     device (so ``torch.manual_seed`` makes runs reproducible), or fixed ones
     passed as ``projections`` (d, L), which may themselves require grad
-    (learned or max-sliced directions). O((n + m) L) work after one product.
+    (learned or max-sliced directions). O((n + m) L) work after one product;
+    the backward multiplies the 1-D kernel's per-sample derivatives (computed
+    with the value) by grad_output and backpropagates through the product.
+
+    Under ``torch.compile`` (CPU tensors) the loss traces without a graph break:
+    torch operations and emd's 1-D custom op, with shape checks only (values
+    are not checked for NaN there); see docs/torch.md.
 
     Parameters
     ----------
@@ -131,6 +163,8 @@ class SlicedWassersteinLoss(_TransportLoss):
         if theta is None:
             dtype = fake.dtype if fake.dtype in (torch.float32, torch.float64) else torch.float32
             theta = torch.randn(fake.shape[1], self.n_projections, device=fake.device, dtype=dtype)
+        if torch.compiler.is_compiling() and fake.device.type == "cpu":
+            return _sliced_traceable(fake, real, fw, rw, theta, self.p)
         sw = _eager(sliced_wasserstein, fake, real, x_weights=fw, y_weights=rw, p=self.p, projections=theta)
         return sw**self.p
 

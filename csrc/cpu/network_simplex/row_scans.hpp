@@ -1,12 +1,16 @@
 // The vectorized inner loops of the network simplex's pricing and initial
-// basis (csrc/cpu/network_simplex.cpp): minima over one row segment of M,
+// basis (csrc/cpu/network_simplex.cpp), and the shortlist's selection of a
+// row's smallest entries: minima over one row segment of M,
 // kept free-standing (restrict pointers, simd reductions) so the compiler
 // vectorizes them. Private to that file (anonymous namespace, as when the
 // loops lived there, so inlining is unchanged).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
+#include <vector>
 
 namespace emd {
 namespace {
@@ -57,6 +61,33 @@ double masked_row_min(const T* __restrict c, const double* __restrict dead, inde
         mn = val < mn ? val : mn;
     }
     return mn;
+}
+
+// The k smallest of value(0), ..., value(len - 1) with their indices, sorted
+// by (value, index), into `buf` (k <= len). A buffer of up to 2k candidates
+// below a threshold, cut back to the k smallest when full: one compare per
+// entry, far fewer moves than a heap. A tie with the threshold loses (its
+// index is higher), so the selection is the first k by (value, index).
+template <class Value>
+void smallest_k(Value&& value, index_t len, index_t k, std::vector<std::pair<double, std::int32_t>>& buf) {
+    buf.clear();
+    double thr = std::numeric_limits<double>::infinity();
+    for (index_t j = 0; j < len; ++j) {
+        const double c = value(j);
+        if (c < thr) {
+            buf.emplace_back(c, std::int32_t(j));
+            if (index_t(buf.size()) == 2 * k) {
+                std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+                buf.resize(std::size_t(k));
+                thr = buf[k - 1].first;
+            }
+        }
+    }
+    if (index_t(buf.size()) > k) {
+        std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+        buf.resize(std::size_t(k));
+    }
+    std::sort(buf.begin(), buf.end());
 }
 
 }  // namespace

@@ -37,6 +37,15 @@
 //    below 2^19 arcs the dense pricing is already cheap and the set-up does
 //    not pay. Costs without such geometry (|x - y| on a line with Dirichlet
 //    weights) hand over to the dense pricing and lose 1.4-2.4x.
+//  * A guided shortlist between measures that lie apart (a translated cloud:
+//    then a source's cheapest arcs hold 2-4% of the optimal support). Detected
+//    on a stride-2 sample (over 10% of its demand at sinks in no sampled
+//    source's list); the sample is solved exactly (recursively, the same
+//    method), its potentials extended to all sinks by the c-transform, and
+//    the list, the greedy start and the row rule go by estimated reduced cost
+//    (network_simplex/sampled_duals.hpp; Mérigot 2011, Schmitzer 2016 for the
+//    multiscale idea). Issue 17's clouds, n = m = 1000 / 2000: 2.7x / 3.2x
+//    fewer pivots. Overlapping measures keep the plain list.
 //  * Implicit arcs. Arc (i, j) has id i * m + j and its cost is read straight
 //    from M; nonbasic arcs carry no flow (no capacities), so no per-arc state,
 //    flow, source or target arrays exist. Memory is O(n + m) beyond M, and

@@ -12,7 +12,7 @@ from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, Sampl
 from .._validation import as_float_array
 from .base import Backend
 
-__all__ = ["CPU", "CPU_BACKEND"]
+__all__ = ["CPU", "CPU_BACKEND", "wasserstein_1d_pair"]
 
 
 def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -144,3 +144,11 @@ class CPU(Backend):
 
 
 CPU_BACKEND = CPU()
+
+# The straight path of the common 1-D call (csrc/bindings/one_d.cpp): one pair
+# of 1-D NumPy arrays of one float dtype, checked by the kernel in the pass
+# that copies them for the sort. It returns W_p, or None for arguments of any
+# other kind and for any input a check flags; the public functions then take
+# their full path, whose checks name the argument. Such arrays can only be
+# host arrays, so the call is the CPU backend's whatever the dispatch rule.
+wasserstein_1d_pair = _core.wasserstein_1d_pair

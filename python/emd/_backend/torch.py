@@ -16,6 +16,10 @@
   kernel's value on that graph. Autograd then supplies grad_output scaling,
   dtypes, devices and, where the rebuild is exact almost everywhere (1-D,
   sliced, exact transport, divergences, costs), second derivatives.
+- the 1-D kernel on CPU tensors is the exception: its C++ kernel returns each
+  sample's derivative with the value, as the custom op of ``torch_ops.py``
+  (no rebuild unless a backward builds a graph), which also lets
+  ``torch.compile`` trace it.
 - ``finish`` turns the results back into tensors on the input's device.
 
 float16 and bfloat16 tensors are computed in float32 (NumPy has no bfloat16,
@@ -35,6 +39,7 @@ import torch
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._metrics import METRIC_CODES
 from .base import Backend
+from .torch_ops import one_d_rebuild, paired_wasserstein_1d, safe_root
 
 __all__ = ["Torch", "TArray"]
 
@@ -127,12 +132,14 @@ class TArray:
     n + m - 1 entries it uses without it.
     """
 
-    __slots__ = ("_t", "_v", "_make", "recipe", "device")
+    __slots__ = ("_t", "_v", "_make", "recipe", "device", "_make_requires_grad")
     __array_priority__ = 1000  # NumPy's binary operators defer to ours
 
-    def __init__(self, t: Any = None, v: Any = None, make: Any = None, recipe: Any = None, device: Any = None) -> None:
+    def __init__(self, t: Any = None, v: Any = None, make: Any = None, recipe: Any = None, device: Any = None,
+                 make_requires_grad: bool = False) -> None:
         self._t, self._v, self._make, self.recipe = t, v, make, recipe
         self.device = t.device if t is not None else device
+        self._make_requires_grad = make_requires_grad
 
     @property
     def t(self) -> torch.Tensor:
@@ -148,7 +155,9 @@ class TArray:
 
     @property
     def requires_grad(self) -> bool:
-        return (self._t is None and self.recipe is not None) or (self._t is not None and self._t.requires_grad)
+        if self._t is None:
+            return self.recipe is not None or self._make_requires_grad
+        return self._t.requires_grad
 
     # --- metadata ---------------------------------------------------------------------------
     @property
@@ -212,6 +221,13 @@ class TArray:
         return self.reshape(-1)
 
     def astype(self, dtype: Any, copy: bool = True, order: str = "K") -> TArray:
+        if self._t is None and not copy and self._v.dtype == np.dtype(dtype) and (
+                order != "C" or self._v.flags.c_contiguous):
+            # A lazy cost matrix that already fits stays lazy: building its tensor here
+            # (emd.solve's cast of M) rebuilt all n x m costs on the graph, O(n m d) in
+            # the forward and again in the backward, where the exact solver needs only
+            # the plan's n + m - 1 entries (CostRecipe.entries).
+            return self
         dt = torch_dtype(dtype)
         t = self.t
         if t.dtype == dt and not copy:
@@ -225,14 +241,18 @@ class TArray:
     def _reduction(self, name: str, axis: Any, dtype: Any, keepdims: bool) -> TArray:
         # The value is NumPy's (its pairwise summation order: results equal the NumPy
         # path's bit for bit); torch's sum only carries the gradient.
-        value = getattr(self.v, name)(axis=axis, dtype=dtype, keepdims=keepdims)
-        tv = _from_array(np.asarray(value), self.device)
+        # The graph is built on first use of the result's tensor only: checks that read
+        # the value (check_finite's sum of a million projections) pay no torch reduction.
+        value = np.asarray(getattr(self.v, name)(axis=axis, dtype=dtype, keepdims=keepdims))
         if not (self.requires_grad and torch.is_grad_enabled()):
-            return TArray(tv)
-        t = self.t if dtype is None else self.t.to(torch_dtype(dtype))
-        dims = tuple(range(t.ndim)) if axis is None else axis
-        rebuilt = getattr(torch, name)(t, dim=dims, keepdim=keepdims)
-        return TArray(attach(tv, rebuilt))
+            return TArray(_from_array(value, self.device), value)
+
+        def make() -> torch.Tensor:
+            t = self.t if dtype is None else self.t.to(torch_dtype(dtype))
+            dims = tuple(range(t.ndim)) if axis is None else axis
+            return attach(_from_array(value, self.device), getattr(torch, name)(t, dim=dims, keepdim=keepdims))
+
+        return TArray(None, value, make=make, device=self.device, make_requires_grad=True)
 
     def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> TArray:
         return self._reduction("sum", axis, dtype, keepdims)
@@ -604,15 +624,6 @@ def attach(value: torch.Tensor, rebuilt: torch.Tensor) -> torch.Tensor:
     return _Attach.apply(value.to(rebuilt.dtype), rebuilt).to(value.dtype)
 
 
-def safe_root(w: torch.Tensor, p: float) -> torch.Tensor:
-    """w ** (1 / p) for w >= 0 with a zero (sub)gradient at w = 0 (W_p of identical
-    measures), where the plain power's derivative is infinite and gives NaN."""
-    if p == 1.0:
-        return w.clamp_min(0.0)
-    pos = w > 0
-    return torch.where(pos, torch.where(pos, w, 1.0) ** (1.0 / p), 0.0)
-
-
 def _safe_norm(diff: torch.Tensor, q: float = 2.0) -> torch.Tensor:
     """||diff||_q along the last axis with a zero gradient at diff = 0 (coincident points)."""
     s = (diff * diff).sum(-1) if q == 2.0 else (diff.abs() ** q).sum(-1)
@@ -651,7 +662,11 @@ class CostRecipe:
         return dataclasses.replace(self, scale=self.scale * c)
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        c = metric_of_differences(self.x[rows] - self.y[cols], self.metric, self.q)
+        # index_select, not x[rows]: torch's advanced indexing hands a few thousand
+        # indices to the intra-op thread pool, which cost 20 ms a call on a busy
+        # 2-core machine (index_select: 0.03 ms).
+        diff = self.x.index_select(0, rows) - self.y.index_select(0, cols)
+        c = metric_of_differences(diff, self.metric, self.q)
         return self.scale * (c if self.power == 1.0 else c**self.power)
 
     def dense(self) -> torch.Tensor:
@@ -671,49 +686,20 @@ def _views(problem: Any) -> Any:
     return dataclasses.replace(problem, **changes) if changes else problem
 
 
-def one_d_rebuild(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, p: float) -> torch.Tensor:
-    r"""W_p^p of pairs of rows u (K, n), v (K, m) with weights (K, n), (K, m) or None
-    (uniform), as torch operations: the quantile formula
+def _one_d_rebuilt(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, pr: OneD) -> torch.Tensor:
+    """W_p of the problem's pairs as torch operations on the rows u (U, n), v (V, m)
+    and their weights ((U, n), (n,) shared, or None): :func:`one_d_rebuild` of the
+    paired rows, then the root with a zero subgradient at 0."""
+    iu = torch.from_numpy(pr.pair_u).to(u.device)
+    iv = torch.from_numpy(pr.pair_v).to(v.device)
+    k = iu.shape[0]
 
-    .. math:: W_p^p = \sum_k (q_k - q_{k-1}) \, |u_{(i_k)} - v_{(j_k)}|^p
-
-    over the merged breakpoints q of the two cumulative distributions, the
-    indices i_k, j_k found on detached values (piecewise constant), so the
-    expression is differentiable in the values and weights almost everywhere,
-    to any order, with O(n + m) memory per pair.
-    """
-    def sorted_cdf(x: torch.Tensor, w: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        k, n = x.shape
-        perm = torch.argsort(x.detach(), dim=-1)
-        xs = x.gather(-1, perm)
+    def paired(w: Any, idx: torch.Tensor) -> Any:
         if w is None:
-            cdf = (torch.arange(1, n + 1, device=x.device, dtype=x.dtype) / n).expand(k, n)
-        else:
-            ws = w.gather(-1, perm)
-            cdf = ws.cumsum(-1) / ws.sum(-1, keepdim=True)
-            # The last breakpoint is 1 exactly: a constant, as the total mass is after normalization.
-            cdf = torch.cat([cdf[:, :-1], torch.ones_like(cdf[:, -1:])], dim=-1)
-        return xs, cdf
+            return None
+        return w.expand(k, w.shape[-1]) if w.ndim == 1 else w[idx]
 
-    if uw is None and vw is None and u.shape[-1] == v.shape[-1]:
-        # Uniform weights, equal sizes: the quantile functions pair the sorted values
-        # one to one (every breakpoint is shared), W_p^p = mean |u_(i) - v_(i)|^p.
-        us = u.gather(-1, torch.argsort(u.detach(), dim=-1))
-        vs = v.gather(-1, torch.argsort(v.detach(), dim=-1))
-        gap = (us - vs).abs()
-        return (gap if p == 1.0 else gap**p).mean(-1)
-    us, cu = sorted_cdf(u, uw)
-    vs, cv = sorted_cdf(v, vw)
-    both = torch.cat([cu, cv], dim=-1)
-    order = torch.argsort(both.detach(), dim=-1)
-    q = both.gather(-1, order)
-    dq = torch.diff(q, dim=-1, prepend=torch.zeros_like(q[:, :1]))
-    qd = q.detach()
-    mid = 0.5 * (qd + torch.cat([torch.zeros_like(qd[:, :1]), qd[:, :-1]], dim=-1))
-    i = torch.searchsorted(cu.detach().contiguous(), mid.contiguous()).clamp_max(u.shape[-1] - 1)
-    j = torch.searchsorted(cv.detach().contiguous(), mid.contiguous()).clamp_max(v.shape[-1] - 1)
-    gap = (us.gather(-1, i) - vs.gather(-1, j)).abs()
-    return (dq * (gap if p == 1.0 else gap**p)).sum(-1)
+    return safe_root(one_d_rebuild(u[iu], paired(uw, iu), v[iv], paired(vw, iv), pr.p), pr.p)
 
 
 class Torch(Backend):
@@ -830,20 +816,24 @@ class Torch(Backend):
     # --- kernels ----------------------------------------------------------------------------
     def wasserstein_1d(self, problem: OneD) -> Any:
         pr = problem
-        value = self._wrap(self.inner.wasserstein_1d(_views(pr)))
         if not _tracks(pr.u, pr.v, pr.u_weights, pr.v_weights):
-            return value
-        dev = self.device
-        iu, iv = _from_array(pr.pair_u, dev), _from_array(pr.pair_v, dev)
-        k, n, m = iu.shape[0], pr.u.shape[-1], pr.v.shape[-1]
+            return self._wrap(self.inner.wasserstein_1d(_views(pr)))
+        if self.inner.host:
+            # The kernel's gradients, from the walk that computes the value (torch_ops.py):
+            # rows paired k with k, so broadcast rows are gathered first (autograd of the
+            # gather sums their gradients); a weight row (n,) shared by every pair stays one.
+            def paired(x: Any, pairs: np.ndarray) -> Any:
+                if x is None or x.ndim == 1 or (x.shape[0] == len(pairs) and
+                                                np.array_equal(pairs, np.arange(len(pairs)))):
+                    return x
+                return x[torch.from_numpy(pairs).to(x.device)]
 
-        def weights(w: Any, idx: torch.Tensor, length: int) -> Any:
-            if w is None:
-                return None
-            return w.t.expand(k, length) if w.ndim == 1 else w.t[idx]
-
-        wpp = one_d_rebuild(pr.u.t[iu], weights(pr.u_weights, iu, n), pr.v.t[iv], weights(pr.v_weights, iv, m), pr.p)
-        return TArray(attach(value.t, safe_root(wpp, pr.p)))
+            u, uw, v, vw = (_t_or_none(a) for a in (pr.u, pr.u_weights, pr.v, pr.v_weights))
+            return TArray(paired_wasserstein_1d(paired(u, pr.pair_u), paired(uw, pr.pair_u), paired(v, pr.pair_v),
+                                                paired(vw, pr.pair_v), pr.p))
+        value = self._wrap(self.inner.wasserstein_1d(_views(pr)))
+        return TArray(attach(value.t, _one_d_rebuilt(pr.u.t, _t_or_none(pr.u_weights), pr.v.t,
+                                                     _t_or_none(pr.v_weights), pr)))
 
     def divergence(self, kind: str, p: Any, q: Any, axis: int) -> Any:
         value = self._wrap(self.inner.divergence(kind, _unwrap(p), _unwrap(q), axis))
@@ -902,7 +892,9 @@ class Torch(Backend):
             entries = M.recipe.entries(r, c)
         else:
             Mt = M.t
-            entries = Mt[r, c] if Mt.ndim == 2 else Mt[batch, r, c]
+            n, m = Mt.shape[-2:]
+            flat = (r * m + c) if Mt.ndim == 2 else ((batch * n + r) * m + c)
+            entries = Mt.reshape(-1).index_select(0, flat)  # see CostRecipe.entries
         dtype = entries.dtype
         flows = torch.from_numpy(np.ascontiguousarray(vals[keep])).to(device=dev, dtype=dtype)
         num = num_plan.shape[0]
