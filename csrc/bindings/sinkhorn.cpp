@@ -126,14 +126,22 @@ carray<T> sinkhorn_plan_dense(const carray<T>& a, const carray<T>& b, const carr
     return plan;
 }
 
+// The checks of a kernel on given potentials f (n,), g (m,) of two clouds.
+template <class T>
+void check_sample_potentials(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
+                             int metric, double power, const carray<T>& f, const carray<T>& g, double reg) {
+    check_samples(x, y, a, b, metric, power);
+    require(f.ndim() == 1 && f.shape(0) == x.shape(0) && g.ndim() == 1 && g.shape(0) == y.shape(0),
+            "f must be (n,) and g (m,)");
+    require(reg > 0.0, "reg must be > 0");
+}
+
 template <class T>
 carray<T> sinkhorn_plan_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
                                 int metric, double power, double q, const carray<T>& f, const carray<T>& g,
                                 double reg) {
-    check_samples(x, y, a, b, metric, power);
+    check_sample_potentials(x, y, a, b, metric, power, f, g, reg);
     const py::ssize_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
-    require(f.ndim() == 1 && f.shape(0) == n && g.ndim() == 1 && g.shape(0) == m, "f must be (n,) and g (m,)");
-    require(reg > 0.0, "reg must be > 0");
     carray<T> plan({n, m});
     T* out = plan.mutable_data();
     {
@@ -142,6 +150,21 @@ carray<T> sinkhorn_plan_samples(const carray<T>& x, const carray<T>& y, const ca
                                       power, q, f.data(), g.data(), reg, out);
     }
     return plan;
+}
+
+template <class T>
+carray<T> sinkhorn_gradient_samples(const carray<T>& x, const carray<T>& y, const carray<T>& a, const carray<T>& b,
+                                    int metric, double power, const carray<T>& f, const carray<T>& g, double reg) {
+    check_sample_potentials(x, y, a, b, metric, power, f, g, reg);
+    const py::ssize_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
+    carray<T> grad({n, d});
+    T* out = grad.mutable_data();
+    {
+        py::gil_scoped_release release;
+        emd::sinkhorn_gradient_samples<T>(x.data(), y.data(), a.data(), b.data(), n, m, d, static_cast<Metric>(metric),
+                                          power, f.data(), g.data(), reg, out);
+    }
+    return grad;
 }
 
 template <class T>
@@ -159,6 +182,10 @@ void bind_for(py::module_& m) {
     m.def("sinkhorn_plan_samples", &sinkhorn_plan_samples<T>, "The plan (n, m) of potentials f (n,), g (m,).",
           py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), py::arg("metric"), py::arg("power"), py::arg("q"),
           py::arg("f"), py::arg("g"), py::arg("reg"));
+    m.def("sinkhorn_gradient_samples", &sinkhorn_gradient_samples<T>,
+          "sum_j P_ij grad_x c(x_i, y_j) (n, d) of potentials f (n,), g (m,), matrix-free; sqeuclidean/euclidean.",
+          py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), py::arg("metric"), py::arg("power"), py::arg("f"),
+          py::arg("g"), py::arg("reg"));
 }
 
 }  // namespace

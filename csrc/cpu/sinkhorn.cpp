@@ -102,7 +102,7 @@ class SinkhornUpdates {
 
     // Plain Sinkhorn's linear rate from a cache-resident kernel, right after
     // the first iteration (18 products with K, ~6 iterations' time on 64 x 64)
-    // instead of measured over the controller's 2 kProbe plain iterations: on
+    // instead of measured over the controller's 2 rate_probe plain iterations: on
     // the batched benchmark 34 iterations per problem instead of 59. A kernel
     // read from memory would make the estimate cost as much as the iterations
     // it saves, so larger problems return -1 (none).
@@ -132,6 +132,26 @@ class SinkhornUpdates {
         for (std::int64_t j = 0; j < m_; ++j)
             g_[j] = T(relaxed(double(g_[j]), double(g_new_[j]), omega, inv_eps, omega_floor));
     }
+
+    // The symmetric problem (C = C^T, a = b, g = f throughout): accept the
+    // averaged update f <- (f + T(f)) / 2 of the f-update's T(f) = f_new.
+    // Plain Sinkhorn oscillates on it (f and T(f) straddle the fixed point);
+    // the average converges in a few iterations at any eps (Feydy et al. 2019,
+    // Section 3.1).
+    void accept_symmetric() {
+        for (std::int64_t i = 0; i < n_; ++i) {
+            f_[i] = T(0.5 * (double(f_[i]) + double(f_new_[i])));
+            g_[i] = f_[i];
+        }
+    }
+
+    // The symmetric solve's result: (f, T(f)), whose columns are exact, so that
+    // <a, f> + <b, g> is the dual value at the g-optimal potentials (its error
+    // second order in f's). Its row error is at most twice the (f, f) error
+    // the loop measured: with u_j = (P(f, f) 1)_j / a_j,
+    // P(f, T(f))_ij = P(f, f)_ij / u_j, so ||P(f, T(f)) 1 - a||_1 <=
+    // ||P(f, f) 1 - a||_1 + sum_j a_j u_j |1 / u_j - 1| = 2 ||P(f, f) 1 - a||_1.
+    void settle_symmetric() { std::copy(f_new_.begin(), f_new_.end(), g_); }
 
     // <P, C> and <P, C> + reg KL(P || a x b) at eps = reg, with
     // KL = sum P log(P / (a b)) - sum P + sum a sum b and
@@ -251,21 +271,35 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
                         const SinkhornParams& params, double scale, T* f, T* g, bool parallel,
                         bool may_poll, Interrupt& interrupt) {
     SinkhornUpdates<T, Cost> updates(cost, a, b, n, m, f, g, parallel);
-    SinkhornControl ctl(params, scale, updates.mass_a, precision_of<T>());
+    const bool symmetric = params.symmetric;
+    SinkhornParams ctl_params = params;
+    // The averaged symmetric update is not over-relaxed (it already converges in a few iterations).
+    if (symmetric) {
+        ctl_params.overrelax = false;
+        std::copy(f, f + n, g);
+    }
+    SinkhornControl ctl(ctl_params, scale, updates.mass_a, precision_of<T>());
     // Poll Ctrl-C about every 4M cost entries of work.
     const std::int64_t poll_every = std::max<std::int64_t>(1, (std::int64_t(1) << 22) / std::max<std::int64_t>(1, n * m));
     ProblemResult res;
     for (;;) {
+        ctl.end_fixed_stage();
         const double eps = ctl.eps;
         const bool summed = updates.update_f(eps, ctl.omega, ctl.omega_floor);
-        if (ctl.stage_iter > 0) {
+        if (ctl.stage_iter > 0 && ctl.measures()) {
             double weighted_abs_f = 0.0;
-            const double measured = updates.marginal_error(eps, weighted_abs_f);
+            double measured = updates.marginal_error(eps, weighted_abs_f);
+            // Symmetric: the bound on the error of the (f, T(f)) it returns (settle_symmetric).
+            if (symmetric) measured *= 2.0;
             const auto step = ctl.decide(measured, weighted_abs_f, [&] { return updates.estimate_rate(eps); });
-            if (step == SinkhornControl::Step::stop) break;
+            if (step == SinkhornControl::Step::stop) {
+                if (symmetric) updates.settle_symmetric();
+                break;
+            }
             if (step == SinkhornControl::Step::next_stage) continue;  // f_new dropped
         }
-        updates.accept(eps, summed, ctl.omega, ctl.omega_floor);
+        if (symmetric) updates.accept_symmetric();
+        else updates.accept(eps, summed, ctl.omega, ctl.omega_floor);
         ctl.next_iteration();
         if (ctl.n_iter % poll_every == 0 && interrupt.poll(may_poll)) {
             res.n_iter = ctl.n_iter;
@@ -277,7 +311,8 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     res.n_iter = ctl.n_iter;
     res.marginal_error = ctl.marginal_error;
     res.status = ctl.status;
-    updates.objective(params.reg, res.cost, res.objective);
+    if (params.objective) updates.objective(params.reg, res.cost, res.objective);
+    else res.cost = res.objective = std::numeric_limits<double>::quiet_NaN();
     return res;
 }
 
@@ -391,6 +426,7 @@ template <class T>
 void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_problems, std::int64_t n,
                     std::int64_t m, bool shared_cost, const SinkhornParams& params, const T* f_init,
                     const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
+    if (params.symmetric) throw std::invalid_argument("symmetric solves are for sinkhorn_samples only");
     LazyTranspose<T> shared_ct(cost, n, m);
     double shared_scale = 0;
     if (shared_cost && params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);
@@ -429,6 +465,7 @@ template <class T>
 void sinkhorn_samples(const T* x, const T* y, const T* a, const T* b, std::int64_t n, std::int64_t m,
                       std::int64_t d, Metric metric, double power, double q, const SinkhornParams& params,
                       const T* f_init, const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
+    if (params.symmetric && n != m) throw std::invalid_argument("a symmetric solve needs n == m (y = x, b = a)");
     std::vector<T> xt(std::size_t(n * d)), yt(std::size_t(m * d));
     transpose(x, n, d, xt.data(), false);
     transpose(y, m, d, yt.data(), false);
@@ -459,6 +496,66 @@ void sinkhorn_plan_samples(const T* x, const T* y, const T* a, const T* b, std::
     plan_rows<T>(a, b, n, m, f, g, reg, plan, c);
 }
 
+template <class T>
+void sinkhorn_gradient_samples(const T* x, const T* y, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                               std::int64_t d, Metric metric, double power, const T* f, const T* g, double reg,
+                               T* grad) {
+    if (metric != Metric::sqeuclidean && metric != Metric::euclidean)
+        throw std::invalid_argument("the matrix-free Sinkhorn gradient takes the sqeuclidean and euclidean metrics");
+    if (!(reg > 0.0) || !(power > 0.0)) throw std::invalid_argument("reg and power must be > 0");
+    // C = s^k for s = |x - y|^2, so grad_x C = 2 k s^(k - 1) (x - y).
+    const double k = metric == Metric::sqeuclidean ? power : 0.5 * power;
+    const double inv_reg = 1.0 / reg;
+    std::vector<T> yt(std::size_t(m * d));
+    transpose(y, m, d, yt.data(), false);
+    // h_j = g_j / reg + log b_j (-inf for a zero weight: exp gives 0).
+    AlignedVector<double> h(m);
+    for (std::int64_t j = 0; j < m; ++j) h[j] = double(g[j]) * inv_reg + std::log(double(b[j]));
+    const bool parallel = n * m >= SampleCost<T>::kParallelEntries;
+#pragma omp parallel if (parallel)
+    {
+        std::vector<double> s(static_cast<std::size_t>(kChunk)), w(static_cast<std::size_t>(kChunk)),
+            acc(static_cast<std::size_t>(d));
+#pragma omp for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) {
+            std::fill(acc.begin(), acc.end(), 0.0);
+            if (a[i] > T(0)) {
+                const double base = double(f[i]) * inv_reg + std::log(double(a[i]));
+                for (std::int64_t j0 = 0; j0 < m; j0 += kChunk) {
+                    const std::int64_t count = std::min(kChunk, m - j0);
+                    metric_distance_block(Metric::sqeuclidean, x + i * d, yt.data() + j0, m, count, d, 0.0, s.data());
+                    const double* hj = h.data() + j0;
+                    double* wj = w.data();
+                    const double* sj = s.data();
+                    if (k == 1.0) {
+                        // P_ij in the solver's precision (the exp of T), times 2.
+#pragma omp simd
+                        for (std::int64_t l = 0; l < count; ++l)
+                            wj[l] = 2.0 * double(fast_exp(T(base + hj[l] - sj[l] * inv_reg)));
+                    } else {
+                        for (std::int64_t l = 0; l < count; ++l) {
+                            const double c = std::pow(sj[l], k);
+                            const double p = double(fast_exp(T(base + hj[l] - c * inv_reg)));
+                            // s = 0: the derivative 2 k s^(k - 1) is 0 (k > 1) or infinite (k < 1, a
+                            // cone's tip: the zero subgradient), and x - y = 0 there in any case.
+                            wj[l] = sj[l] > 0.0 ? 2.0 * k * std::pow(sj[l], k - 1.0) * p : 0.0;
+                        }
+                    }
+                    for (std::int64_t dim = 0; dim < d; ++dim) {
+                        const double xc = double(x[i * d + dim]);
+                        const T* yc = yt.data() + dim * m + j0;
+                        double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+                        for (std::int64_t l = 0; l < count; ++l) sum += wj[l] * (xc - double(yc[l]));
+                        acc[std::size_t(dim)] += sum;
+                    }
+                }
+            }
+            for (std::int64_t dim = 0; dim < d; ++dim) grad[i * d + dim] = T(acc[std::size_t(dim)]);
+        }
+    }
+}
+
 #define EMD_INSTANTIATE_SINKHORN(T)                                                                              \
     template void sinkhorn_dense<T>(const T*, const T*, const T*, std::int64_t, std::int64_t, std::int64_t, bool, \
                                     const SinkhornParams&, const T*, const T*, const SinkhornOutput<T>&,         \
@@ -469,7 +566,9 @@ void sinkhorn_plan_samples(const T* x, const T* y, const T* a, const T* b, std::
     template void sinkhorn_plan_dense<T>(const T*, const T*, const T*, std::int64_t, std::int64_t, std::int64_t, \
                                          bool, const T*, const T*, double, T*);                                  \
     template void sinkhorn_plan_samples<T>(const T*, const T*, const T*, const T*, std::int64_t, std::int64_t,   \
-                                           std::int64_t, Metric, double, double, const T*, const T*, double, T*);
+                                           std::int64_t, Metric, double, double, const T*, const T*, double, T*); \
+    template void sinkhorn_gradient_samples<T>(const T*, const T*, const T*, const T*, std::int64_t, std::int64_t, \
+                                               std::int64_t, Metric, double, const T*, const T*, double, T*);
 
 EMD_INSTANTIATE_SINKHORN(float)
 EMD_INSTANTIATE_SINKHORN(double)

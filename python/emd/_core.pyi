@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['NetworkSimplexResult', 'SinkhornParams', 'SinkhornResult', 'cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d', 'wasserstein_1d_gradients', 'wasserstein_1d_pair']
+__all__: list[str] = ['NetworkSimplexResult', 'SinkhornParams', 'SinkhornResult', 'cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_gradient_samples', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d', 'wasserstein_1d_gradients', 'wasserstein_1d_pair']
 class NetworkSimplexResult:
     """
     The batched outputs of network_simplex (leading axis B), read-only.
@@ -65,7 +65,7 @@ class SinkhornParams:
     """
     Parameters of a Sinkhorn solve (emd::SinkhornParams); python/emd validated them.
     """
-    def __init__(self, *, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex = 0.0, overrelax: bool = True) -> None:
+    def __init__(self, *, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex = 0.0, overrelax: bool = True, stage_iters: typing.SupportsInt | typing.SupportsIndex = 0, symmetric: bool = False, rate_probe: typing.SupportsInt | typing.SupportsIndex = 10, objective: bool = True) -> None:
         ...
     @property
     def eps_scaling(self) -> float:
@@ -78,14 +78,34 @@ class SinkhornParams:
         iterations over all epsilon stages
         """
     @property
+    def objective(self) -> bool:
+        """
+        compute cost and objective at the end
+        """
+    @property
     def overrelax(self) -> bool:
         """
         over-relaxed updates (same fixed point)
         """
     @property
+    def rate_probe(self) -> int:
+        """
+        plain iterations per half of the rate probe
+        """
+    @property
     def reg(self) -> float:
         """
         the final epsilon (absolute, in cost units)
+        """
+    @property
+    def stage_iters(self) -> int:
+        """
+        0: intermediate stages run to a loose tol; k > 0: exactly k iterations each (CPU loop)
+        """
+    @property
+    def symmetric(self) -> bool:
+        """
+        C = C^T and a = b: the averaged update f <- (f + T(f)) / 2 (CPU matrix-free loop)
         """
     @property
     def tol(self) -> float:
@@ -180,6 +200,16 @@ def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b
 def sinkhorn_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], params: SinkhornParams, f_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, g_init: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> SinkhornResult:
     """
     Log-domain Sinkhorn on a batch of dense problems: a (B, n), b (B, m), cost (n, m) or (B, n, m).
+    """
+@typing.overload
+def sinkhorn_gradient_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, f: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], reg: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    sum_j P_ij grad_x c(x_i, y_j) (n, d) of potentials f (n,), g (m,), matrix-free; sqeuclidean/euclidean.
+    """
+@typing.overload
+def sinkhorn_gradient_samples(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], metric: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, f: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], reg: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    sum_j P_ij grad_x c(x_i, y_j) (n, d) of potentials f (n,), g (m,), matrix-free; sqeuclidean/euclidean.
     """
 @typing.overload
 def sinkhorn_plan_dense(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], cost: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], f: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], reg: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:

@@ -57,7 +57,7 @@ class SinkhornParams:
     """
     Parameters of a Sinkhorn solve (emd::SinkhornParams); python/emd validated them.
     """
-    def __init__(self, *, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex = 0.0, overrelax: bool = True) -> None:
+    def __init__(self, *, reg: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, eps_scaling: typing.SupportsFloat | typing.SupportsIndex = 0.0, overrelax: bool = True, stage_iters: typing.SupportsInt | typing.SupportsIndex = 0, symmetric: bool = False, rate_probe: typing.SupportsInt | typing.SupportsIndex = 10, objective: bool = True) -> None:
         ...
     @property
     def eps_scaling(self) -> float:
@@ -70,14 +70,34 @@ class SinkhornParams:
         iterations over all epsilon stages
         """
     @property
+    def objective(self) -> bool:
+        """
+        compute cost and objective at the end
+        """
+    @property
     def overrelax(self) -> bool:
         """
         over-relaxed updates (same fixed point)
         """
     @property
+    def rate_probe(self) -> int:
+        """
+        plain iterations per half of the rate probe
+        """
+    @property
     def reg(self) -> float:
         """
         the final epsilon (absolute, in cost units)
+        """
+    @property
+    def stage_iters(self) -> int:
+        """
+        0: intermediate stages run to a loose tol; k > 0: exactly k iterations each (CPU loop)
+        """
+    @property
+    def symmetric(self) -> bool:
+        """
+        C = C^T and a = b: the averaged update f <- (f + T(f)) / 2 (CPU matrix-free loop)
         """
     @property
     def tol(self) -> float:

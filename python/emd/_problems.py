@@ -90,7 +90,12 @@ class DenseSinkhorn:
 class SampleSinkhorn:
     """One entropic problem between clouds x (n, d), y (m, d) with weights a (n,),
     b (m,) summing to 1, cost metric(x_i, y_j) ** power with metric an
-    emd::Metric code (``_metrics.METRIC_CODES``), never materialized."""
+    emd::Metric code (``_metrics.METRIC_CODES``), never materialized.
+    ``stage_iters``: iterations per intermediate epsilon of eps_scaling (0: to a
+    loose tol), ``rate_probe``: plain iterations per half of the over-relaxation's
+    rate probe; ``symmetric``: y is x and b is a (the averaged update; the
+    backends that lack it solve the same problem by alternating updates);
+    ``objective``: False when only the potentials are needed (cost, objective NaN)."""
 
     x: Any
     y: Any
@@ -102,6 +107,10 @@ class SampleSinkhorn:
     tol: float
     max_iter: int
     eps_scaling: float
+    stage_iters: int = 0
+    rate_probe: int = 10
+    symmetric: bool = False
+    objective: bool = True
 
 
 @dataclass(frozen=True, eq=False)

@@ -53,6 +53,27 @@ def _options(reg: Any, max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[float
     return reg_f, max_iter_i, tol_f, eps
 
 
+# With eps_scaling, the matrix-free solves run each intermediate epsilon for
+# SAMPLE_STAGE_ITERS iterations, unmeasured, and check tol only at reg
+# (emd::SinkhornParams::stage_iters), and probe the rate of the last stage over
+# 2 x SAMPLE_RATE_PROBE plain iterations instead of 2 x 10. Measured on the
+# divergence benchmark's problem (2000 uniform points a side, reg 0.005 on
+# |x - y|^2, float32, eps_scaling 0.25, tol 1e-2, two draws): the symmetric self
+# terms in 9 iterations instead of 20-23 (stages to a marginal error of 1e-2);
+# OT(x, y) in 19 and 27 instead of 26 and 26 (stages to 1e-2 with the short probe:
+# 23 and 24; 2 iterations per stage: 23 and 28).
+SAMPLE_STAGE_ITERS = 1
+SAMPLE_RATE_PROBE = 2
+
+
+def _is_same_cloud(problem: SampleSinkhorn) -> bool:
+    """Whether y is x and b is a, value for value (O((n + m) d)): the problem is then symmetric."""
+    pr = problem
+    if pr.x.shape != pr.y.shape:
+        return False
+    return bool((pr.x == pr.y).all()) and bool((pr.a == pr.b).all())
+
+
 # reg below this fraction of the largest |cost| is refused: f_i + g_j - C_ij carries a
 # rounding error of about the dtype's epsilon times |C|, which divided by reg must stay
 # well below 1 for the plan exp((f_i + g_j - C_ij) / reg) to mean anything. 64 epsilons
@@ -459,7 +480,8 @@ def _prepare_samples(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any
     else:
         code, power = METRIC_CODES[metric], pf
     _check_reg_for(reg_f, dtype, _largest_sample_cost(xa, ya, code, power, dtype))
-    return SampleSinkhorn(xa, ya, weights[0], weights[1], code, power, reg_f, tol_f, max_iter_i, eps), dtype
+    annealed = dict(stage_iters=SAMPLE_STAGE_ITERS, rate_probe=SAMPLE_RATE_PROBE) if eps > 0 else {}
+    return SampleSinkhorn(xa, ya, weights[0], weights[1], code, power, reg_f, tol_f, max_iter_i, eps, **annealed), dtype
 
 
 def sinkhorn_samples(
@@ -501,6 +523,13 @@ def sinkhorn_samples(
     max_iter, tol, eps_scaling
         As in :func:`sinkhorn`; eps_scaling starts from an upper bound of the
         cost (the metric across the bounding box of both clouds, to the power p).
+        On the CPU each intermediate epsilon then runs one plain iteration,
+        unmeasured (an annealing schedule in the manner of GeomLoss), tol is
+        checked at ``reg`` only, and the over-relaxation's rate is probed over
+        4 plain iterations there instead of 20: the same fixed point in about
+        as many iterations as stages run to a marginal error of 1e-2
+        (2000-point clouds, reg 0.005, tol 1e-2: 19 and 27 against 26 and 26 on
+        two draws), and a symmetric problem in far fewer (9 against 20-23).
 
     Returns
     -------
@@ -554,6 +583,15 @@ def sinkhorn_divergence(
     (the three solves are then bit-identical, a single point included).
     Rounding of order ``tol`` can give values just below 0; they are returned as 0.
 
+    The self terms are solved (on the CPU) by the symmetric update
+    :math:`f \leftarrow (f + T(f)) / 2`, :math:`T(f)_i = -\varepsilon \log
+    \sum_j a_j e^{(f_j - C_{ij}) / \varepsilon}` (Feydy et al. 2019), one
+    softmin per iteration and a few iterations at any epsilon; they return
+    :math:`(f, T(f))`, whose columns are exact, and stop when the bound
+    :math:`2 \|P(f, f) 1 - a\|_1` on its row error is below ``tol``. With
+    ``eps_scaling``, see :func:`sinkhorn_samples`; 0.25 is GeomLoss' default
+    schedule (blur scaling 0.5 on :math:`\varepsilon = \mathrm{blur}^2`).
+
     Parameters
     ----------
     x, y, reg, x_weights, y_weights, p, metric, max_iter, tol, eps_scaling
@@ -574,10 +612,12 @@ def sinkhorn_divergence(
     with be.active():
         xy, dtype = _prepare_samples(be, x, y, x_weights, y_weights, p, metric, reg, max_iter, tol, eps_scaling)
         values, statuses, errors = [], [], []
+        # The self terms by the symmetric (averaged) update; OT(x, y) too when y is
+        # x, so that identical inputs still give three bit-identical solves and 0.
         for problem in (
-            xy,
-            dataclasses.replace(xy, y=xy.x, b=xy.a),
-            dataclasses.replace(xy, x=xy.y, a=xy.b),
+            dataclasses.replace(xy, symmetric=_is_same_cloud(xy), objective=False),
+            dataclasses.replace(xy, y=xy.x, b=xy.a, symmetric=True, objective=False),
+            dataclasses.replace(xy, x=xy.y, a=xy.b, symmetric=True, objective=False),
         ):
             sol = be.sinkhorn_samples(problem)
             values.append(be.sinkhorn_dual(problem, sol))

@@ -66,6 +66,8 @@ struct LazyTranspose {
 template <class T>
 struct DenseCost {
     static constexpr bool kKernelMode = true;  // the n x m kernel fits beside C
+    static constexpr bool kFusedScores = false;  // C is read, not computed
+    bool fusable() const { return false; }
     // Threads over rows from this many entries: an update costs ~0.2 ns per entry
     // (a product), and a parallel region's barriers cost far more than that on a
     // busy machine.
@@ -118,15 +120,80 @@ struct SampleCost {
         metric_distance_block(metric, y + j * d, xt + i0, n, count, d, q, s.dist());
         return finish(count, s);
     }
+
+    // The softmin's scores h_k - C_k / eps of a chunk, computed with the cost
+    // (fused_scores) when C = |x - y|^2: the commonest cost, whose chunk then
+    // takes two passes (d = 2) instead of five (zero, d coordinates, the cast
+    // to T, the scores).
+    static constexpr bool kFusedScores = true;
+    bool fusable() const { return metric == Metric::sqeuclidean && power == 1.0; }
+    T row_scores(std::int64_t i, std::int64_t j0, std::int64_t count, const T* h, T inv_reg, T* score,
+                 Scratch<T>& s) const {
+        return fused_scores(x + i * d, yt + j0, m, count, h, inv_reg, score, s);
+    }
+    T col_scores(std::int64_t j, std::int64_t i0, std::int64_t count, const T* h, T inv_reg, T* score,
+                 Scratch<T>& s) const {
+        return fused_scores(y + j * d, xt + i0, n, count, h, inv_reg, score, s);
+    }
+
+   private:
+    // score_k = h_k - T(|p - q_k|^2) * inv_reg for the points q_k stored
+    // coordinate-major (qt[c * ld + k]), and their max: the distance summed in
+    // double in coordinate order and rounded once to T, as row() and the
+    // score loop of row_log_sum_exp round it, with the last coordinate's
+    // pass also forming the score.
+    T fused_scores(const T* p, const T* qt, std::int64_t ld, std::int64_t count, const T* h, T inv_reg, T* score,
+                   Scratch<T>& s) const {
+        double* dist = s.dist();
+        const std::int64_t last = d - 1;
+        if (last > 0) {
+            const double p0 = double(p[0]);
+#pragma omp simd
+            for (std::int64_t k = 0; k < count; ++k) {
+                const double t = p0 - double(qt[k]);
+                dist[k] = 0.0 + t * t;
+            }
+            for (std::int64_t c = 1; c < last; ++c) {
+                const double pc = double(p[c]);
+                const T* qc = qt + c * ld;
+#pragma omp simd
+                for (std::int64_t k = 0; k < count; ++k) {
+                    const double t = pc - double(qc[k]);
+                    dist[k] = dist[k] + t * t;
+                }
+            }
+        } else {
+            std::fill(dist, dist + count, 0.0);
+        }
+        const double pl = double(p[last]);
+        const T* ql = qt + last * ld;
+        T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
+        for (std::int64_t k = 0; k < count; ++k) {
+            const double t = pl - double(ql[k]);
+            const T c = T(dist[k] + t * t);
+            const T v = h[k] - c * inv_reg;
+            score[k] = v;
+            mx = v > mx ? v : mx;
+        }
+        return mx;
+    }
 };
 
 // The transposed view of a cost: the g-update is the f-update of the transposed problem.
 template <class Cost>
 struct Transposed {
     const Cost& base;
+    static constexpr bool kFusedScores = Cost::kFusedScores;
     template <class T>
     const T* row(std::int64_t i, std::int64_t j0, std::int64_t count, Scratch<T>& s) const {
         return base.col(i, j0, count, s);
+    }
+    bool fusable() const { return base.fusable(); }
+    template <class T>
+    T row_scores(std::int64_t i, std::int64_t j0, std::int64_t count, const T* h, T inv_reg, T* score,
+                 Scratch<T>& s) const {
+        return base.col_scores(i, j0, count, h, inv_reg, score, s);
     }
 };
 
@@ -138,16 +205,23 @@ double row_log_sum_exp(const Cost& cost, std::int64_t i, const T* h, std::int64_
     T run_max = neg_inf;
     double sum = 0.0;
     T* score = s.score();
+    bool fused = false;
+    if constexpr (Cost::kFusedScores) fused = cost.fusable();
     for (std::int64_t j0 = 0; j0 < len; j0 += kChunk) {
         const std::int64_t count = std::min(kChunk, len - j0);
-        const T* c = cost.row(i, j0, count, s);
         const T* hj = h + j0;
         T mx = neg_inf;
+        if constexpr (Cost::kFusedScores) {
+            if (fused) mx = cost.row_scores(i, j0, count, hj, inv_reg, score, s);
+        }
+        if (!fused) {
+            const T* c = cost.row(i, j0, count, s);
 #pragma omp simd reduction(max : mx)
-        for (std::int64_t k = 0; k < count; ++k) {
-            const T v = hj[k] - c[k] * inv_reg;
-            score[k] = v;
-            mx = v > mx ? v : mx;
+            for (std::int64_t k = 0; k < count; ++k) {
+                const T v = hj[k] - c[k] * inv_reg;
+                score[k] = v;
+                mx = v > mx ? v : mx;
+            }
         }
         if (!(mx > neg_inf)) continue;  // every weight of the chunk is zero
         if (mx > run_max) {

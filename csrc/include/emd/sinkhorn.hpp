@@ -83,4 +83,17 @@ void sinkhorn_plan_samples(const T* x, const T* y, const T* a, const T* b, std::
                            std::int64_t d, Metric metric, double power, double q, const T* f, const T* g,
                            double reg, T* plan);
 
+// The envelope gradient of OT_eps between clouds in x: grad (n, d) with
+// grad_i = sum_j P_ij grad_x c(x_i, y_j) for the plan
+// P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg), matrix-free (one pass over the
+// pairs, the cost of one Sinkhorn update; memory O((n + m) d)). For the
+// metrics whose cost is a power of |x - y|^2: sqeuclidean and euclidean (any
+// power > 0); the zero subgradient at coincident points where the power's
+// derivative is infinite (euclidean, power < 2). The gradient in y is this
+// function of the transposed problem (y, x, b, a, g, f).
+template <class T>
+void sinkhorn_gradient_samples(const T* x, const T* y, const T* a, const T* b, std::int64_t n, std::int64_t m,
+                               std::int64_t d, Metric metric, double power, const T* f, const T* g, double reg,
+                               T* grad);
+
 }  // namespace emd

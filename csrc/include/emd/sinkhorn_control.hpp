@@ -8,7 +8,10 @@
 //   * the stopping rule: after each f-update the kernel measures the row
 //     marginal error ||P 1 - a||_1 of (f, g) and sum_i a_i |f_i|; a stage
 //     ends when the error is below its tolerance (tol on the last stage,
-//     max(tol, 1e-2 * mass_a) before: they only warm-start the next);
+//     max(tol, 1e-2 * mass_a) before: they only warm-start the next), or,
+//     with stage_iters > 0, an intermediate stage ends after exactly that many
+//     iterations, unmeasured (end_fixed_stage; loops that never call it keep
+//     the loose tolerance, the same fixed point either way);
 //   * the iteration budget: max_iter counts the iterations of all stages,
 //     one kept for the last (the result must belong to eps = reg);
 //   * over-relaxation f <- f + omega (softmin - f), omega from the rate of
@@ -51,6 +54,28 @@ struct SinkhornParams {
     // the convergence rate (estimated from a small kernel's spectrum, else
     // observed): same fixed point, far fewer iterations at small eps.
     bool overrelax = true;
+    // 0: intermediate epsilon stages run to the loose tolerance above. k > 0:
+    // each runs exactly k plain iterations and the tolerance is checked only
+    // at eps = reg (an annealing schedule in the manner of GeomLoss: far from
+    // reg the stage only warm-starts the next, and measuring its error costs
+    // as much as iterating). Loops that do not call end_fixed_stage ignore it.
+    std::int64_t stage_iters = 0;
+    // The problem is symmetric (C = C^T, a = b: the self terms OT(a, a) of a
+    // Sinkhorn divergence). The CPU matrix-free loop then runs the averaged
+    // update f <- (f + T(f)) / 2 on one potential (Feydy et al. 2019), one
+    // softmin per iteration; other loops ignore it and solve the same problem
+    // by alternating updates.
+    bool symmetric = false;
+    // Plain iterations per half of the rate probe: kappa is measured as
+    // (err(2k) / err(k))^(1/k) over the stage's first 2k iterations. Right
+    // after a fixed-length annealing schedule the error decays at the linear
+    // rate from the first iterations on, and a short probe starts the
+    // over-relaxation sooner (set by python/emd for the matrix-free solves).
+    std::int64_t rate_probe = 10;
+    // Compute <P, C> and the objective at the end (one more pass over the
+    // pairs, with a float64 exp); false leaves them NaN (a divergence reads
+    // only the potentials).
+    bool objective = true;
 };
 
 namespace control_detail {
@@ -108,9 +133,9 @@ struct NoRateEstimate {
 struct SinkhornControl {
     // At most this many scaled epsilons before reg (the ladder's length bound).
     static constexpr int kMaxScaledStages = 200;
-    // Plain iterations per half of the rate probe, and iterations without a
-    // new low of the error that end over-relaxation at the rounding floor.
-    static constexpr std::int64_t kProbe = 10, kStall = 50;
+    // Iterations without a new low of the error that end over-relaxation at
+    // the rounding floor.
+    static constexpr std::int64_t kStall = 50;
 
     enum class Step : int {
         update,      // accept f_new (relaxed with omega), then update g
@@ -191,6 +216,20 @@ struct SinkhornControl {
         return decide(measured, weighted_abs_f, NoRateEstimate{});
     }
 
+    // Whether this stage's iterations are measured and go through `decide`:
+    // always on the last stage; never on a fixed-length intermediate one.
+    EMD_HOST_DEVICE bool measures() const { return last || params.stage_iters <= 0; }
+
+    // Before an f-update: a fixed-length intermediate stage (stage_iters > 0)
+    // that has run its iterations, or that finds the budget down to the last
+    // stage's one iteration, moves on to the next epsilon. True when it did.
+    EMD_HOST_DEVICE bool end_fixed_stage() {
+        if (last || params.stage_iters <= 0) return false;
+        if (stage_iter < params.stage_iters && n_iter + 1 < params.max_iter) return false;
+        end_stage();
+        return true;
+    }
+
     // After the g-update of an accepted step.
     EMD_HOST_DEVICE void next_iteration() {
         g_relaxed = omega != 1.0;
@@ -233,7 +272,7 @@ struct SinkhornControl {
     }
 
     // Estimate the linear rate kappa of plain Sinkhorn (from the caller's
-    // estimate, else over kProbe iterations), then take the SOR factor
+    // estimate, else over params.rate_probe iterations), then take the SOR factor
     // 2 / (1 + sqrt(1 - kappa)) (Thibault et al. 2017). The marginal error of
     // over-relaxed iterations oscillates, so only a hundredfold growth counts
     // as divergence (back to plain Sinkhorn and probe again). Far from the
@@ -255,9 +294,10 @@ struct SinkhornControl {
             }
         }
         if (omega == 1.0) {
-            if (stage_iter == probe_start + kProbe) err_probe = err;
-            if (stage_iter == probe_start + 2 * kProbe && err < err_probe && err_probe > 0) {
-                const double kappa = pow(err / err_probe, 1.0 / double(kProbe));
+            const std::int64_t probe = params.rate_probe;
+            if (stage_iter == probe_start + probe) err_probe = err;
+            if (stage_iter == probe_start + 2 * probe && err < err_probe && err_probe > 0) {
+                const double kappa = pow(err / err_probe, 1.0 / double(probe));
                 set_omega(dmin(1.9, 2.0 / (1.0 + sqrt(dmax(0.0, 1.0 - kappa)))));
                 err_ref = err_best = err;
                 best_iter = stage_iter;

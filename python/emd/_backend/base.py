@@ -104,6 +104,12 @@ class Backend:
         """(n, m) plan of potentials f (n,), g (m,)."""
         raise NotImplementedError
 
+    def sinkhorn_gradient_samples(self, problem: SampleSinkhorn, f: Any, g: Any) -> Any:
+        """(n, d) sum_j P_ij grad_x c(x_i, y_j) for the plan of potentials f (n,), g (m,),
+        matrix-free (the envelope gradient in x; in y: the transposed problem), or None
+        where this backend has no such kernel for the problem (the caller rebuilds it)."""
+        return None
+
     def critic_layers(self, critic: Any, dtype: np.dtype) -> Critic:
         """An ``emd.MLPCritic``'s parameters in this backend's arrays, cast to ``dtype``."""
         raise NotImplementedError

@@ -31,10 +31,18 @@ def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where((x > 0) & (y == 0), np.inf, r).astype(x.dtype, copy=False)
 
 
+# The metrics whose costs are powers of |x - y|^2: emd::sinkhorn_gradient_samples takes them.
+_GRADIENT_METRICS = (METRIC_CODES["sqeuclidean"], METRIC_CODES["euclidean"])
+
+
 def _params(problem: DenseSinkhorn | SampleSinkhorn) -> Any:
     """The extension's emd::SinkhornParams of a problem."""
+    extra = {}
+    if isinstance(problem, SampleSinkhorn):
+        extra = dict(stage_iters=problem.stage_iters, rate_probe=problem.rate_probe, symmetric=problem.symmetric,
+                     objective=problem.objective)
     return _core.SinkhornParams(
-        reg=problem.reg, tol=problem.tol, max_iter=problem.max_iter, eps_scaling=problem.eps_scaling
+        reg=problem.reg, tol=problem.tol, max_iter=problem.max_iter, eps_scaling=problem.eps_scaling, **extra
     )
 
 
@@ -101,6 +109,12 @@ class CPU(Backend):
     def sinkhorn_samples(self, problem: SampleSinkhorn) -> SinkhornSolution:
         pr = problem
         return _sinkhorn_solution(_core.sinkhorn_samples(pr.x, pr.y, pr.a, pr.b, pr.metric, pr.power, 2.0, _params(pr)))
+
+    def sinkhorn_gradient_samples(self, problem: SampleSinkhorn, f: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+        pr = problem
+        if pr.metric not in _GRADIENT_METRICS:
+            return None
+        return _core.sinkhorn_gradient_samples(pr.x, pr.y, pr.a, pr.b, pr.metric, pr.power, f, g, pr.reg)
 
     def sinkhorn_plan_samples(self, problem: SampleSinkhorn, f: np.ndarray, g: np.ndarray) -> np.ndarray:
         pr = problem

@@ -606,11 +606,15 @@ class _SamplesEnvelope(torch.autograd.Function):
         if torch.is_grad_enabled():
             raise RuntimeError(_CREATE_GRAPH_REFUSED)
         x, y, a, b, f, g = ctx.saved_tensors
-        reg, metric, power = ctx.options
+        reg, metric, power, kernel = ctx.options
         gx = gy = None
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            gx, gy = samples_gradients(x, y, a, b, f, g, reg, metric, power)
-            gx, gy = grad.to(gx.dtype) * gx, grad.to(gy.dtype) * gy
+            # The inner backend's matrix-free kernel (one pass over the pairs per side
+            # that requires grad), else the blockwise torch rebuild.
+            fast = kernel(ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+            gx, gy = fast if fast is not None else samples_gradients(x, y, a, b, f, g, reg, metric, power)
+            gx = None if gx is None else grad.to(gx.dtype) * gx
+            gy = None if gy is None else grad.to(gy.dtype) * gy
         ga = (grad * f).to(a.dtype) if ctx.needs_input_grad[2] else None
         gb = (grad * g).to(b.dtype) if ctx.needs_input_grad[3] else None
         return gx, gy, ga, gb, None, None, None
@@ -931,9 +935,25 @@ class Torch(Backend):
         return self._sinkhorn_outputs(sol, rebuilt)
 
     def _samples_envelope(self, pr: SampleSinkhorn, sol: SinkhornSolution) -> torch.Tensor:
-        f, g = (_from_array(_unwrap(x)[0], self.device) for x in (sol.f, sol.g))
+        fv, gv = (_unwrap(x)[0] for x in (sol.f, sol.g))
+        f, g = (_from_array(v, self.device) for v in (fv, gv))
         metric = _METRIC_NAMES[pr.metric]
-        return _SamplesEnvelope.apply(pr.x.t, pr.y.t, pr.a.t, pr.b.t, f, g, (pr.reg, metric, pr.power))
+        views = _views(pr)
+        inner = self.inner
+
+        def kernel(want_x: bool, want_y: bool) -> tuple[Any, Any] | None:
+            """(d/dx, d/dy) from the inner backend's kernel (None for a side not wanted),
+            or None where it has none for this metric (then before any work)."""
+            flipped = dataclasses.replace(views, x=views.y, y=views.x, a=views.b, b=views.a)
+            out = []
+            for want, problem, p_f, p_g in ((want_x, views, fv, gv), (want_y, flipped, gv, fv)):
+                grad = inner.sinkhorn_gradient_samples(problem, p_f, p_g) if want else None
+                if want and grad is None:
+                    return None
+                out.append(None if grad is None else _from_array(grad, self.device))
+            return out[0], out[1]
+
+        return _SamplesEnvelope.apply(pr.x.t, pr.y.t, pr.a.t, pr.b.t, f, g, (pr.reg, metric, pr.power, kernel))
 
     def sinkhorn_plan_samples(self, problem: SampleSinkhorn, f: Any, g: Any) -> Any:
         return self._wrap(self.inner.sinkhorn_plan_samples(_views(problem), _unwrap(f), _unwrap(g)))
