@@ -499,7 +499,9 @@ def test_dask_equals_threads_bit_for_bit(client, rng, case):
     np.testing.assert_array_equal(got, ref)
     if len(args) == 1:
         top = bounded(lambda: emd.pairwise(*args, output="topk", k=3, tile_size=4, backend="dask", client=client, **kw))
-        np.testing.assert_array_equal(top.indices, emd.pairwise(*args, output="topk", k=3, tile_size=4, **kw).indices)
+        ref_top = emd.pairwise(*args, output="topk", k=3, tile_size=4, **kw)
+        np.testing.assert_array_equal(top.indices, ref_top.indices)
+        np.testing.assert_array_equal(top.distances, ref_top.distances)
 
 
 def test_dask_auto_tiles_from_pilot(client, rng):
@@ -614,3 +616,29 @@ def test_dask_refuses_workers_with_another_emd(client, rng):
         client.run(exec, "import sys; sys.modules['emd'] = sys._emd_saved", {})
     with pytest.raises(TypeError, match="distributed.Client"):
         emd.pairwise(rng.normal(size=(4, 3)), backend="dask", client=object())
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_topk_tiles_reduced_on_the_worker_merge_as_whole_tiles(rng, symmetric):
+    # output="topk" on Dask: a tile task returns each row's (and, mirrored, each
+    # column's) candidates, not the tile; merging those equals merging the tiles,
+    # ties by index included (the tiles hold many ties).
+    n, m, k = 11, 11 if symmetric else 7, 3
+    grid = _engine.Grid(n, m, 4, symmetric)
+    full = np.round(rng.random((n, m)) * 4) / 4  # values on a coarse grid: ties
+    whole, reduced = _engine.TopKSink(n, k, full.dtype), _engine.TopKSink(n, k, full.dtype)
+    for I, J in grid.tiles():
+        (r0, r1), (c0, c1) = grid.rows(I), grid.cols(J)
+        tile = full[r0:r1, c0:c1]
+        whole.merge(r0, c0, tile)
+        if symmetric and I != J:
+            whole.merge(c0, r0, tile.T)
+        cand = _engine.reduce_tile(grid, I, J, tile, k)
+        assert (cand.cols is not None) == (symmetric and I != J)
+        assert cand.rows[0].shape[0] == r1 - r0 and cand.rows[0].size <= tile.size
+        reduced.merge_candidates(r0, *cand.rows)
+        if cand.cols is not None:
+            reduced.merge_candidates(c0, *cand.cols)
+    np.testing.assert_array_equal(reduced.dist, whole.dist)
+    np.testing.assert_array_equal(reduced.idx, whole.idx)
+    assert np.isfinite(whole.dist).all()

@@ -226,9 +226,10 @@ def pairwise(
             run_threads(spec, xs, ys, grid, todo, sink, bar)
         else:
             _dask_mod, dclient, threads, n_threads = dask_ctx
-            key = _dask_mod.task_key(fp, grid.tile, output)
+            topk = kk if output == "topk" else None
+            key = _dask_mod.task_key(fp, grid.tile, output if topk is None else f"topk{topk}")
             _dask_mod.run(dclient, spec, xs, ys, grid, todo, sink, bar, threads, n_threads, key,
-                          None if store_path is None else str(store_path), fp)
+                          None if store_path is None else str(store_path), fp, topk)
     finally:
         bar.close()
 

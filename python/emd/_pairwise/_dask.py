@@ -128,12 +128,14 @@ def _prepare_task(spec: Spec, side: Side, threads: int) -> Any:
 
 
 def _tile_task(spec: Spec, a: Any, b: Any, I: int, J: int, threads: int, store: str | None,
-               fingerprint: str, grid: Grid) -> Any:
+               fingerprint: str, grid: Grid, topk: int | None = None) -> Any:
     with _limits(threads):
         # Looked up at call time: the fault tests wrap it inside the workers.
         tile = _engine.compute_tile_hook(spec, a, b, spec.self_pairs and I == J)
     if store is None:
-        return tile
+        # output="topk": the worker keeps each row's candidates only (N x k values
+        # reach the client in all, not N^2 / 2).
+        return tile if topk is None else _engine.reduce_tile(grid, I, J, tile, topk)
     return write_tile(store, fingerprint, grid, I, J, tile)
 
 
@@ -175,11 +177,13 @@ def pilot_tile(client: Any, spec: Spec, xs: Side, ys: Side | None, threads: int,
 
 
 def run(client: Any, spec: Spec, xs: Side, ys: Side | None, grid: Grid, todo: list[tuple[int, int]], sink: Any,
-        progress: Progress, threads: int, n_threads: int, key: str, store: str | None, fingerprint: str) -> None:
+        progress: Progress, threads: int, n_threads: int, key: str, store: str | None, fingerprint: str,
+        topk: int | None = None) -> None:
     """Submit the tiles ``todo`` through a bounded window and hand each result to ``sink``.
 
     ``store``: the store's path (tasks write their tiles and return the digest), or
-    None (tasks return the tile, which the client adds to ``sink``). ``n_threads``:
+    None (tasks return the tile, which the client adds to ``sink``; with ``topk``,
+    output="topk", they return its top-k candidates instead). ``n_threads``:
     worker threads in the cluster, which sizes the window (twice as many tiles, plus 2).
     """
     from distributed import as_completed
@@ -202,7 +206,7 @@ def run(client: Any, spec: Spec, xs: Side, ys: Side | None, grid: Grid, todo: li
 
     def submit(I: int, J: int) -> Any:
         ka, kb = _block_keys(key, ys is None, I, J)
-        return client.submit(_tile_task, spec, block(ka), block(kb), I, J, threads, store, fingerprint, grid,
+        return client.submit(_tile_task, spec, block(ka), block(kb), I, J, threads, store, fingerprint, grid, topk,
                              key=f"emd-pairwise-tile-{key}-{I}-{J}")
 
     pending: dict[Any, tuple[int, int]] = {}

@@ -73,6 +73,46 @@ class TopK:
         return iter((self.distances, self.indices))
 
 
+def tile_candidates(tile: np.ndarray, c0: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's entries of ``tile`` (its columns start at ``c0``) that can enter the
+    row's k smallest: those <= the row's k-th smallest of the tile (all of them, ties
+    included, so that the tie-break by index stays exact), packed left into (rows, C)
+    with +inf / max-index padding. A partition and a small sort instead of sorting
+    the whole tile; on Dask the workers send these instead of their tiles."""
+    b, w = tile.shape
+    cols = np.arange(c0, c0 + w, dtype=np.int64)
+    if w <= k:
+        return tile, np.broadcast_to(cols, tile.shape)
+    kth = np.partition(tile, k - 1, axis=1)[:, k - 1 : k]
+    rows, where = np.nonzero(tile <= kth)  # row-major: columns ascending in each row
+    counts = np.bincount(rows, minlength=b)
+    width = int(counts.max())
+    pos = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    cand_d = np.full((b, width), np.inf, dtype=tile.dtype)
+    cand_i = np.full((b, width), np.iinfo(np.int64).max, dtype=np.int64)
+    cand_d[rows, pos] = tile[rows, where]
+    cand_i[rows, pos] = cols[where]
+    return cand_d, cand_i
+
+
+@dataclass(frozen=True)
+class TileCandidates:
+    """A tile reduced to its top-k candidates (``tile_candidates``): those of its
+    rows, and of its columns where the grid mirrors the tile (symmetric, off the
+    diagonal). What a Dask tile task returns for ``output="topk"``: O(rows x k)
+    through the network instead of the tile."""
+
+    rows: tuple[np.ndarray, np.ndarray]
+    cols: tuple[np.ndarray, np.ndarray] | None
+
+
+def reduce_tile(grid: Grid, I: int, J: int, tile: np.ndarray, k: int) -> TileCandidates:
+    r0, _ = grid.rows(I)
+    c0, _ = grid.cols(J)
+    mirror = grid.symmetric and I != J
+    return TileCandidates(tile_candidates(tile, c0, k), tile_candidates(tile.T, r0, k) if mirror else None)
+
+
 class TopKSink:
     """Running k smallest per row over the tiles seen so far (exact, deterministic)."""
 
@@ -84,33 +124,15 @@ class TopKSink:
         self.idx = np.full((n_rows, k), np.iinfo(np.int64).max, dtype=np.int64)
 
     def merge(self, r0: int, c0: int, tile: np.ndarray) -> None:
-        r1 = r0 + tile.shape[0]
-        cand_d, cand_i = self._candidates(c0, tile)
-        d = np.concatenate([self.dist[r0:r1], cand_d], axis=1)
+        self.merge_candidates(r0, *tile_candidates(tile, c0, self.k))
+
+    def merge_candidates(self, r0: int, cand_d: np.ndarray, cand_i: np.ndarray) -> None:
+        r1 = r0 + cand_d.shape[0]
+        d = np.concatenate([self.dist[r0:r1], cand_d.astype(self.dist.dtype, copy=False)], axis=1)
         i = np.concatenate([self.idx[r0:r1], cand_i], axis=1)
         order = np.lexsort((i, d), axis=-1)[:, : self.k]  # by distance, then index
         self.dist[r0:r1] = np.take_along_axis(d, order, 1)
         self.idx[r0:r1] = np.take_along_axis(i, order, 1)
-
-    def _candidates(self, c0: int, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's entries that can enter its k smallest: those <= the row's k-th
-        smallest of the tile (all of them, ties included, so that the tie-break by
-        index stays exact), packed left into (rows, C) with +inf / max-index padding.
-        A partition and a small sort instead of sorting the whole tile."""
-        b, w = tile.shape
-        cols = np.arange(c0, c0 + w, dtype=np.int64)
-        if w <= self.k:
-            return tile, np.broadcast_to(cols, tile.shape)
-        kth = np.partition(tile, self.k - 1, axis=1)[:, self.k - 1 : self.k]
-        rows, where = np.nonzero(tile <= kth)  # row-major: columns ascending in each row
-        counts = np.bincount(rows, minlength=b)
-        width = int(counts.max())
-        pos = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        cand_d = np.full((b, width), np.inf, dtype=self.dist.dtype)
-        cand_i = np.full((b, width), np.iinfo(np.int64).max, dtype=np.int64)
-        cand_d[rows, pos] = tile[rows, where]
-        cand_i[rows, pos] = cols[where]
-        return cand_d, cand_i
 
     def result(self) -> TopK:
         return TopK(self.dist, self.idx)
@@ -150,6 +172,10 @@ class MemorySink:
                 if lo < c1:
                     base = condensed_index(n, i) - i - 1
                     self.array[base + lo : base + c1] = tile[i - r0, lo - c0 :]
+        elif isinstance(tile, TileCandidates):  # reduced on a Dask worker
+            self.topk.merge_candidates(r0, *tile.rows)
+            if tile.cols is not None:
+                self.topk.merge_candidates(c0, *tile.cols)
         else:
             self.topk.merge(r0, c0, tile)
             if mirror:
