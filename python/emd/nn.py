@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from . import sinkhorn_divergence, sliced_wasserstein, wasserstein
+from ._compile_ops import exact_transport_cost, sinkhorn_divergence_value
 from ._validation import check_choice, check_p, check_positive_int, check_positive_real
 
 __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
@@ -124,6 +125,8 @@ class WassersteinLoss(_TransportLoss):
     """
 
     def _one(self, fake: torch.Tensor, real: torch.Tensor, fw: Any, rw: Any) -> torch.Tensor:
+        if torch.compiler.is_compiling() and fake.device.type == "cpu":
+            return exact_transport_cost(fake, real, fw, rw, self.p)
         if self.p == 2.0:  # W_2^2 straight from the squared distances (no root, no square)
             return _eager(wasserstein, fake, real, x_weights=fw, y_weights=rw, metric="sqeuclidean")
         return _eager(wasserstein, fake, real, x_weights=fw, y_weights=rw, p=self.p) ** self.p
@@ -200,5 +203,7 @@ class SinkhornLoss(_TransportLoss):
         self.tol = tol
 
     def _one(self, fake: torch.Tensor, real: torch.Tensor, fw: Any, rw: Any) -> torch.Tensor:
+        if torch.compiler.is_compiling() and fake.device.type == "cpu":
+            return sinkhorn_divergence_value(fake, real, fw, rw, self.reg, self.p, self.max_iter, self.tol)
         return _eager(sinkhorn_divergence, fake, real, self.reg, x_weights=fw, y_weights=rw, p=self.p,
                       metric="euclidean", max_iter=self.max_iter, tol=self.tol)
