@@ -210,6 +210,9 @@ def _sinkhorn_backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
     if torch.is_grad_enabled():
         raise RuntimeError(_CREATE_GRAPH_REFUSED)
     x, y, xw, yw, slope, a, b, fxy, gxy, fxx, gxx, fyy, gyy = ctx.saved_tensors
+    # The kernel's inputs as constants: the gradient op has no derivative of its own
+    # (second derivatives are refused above).
+    x, y, a, b, fxy, gxy, fxx, gxx, fyy, gyy = (t.detach() for t in (x, y, a, b, fxy, gxy, fxx, gxx, fyy, gyy))
     need = ctx.needs_input_grad
     scale = grad * slope  # the other outputs are constants of the graph
     kernel = torch.ops.emd.sinkhorn_samples_gradient
