@@ -173,3 +173,11 @@ def test_sinkhorn_op_refuses_second_derivatives():
     v = torch.ops.emd.sinkhorn_divergence(x, y, None, None, 0.5, 2.0, 10_000, None)[0]
     with pytest.raises(RuntimeError, match="create_graph"):
         torch.autograd.grad(v, x, create_graph=True)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.5])
+def test_the_exact_op_differentiates_twice_in_the_points(p):
+    # Its backward is torch operations of the points (the plan held fixed, exact almost
+    # everywhere), so double backward works as in eager mode.
+    x, y, _, _ = _inputs(torch.float64, n=6, m=4, seed=9, weights=False)
+    assert torch.autograd.gradgradcheck(lambda a, b: exact_transport_cost(a, b, None, None, p), (x, y))

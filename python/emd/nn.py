@@ -40,9 +40,9 @@ __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
 def _eager(fn: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Call an emd function outside torch.compile's tracing: emd validates tensors
     through NumPy views and runs opaque C++ kernels, which dynamo cannot trace
-    (docs/torch.md). A compiled model with an emd.nn loss other than the sliced
-    one on the CPU graph-breaks here and runs the loss eagerly, with the same
-    values and gradients."""
+    (docs/torch.md). On the CPU the losses trace through emd's custom ops instead;
+    CUDA tensors under compile graph-break here and run the loss eagerly, with
+    the same values and gradients."""
     return fn(*args, **kwargs)
 
 
@@ -116,6 +116,11 @@ class WassersteinLoss(_TransportLoss):
     optimal plan's at most n + m - 1 entries. Second derivatives in the points
     work (the plan is locally constant); in the weights they are refused.
 
+    Under ``torch.compile`` (CPU tensors) the loss traces without a graph break:
+    the custom op ``emd::exact_transport`` solves on the real tensors (the eager
+    path's checks and errors included) and returns the cost, the potentials and
+    the plan's support padded to n + m - 1 entries; see docs/torch.md.
+
     Parameters
     ----------
     p : float, default 2.0
@@ -181,6 +186,12 @@ class SinkhornLoss(_TransportLoss):
     and 0 only for equal inputs. Matrix-free: O(n + m) memory in the solve,
     blocks of rows in the backward. Gradients are the envelope gradients at
     the converged potentials; second derivatives are refused.
+
+    Under ``torch.compile`` (CPU tensors) the loss traces without a graph break:
+    the custom op ``emd::sinkhorn_divergence`` runs the three solves on the real
+    tensors (checks and ConvergenceWarning as in eager mode) and returns the
+    potentials, from which its backward computes the envelope gradients with
+    the C++ kernel; see docs/torch.md.
 
     GeomLoss' ``SamplesLoss("sinkhorn", p=2, blur=b)`` uses the cost
     :math:`\|x - y\|^2 / 2` and :math:`\varepsilon = b^2`: it equals
