@@ -110,8 +110,9 @@ def _compiled_and_eager(loss, weights=None, fullgraph=False):
 
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")  # dynamo's guards
 def test_a_loss_inside_torch_compile_matches_eager():
-    # WassersteinLoss runs eagerly inside a compiled function (torch.compiler.disable:
-    # dynamo cannot trace emd's NumPy views); values and gradients are unchanged.
+    # WassersteinLoss under torch.compile is emd's exact-transport custom op (the same
+    # solve on the same data): values bit for bit, gradients to rounding
+    # (tests/test_torch_compile.py checks both losses with fullgraph=True).
     v, v0, g, g0 = _compiled_and_eager(emd.nn.WassersteinLoss())
     torch.testing.assert_close(v, v0, rtol=0, atol=0)
     for a, b in zip(g, g0):

@@ -28,7 +28,7 @@ from ._validation import (
     to_host,
 )
 
-__all__ = ["sinkhorn", "sinkhorn_samples", "sinkhorn_divergence", "sinkhorn_wasserstein"]
+__all__ = ["sinkhorn", "sinkhorn_samples", "sinkhorn_divergence", "sinkhorn_wasserstein", "divergence_solutions"]
 
 # sinkhorn_samples builds result.plan (n x m) on request only up to this many entries.
 _MAX_SAMPLE_PLAN_ENTRIES = 1 << 26
@@ -610,23 +610,46 @@ def sinkhorn_divergence(
     """
     be = backend_for("sinkhorn_divergence", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
     with be.active():
-        xy, dtype = _prepare_samples(be, x, y, x_weights, y_weights, p, metric, reg, max_iter, tol, eps_scaling)
-        values, statuses, errors = [], [], []
-        # The self terms by the symmetric (averaged) update; OT(x, y) too when y is
-        # x, so that identical inputs still give three bit-identical solves and 0.
-        for problem in (
-            dataclasses.replace(xy, symmetric=_is_same_cloud(xy), objective=False),
-            dataclasses.replace(xy, y=xy.x, b=xy.a, symmetric=True, objective=False),
-            dataclasses.replace(xy, x=xy.y, a=xy.b, symmetric=True, objective=False),
-        ):
-            sol = be.sinkhorn_samples(problem)
-            values.append(be.sinkhorn_dual(problem, sol))
-            statuses.append(status_names(sol.status)[0])
-            errors.append(float(be.to_host(sol.marginal_error)[0]))
-        _warn_unconverged(np.array(statuses), np.array(errors), xy.max_iter, xy.tol, "sinkhorn_divergence",
-                          _at_float32_default(tol, dtype))
-        s = values[0] - 0.5 * values[1] - 0.5 * values[2]
-        return be.finish(be.nonnegative_root(s, 1.0, dtype))
+        value, _, _ = _divergence(be, x, y, reg, x_weights, y_weights, p, metric, max_iter, tol, eps_scaling)
+        return be.finish(value)
+
+
+def _divergence(be: Backend, x: Any, y: Any, reg: Any, x_weights: Any, y_weights: Any, p: Any, metric: Any,
+                max_iter: Any, tol: Any, eps_scaling: Any) -> tuple[Any, Any, list[tuple[SampleSinkhorn, SinkhornSolution]]]:
+    """S_eps of :func:`sinkhorn_divergence` (clamped at 0), the unclamped difference
+    of the three dual values, and the three (problem, solution) pairs: OT(x, y),
+    OT(x, x), OT(y, y), in that order (the ConvergenceWarning issued here)."""
+    xy, dtype = _prepare_samples(be, x, y, x_weights, y_weights, p, metric, reg, max_iter, tol, eps_scaling)
+    values, statuses, errors, terms = [], [], [], []
+    # The self terms by the symmetric (averaged) update; OT(x, y) too when y is
+    # x, so that identical inputs still give three bit-identical solves and 0.
+    for problem in (
+        dataclasses.replace(xy, symmetric=_is_same_cloud(xy), objective=False),
+        dataclasses.replace(xy, y=xy.x, b=xy.a, symmetric=True, objective=False),
+        dataclasses.replace(xy, x=xy.y, a=xy.b, symmetric=True, objective=False),
+    ):
+        sol = be.sinkhorn_samples(problem)
+        terms.append((problem, sol))
+        values.append(be.sinkhorn_dual(problem, sol))
+        statuses.append(status_names(sol.status)[0])
+        errors.append(float(be.to_host(sol.marginal_error)[0]))
+    _warn_unconverged(np.array(statuses), np.array(errors), xy.max_iter, xy.tol, "sinkhorn_divergence",
+                      _at_float32_default(tol, dtype))
+    s = values[0] - 0.5 * values[1] - 0.5 * values[2]
+    return be.nonnegative_root(s, 1.0, dtype), s, terms
+
+
+def divergence_solutions(x: np.ndarray, y: np.ndarray, reg: float, *, x_weights: Any = None, y_weights: Any = None,
+                         p: float = 2, metric: str = "euclidean", max_iter: int = 10_000, tol: float | None = None,
+                         eps_scaling: float | None = None) -> tuple[Any, Any, list[tuple[SampleSinkhorn, SinkhornSolution]]]:
+    """:func:`sinkhorn_divergence` of NumPy clouds with the three solves behind it:
+    the same checks, solves, warning and value, and each term's problem (its
+    normalized weights, metric code and power) with its converged potentials.
+    What the ``torch.compile`` op of ``emd.nn.SinkhornLoss`` (``emd._compile_ops``)
+    runs on the real tensors."""
+    be = backend_for("sinkhorn_divergence", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
+    with be.active():
+        return _divergence(be, x, y, reg, x_weights, y_weights, p, metric, max_iter, tol, eps_scaling)
 
 
 def sinkhorn_wasserstein(

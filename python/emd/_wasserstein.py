@@ -13,10 +13,11 @@ from ._dispatch import backend_for
 from ._metrics import LINE_METRICS
 from ._network_simplex import MAX_ABS_COST, solve
 from ._one_d import wasserstein_1d
+from ._result import OTResult
 from ._sinkhorn import sinkhorn_wasserstein
 from ._validation import check_choice, check_finite, check_histogram, check_p, largest_abs
 
-__all__ = ["wasserstein"]
+__all__ = ["wasserstein", "exact_solution"]
 
 
 def wasserstein(
@@ -87,8 +88,20 @@ def wasserstein(
         return be.finish(_wasserstein(be, x, y, x_weights, y_weights, p, metric, method, reg))
 
 
+def exact_solution(x: np.ndarray, y: np.ndarray, *, x_weights: Any = None, y_weights: Any = None, p: float = 1.0,
+                   metric: str = "euclidean") -> OTResult:
+    """The exact solve behind :func:`wasserstein` for NumPy point clouds: the same
+    checks and messages, the same cost matrix ``metric ** p``, solved by the network
+    simplex even on the line (where :func:`wasserstein` sorts), with the plan's
+    support and the potentials kept. What the ``torch.compile`` op of
+    ``emd.nn.WassersteinLoss`` (``emd._compile_ops``) runs on the real tensors."""
+    be = backend_for("wasserstein", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
+    with be.active():
+        return _wasserstein(be, x, y, x_weights, y_weights, p, metric, "exact", None, solution=True)
+
+
 def _wasserstein(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any, p: Any, metric: Any, method: Any,
-                 reg: Any) -> Any:
+                 reg: Any, solution: bool = False) -> Any:
     check_choice(method, "method", ("exact", "sinkhorn"))
     xa = be.asarray(x, "x", min_ndim=1, max_ndim=2)
     ya = be.asarray(y, "y", min_ndim=1, max_ndim=2)
@@ -111,7 +124,7 @@ def _wasserstein(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any, p:
     pf = check_p(p)
     xw = None if x_weights is None else _matching(be, x_weights, xa.shape[0], "x_weights")
     yw = None if y_weights is None else _matching(be, y_weights, ya.shape[0], "y_weights")
-    if dx == 1 and isinstance(metric, str) and metric in LINE_METRICS:
+    if dx == 1 and isinstance(metric, str) and metric in LINE_METRICS and not solution:
         return wasserstein_1d(xa.reshape(-1), ya.reshape(-1), xw, yw, p=pf)
     a = None if xw is None else _normalized(xw)
     b = None if yw is None else _normalized(yw)
@@ -131,6 +144,8 @@ def _wasserstein(be: Backend, x: Any, y: Any, x_weights: Any, y_weights: Any, p:
             f" {M.shape[0]} x {M.shape[1]} points (|cost| up to {limit:.3g}, got {big:.3g}):"
             " rescale the points" + (" or pass float64 points" if M.dtype == np.float32 else "")
         )
+    if solution:
+        return solve(a, b, M, return_plan=True)
     return be.nonnegative_root(solve(a, b, M, return_plan=False).cost, pf, M.dtype)
 
 

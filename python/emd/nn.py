@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from . import sinkhorn_divergence, sliced_wasserstein, wasserstein
+from ._compile_ops import exact_transport_cost, sinkhorn_divergence_value
 from ._validation import check_choice, check_p, check_positive_int, check_positive_real
 
 __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
@@ -39,9 +40,9 @@ __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
 def _eager(fn: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Call an emd function outside torch.compile's tracing: emd validates tensors
     through NumPy views and runs opaque C++ kernels, which dynamo cannot trace
-    (docs/torch.md). A compiled model with an emd.nn loss other than the sliced
-    one on the CPU graph-breaks here and runs the loss eagerly, with the same
-    values and gradients."""
+    (docs/torch.md). On the CPU the losses trace through emd's custom ops instead;
+    CUDA tensors under compile graph-break here and run the loss eagerly, with
+    the same values and gradients."""
     return fn(*args, **kwargs)
 
 
@@ -115,6 +116,11 @@ class WassersteinLoss(_TransportLoss):
     optimal plan's at most n + m - 1 entries. Second derivatives in the points
     work (the plan is locally constant); in the weights they are refused.
 
+    Under ``torch.compile`` (CPU tensors) the loss traces without a graph break:
+    the custom op ``emd::exact_transport`` solves on the real tensors (the eager
+    path's checks and errors included) and returns the cost, the potentials and
+    the plan's support padded to n + m - 1 entries; see docs/torch.md.
+
     Parameters
     ----------
     p : float, default 2.0
@@ -124,6 +130,8 @@ class WassersteinLoss(_TransportLoss):
     """
 
     def _one(self, fake: torch.Tensor, real: torch.Tensor, fw: Any, rw: Any) -> torch.Tensor:
+        if torch.compiler.is_compiling() and fake.device.type == "cpu":
+            return exact_transport_cost(fake, real, fw, rw, self.p)
         if self.p == 2.0:  # W_2^2 straight from the squared distances (no root, no square)
             return _eager(wasserstein, fake, real, x_weights=fw, y_weights=rw, metric="sqeuclidean")
         return _eager(wasserstein, fake, real, x_weights=fw, y_weights=rw, p=self.p) ** self.p
@@ -179,6 +187,12 @@ class SinkhornLoss(_TransportLoss):
     blocks of rows in the backward. Gradients are the envelope gradients at
     the converged potentials; second derivatives are refused.
 
+    Under ``torch.compile`` (CPU tensors) the loss traces without a graph break:
+    the custom op ``emd::sinkhorn_divergence`` runs the three solves on the real
+    tensors (checks and ConvergenceWarning as in eager mode) and returns the
+    potentials, from which its backward computes the envelope gradients with
+    the C++ kernel; see docs/torch.md.
+
     GeomLoss' ``SamplesLoss("sinkhorn", p=2, blur=b)`` uses the cost
     :math:`\|x - y\|^2 / 2` and :math:`\varepsilon = b^2`: it equals
     ``0.5 * SinkhornLoss(reg=2 * b**2, p=2)``.
@@ -200,5 +214,7 @@ class SinkhornLoss(_TransportLoss):
         self.tol = tol
 
     def _one(self, fake: torch.Tensor, real: torch.Tensor, fw: Any, rw: Any) -> torch.Tensor:
+        if torch.compiler.is_compiling() and fake.device.type == "cpu":
+            return sinkhorn_divergence_value(fake, real, fw, rw, self.reg, self.p, self.max_iter, self.tol)
         return _eager(sinkhorn_divergence, fake, real, self.reg, x_weights=fw, y_weights=rw, p=self.p,
                       metric="euclidean", max_iter=self.max_iter, tol=self.tol)
