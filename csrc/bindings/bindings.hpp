@@ -30,5 +30,6 @@ void bind_critic(py::module_& m);
 void bind_network_simplex(py::module_& m);
 void bind_cost_matrix(py::module_& m);
 void bind_sinkhorn(py::module_& m);
+void bind_wasserstein(py::module_& m);
 
 }  // namespace emd::bindings
