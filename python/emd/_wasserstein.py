@@ -71,6 +71,11 @@ def wasserstein(
     line go to the exact sorting solver :func:`emd.wasserstein_1d`. Point clouds (n, d) with d > 1 build the cost
     matrix :math:`d(x_i, y_j)^p` (:func:`emd.cost_matrix`) and solve the
     transport problem exactly with :func:`emd.solve` (a network simplex).
+    Two NumPy clouds of one float dtype (C-contiguous, d >= 2, weights None or
+    1-D of that dtype, a metric name, p a Python number) make one extension
+    call that checks them while it builds the cost matrix and then solves; it
+    gives the same result to the last bit, and any input a check flags takes
+    the path above, which raises the error.
 
     CuPy inputs: 1-D samples run on the GPU; point clouds are copied once to
     the host, solved there by the CPU network simplex, and the result returned
