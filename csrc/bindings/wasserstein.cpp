@@ -207,19 +207,9 @@ py::object clouds_distance(PyArrayObject* x, PyArrayObject* y, PyArrayObject* xw
 py::object wasserstein_clouds_pair(py::handle x, py::handle y, py::handle x_weights, py::handle y_weights,
                                    py::handle p, int metric) {
     if (metric < 0 || metric > int(Metric::minkowski)) return py::none();
-    double pf;
-    if (PyFloat_CheckExact(p.ptr())) {
-        pf = PyFloat_AS_DOUBLE(p.ptr());
-    } else if (PyLong_CheckExact(p.ptr())) {
-        pf = PyLong_AsDouble(p.ptr());
-        if (pf == -1.0 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return py::none();
-        }
-    } else {
-        return py::none();
-    }
-    if (!(pf >= 1.0 && pf <= std::numeric_limits<double>::max())) return py::none();  // NaN, < 1 or inf
+    const std::optional<double> order = straight_order(p);
+    if (!order) return py::none();
+    const double pf = *order;
     if (!PyArray_CheckExact(x.ptr())) return py::none();
     const int type_num = PyArray_TYPE(reinterpret_cast<PyArrayObject*>(x.ptr()));
     if (type_num != NPY_FLOAT64 && type_num != NPY_FLOAT32) return py::none();
