@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 import numpy as np
 
-from _timing import median_time, print_table
+from _timing import SETTLE_S, median_time, print_table
 
 import emd
 
@@ -125,6 +127,90 @@ def run_batched(quick: bool, repeats: int) -> None:
     print_table("network_simplex: batched, shared cost (warm starts)", rows)
 
 
+CLOUD_SIZES = (16, 64, 256)
+
+
+def _interleaved(fns: list, *, repeats: int, clock) -> list[float]:
+    """Median time of each of ``fns`` over ``repeats`` rounds, each round timing
+    every function once in turn (after one warm-up round): on a shared machine
+    the load drifts within seconds, and interleaving gives every function the
+    same share of it. ``clock``: time.perf_counter (wall) or time.process_time."""
+    times: list[list[float]] = [[] for _ in fns]
+    for r in range(repeats + 1):
+        for k, fn in enumerate(fns):
+            t0 = clock()
+            fn()
+            if r:
+                times[k].append(clock() - t0)
+    return [statistics.median(t) for t in times]
+
+
+def run_clouds(repeats: int = 11, cpu_time: bool = False) -> None:
+    """emd.wasserstein on small point clouds (n, 2) against POT's
+    ``ot.emd2(a, b, ot.dist(x, y))``, and against emd's own full path (the
+    Python checks, cost_matrix and emd.solve that every call took before the
+    straight path of issue 19), in this one process. Uniform weights; y is x's
+    distribution shifted by 0.5. Each time is the median of ``repeats`` runs of
+    many calls (a 16-point call lasts a few microseconds), the three calls
+    timed in turn in each round (_interleaved), per call: wall time,
+    or with ``cpu_time`` the process's CPU time (run with OMP_NUM_THREADS=1, as
+    ``--clouds`` does for its second table: on a shared machine a call waits
+    for a core, which wall time counts and CPU time does not)."""
+    import ot
+
+    from emd._backend.cpu import CPU_BACKEND
+    from emd._wasserstein import _wasserstein
+
+    def per_call(fns: list, n: int) -> list[float]:
+        inner = max(1, 4096 // n)
+
+        def many(fn):
+            def run():
+                for _ in range(inner):
+                    fn()
+
+            return run
+
+        clock = time.process_time if cpu_time else time.perf_counter
+        time.sleep(SETTLE_S)
+        return [t / inner for t in _interleaved([many(f) for f in fns], repeats=repeats, clock=clock)]
+
+    rows = []
+    rng = np.random.default_rng(4)
+    for n in CLOUD_SIZES:
+        x = rng.normal(size=(n, 2))
+        y = rng.normal(size=(n, 2)) + 0.5
+        a = np.full(n, 1.0 / n)
+        # (emd metric, POT's ot.dist metric): W1 with euclidean costs, and the issue's
+        # literal row, ot.dist's default squared euclidean costs (emd: sqeuclidean, p = 1).
+        for metric, pot_metric in (("euclidean", "euclidean"), ("sqeuclidean", "sqeuclidean")):
+            got = float(emd.wasserstein(x, y, metric=metric))
+            full = _wasserstein(CPU_BACKEND, x, y, None, None, 1.0, metric, "exact", None)
+            ref = float(ot.emd2(a, a, ot.dist(x, y, metric=pot_metric)))
+            note = _check(got, ref, "POT") + ("" if got == float(full) else " NOT the full path's bits")
+            work = f"wasserstein, clouds {n} x 2, {metric}"
+            t_emd, t_ref, t_full = per_call([
+                lambda: emd.wasserstein(x, y, metric=metric),
+                lambda: ot.emd2(a, a, ot.dist(x, y, metric=pot_metric)),
+                lambda: _wasserstein(CPU_BACKEND, x, y, None, None, 1.0, metric, "exact", None),
+            ], n)
+            rows.append((work, f"ot.emd2(a, b, ot.dist(x, y, {pot_metric!r}))", t_emd, t_ref,
+                         note + ("; target >= 3x" if n == 64 else "")))
+            rows.append((work, "emd's full path (Python checks, cost_matrix, solve)", t_emd, t_full,
+                         "the straight path's gain"))
+    what = "CPU time per call, OMP_NUM_THREADS=1" if cpu_time else "wall time per call"
+    print_table(f"network_simplex: emd.wasserstein on small point clouds, {what}", rows)
+
+
+def run_clouds_both() -> None:
+    """The wall-time table here, then the CPU-time one in a one-thread child process."""
+    run_clouds()
+    sys.stdout.flush()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--clouds", "--cpu-time"], env=env, check=True,
+                   cwd=os.path.dirname(os.path.abspath(__file__)))
+
+
 def run(quick: bool) -> None:
     import ot
     import scipy.optimize
@@ -153,6 +239,7 @@ def run(quick: bool) -> None:
     print_table("network_simplex: uniform weights against the assignment solver", lsa_rows)
 
     run_batched(quick, repeats)
+    run_clouds_both()
 
     n_mem = 1000 if quick else 4000
     mem_emd, peak_emd = _peak_memory("emd", n_mem)
@@ -168,5 +255,9 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     if "--batched" in sys.argv:
         run_batched("--quick" in sys.argv, 5)
+    elif "--clouds" in sys.argv and "--cpu-time" in sys.argv:
+        run_clouds(cpu_time=True)
+    elif "--clouds" in sys.argv:
+        run_clouds_both()
     else:
         run("--quick" in sys.argv)

@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
     emd::bindings::bind_network_simplex(m);
     emd::bindings::bind_cost_matrix(m);
     emd::bindings::bind_sinkhorn(m);
+    emd::bindings::bind_wasserstein(m);
 }

@@ -171,19 +171,9 @@ py::object pair_distance(PyArrayObject* u, PyArrayObject* v, PyArrayObject* uw, 
 py::object wasserstein_1d_pair(py::handle u, py::handle v, py::handle u_weights, py::handle v_weights, py::handle p,
                                py::handle assume_sorted) {
     if (assume_sorted.ptr() != Py_True && assume_sorted.ptr() != Py_False) return py::none();
-    double pf;
-    if (PyFloat_CheckExact(p.ptr())) {
-        pf = PyFloat_AS_DOUBLE(p.ptr());
-    } else if (PyLong_CheckExact(p.ptr())) {
-        pf = PyLong_AsDouble(p.ptr());
-        if (pf == -1.0 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return py::none();
-        }
-    } else {
-        return py::none();
-    }
-    if (!(pf >= 1.0 && pf <= std::numeric_limits<double>::max())) return py::none();  // NaN, < 1 or inf
+    const std::optional<double> order = straight_order(p);
+    if (!order) return py::none();
+    const double pf = *order;
     if (!PyArray_CheckExact(u.ptr())) return py::none();
     const int type_num = PyArray_TYPE(reinterpret_cast<PyArrayObject*>(u.ptr()));
     if (type_num != NPY_FLOAT64 && type_num != NPY_FLOAT32) return py::none();

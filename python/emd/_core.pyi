@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['NetworkSimplexResult', 'SinkhornParams', 'SinkhornResult', 'cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_gradient_samples', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d', 'wasserstein_1d_gradients', 'wasserstein_1d_pair']
+__all__: list[str] = ['NetworkSimplexResult', 'SinkhornParams', 'SinkhornResult', 'cost_matrix', 'critic_forward', 'kr_estimate', 'network_simplex', 'sinkhorn_dense', 'sinkhorn_gradient_samples', 'sinkhorn_plan_dense', 'sinkhorn_plan_samples', 'sinkhorn_samples', 'status_names', 'wasserstein_1d', 'wasserstein_1d_gradients', 'wasserstein_1d_pair', 'wasserstein_clouds_pair']
 class NetworkSimplexResult:
     """
     The batched outputs of network_simplex (leading axis B), read-only.
@@ -268,4 +268,8 @@ def wasserstein_1d_gradients(u: typing.Annotated[numpy.typing.ArrayLike, numpy.f
 def wasserstein_1d_pair(u: typing.Any, v: typing.Any, u_weights: typing.Any, v_weights: typing.Any, p: typing.Any, assume_sorted: typing.Any) -> typing.Any:
     """
     W_p of one pair of 1-D float arrays, the inputs checked in the kernel's first pass; None when the arguments are not of that kind or a check flags one (then take the full path).
+    """
+def wasserstein_clouds_pair(x: typing.Any, y: typing.Any, x_weights: typing.Any, y_weights: typing.Any, p: typing.Any, metric: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+    """
+    W_p between two point clouds (n, d), (m, d), d >= 2, by the network simplex, the inputs checked while the cost matrix is built; None when the arguments are not of that kind or a check flags one (then take the full path).
     """

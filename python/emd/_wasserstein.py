@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from ._backend.base import Backend
-from ._backend.cpu import wasserstein_1d_pair
+from ._backend.cpu import wasserstein_1d_pair, wasserstein_clouds_pair
 from ._cost_matrix import cost_matrix
 from ._dispatch import backend_for
-from ._metrics import LINE_METRICS
+from ._metrics import LINE_METRICS, METRIC_CODES
 from ._network_simplex import MAX_ABS_COST, solve
 from ._one_d import wasserstein_1d
 from ._result import OTResult
@@ -72,17 +72,32 @@ def wasserstein(
     line go to the exact sorting solver :func:`emd.wasserstein_1d`. Point clouds (n, d) with d > 1 build the cost
     matrix :math:`d(x_i, y_j)^p` (:func:`emd.cost_matrix`) and solve the
     transport problem exactly with :func:`emd.solve` (a network simplex).
+    Two NumPy clouds of one float dtype (C-contiguous, d >= 2, weights None or
+    1-D of that dtype, a metric name, p a Python number) make one extension
+    call that checks them while it builds the cost matrix and then solves; it
+    gives the same result to the last bit, and any input a check flags takes
+    the path above, which raises the error.
 
     CuPy inputs: 1-D samples run on the GPU; point clouds are copied once to
     the host, solved there by the CPU network simplex, and the result returned
     (the exact solver has no CUDA kernel yet).
     """
-    # 1-D samples with a line metric: the common call takes the straight path of
-    # wasserstein_1d (checks in the kernel's first pass); None sends it below.
-    if type(method) is str and type(metric) is str and method == "exact" and reg is None and metric in LINE_METRICS:
-        out = wasserstein_1d_pair(x, y, x_weights, y_weights, p, False)
-        if out is not None:
-            return out
+    # The common calls take a straight path, checks made in C++ as it goes;
+    # None (another kind of argument, or a check that flags one) sends the call
+    # below, where the full path's checks raise the messages that name the
+    # argument. 1-D samples with a line metric: wasserstein_1d's (checks in the
+    # sort's first pass). Point clouds (n, d), d >= 2: one call that checks the
+    # points, weights and costs while it builds the cost matrix, then solves.
+    if type(method) is str and type(metric) is str and method == "exact" and reg is None:
+        if metric in LINE_METRICS:
+            out = wasserstein_1d_pair(x, y, x_weights, y_weights, p, False)
+            if out is not None:
+                return out
+        code = METRIC_CODES.get(metric)
+        if code is not None:
+            out = wasserstein_clouds_pair(x, y, x_weights, y_weights, p, code)
+            if out is not None:
+                return out
     be = backend_for("wasserstein", x=x, y=y, x_weights=x_weights, y_weights=y_weights)
     with be.active():
         return be.finish(_wasserstein(be, x, y, x_weights, y_weights, p, metric, method, reg))

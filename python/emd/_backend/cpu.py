@@ -12,7 +12,7 @@ from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, Sampl
 from .._validation import as_float_array
 from .base import Backend
 
-__all__ = ["CPU", "CPU_BACKEND", "wasserstein_1d_pair"]
+__all__ = ["CPU", "CPU_BACKEND", "wasserstein_1d_pair", "wasserstein_clouds_pair"]
 
 
 def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -152,3 +152,12 @@ CPU_BACKEND = CPU()
 # their full path, whose checks name the argument. Such arrays can only be
 # host arrays, so the call is the CPU backend's whatever the dispatch rule.
 wasserstein_1d_pair = _core.wasserstein_1d_pair
+
+# The straight path of the common point-cloud call (csrc/bindings/wasserstein.cpp):
+# two NumPy clouds (n, d), d >= 2, of one float dtype, weights None or 1-D, a
+# metric code, p a Python number. The points, weights and costs are checked
+# while the cost matrix is built, and the problem solved in the same call; it
+# returns W_p bit for bit as emd.wasserstein's full path computes it, or None
+# for arguments of any other kind and for any input a check flags (the full
+# path then raises the message that names the argument).
+wasserstein_clouds_pair = _core.wasserstein_clouds_pair
