@@ -28,6 +28,41 @@ NEAR_RANGE_CASES = [  # the walk's differences and the uniform W1's count-weight
 ]
 
 
+# A fresh Python that runs {setup}, then {call} with Ctrl-C (SIGINT) sent 50 ms in.
+_CTRL_C = """
+import _thread, signal, threading, time
+import numpy as np
+import emd
+
+{setup}
+# A shell that starts a job in the background hands it SIGINT ignored, and then
+# Python leaves SIGINT alone: restore the handler that raises KeyboardInterrupt.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+timer = threading.Timer(0.05, _thread.interrupt_main)
+t0 = time.perf_counter()
+timer.start()
+try:
+    {call}
+    print("returned after %.2f s" % (time.perf_counter() - t0))
+except KeyboardInterrupt:
+    print("interrupted after %.2f s" % (time.perf_counter() - t0))
+"""
+
+
+def assert_ctrl_c_interrupts(setup: str, call: str) -> None:
+    """`call` (one line, after the lines of `setup`) raises KeyboardInterrupt when
+    Ctrl-C comes 50 ms in. In a subprocess with a timeout, so that a lost interrupt
+    fails the test rather than hanging the run."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = _CTRL_C.format(setup=textwrap.dedent(setup), call=call)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("interrupted after"), out.stdout
+
+
 def rtol(dtype) -> float:
     return RTOL[np.dtype(dtype)]
 

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 import emd
 
+from conftest import assert_ctrl_c_interrupts
+
 # The solver is exact: its cost matches an independent LP solver (HiGHS, LEMON,
 # linear_sum_assignment) up to float64 summation order; measured at most 4e-14
 # relative (ties and zero costs included), hence 1e-12.
@@ -421,41 +423,16 @@ def test_warm_started_batches_do_not_depend_on_threads():
     assert outs[0] and outs[0] == outs[1] == outs[2]
 
 
-_CTRL_C = """
-import _thread, signal, threading, time
-import numpy as np
-import emd
-
-rng = np.random.default_rng(3)
-n = 3000
-x, y = rng.random((n, 32)), rng.random((n, 32))
-M = emd.cost_matrix(x, y)
-a, b = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
-# A shell that starts a job in the background hands it SIGINT ignored, and then
-# Python leaves SIGINT alone: restore the handler that raises KeyboardInterrupt.
-signal.signal(signal.SIGINT, signal.default_int_handler)
-timer = threading.Timer(0.05, _thread.interrupt_main)
-t0 = time.perf_counter()
-timer.start()
-try:
-    emd.solve(a, b, M)
-    print("returned after %.2f s" % (time.perf_counter() - t0))
-except KeyboardInterrupt:
-    print("interrupted after %.2f s" % (time.perf_counter() - t0))
-"""
-
-
 def test_ctrl_c_interrupts_a_long_solve():
-    # ~0.4 s of solve at n = 3000, d = 32 with Dirichlet weights, interrupted after
-    # 50 ms. In a subprocess with a timeout, so that a lost interrupt fails the test
-    # rather than hanging the run (a run started in the background by a shell
-    # inherits SIGINT ignored: the script restores Python's handler).
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", _CTRL_C], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("interrupted after"), out.stdout
+    # ~0.4 s of solve at n = 3000, d = 32 with Dirichlet weights, interrupted after 50 ms.
+    setup = """
+        rng = np.random.default_rng(3)
+        n = 3000
+        x, y = rng.random((n, 32)), rng.random((n, 32))
+        M = emd.cost_matrix(x, y)
+        a, b = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+    """
+    assert_ctrl_c_interrupts(setup, "emd.solve(a, b, M)")
 
 
 def test_max_iter_warns_and_reports(rng):

@@ -20,7 +20,7 @@ from emd._backend.cpu import CPU_BACKEND, wasserstein_clouds_pair
 from emd._metrics import METRIC_CODES
 from emd._wasserstein import _wasserstein
 
-from conftest import rtol
+from conftest import assert_ctrl_c_interrupts, rtol
 
 
 def _full(x, y, xw=None, yw=None, p=1.0, metric="euclidean"):
@@ -166,3 +166,35 @@ def test_other_kinds_of_arguments_take_the_full_path(rng):
     with pytest.raises(TypeError, match=r"`p` must be a real number >= 1"):
         emd.wasserstein(x, y, p=True)
     assert wasserstein_clouds_pair(x, y, None, None, 1.0, 99) is None  # no such metric code
+
+
+def test_the_power_is_numpys_and_obeys_its_error_state(rng):
+    # M **= p runs through NumPy (the kernel calls back into it): costs near
+    # 1e-80 raised to p = 4 underflow, which np.errstate(under="raise") turns
+    # into the full path's FloatingPointError. The straight path must then
+    # decline cleanly (None, no error left pending), and answer bit for bit
+    # outside that state.
+    x, y = rng.random((5, 2)) * 1e-80, rng.random((6, 2)) * 1e-80
+    code = METRIC_CODES["euclidean"]
+    with np.errstate(under="raise"):
+        assert wasserstein_clouds_pair(x, y, None, None, 4.0, code) is None
+        with pytest.raises(FloatingPointError, match="underflow"):
+            emd.wasserstein(x, y, p=4.0)
+    straight = wasserstein_clouds_pair(x, y, None, None, 4.0, code)
+    assert straight is not None and straight > 0
+    assert _same_bits(straight, _full(x, y, p=4.0))
+
+
+def test_ctrl_c_interrupts_the_straight_path():
+    # The solve inside the straight path runs with the GIL released and polls
+    # for Ctrl-C (n = 3000, d = 32, Dirichlet weights: ~0.4 s of solve), after
+    # the power's callback into NumPy (p = 2).
+    setup = """
+        from emd._backend.cpu import wasserstein_clouds_pair
+        from emd._metrics import METRIC_CODES
+        rng = np.random.default_rng(3)
+        n = 3000
+        x, y = rng.random((n, 32)), rng.random((n, 32))
+        a, b = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+    """
+    assert_ctrl_c_interrupts(setup, 'wasserstein_clouds_pair(x, y, a, b, 2.0, METRIC_CODES["sqeuclidean"])')

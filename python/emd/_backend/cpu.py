@@ -153,7 +153,8 @@ CPU_BACKEND = CPU()
 # host arrays, so the call is the CPU backend's whatever the dispatch rule.
 wasserstein_1d_pair = _core.wasserstein_1d_pair
 
-# The straight path of the common point-cloud call (csrc/bindings/wasserstein.cpp):
+# The straight path of the common point-cloud call (csrc/cpu/wasserstein_clouds.cpp,
+# bound in csrc/bindings/wasserstein.cpp):
 # two NumPy clouds (n, d), d >= 2, of one float dtype, weights None or 1-D, a
 # metric code, p a Python number. The points, weights and costs are checked
 # while the cost matrix is built, and the problem solved in the same call; it
