@@ -1,8 +1,9 @@
-"""The exact and Sinkhorn losses' solvers as ``torch.library`` custom ops: visible to ``torch.compile``.
+"""The ``emd.nn`` losses as ``torch.compile`` sees them: custom ops and torch operations.
 
-``emd.nn.WassersteinLoss`` and ``emd.nn.SinkhornLoss`` call these under
-``torch.compiler.is_compiling()`` (CPU tensors), as ``SlicedWassersteinLoss``
-calls ``emd::wasserstein_1d_gradients`` (``_backend/torch_ops.py``). Each op
+``emd.nn``'s losses call these under ``torch.compiler.is_compiling()`` (CPU
+tensors): ``sliced_traceable`` is torch operations around the 1-D custom op
+``emd::wasserstein_1d_gradients`` (``_backend/torch_ops.py``); the exact and
+Sinkhorn losses' solvers are the custom ops below. Each op
 
 - runs emd's NumPy path on the real tensors (its checks, messages and
   ConvergenceWarning included: they read values, which only the real
@@ -29,18 +30,19 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ._backend.torch import _CREATE_GRAPH_REFUSED, samples_gradients
+from ._backend.torch import (
+    _CREATE_GRAPH_REFUSED,
+    _EXACT_WEIGHTS_REFUSED,
+    samples_gradients,
+)
+from ._backend.torch_ops import numpy_view, paired_wasserstein_1d
 from ._dispatch import CPU_BACKEND
 from ._metrics import METRIC_CODES
 from ._problems import SampleSinkhorn
 from ._sinkhorn import divergence_solutions
 from ._wasserstein import exact_solution
 
-__all__ = ["exact_transport_cost", "sinkhorn_divergence_value"]
-
-
-def _numpy(t: Any) -> Any:
-    return None if t is None else t.detach().contiguous().numpy()
+__all__ = ["exact_transport_cost", "sinkhorn_divergence_value", "sliced_traceable"]
 
 
 def _normalization_gradient(w: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
@@ -49,6 +51,32 @@ def _normalization_gradient(w: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     s = w.sum()
     d = d.to(w.dtype)
     return (d - (w / s * d).sum()) / s
+
+
+# --- sliced ------------------------------------------------------------------------------------
+
+
+def sliced_traceable(x: torch.Tensor, y: torch.Tensor, xw: Any, yw: Any, theta: torch.Tensor,
+                     p: float) -> torch.Tensor:
+    """SW_p^p as :func:`emd.sliced_wasserstein` computes it (directions normalized in
+    float64, one product per cloud, the exact 1-D kernel on the L projected rows),
+    in torch operations and emd's 1-D custom op only, so that torch.compile traces
+    it without a graph break. Shapes are checked; values are not (a NaN is not
+    reported as the eager path reports it: checking would read the data)."""
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or theta.ndim != 2 or theta.shape[0] != x.shape[1]:
+        raise ValueError(f"`fake` {tuple(x.shape)}, `real` {tuple(y.shape)} and `projections` {tuple(theta.shape)}"
+                         " must be (n, d), (m, d) and (d, L)")
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
+    th = theta.to(torch.float64)
+    th = th / th.abs().amax(0)
+    th = (th / torch.linalg.vector_norm(th, dim=0)).to(dtype)
+    px = (th.T @ x.to(dtype).T).contiguous()
+    py = (th.T @ y.to(dtype).T).contiguous()
+    xw = None if xw is None else xw.to(dtype)
+    yw = None if yw is None else yw.to(dtype)
+    w = paired_wasserstein_1d(px, xw, py, yw, p)
+    return (w.to(torch.float64) ** p).mean().to(dtype)
 
 
 # --- exact ------------------------------------------------------------------------------------
@@ -65,7 +93,7 @@ def exact_transport(x: torch.Tensor, y: torch.Tensor, x_weights: Optional[torch.
     (the checks and the cost matrix of :func:`emd.wasserstein`)."""
     # p = 2 as WassersteinLoss has always computed it: squared distances, no root and square.
     metric, power = ("sqeuclidean", 1.0) if p == 2.0 else ("euclidean", p)
-    res = exact_solution(_numpy(x), _numpy(y), x_weights=_numpy(x_weights), y_weights=_numpy(y_weights),
+    res = exact_solution(numpy_view(x), numpy_view(y), x_weights=numpy_view(x_weights), y_weights=numpy_view(y_weights),
                          p=power, metric=metric)
     n, m = x.shape[0], y.shape[0]
     rows, cols, vals = res.plan_coo
@@ -120,11 +148,7 @@ def _exact_backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
         dy = torch.zeros_like(y).index_add(0, cols, -w) if need[1] else None
     if need[2] or need[3]:
         if torch.is_grad_enabled():
-            raise RuntimeError(
-                "emd: second derivatives of an exact transport cost with respect to the weights are not"
-                " available (the optimal plan moves with the weights); call backward without"
-                " create_graph=True, or detach the weights (second derivatives in the points work)"
-            )
+            raise RuntimeError(_EXACT_WEIGHTS_REFUSED)
         dxw = _normalization_gradient(xw, grad * f) if need[2] else None
         dyw = _normalization_gradient(yw, grad * g) if need[3] else None
     return dx, dy, dxw, dyw, None
@@ -157,8 +181,8 @@ def sinkhorn_divergence_op(x: torch.Tensor, y: torch.Tensor, x_weights: Optional
     (1 or 0), the normalized weights, and the potentials of OT(x, y), OT(x, x),
     OT(y, y). Inputs of one float dtype (the caller casts); a solve that stops
     early warns (emd.ConvergenceWarning) here, as in eager mode."""
-    value, s, terms = divergence_solutions(_numpy(x), _numpy(y), reg, x_weights=_numpy(x_weights),
-                                           y_weights=_numpy(y_weights), p=p, metric="euclidean",
+    value, s, terms = divergence_solutions(numpy_view(x), numpy_view(y), reg, x_weights=numpy_view(x_weights),
+                                           y_weights=numpy_view(y_weights), p=p, metric="euclidean",
                                            max_iter=max_iter, tol=tol)
     dt = x.dtype
     out = [torch.tensor(float(value), dtype=dt), torch.tensor(1.0 if s >= 0 else 0.0, dtype=dt),
@@ -183,7 +207,7 @@ def sinkhorn_samples_gradient(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor,
     (``_core.sinkhorn_gradient_samples``), the blockwise torch rebuild where it has none."""
     metric, power = ("sqeuclidean", 1.0) if p == 2.0 else ("euclidean", p)
     code = METRIC_CODES[metric]
-    xn, yn, an, bn, fn, gn = (_numpy(t) for t in (x, y, a, b, f, g))
+    xn, yn, an, bn, fn, gn = (numpy_view(t) for t in (x, y, a, b, f, g))
     problem = SampleSinkhorn(xn, yn, an, bn, code, power, reg, tol=0.0, max_iter=1, eps_scaling=0.0)
     out = CPU_BACKEND.sinkhorn_gradient_samples(problem, fn, gn)
     if out is None:

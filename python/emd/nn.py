@@ -30,7 +30,11 @@ import torch
 from torch import nn
 
 from . import sinkhorn_divergence, sliced_wasserstein, wasserstein
-from ._compile_ops import exact_transport_cost, sinkhorn_divergence_value
+from ._compile_ops import (
+    exact_transport_cost,
+    sinkhorn_divergence_value,
+    sliced_traceable,
+)
 from ._validation import check_choice, check_p, check_positive_int, check_positive_real
 
 __all__ = ["WassersteinLoss", "SlicedWassersteinLoss", "SinkhornLoss"]
@@ -44,31 +48,6 @@ def _eager(fn: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
     CUDA tensors under compile graph-break here and run the loss eagerly, with
     the same values and gradients."""
     return fn(*args, **kwargs)
-
-
-def _sliced_traceable(x: torch.Tensor, y: torch.Tensor, xw: Any, yw: Any, theta: torch.Tensor,
-                      p: float) -> torch.Tensor:
-    """SW_p^p as :func:`emd.sliced_wasserstein` computes it (directions normalized in
-    float64, one product per cloud, the exact 1-D kernel on the L projected rows),
-    in torch operations and emd's 1-D custom op only, so that torch.compile traces
-    it without a graph break. Shapes are checked; values are not (a NaN is not
-    reported as the eager path reports it: checking would read the data)."""
-    from ._backend.torch_ops import paired_wasserstein_1d
-
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or theta.ndim != 2 or theta.shape[0] != x.shape[1]:
-        raise ValueError(f"`fake` {tuple(x.shape)}, `real` {tuple(y.shape)} and `projections` {tuple(theta.shape)}"
-                         " must be (n, d), (m, d) and (d, L)")
-    dtype = torch.promote_types(x.dtype, y.dtype)
-    dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
-    th = theta.to(torch.float64)
-    th = th / th.abs().amax(0)
-    th = (th / torch.linalg.vector_norm(th, dim=0)).to(dtype)
-    px = (th.T @ x.to(dtype).T).contiguous()
-    py = (th.T @ y.to(dtype).T).contiguous()
-    xw = None if xw is None else xw.to(dtype)
-    yw = None if yw is None else yw.to(dtype)
-    w = paired_wasserstein_1d(px, xw, py, yw, p)
-    return (w.to(torch.float64) ** p).mean().to(dtype)
 
 
 class _TransportLoss(nn.Module):
@@ -172,7 +151,7 @@ class SlicedWassersteinLoss(_TransportLoss):
             dtype = fake.dtype if fake.dtype in (torch.float32, torch.float64) else torch.float32
             theta = torch.randn(fake.shape[1], self.n_projections, device=fake.device, dtype=dtype)
         if torch.compiler.is_compiling() and fake.device.type == "cpu":
-            return _sliced_traceable(fake, real, fw, rw, theta, self.p)
+            return sliced_traceable(fake, real, fw, rw, theta, self.p)
         sw = _eager(sliced_wasserstein, fake, real, x_weights=fw, y_weights=rw, p=self.p, projections=theta)
         return sw**self.p
 

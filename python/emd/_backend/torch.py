@@ -511,17 +511,19 @@ class _ExactWeights(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
         if torch.is_grad_enabled():
-            raise RuntimeError(
-                "emd: second derivatives of an exact transport cost with respect to the weights are not"
-                " available (the optimal plan moves with the weights); call backward without"
-                " create_graph=True, or detach the weights (second derivatives in the points and costs work)"
-            )
+            raise RuntimeError(_EXACT_WEIGHTS_REFUSED)
         f, g = ctx.saved_tensors
         da, db = ctx.dtypes
         return (grad[:, None] * f).to(da), (grad[:, None] * g).to(db), None, None
 
 
 _METRIC_NAMES = {code: name for name, code in METRIC_CODES.items()}
+
+_EXACT_WEIGHTS_REFUSED = (
+    "emd: second derivatives of an exact transport cost with respect to the weights are not"
+    " available (the optimal plan moves with the weights); call backward without"
+    " create_graph=True, or detach the weights (second derivatives in the points and costs work)"
+)
 
 _CREATE_GRAPH_REFUSED = (
     "emd: the Sinkhorn gradients are envelope gradients (the converged potentials held fixed), exact"

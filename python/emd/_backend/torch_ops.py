@@ -25,7 +25,14 @@ import torch
 
 from .. import _core
 
-__all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d", "kernel_threads", "one_d_rebuild", "safe_root"]
+__all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d", "kernel_threads", "one_d_rebuild", "safe_root",
+           "numpy_view"]
+
+
+def numpy_view(t: Any) -> Any:
+    """A custom op's tensor argument as the NumPy array its kernel reads (a view
+    where the tensor is contiguous; None stays None)."""
+    return None if t is None else t.detach().contiguous().numpy()
 
 
 def kernel_threads() -> int:
@@ -97,12 +104,9 @@ def wasserstein_1d_with_gradients(u: torch.Tensor, u_weights: Optional[torch.Ten
     """(W_p (K,), dW/du (K, n), dW/dv (K, m), dW/du_weights, dW/dv_weights) of the
     pairs (u[k], v[k]) of rows u (K, n), v (K, m); weights (K, n), (n,) or None.
     A derivative not asked for (the four flags) is an empty tensor."""
-    def arr(t: Any) -> Any:
-        return None if t is None else t.detach().contiguous().numpy()
-
     pairs = np.arange(u.shape[0], dtype=np.int64)
     value, du, dv, duw, dvw = _core.wasserstein_1d_gradients(
-        arr(u), arr(u_weights), arr(v), arr(v_weights), pairs, pairs, p,
+        numpy_view(u), numpy_view(u_weights), numpy_view(v), numpy_view(v_weights), pairs, pairs, p,
         (u_gradient, v_gradient, u_weight_gradient, v_weight_gradient), kernel_threads())
     def out(d: Any) -> torch.Tensor:  # a fresh empty tensor each: outputs may not alias
         return u.new_empty((0,)) if d is None else torch.from_numpy(d)
