@@ -14,6 +14,8 @@
 #define NPY_TARGET_VERSION NPY_1_23_API_VERSION
 #include <numpy/arrayobject.h>
 
+#include "straight_args.hpp"
+
 namespace emd::bindings {
 namespace {
 
@@ -116,17 +118,6 @@ py::tuple wasserstein_1d_gradients(const carray<T>& u, const std::optional<carra
     return py::make_tuple(value, or_none(d[0]), or_none(d[1]), or_none(d[2]), or_none(d[3]));
 }
 
-// The array `h` when it is of the straight path's kind: exactly a NumPy
-// ndarray (no subclass), 1-D and nonempty, `type_num`, aligned, C-contiguous, in
-// native byte order; else nullptr.
-PyArrayObject* straight_row(py::handle h, int type_num) {
-    if (!PyArray_CheckExact(h.ptr())) return nullptr;
-    auto* a = reinterpret_cast<PyArrayObject*>(h.ptr());
-    if (PyArray_NDIM(a) != 1 || PyArray_DIM(a, 0) == 0 || PyArray_TYPE(a) != type_num) return nullptr;
-    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a)) return nullptr;
-    return a;
-}
-
 // Below this many points in all the call holds the GIL: releasing and taking it
 // back costs more than the sort of a few thousand points.
 constexpr npy_intp k_release_gil_points = 4096;
@@ -174,21 +165,15 @@ py::object wasserstein_1d_pair(py::handle u, py::handle v, py::handle u_weights,
     const std::optional<double> order = straight_order(p);
     if (!order) return py::none();
     const double pf = *order;
-    if (!PyArray_CheckExact(u.ptr())) return py::none();
-    const int type_num = PyArray_TYPE(reinterpret_cast<PyArrayObject*>(u.ptr()));
-    if (type_num != NPY_FLOAT64 && type_num != NPY_FLOAT32) return py::none();
-    PyArrayObject* au = straight_row(u, type_num);
-    PyArrayObject* av = straight_row(v, type_num);
+    const int type_num = straight_float_type(u);
+    if (type_num < 0) return py::none();
+    PyArrayObject* au = straight_array(u, type_num, 1);
+    PyArrayObject* av = straight_array(v, type_num, 1);
     if (au == nullptr || av == nullptr) return py::none();
-    PyArrayObject *auw = nullptr, *avw = nullptr;
-    if (!u_weights.is_none()) {
-        auw = straight_row(u_weights, type_num);
-        if (auw == nullptr || PyArray_DIM(auw, 0) != PyArray_DIM(au, 0)) return py::none();
-    }
-    if (!v_weights.is_none()) {
-        avw = straight_row(v_weights, type_num);
-        if (avw == nullptr || PyArray_DIM(avw, 0) != PyArray_DIM(av, 0)) return py::none();
-    }
+    PyArrayObject *auw, *avw;
+    if (!straight_weights(u_weights, type_num, PyArray_DIM(au, 0), auw) ||
+        !straight_weights(v_weights, type_num, PyArray_DIM(av, 0), avw))
+        return py::none();
     const bool sorted = assume_sorted.ptr() == Py_True;
     return type_num == NPY_FLOAT64 ? pair_distance<double>(au, av, auw, avw, pf, sorted)
                                    : pair_distance<float>(au, av, auw, avw, pf, sorted);

@@ -20,19 +20,10 @@
 #define NPY_TARGET_VERSION NPY_1_23_API_VERSION
 #include <numpy/arrayobject.h>
 
+#include "straight_args.hpp"
+
 namespace emd::bindings {
 namespace {
-
-// The array `h` when it is exactly a NumPy ndarray (no subclass) with `ndim`
-// dimensions, none empty, of `type_num`, aligned, C-contiguous and in native
-// byte order; else nullptr.
-PyArrayObject* straight_array(py::handle h, int type_num, int ndim) {
-    if (!PyArray_CheckExact(h.ptr())) return nullptr;
-    auto* a = reinterpret_cast<PyArrayObject*>(h.ptr());
-    if (PyArray_NDIM(a) != ndim || PyArray_TYPE(a) != type_num || PyArray_SIZE(a) == 0) return nullptr;
-    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a)) return nullptr;
-    return a;
-}
 
 // M **= p through NumPy itself, as the full path's `M **= pf` does (a Python
 // float exponent, NumPy's vectorized pow): emd::CostPower's callback, called
@@ -91,9 +82,8 @@ py::object wasserstein_clouds_pair(py::handle x, py::handle y, py::handle x_weig
     const std::optional<double> order = straight_order(p);
     if (!order) return py::none();
     const double pf = *order;
-    if (!PyArray_CheckExact(x.ptr())) return py::none();
-    const int type_num = PyArray_TYPE(reinterpret_cast<PyArrayObject*>(x.ptr()));
-    if (type_num != NPY_FLOAT64 && type_num != NPY_FLOAT32) return py::none();
+    const int type_num = straight_float_type(x);
+    if (type_num < 0) return py::none();
     PyArrayObject* ax = straight_array(x, type_num, 2);
     PyArrayObject* ay = straight_array(y, type_num, 2);
     if (ax == nullptr || ay == nullptr) return py::none();
@@ -101,15 +91,10 @@ py::object wasserstein_clouds_pair(py::handle x, py::handle y, py::handle x_weig
     // the sorting solver (or, with sqeuclidean, the full path's reshape);
     // tested here, before an (n, m) cost matrix is allocated for nothing.
     if (PyArray_DIM(ax, 1) < 2 || PyArray_DIM(ay, 1) != PyArray_DIM(ax, 1)) return py::none();
-    PyArrayObject *axw = nullptr, *ayw = nullptr;
-    if (!x_weights.is_none()) {
-        axw = straight_array(x_weights, type_num, 1);
-        if (axw == nullptr || PyArray_DIM(axw, 0) != PyArray_DIM(ax, 0)) return py::none();
-    }
-    if (!y_weights.is_none()) {
-        ayw = straight_array(y_weights, type_num, 1);
-        if (ayw == nullptr || PyArray_DIM(ayw, 0) != PyArray_DIM(ay, 0)) return py::none();
-    }
+    PyArrayObject *axw, *ayw;
+    if (!straight_weights(x_weights, type_num, PyArray_DIM(ax, 0), axw) ||
+        !straight_weights(y_weights, type_num, PyArray_DIM(ay, 0), ayw))
+        return py::none();
     // The power goes to NumPy as the full path's `M **= pf` does: a Python float.
     const py::float_ p_float(pf);
     return type_num == NPY_FLOAT64 ? clouds_distance<double>(ax, ay, axw, ayw, pf, p_float, metric)
