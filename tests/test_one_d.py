@@ -286,6 +286,21 @@ def test_large_batched_rows_are_deterministic_and_match_looped(rng):
     assert got[1, 2] == pytest.approx(wasserstein_distance(u[2], v[1, 0], uw[2], vw[1, 0]), rel=1e-12)
 
 
+def test_concurrent_large_calls_agree_with_sequential_ones(rng):
+    # Large calls sort their rows on helper threads that claim rows from a
+    # shared counter (a late helper finds none and exits): calls running side
+    # by side on Python threads must each get their own sequential result.
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [(rng.normal(size=20_000 + k), rng.normal(0.5, 2.0, size=30_000 - k), rng.random(20_000 + k),
+              rng.random(30_000 - k) if k % 2 else None) for k in range(6)]
+    expected = [emd.wasserstein_1d(*c) for c in cases]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda k: emd.wasserstein_1d(*cases[k % 6]), range(48)))
+    assert all(g == expected[k % 6] for k, g in enumerate(got))
+    assert expected[1] == pytest.approx(wasserstein_distance(*cases[1]), rel=1e-12)
+
+
 def test_negative_zero_and_constant_rows():
     assert emd.wasserstein_1d([-0.0, 0.0] * 200, [0.0] * 300) == 0.0
     assert emd.wasserstein_1d(np.full(500, 3.0), np.full(400, 1.0), p=2) == pytest.approx(2.0, rel=1e-15)

@@ -838,15 +838,12 @@ void wasserstein_1d_gradients(const Rows<T>& u, const Rows<T>& v, const std::int
     if (su.presorted || sv.presorted) {
         const std::int64_t nu = su.presorted ? u.num_rows : 0, nv = sv.presorted ? v.num_rows : 0;
         const bool many_rows = threads > 1 && nu + nv > 1 && nu * u.n + nv * v.n >= k_parallel_min_points;
-#pragma omp parallel num_threads(threads) if (many_rows)
-        {
-            Buffer<std::uint64_t> packed;
-#pragma omp for schedule(dynamic, 1)
-            for (std::int64_t r = 0; r < nu + nv; ++r) {
+        claim_each(nu + nv, many_rows ? threads - 1 : 0, [&] {
+            return [&, packed = Buffer<std::uint64_t>{}](std::int64_t r) mutable {
                 if (r < nu) su.presort(r, packed, sorts);
                 else sv.presort(r - nu, packed, sorts);
-            }
-        }
+            };
+        });
     }
     const std::int64_t n = u.n, m = v.n;
     const bool many_pairs = threads > 1 && num_pairs > 1 && num_pairs * (n + m) >= k_parallel_min_points;
@@ -950,15 +947,13 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         }
     };
     // Every row is sorted once, however many pairs use it; u's and v's rows
-    // share one loop so that a single pair still keeps two threads busy.
+    // share one loop so that a single pair still keeps two threads busy
+    // (claim_each: a busy machine's late thread does not hold up the call).
     const bool many_rows = total_rows > 1 && u.num_rows * u.n + v.num_rows * v.n >= k_parallel_min_points;
     if (many_rows) {
-#pragma omp parallel
-        {
-            ThreadScratch<T> scratch;
-#pragma omp for schedule(dynamic, 1)
-            for (std::int64_t r = 0; r < total_rows; ++r) sort_row(r, scratch);
-        }
+        claim_each(total_rows, max_threads() - 1, [&] {
+            return [&, scratch = ThreadScratch<T>{}](std::int64_t r) mutable { sort_row(r, scratch); };
+        });
     } else {
         ThreadScratch<T> scratch;
         for (std::int64_t r = 0; r < total_rows; ++r) sort_row(r, scratch);
