@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "emd/simd.hpp"
+
 namespace emd {
 namespace {
 
@@ -47,6 +49,115 @@ double scaled_segment_min(const T* __restrict c, const double* __restrict p, ind
         mn = val < mn ? val : mn;
     }
     return mn;
+}
+
+// min_k (c_k + q_k): the small problems' scan (TransportSimplex::cost_tol_).
+// Four independent vector accumulators, so a row costs about its loads and
+// adds rather than a chain of dependent minima.
+inline double sum_segment_min(const double* __restrict c, const double* __restrict q, index_t len) {
+    using V = simd::Vec<double>::type;
+    constexpr int L = simd::Vec<double>::lanes;
+    const double inf = std::numeric_limits<double>::infinity();
+    double mn = inf;
+    index_t k = 0;
+    if (len >= 4 * L) {
+        V m0 = simd::load(c) + simd::load(q), m1 = simd::load(c + L) + simd::load(q + L);
+        V m2 = simd::load(c + 2 * L) + simd::load(q + 2 * L), m3 = simd::load(c + 3 * L) + simd::load(q + 3 * L);
+        for (k = 4 * L; k + 4 * L <= len; k += 4 * L) {
+            const V v0 = simd::load(c + k) + simd::load(q + k);
+            const V v1 = simd::load(c + k + L) + simd::load(q + k + L);
+            const V v2 = simd::load(c + k + 2 * L) + simd::load(q + k + 2 * L);
+            const V v3 = simd::load(c + k + 3 * L) + simd::load(q + k + 3 * L);
+            m0 = v0 < m0 ? v0 : m0;
+            m1 = v1 < m1 ? v1 : m1;
+            m2 = v2 < m2 ? v2 : m2;
+            m3 = v3 < m3 ? v3 : m3;
+        }
+        m0 = m1 < m0 ? m1 : m0;
+        m2 = m3 < m2 ? m3 : m2;
+        m0 = m2 < m0 ? m2 : m0;
+        for (int t = 0; t < L; ++t) mn = m0[t] < mn ? m0[t] : mn;
+    }
+    for (; k < len; ++k) {
+        const double v = c[k] + q[k];
+        mn = v < mn ? v : mn;
+    }
+    return mn;
+}
+
+// First k with c_k + q_k == value (value: sum_segment_min's result; one add
+// rounds the same in a vector lane as here, so it is always found).
+inline index_t sum_segment_argmin(const double* __restrict c, const double* __restrict q, index_t len, double value) {
+    using V = simd::Vec<double>::type;
+    constexpr int L = simd::Vec<double>::lanes;
+    index_t k = 0;
+    for (; k + L <= len; k += L) {
+        const auto eq = (simd::load(c + k) + simd::load(q + k)) == value;
+        for (int t = 0; t < L; ++t)
+            if (eq[t]) return k + t;
+    }
+    while (k < len - 1 && c[k] + q[k] != value) ++k;
+    return k;
+}
+
+// The least c_rk + q_k + shift(p_r) over the rows r < rows of a C-contiguous
+// (rows, m) block, m a multiple of the vector width, shift(p) = p + tol |p|:
+// the small problems' scan of whole rows (TransportSimplex::scan_range_small).
+// Each row is reduced to one vector, shifted, and kept lane by lane with its
+// row index, so no row pays a horizontal reduction; only the final vector
+// does. Returns the least value (+inf for no rows) and its row (the first
+// such row in each lane, the least row over tied lanes).
+struct RowsMin {
+    double value = std::numeric_limits<double>::infinity();
+    index_t row = -1;
+};
+
+inline RowsMin rows_min(const double* __restrict c, index_t m, const double* __restrict q,
+                        const double* __restrict p, double tol, index_t rows) {
+    using V = simd::Vec<double>::type;
+    using I = simd::Vec<std::int64_t>::type;
+    constexpr int L = simd::Vec<double>::lanes;
+    static_assert(simd::Vec<std::int64_t>::lanes == L, "one index lane per value lane");
+    RowsMin r;
+    if (rows <= 0) return r;
+    V acc = V{} + std::numeric_limits<double>::infinity();
+    I at = I{} - 1;
+    for (index_t i = 0; i < rows; ++i) {
+        const double* ci = c + i * m;
+        V v = simd::load(ci) + simd::load(q);
+        index_t k = L;
+        if (m >= 4 * L) {  // four chains of minima, not one: a row costs its loads, not its latency
+            V v1 = simd::load(ci + L) + simd::load(q + L), v2 = simd::load(ci + 2 * L) + simd::load(q + 2 * L);
+            V v3 = simd::load(ci + 3 * L) + simd::load(q + 3 * L);
+            for (k = 4 * L; k + 4 * L <= m; k += 4 * L) {
+                const V w0 = simd::load(ci + k) + simd::load(q + k);
+                const V w1 = simd::load(ci + k + L) + simd::load(q + k + L);
+                const V w2 = simd::load(ci + k + 2 * L) + simd::load(q + k + 2 * L);
+                const V w3 = simd::load(ci + k + 3 * L) + simd::load(q + k + 3 * L);
+                v = w0 < v ? w0 : v;
+                v1 = w1 < v1 ? w1 : v1;
+                v2 = w2 < v2 ? w2 : v2;
+                v3 = w3 < v3 ? w3 : v3;
+            }
+            v = v1 < v ? v1 : v;
+            v2 = v3 < v2 ? v3 : v2;
+            v = v2 < v ? v2 : v;
+        }
+        for (; k < m; k += L) {
+            const V w = simd::load(ci + k) + simd::load(q + k);
+            v = w < v ? w : v;
+        }
+        v += p[i] + tol * std::fabs(p[i]);
+        const auto lt = v < acc;
+        acc = lt ? v : acc;
+        at = lt ? I{} + i : at;
+    }
+    for (int t = 0; t < L; ++t) r.value = acc[t] < r.value ? acc[t] : r.value;
+    for (int t = 0; t < L; ++t) {
+        const index_t cand = acc[t] == r.value ? index_t(at[t]) : rows;
+        r.row = cand < r.row || r.row < 0 ? cand : r.row;
+    }
+    return r;
 }
 
 // min_k (c_k + dead_k): the cheapest sink with demand left (dead_k = +inf once exhausted).
