@@ -566,41 +566,33 @@ class TransportSimplex {
     // segment that improves on the best so far is no longer searched on the
     // spot: on wide blocks that happened several times per scan).
     Scan scan_range_small(index_t lin, index_t len) const {
-        const index_t range_len = len;
         const double* q = pi_tol_.data() + n_;
         Scan r;
         index_t best_i = -1, best_j = 0, best_seg = 0;
         double best_min = 0.0;
-        index_t i = lin / m_, j = lin - (lin / m_) * m_;
-        if (m_ % simd::Vec<double>::lanes == 0 && j == 0 && len % m_ == 0) {
+        const index_t i0 = lin / m_;
+        if (m_ % simd::Vec<double>::lanes == 0 && lin % m_ == 0 && len % m_ == 0) {
             // Whole rows, in at most two runs (the range is cyclic).
-            const index_t rows = len / m_, first = std::min(rows, n_ - i);
-            const RowsMin r0 = rows_min(cost_tol_.data() + i * m_, m_, q, pi_.data() + i, k_rc_tol, first);
+            const index_t rows = len / m_, first = std::min(rows, n_ - i0);
+            const RowsMin r0 = rows_min(cost_tol_.data() + i0 * m_, m_, q, pi_.data() + i0, k_rc_tol, first);
             const RowsMin r1 = rows_min(cost_tol_.data(), m_, q, pi_.data(), k_rc_tol, rows - first);
             const bool second = r1.value < r0.value;
             if (!((second ? r1.value : r0.value) < 0.0)) return r;
-            best_i = second ? r1.row : i + r0.row;
+            best_i = second ? r1.row : i0 + r0.row;
             best_seg = m_;
             best_min = sum_segment_min(cost_tol_.data() + best_i * m_, q, m_);
             r.best = second ? r1.value : r0.value;
-            len = 0;  // skip the segment loop
+        } else {
+            for_each_row_segment(lin, len, [&](index_t i, index_t j, index_t seg) {
+                const double shift = pi_[i] + k_rc_tol * std::fabs(pi_[i]);
+                const double seg_min = sum_segment_min(cost_tol_.data() + i * m_ + j, q + j, seg);
+                if (seg_min + shift < r.best) {
+                    r.best = seg_min + shift;
+                    best_i = i, best_j = j, best_seg = seg, best_min = seg_min;
+                }
+            });
+            if (best_i < 0) return r;
         }
-        for (index_t left = len; left > 0;) {
-            const index_t seg = std::min(m_ - j, left);
-            const double shift = pi_[i] + k_rc_tol * std::fabs(pi_[i]);
-            const double seg_min = sum_segment_min(cost_tol_.data() + i * m_ + j, q + j, seg);
-            if (seg_min + shift < r.best) {
-                r.best = seg_min + shift;
-                best_i = i, best_j = j, best_seg = seg, best_min = seg_min;
-            }
-            left -= seg;
-            j += seg;
-            if (j == m_) {
-                j = 0;
-                if (++i == n_) i = 0;
-            }
-        }
-        if (best_i < 0) return r;
         const index_t k = sum_segment_argmin(cost_tol_.data() + best_i * m_ + best_j, q + best_j, best_seg, best_min);
         if (!is_tree_arc(best_i, best_j + k)) {
             r.e = best_i * m_ + best_j + k;
@@ -609,9 +601,7 @@ class TransportSimplex {
         // A tree arc (reduced cost zero up to round-off) came out least:
         // the whole range again, arc by arc, tree arcs skipped.
         r = Scan{};
-        i = lin / m_, j = lin - (lin / m_) * m_;
-        for (index_t left = range_len; left > 0;) {
-            const index_t seg = std::min(m_ - j, left);
+        for_each_row_segment(lin, len, [&](index_t i, index_t j, index_t seg) {
             const double shift = pi_[i] + k_rc_tol * std::fabs(pi_[i]);
             const double* row = cost_tol_.data() + i * m_;
             for (index_t t = j; t < j + seg; ++t) {
@@ -621,14 +611,25 @@ class TransportSimplex {
                     r.e = i * m_ + t;
                 }
             }
-            left -= seg;
+        });
+        return r;
+    }
+
+    // fn(i, j, seg) over the row segments of arcs [lin, lin + len) in
+    // row-major order, cyclic: row i, columns [j, j + seg).
+    template <class F>
+    void for_each_row_segment(index_t lin, index_t len, F&& fn) const {
+        index_t i = lin / m_, j = lin - (lin / m_) * m_;
+        while (len > 0) {
+            const index_t seg = std::min(m_ - j, len);
+            fn(i, j, seg);
+            len -= seg;
             j += seg;
             if (j == m_) {
                 j = 0;
                 if (++i == n_) i = 0;
             }
         }
-        return r;
     }
 
     template <class U>

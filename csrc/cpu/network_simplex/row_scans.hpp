@@ -51,32 +51,48 @@ double scaled_segment_min(const T* __restrict c, const double* __restrict p, ind
     return mn;
 }
 
-// min_k (c_k + q_k): the small problems' scan (TransportSimplex::cost_tol_).
-// Four independent vector accumulators, so a row costs about its loads and
-// adds rather than a chain of dependent minima.
-inline double sum_segment_min(const double* __restrict c, const double* __restrict q, index_t len) {
+// Lanewise min of c_k + q_k over k < len, len a positive multiple of the
+// vector width: four independent chains of minima where the row allows, so a
+// row costs about its loads and adds rather than the latency of one chain.
+inline simd::Vec<double>::type lanewise_sum_min(const double* __restrict c, const double* __restrict q, index_t len) {
     using V = simd::Vec<double>::type;
     constexpr int L = simd::Vec<double>::lanes;
-    const double inf = std::numeric_limits<double>::infinity();
-    double mn = inf;
-    index_t k = 0;
+    V v0 = simd::load(c) + simd::load(q);
+    index_t k = L;
     if (len >= 4 * L) {
-        V m0 = simd::load(c) + simd::load(q), m1 = simd::load(c + L) + simd::load(q + L);
-        V m2 = simd::load(c + 2 * L) + simd::load(q + 2 * L), m3 = simd::load(c + 3 * L) + simd::load(q + 3 * L);
+        V v1 = simd::load(c + L) + simd::load(q + L), v2 = simd::load(c + 2 * L) + simd::load(q + 2 * L);
+        V v3 = simd::load(c + 3 * L) + simd::load(q + 3 * L);
         for (k = 4 * L; k + 4 * L <= len; k += 4 * L) {
-            const V v0 = simd::load(c + k) + simd::load(q + k);
-            const V v1 = simd::load(c + k + L) + simd::load(q + k + L);
-            const V v2 = simd::load(c + k + 2 * L) + simd::load(q + k + 2 * L);
-            const V v3 = simd::load(c + k + 3 * L) + simd::load(q + k + 3 * L);
-            m0 = v0 < m0 ? v0 : m0;
-            m1 = v1 < m1 ? v1 : m1;
-            m2 = v2 < m2 ? v2 : m2;
-            m3 = v3 < m3 ? v3 : m3;
+            const V w0 = simd::load(c + k) + simd::load(q + k);
+            const V w1 = simd::load(c + k + L) + simd::load(q + k + L);
+            const V w2 = simd::load(c + k + 2 * L) + simd::load(q + k + 2 * L);
+            const V w3 = simd::load(c + k + 3 * L) + simd::load(q + k + 3 * L);
+            v0 = w0 < v0 ? w0 : v0;
+            v1 = w1 < v1 ? w1 : v1;
+            v2 = w2 < v2 ? w2 : v2;
+            v3 = w3 < v3 ? w3 : v3;
         }
-        m0 = m1 < m0 ? m1 : m0;
-        m2 = m3 < m2 ? m3 : m2;
-        m0 = m2 < m0 ? m2 : m0;
-        for (int t = 0; t < L; ++t) mn = m0[t] < mn ? m0[t] : mn;
+        v0 = v1 < v0 ? v1 : v0;
+        v2 = v3 < v2 ? v3 : v2;
+        v0 = v2 < v0 ? v2 : v0;
+    }
+    for (; k < len; k += L) {
+        const V w = simd::load(c + k) + simd::load(q + k);
+        v0 = w < v0 ? w : v0;
+    }
+    return v0;
+}
+
+// min_k (c_k + q_k): the small problems' scan of a row segment
+// (TransportSimplex::cost_tol_).
+inline double sum_segment_min(const double* __restrict c, const double* __restrict q, index_t len) {
+    constexpr int L = simd::Vec<double>::lanes;
+    double mn = std::numeric_limits<double>::infinity();
+    index_t k = 0;
+    if (len >= L) {
+        k = len - len % L;
+        const simd::Vec<double>::type v = lanewise_sum_min(c, q, k);
+        for (int t = 0; t < L; ++t) mn = v[t] < mn ? v[t] : mn;
     }
     for (; k < len; ++k) {
         const double v = c[k] + q[k];
@@ -88,7 +104,6 @@ inline double sum_segment_min(const double* __restrict c, const double* __restri
 // First k with c_k + q_k == value (value: sum_segment_min's result; one add
 // rounds the same in a vector lane as here, so it is always found).
 inline index_t sum_segment_argmin(const double* __restrict c, const double* __restrict q, index_t len, double value) {
-    using V = simd::Vec<double>::type;
     constexpr int L = simd::Vec<double>::lanes;
     index_t k = 0;
     for (; k + L <= len; k += L) {
@@ -123,30 +138,7 @@ inline RowsMin rows_min(const double* __restrict c, index_t m, const double* __r
     V acc = V{} + std::numeric_limits<double>::infinity();
     I at = I{} - 1;
     for (index_t i = 0; i < rows; ++i) {
-        const double* ci = c + i * m;
-        V v = simd::load(ci) + simd::load(q);
-        index_t k = L;
-        if (m >= 4 * L) {  // four chains of minima, not one: a row costs its loads, not its latency
-            V v1 = simd::load(ci + L) + simd::load(q + L), v2 = simd::load(ci + 2 * L) + simd::load(q + 2 * L);
-            V v3 = simd::load(ci + 3 * L) + simd::load(q + 3 * L);
-            for (k = 4 * L; k + 4 * L <= m; k += 4 * L) {
-                const V w0 = simd::load(ci + k) + simd::load(q + k);
-                const V w1 = simd::load(ci + k + L) + simd::load(q + k + L);
-                const V w2 = simd::load(ci + k + 2 * L) + simd::load(q + k + 2 * L);
-                const V w3 = simd::load(ci + k + 3 * L) + simd::load(q + k + 3 * L);
-                v = w0 < v ? w0 : v;
-                v1 = w1 < v1 ? w1 : v1;
-                v2 = w2 < v2 ? w2 : v2;
-                v3 = w3 < v3 ? w3 : v3;
-            }
-            v = v1 < v ? v1 : v;
-            v2 = v3 < v2 ? v3 : v2;
-            v = v2 < v ? v2 : v;
-        }
-        for (; k < m; k += L) {
-            const V w = simd::load(ci + k) + simd::load(q + k);
-            v = w < v ? w : v;
-        }
+        V v = lanewise_sum_min(c + i * m, q, m);
         v += p[i] + tol * std::fabs(p[i]);
         const auto lt = v < acc;
         acc = lt ? v : acc;
