@@ -423,6 +423,66 @@ def test_warm_started_batches_do_not_depend_on_threads():
     assert outs[0] and outs[0] == outs[1] == outs[2]
 
 
+# --- small dense problems (issue 19) ------------------------------------------------------
+# Up to 2^16 arcs the pricing reads folded costs c + tol |c| plus tol |pi_j| - pi_j and
+# takes blocks of whole rows (~1024 arcs): one vector pass per row where m is a multiple
+# of the vector width (rows_min), row segments otherwise; a tree arc that comes out least
+# sends the block to an arc-by-arc rescan.
+
+
+@pytest.mark.parametrize(
+    "n,m,zeros",
+    [(64, 64, False), (64, 64, True), (48, 64, False), (64, 40, False), (37, 29, False), (8, 16, False),
+     (256, 256, False), (257, 256, False)],
+)
+def test_small_problems_against_pot_and_certified(n, m, zeros, rng):
+    # 256 x 256 is the largest size on folded costs, 257 x 256 the first past it.
+    a, b, M = random_problem(rng, n, m, d=2, dirichlet=True, zeros=zeros)
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    np.testing.assert_allclose(res.cost, ot.emd2(a, b, M, numItermax=10**9), rtol=COST_RTOL)
+
+
+@pytest.mark.parametrize("uniform", [False, True])
+def test_small_problems_tied_costs(uniform, rng):
+    # Costs in {0, 1, 2}: many arcs price alike, tree arcs among the least of a block.
+    n, m = 64, 48
+    M = rng.integers(0, 3, size=(n, m)).astype(np.float64)
+    a = np.full(n, 1 / n) if uniform else rng.dirichlet(np.ones(n))
+    b = np.full(m, 1 / m) if uniform else rng.dirichlet(np.ones(m))
+    res = emd.solve(a, b, M)
+    certify(res, a, b, M)
+    np.testing.assert_allclose(res.cost, linprog_cost(a, b, M), rtol=COST_RTOL, atol=1e-15)
+
+
+def test_small_batch_float32_against_pot(rng):
+    n = 64
+    M = emd.cost_matrix(rng.random((n, 2)), rng.random((n, 2))).astype(np.float32)
+    A = rng.dirichlet(np.ones(n), size=40).astype(np.float32)
+    Bw = rng.dirichlet(np.ones(n), size=40).astype(np.float32)
+    res = emd.solve(A, Bw, M, return_plan=True)
+    assert res.cost.dtype == np.float32
+    M64 = M.astype(np.float64)
+    ref = np.array([ot.emd2(A[k].astype(np.float64), Bw[k].astype(np.float64), M64, numItermax=10**9) for k in range(40)])
+    # As test_float32: the cost rounded once to float32, plan and potentials too.
+    np.testing.assert_allclose(res.cost.astype(np.float64), ref, rtol=2e-7)
+    for k in range(40):
+        certify(_batch_item(res, k), A[k], Bw[k], M, marginal_atol=1e-7, dual_rtol=3e-7, cost_rtol=1e-6)
+
+
+def test_small_problems_price_wide_blocks(rng):
+    # Blocks of ~1024 arcs instead of sqrt(n m) = 64 at 64 x 64: the benchmark's
+    # problems took 231 pivots per cold solve instead of 374, this test's 188 instead of
+    # 315 (benchmarks/RESULTS.md,
+    # "Issue 19, batched small exact problems"); 64-arc blocks fail this bound.
+    n = 64
+    M = emd.cost_matrix(rng.random((n, 2)), rng.random((n, 2)))
+    A = rng.dirichlet(np.ones(n), size=50)
+    Bw = rng.dirichlet(np.ones(n), size=50)
+    cold = emd.solve(A, Bw, M, max_iter=10**9)  # a capped batch solves each problem cold
+    assert cold.n_iter.mean() < 260
+
+
 def test_ctrl_c_interrupts_a_long_solve():
     # ~0.4 s of solve at n = 3000, d = 32 with Dirichlet weights, interrupted after 50 ms.
     setup = """

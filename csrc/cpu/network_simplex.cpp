@@ -87,6 +87,16 @@ constexpr index_t k_short_add = 8;
 constexpr index_t k_short_max_rounds = 16;
 // Problems with at least this many arcs (n = m ~ 1450) price on two threads.
 constexpr index_t k_two_threads_min_arcs = index_t(1) << 21;
+// Small dense problems (up to n = m = 256; the warm-started batches' size)
+// price on a copy of M with the cost's share of the tolerance folded in
+// (see TransportSimplex::cost_tol_): 512 KiB at most ...
+constexpr index_t k_small_max_arcs = index_t(1) << 16;
+// ... in blocks of whole rows, about this many arcs: a row costs so little
+// there that wider blocks than sqrt(n m) pay in fewer pivots. Measured on
+// 1000 problems of 64 x 64 (benchmarks/RESULTS.md, "Issue 19, batched small
+// exact problems"): 331 pivots at 64 arcs, 258 at 256, 208 at 1024, 180 at
+// all 4096 (Dantzig); 1024 took the least time.
+constexpr index_t k_small_block_arcs = 1024;
 
 template <class T>
 class WarmStart;  // network_simplex/warm_start.hpp: warm starts of this tree in batches
@@ -130,9 +140,21 @@ class TransportSimplex {
             estimate_potentials(supply, demand, apart);
             build_shortlist();
         }
+        if (!shortlist_ && nm_ <= k_small_max_arcs) start_small_pricing();
         build_initial_tree(supply, demand);
         for (auto* v : {&short_key_, &guide_g_, &guide_f_}) std::vector<double>().swap(*v);  // set-up only
         if (!shortlist_) start_screening();
+    }
+
+    // The folded costs and the sinks' share of the tolerance (see cost_tol_).
+    void start_small_pricing() {
+        cost_tol_.resize(std::size_t(nm_));
+        for (index_t e = 0; e < nm_; ++e) {
+            const double c = double(M_[e]);
+            cost_tol_[e] = c + k_rc_tol * std::fabs(c);
+        }
+        pi_tol_.assign(std::size_t(num_nodes_), 0.0);
+        block_ = m_ * std::max<index_t>(k_small_block_arcs / m_, 1);  // whole rows (scan_range_small)
     }
 
     // The float32 copy for screening (see screening_), where it pays.
@@ -297,6 +319,16 @@ class TransportSimplex {
     // optimality is always established on the exact costs.
     bool screening_ = false;
     std::vector<float> Mf_;
+    // Small problems (up to k_small_max_arcs arcs, no shortlist): the scaled
+    // reduced cost c - p_j + tol (|c| + |p_j|) of the dense scan, split as
+    // cost_tol_[e] = c + tol |c| (fixed) plus pi_tol_[u] = tol |pi_u| - pi_u
+    // (kept in step with pi_ by recompute_potentials and update_potential),
+    // so the scan costs one add per arc instead of six operations. The split
+    // rounds differently from the whole expression by a few ulps of the
+    // terms, 2^-12 of the tolerance itself: the same acceptance test. Empty
+    // otherwise. (Measured: benchmarks/RESULTS.md, "Issue 19, batched small
+    // exact problems".)
+    std::vector<double> cost_tol_, pi_tol_;
     index_t next_lin_ = 0;  // where the pricing resumes (row-major arc index)
     // Shortlist phase (Gottschlich and Schuhmacher, "The shortlist method for
     // fast computation of the Earth Mover's Distance and finding optimal
@@ -510,7 +542,11 @@ class TransportSimplex {
             const double c = arc_cost(pred_[u]);
             pi_[u] = forward_[u] ? pi_[p] - c : pi_[p] + c;
         }
+        if (!pi_tol_.empty())
+            for (index_t u = 0; u < num_nodes_; ++u) pi_tol_[u] = pi_tol(pi_[u]);
     }
+
+    static double pi_tol(double p) { return k_rc_tol * std::fabs(p) - p; }
 
     // The most violated non-tree arc among arcs [lin, lin + len) in row-major
     // order (cyclic). Each row segment is first reduced by a vectorized min of
@@ -520,7 +556,80 @@ class TransportSimplex {
         // Screening also asks for a tiny absolute margin: float32 flushes
         // costs below ~1e-38 to zero, which no relative tolerance covers.
         if (screening_) return scan_range_in(Mf_.data(), k_rc_tol_screen, -1e-37, lin, len);
+        if (!cost_tol_.empty()) return scan_range_small(lin, len);
         return scan_range_in(M_, k_rc_tol, 0.0, lin, len);
+    }
+
+    // scan_range_in on the folded costs (see cost_tol_): the same test, one
+    // add per arc. Only each row segment's minimum is taken during the scan;
+    // the entering arc is located once, in the best segment, at the end (a
+    // segment that improves on the best so far is no longer searched on the
+    // spot: on wide blocks that happened several times per scan).
+    Scan scan_range_small(index_t lin, index_t len) const {
+        const double* q = pi_tol_.data() + n_;
+        Scan r;
+        index_t best_i = -1, best_j = 0, best_seg = 0;
+        double best_min = 0.0;
+        const index_t i0 = lin / m_;
+        if (m_ % simd::Vec<double>::lanes == 0 && lin % m_ == 0 && len % m_ == 0) {
+            // Whole rows, in at most two runs (the range is cyclic).
+            const index_t rows = len / m_, first = std::min(rows, n_ - i0);
+            const RowsMin r0 = rows_min(cost_tol_.data() + i0 * m_, m_, q, pi_.data() + i0, k_rc_tol, first);
+            const RowsMin r1 = rows_min(cost_tol_.data(), m_, q, pi_.data(), k_rc_tol, rows - first);
+            const bool second = r1.value < r0.value;
+            if (!((second ? r1.value : r0.value) < 0.0)) return r;
+            best_i = second ? r1.row : i0 + r0.row;
+            best_seg = m_;
+            best_min = sum_segment_min(cost_tol_.data() + best_i * m_, q, m_);
+            r.best = second ? r1.value : r0.value;
+        } else {
+            for_each_row_segment(lin, len, [&](index_t i, index_t j, index_t seg) {
+                const double shift = pi_[i] + k_rc_tol * std::fabs(pi_[i]);
+                const double seg_min = sum_segment_min(cost_tol_.data() + i * m_ + j, q + j, seg);
+                if (seg_min + shift < r.best) {
+                    r.best = seg_min + shift;
+                    best_i = i, best_j = j, best_seg = seg, best_min = seg_min;
+                }
+            });
+            if (best_i < 0) return r;
+        }
+        const index_t k = sum_segment_argmin(cost_tol_.data() + best_i * m_ + best_j, q + best_j, best_seg, best_min);
+        if (!is_tree_arc(best_i, best_j + k)) {
+            r.e = best_i * m_ + best_j + k;
+            return r;
+        }
+        // A tree arc (reduced cost zero up to round-off) came out least:
+        // the whole range again, arc by arc, tree arcs skipped.
+        r = Scan{};
+        for_each_row_segment(lin, len, [&](index_t i, index_t j, index_t seg) {
+            const double shift = pi_[i] + k_rc_tol * std::fabs(pi_[i]);
+            const double* row = cost_tol_.data() + i * m_;
+            for (index_t t = j; t < j + seg; ++t) {
+                const double val = (row[t] + q[t]) + shift;
+                if (val < r.best && !is_tree_arc(i, t)) {
+                    r.best = val;
+                    r.e = i * m_ + t;
+                }
+            }
+        });
+        return r;
+    }
+
+    // fn(i, j, seg) over the row segments of arcs [lin, lin + len) in
+    // row-major order, cyclic: row i, columns [j, j + seg).
+    template <class F>
+    void for_each_row_segment(index_t lin, index_t len, F&& fn) const {
+        index_t i = lin / m_, j = lin - (lin / m_) * m_;
+        while (len > 0) {
+            const index_t seg = std::min(m_ - j, len);
+            fn(i, j, seg);
+            len -= seg;
+            j += seg;
+            if (j == m_) {
+                j = 0;
+                if (++i == n_) i = 0;
+            }
+        }
     }
 
     template <class U>
@@ -994,6 +1103,18 @@ class TransportSimplex {
             // subtrees of hundreds of nodes).
             const index_t* rth = rev_thread_.data();
             index_t a = u_in_, z = last_succ_[u_in_];
+            if (!pi_tol_.empty()) {  // the same walk, keeping pi_tol_ in step
+                double* pt = pi_tol_.data();
+                while (true) {
+                    pt[a] = pi_tol(pi[a] += sigma);
+                    if (a == z) break;
+                    pt[z] = pi_tol(pi[z] += sigma);
+                    a = th[a];
+                    if (a == z) break;
+                    z = rth[z];
+                }
+                return;
+            }
             while (true) {
                 pi[a] += sigma;
                 if (a == z) break;
@@ -1015,6 +1136,11 @@ class TransportSimplex {
             }
             for (; a != u_in_; a = th[a]) pi[a] -= sigma;
             for (; z != root_; z = th[z]) pi[z] -= sigma;
+            if (!pi_tol_.empty()) {  // a second walk: rare (the subtree is usually the smaller side)
+                double* pt = pi_tol_.data();
+                for (a = root_; a != u_in_; a = th[a]) pt[a] = pi_tol(pi[a]);
+                for (z = end; z != root_; z = th[z]) pt[z] = pi_tol(pi[z]);
+            }
         }
     }
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "emd/simd.hpp"
+
 namespace emd {
 namespace {
 
@@ -47,6 +49,107 @@ double scaled_segment_min(const T* __restrict c, const double* __restrict p, ind
         mn = val < mn ? val : mn;
     }
     return mn;
+}
+
+// Lanewise min of c_k + q_k over k < len, len a positive multiple of the
+// vector width: four independent chains of minima where the row allows, so a
+// row costs about its loads and adds rather than the latency of one chain.
+inline simd::Vec<double>::type lanewise_sum_min(const double* __restrict c, const double* __restrict q, index_t len) {
+    using V = simd::Vec<double>::type;
+    constexpr int L = simd::Vec<double>::lanes;
+    V v0 = simd::load(c) + simd::load(q);
+    index_t k = L;
+    if (len >= 4 * L) {
+        V v1 = simd::load(c + L) + simd::load(q + L), v2 = simd::load(c + 2 * L) + simd::load(q + 2 * L);
+        V v3 = simd::load(c + 3 * L) + simd::load(q + 3 * L);
+        for (k = 4 * L; k + 4 * L <= len; k += 4 * L) {
+            const V w0 = simd::load(c + k) + simd::load(q + k);
+            const V w1 = simd::load(c + k + L) + simd::load(q + k + L);
+            const V w2 = simd::load(c + k + 2 * L) + simd::load(q + k + 2 * L);
+            const V w3 = simd::load(c + k + 3 * L) + simd::load(q + k + 3 * L);
+            v0 = w0 < v0 ? w0 : v0;
+            v1 = w1 < v1 ? w1 : v1;
+            v2 = w2 < v2 ? w2 : v2;
+            v3 = w3 < v3 ? w3 : v3;
+        }
+        v0 = v1 < v0 ? v1 : v0;
+        v2 = v3 < v2 ? v3 : v2;
+        v0 = v2 < v0 ? v2 : v0;
+    }
+    for (; k < len; k += L) {
+        const V w = simd::load(c + k) + simd::load(q + k);
+        v0 = w < v0 ? w : v0;
+    }
+    return v0;
+}
+
+// min_k (c_k + q_k): the small problems' scan of a row segment
+// (TransportSimplex::cost_tol_).
+inline double sum_segment_min(const double* __restrict c, const double* __restrict q, index_t len) {
+    constexpr int L = simd::Vec<double>::lanes;
+    double mn = std::numeric_limits<double>::infinity();
+    index_t k = 0;
+    if (len >= L) {
+        k = len - len % L;
+        const simd::Vec<double>::type v = lanewise_sum_min(c, q, k);
+        for (int t = 0; t < L; ++t) mn = v[t] < mn ? v[t] : mn;
+    }
+    for (; k < len; ++k) {
+        const double v = c[k] + q[k];
+        mn = v < mn ? v : mn;
+    }
+    return mn;
+}
+
+// First k with c_k + q_k == value (value: sum_segment_min's result; one add
+// rounds the same in a vector lane as here, so it is always found).
+inline index_t sum_segment_argmin(const double* __restrict c, const double* __restrict q, index_t len, double value) {
+    constexpr int L = simd::Vec<double>::lanes;
+    index_t k = 0;
+    for (; k + L <= len; k += L) {
+        const auto eq = (simd::load(c + k) + simd::load(q + k)) == value;
+        for (int t = 0; t < L; ++t)
+            if (eq[t]) return k + t;
+    }
+    while (k < len - 1 && c[k] + q[k] != value) ++k;
+    return k;
+}
+
+// The least c_rk + q_k + shift(p_r) over the rows r < rows of a C-contiguous
+// (rows, m) block, m a multiple of the vector width, shift(p) = p + tol |p|:
+// the small problems' scan of whole rows (TransportSimplex::scan_range_small).
+// Each row is reduced to one vector, shifted, and kept lane by lane with its
+// row index, so no row pays a horizontal reduction; only the final vector
+// does. Returns the least value (+inf for no rows) and its row (the first
+// such row in each lane, the least row over tied lanes).
+struct RowsMin {
+    double value = std::numeric_limits<double>::infinity();
+    index_t row = -1;
+};
+
+inline RowsMin rows_min(const double* __restrict c, index_t m, const double* __restrict q,
+                        const double* __restrict p, double tol, index_t rows) {
+    using V = simd::Vec<double>::type;
+    using I = simd::Vec<std::int64_t>::type;
+    constexpr int L = simd::Vec<double>::lanes;
+    static_assert(simd::Vec<std::int64_t>::lanes == L, "one index lane per value lane");
+    RowsMin r;
+    if (rows <= 0) return r;
+    V acc = V{} + std::numeric_limits<double>::infinity();
+    I at = I{} - 1;
+    for (index_t i = 0; i < rows; ++i) {
+        V v = lanewise_sum_min(c + i * m, q, m);
+        v += p[i] + tol * std::fabs(p[i]);
+        const auto lt = v < acc;
+        acc = lt ? v : acc;
+        at = lt ? I{} + i : at;
+    }
+    for (int t = 0; t < L; ++t) r.value = acc[t] < r.value ? acc[t] : r.value;
+    for (int t = 0; t < L; ++t) {
+        const index_t cand = acc[t] == r.value ? index_t(at[t]) : rows;
+        r.row = cand < r.row || r.row < 0 ? cand : r.row;
+    }
+    return r;
 }
 
 // min_k (c_k + dead_k): the cheapest sink with demand left (dead_k = +inf once exhausted).

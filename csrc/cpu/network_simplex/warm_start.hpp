@@ -16,7 +16,9 @@
 //
 // Measured on 1000 problems of 64 x 64 (benchmarks/RESULTS.md, "Warm starts"):
 // 334 pivots per problem instead of 374 for independent Dirichlet weights, 135
-// instead of 217 along the rows of a pairwise tile. The dual network simplex
+// instead of 217 along the rows of a pairwise tile; with the small problems'
+// wide pricing blocks since (section "Issue 19, batched small exact
+// problems"), 211 instead of 231 and 77 instead of 131. The dual network simplex
 // from the previous optimal tree (dual feasible for every problem of the batch)
 // was tried first: 228 and 92 pivots, but each dual pivot prices the whole cut
 // (about 1000 arcs of 4096 against ~64 for a block-search pivot) and ran 2.2x
