@@ -19,6 +19,14 @@
 namespace emd {
 namespace {
 
+// Problems up to this many cost entries (2 MB of float64 kernel) estimate the
+// over-relaxation factor from the kernel (KernelCache::rate_estimate), if both
+// sides have at least kEstimateMinSide points: on smaller clouds the spectrum
+// of the first iterate's plan predicted the rate no better than the probe
+// (30 random problems per size: sometimes more iterations, sometimes fewer).
+constexpr std::int64_t kEstimateEntries = std::int64_t(1) << 18;
+constexpr std::int64_t kEstimateMinSide = 32;
+
 // The largest eigenvalue of the symmetric tridiagonal matrix with diagonal d
 // and off-diagonal e (len - 1 entries), known to lie in [0, upper]: bisection on
 // Sturm counts (the number of negative pivots of T - x I).
