@@ -56,6 +56,7 @@ constexpr double kClampExp = 400.0;
 // transpose in double (1 MiB at the bound) stay in L2 across the products.
 constexpr std::int64_t kSharedEntries = std::int64_t(1) << 16;
 // Problems solved side by side by one thread.
+// (32, and product tiles of 6 or 8 problems, measured the same on the 1000 x 64 benchmark.)
 constexpr std::int64_t kSharedBlock = 16;
 
 // The shared kernel, double whatever T: in rows layout (m columns of n_pad:
@@ -136,28 +137,22 @@ template <int Q>
 void product_rows(const double* a, std::int64_t len_pad, std::int64_t kdim, const double* const* in,
                   double* const* out) {
     constexpr std::int64_t L = simd::Vec<double>::lanes;
+    constexpr int R = 4;
     const std::int64_t vecs = len_pad / L;
     std::int64_t v = 0;
-    for (; v + 4 <= vecs; v += 4) product_tile<4, Q>(a, len_pad, kdim, v * L, in, out);
-    switch (vecs - v) {
-        case 3: product_tile<3, Q>(a, len_pad, kdim, v * L, in, out); break;
-        case 2: product_tile<2, Q>(a, len_pad, kdim, v * L, in, out); break;
-        case 1: product_tile<1, Q>(a, len_pad, kdim, v * L, in, out); break;
-        default: break;
-    }
+    for (; v + R <= vecs; v += R) product_tile<R, Q>(a, len_pad, kdim, v * L, in, out);
+    for (; v + 2 <= vecs; v += 2) product_tile<2, Q>(a, len_pad, kdim, v * L, in, out);
+    for (; v < vecs; ++v) product_tile<1, Q>(a, len_pad, kdim, v * L, in, out);
 }
 
 // out[p] = A in[p] for p < count (see product_tile).
 inline void shared_products(const double* a, std::int64_t len_pad, std::int64_t kdim, const double* const* in,
                             double* const* out, std::int64_t count) {
+    constexpr int Q = 4;
     std::int64_t p = 0;
-    for (; p + 4 <= count; p += 4) product_rows<4>(a, len_pad, kdim, in + p, out + p);
-    switch (count - p) {
-        case 3: product_rows<3>(a, len_pad, kdim, in + p, out + p); break;
-        case 2: product_rows<2>(a, len_pad, kdim, in + p, out + p); break;
-        case 1: product_rows<1>(a, len_pad, kdim, in + p, out + p); break;
-        default: break;
-    }
+    for (; p + Q <= count; p += Q) product_rows<Q>(a, len_pad, kdim, in + p, out + p);
+    for (; p + 2 <= count; p += 2) product_rows<2>(a, len_pad, kdim, in + p, out + p);
+    for (; p < count; ++p) product_rows<1>(a, len_pad, kdim, in + p, out + p);
 }
 
 // out_j = exp(h_j - H) with h_j = v_j inv + lw_j and H = max_j h_j (returned);
@@ -325,11 +320,22 @@ void shared_rate_estimates(const SharedKernel& kern, std::vector<SharedProblem<T
             if (!(l.norm > 1e-12)) l.alive = false;
         }
     }
+    // The Ritz values, all bisections interleaved (SoA: entry k of matrix c at k * count + c).
+    std::vector<double> diag(static_cast<std::size_t>(kSteps * count), 0.0), off(diag.size(), 0.0),
+        kappa(static_cast<std::size_t>(count), -1.0);
+    std::vector<int> len(static_cast<std::size_t>(count));
     for (std::int64_t c = 0; c < count; ++c) {
         const Lanczos& l = lz[std::size_t(c)];
-        if (l.done == 0) continue;
-        const double kappa = tridiagonal_max_eigenvalue(l.diag, l.off, l.done, 1.0);
-        group[std::size_t(c)]->kappa = kappa >= 0.0 && kappa < 1.0 ? kappa : -1.0;
+        len[std::size_t(c)] = l.done;
+        for (int k = 0; k < l.done; ++k) {
+            diag[std::size_t(k * count + c)] = l.diag[k];
+            off[std::size_t(k * count + c)] = l.off[k];
+        }
+    }
+    tridiagonal_max_eigenvalues<kSteps>(diag.data(), off.data(), len.data(), int(count), 1.0, kappa.data());
+    for (std::int64_t c = 0; c < count; ++c) {
+        const double k = kappa[std::size_t(c)];
+        group[std::size_t(c)]->kappa = lz[std::size_t(c)].done > 0 && k >= 0.0 && k < 1.0 ? k : -1.0;
     }
 }
 
@@ -370,7 +376,7 @@ void shared_objectives(const SharedKernel& kern, std::vector<SharedProblem<T>*>&
         double sc = 0.0, sm = 0.0, st = 0.0;
         for (std::int64_t i = 0; i < n; ++i) {
             const double fi = double(p.f[i]) * inv;
-            const double w = std::exp(fi + p.log_a[i] + base);
+            const double w = fast_exp(fi + p.log_a[i] + base);
             sc += w * rc[i];
             sm += w * p.s[i];
             st += w * (fi * p.s[i] + rg[i]);
