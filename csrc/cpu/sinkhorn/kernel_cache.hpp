@@ -38,26 +38,38 @@ constexpr std::int64_t kEstimateMinSide = 32;
 template <int kMaxLen>
 void tridiagonal_max_eigenvalues(const double* d, const double* e, const int* len, int count, double upper,
                                  double* out) {
-    std::vector<double> lo(static_cast<std::size_t>(count), 0.0), hi(static_cast<std::size_t>(count), upper);
-    double* lo_p = lo.data();
-    double* hi_p = hi.data();
+    const std::size_t cnt = static_cast<std::size_t>(count);
+    std::vector<double> lo(cnt, 0.0), hi(cnt, upper), mid(cnt), piv(cnt);
+    std::vector<int> above(cnt);
+    double *lo_p = lo.data(), *hi_p = hi.data(), *mid_p = mid.data(), *piv_p = piv.data();
+    int* above_p = above.data();
     for (int it = 0; it < 50; ++it) {
+        // Pivot k of every matrix, then pivot k + 1: simple loops over the matrices, which vectorize.
 #pragma omp simd
         for (int c = 0; c < count; ++c) {
-            const double mid = 0.5 * (lo_p[c] + hi_p[c]);
-            int above = 0;
-            double piv = 1.0;
-            for (int k = 0; k < kMaxLen; ++k) {
-                const double ek = k > 0 ? e[(k - 1) * count + c] : 0.0;
-                double p = (d[k * count + c] - mid) - (k > 0 ? ek * ek / piv : 0.0);
+            mid_p[c] = 0.5 * (lo_p[c] + hi_p[c]);
+            double p = (d[c] - mid_p[c]) - 0.0;
+            p = p == 0.0 ? 1e-300 : p;
+            piv_p[c] = p;
+            above_p[c] = int(p > 0.0) & int(len[c] > 0);
+        }
+        for (int k = 1; k < kMaxLen; ++k) {
+            const double* dk = d + k * count;
+            const double* ek = e + (k - 1) * count;
+#pragma omp simd
+            for (int c = 0; c < count; ++c) {
+                double p = (dk[c] - mid_p[c]) - ek[c] * ek[c] / piv_p[c];
                 p = p == 0.0 ? 1e-300 : p;
                 const bool used = k < len[c];
-                piv = used ? p : piv;
-                above += int(used & (p > 0.0));
+                piv_p[c] = used ? p : piv_p[c];
+                above_p[c] += int(used) & int(p > 0.0);
             }
-            const bool up = above > 0;
-            lo_p[c] = up ? mid : lo_p[c];
-            hi_p[c] = up ? hi_p[c] : mid;
+        }
+#pragma omp simd
+        for (int c = 0; c < count; ++c) {
+            const bool up = above_p[c] > 0;
+            lo_p[c] = up ? mid_p[c] : lo_p[c];
+            hi_p[c] = up ? hi_p[c] : mid_p[c];
         }
     }
     std::copy(lo.begin(), lo.end(), out);
