@@ -217,9 +217,12 @@ def test_float32_small_reg_stops_over_relaxing_at_its_rounding_floor():
 @pytest.mark.parametrize("scaling", [None, 0.5])
 @pytest.mark.parametrize("shared", [True, False])
 def test_batched_equals_looped(rng, shared, scaling):
-    # A batch on a shared cost builds its first kernel once for all problems
-    # (at the first epsilon of the ladder with eps_scaling): the same bits as each
-    # problem building its own, so batched and looped agree to rounding.
+    # A batch on its own costs, or with eps_scaling, runs each problem through
+    # the per-problem loop (a shared first kernel built once: the same bits as
+    # each problem building its own), so batched and looped agree to rounding.
+    # A shared cost without eps_scaling takes the batched products with one
+    # kernel exp(-M / reg) (shared_batch.hpp): the same iterations, other
+    # roundings (about 5e-14 on these potentials), so agreement is held to 1e-12.
     B, n, m = 9, 16, 12
     a = rng.random((B, n))
     b = rng.random((B, m))
@@ -232,9 +235,148 @@ def test_batched_equals_looped(rng, shared, scaling):
     for k in range(B):
         one = emd.sinkhorn(a[k], b[k], M if shared else M[k], 0.02, tol=1e-11, eps_scaling=scaling)
         assert r.status[k] == one.status and r.n_iter[k] == one.n_iter
+        if shared and scaling is None:
+            np.testing.assert_allclose(r.cost[k], one.cost, rtol=1e-12)
+            np.testing.assert_allclose(r.potential_a[k], one.potential_a, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(r.potential_b[k], one.potential_b, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(r.plan[k], one.plan, rtol=0, atol=1e-13)
+            continue
         np.testing.assert_allclose(r.cost[k], one.cost, rtol=1e-14)
         np.testing.assert_allclose(r.potential_a[k], one.potential_a, rtol=1e-14, atol=1e-16)
         np.testing.assert_allclose(r.plan[k], one.plan, rtol=1e-14, atol=1e-300)
+
+
+# --- many small problems on one cost: the batched products (shared_batch.hpp) ------------
+
+
+def _histogram_batch(rng, num, n, m, zeros=0):
+    """num pairs of histograms on two grids and their normalized squared distance (the issue-19 workload)."""
+    gx = np.linspace(0.0, 1.0, n)[:, None]
+    gy = np.linspace(0.0, 1.0, m)[:, None]
+    M = cdist(gx, gy, "sqeuclidean")
+    a = rng.random((num, n)) + 0.05
+    b = rng.random((num, m)) + 0.05
+    for k in range(zeros):
+        a[k, rng.choice(n, 3, replace=False)] = 0.0
+        b[k, rng.choice(m, 2, replace=False)] = 0.0
+    a /= a.sum(1, keepdims=True)
+    b /= b.sum(1, keepdims=True)
+    return a, b, M / M.max()
+
+
+@pytest.mark.parametrize("n, m", [(64, 64), (37, 29)])
+def test_shared_batch_matches_pot_log_sinkhorn(rng, n, m):
+    # The batched path against POT's log-domain solver, each problem run to 1e-13
+    # (37 x 29: lengths that are no multiple of the vector width, so the padding counts).
+    a, b, M = _histogram_batch(rng, 6, n, m)
+    r = emd.sinkhorn(a, b, M, 0.02, tol=1e-13, max_iter=100_000)
+    assert np.all(r.status == "converged")
+    for k in range(len(a)):
+        cost_ref = ot.sinkhorn2(a[k], b[k], M, 0.02, method="sinkhorn_log", stopThr=1e-13, numItermax=100_000)
+        np.testing.assert_allclose(r.cost[k], float(cost_ref), rtol=POT_RTOL)
+        P_ref = ot.sinkhorn(a[k], b[k], M, 0.02, method="sinkhorn_log", stopThr=1e-13, numItermax=100_000)
+        np.testing.assert_allclose(r.plan[k], P_ref, rtol=POT_RTOL, atol=POT_RTOL * P_ref.max())
+
+
+@pytest.mark.parametrize("n, m", [(64, 64), (37, 29), (1, 5)])
+def test_shared_batch_equals_looped(rng, n, m):
+    # Batched products and the per-problem loop: the same controller on the same
+    # fixed point, so the same iterations and status per problem, and costs and
+    # potentials to rounding (measured <= 5e-14); the measured error to its own
+    # resolution, precision * sum_i a_i (|f_i| / reg + 1) ~ 2e-14 (measured 2.4e-16 apart).
+    a, b, M = _histogram_batch(rng, 40, n, m, zeros=3 if n > 3 else 0)
+    r = emd.sinkhorn(a, b, M, 0.01, tol=1e-9)
+    for k in range(len(a)):
+        one = emd.sinkhorn(a[k], b[k], M, 0.01, tol=1e-9)
+        assert r.status[k] == one.status == "converged"
+        assert r.n_iter[k] == one.n_iter
+        np.testing.assert_allclose(r.cost[k], one.cost, rtol=1e-12)
+        np.testing.assert_allclose(r.objective[k], one.objective, rtol=1e-12)
+        np.testing.assert_allclose(r.potential_a[k], one.potential_a, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.potential_b[k], one.potential_b, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.marginal_error[k], one.marginal_error, rtol=0, atol=2e-14)
+        assert np.abs(r.plan[k].sum(1) - a[k]).sum() <= 1e-9
+
+
+def test_shared_batch_capped_max_iter_reports_each_problem(rng):
+    # A budget that some problems meet and others do not: each says so in its
+    # own status, as its looped solve does (the last iterations before the cap
+    # are plain, so a problem can converge on them that needed more before).
+    a, b, M = _histogram_batch(rng, 30, 64, 64)
+    full = emd.sinkhorn(a, b, M, 0.01, tol=1e-9)
+    cap = int(np.median(full.n_iter))
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        r = emd.sinkhorn(a, b, M, 0.01, tol=1e-9, max_iter=cap)
+    stopped = r.status == "max_iter_reached"
+    assert 0 < stopped.sum() < len(a) and np.all(r.status[~stopped] == "converged")
+    assert np.all(r.n_iter[stopped] == cap) and np.all(r.marginal_error[stopped] >= 1e-9)
+    assert np.all(r.n_iter <= cap) and np.all(np.isfinite(r.cost))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for k in range(len(a)):
+            one = emd.sinkhorn(a[k], b[k], M, 0.01, tol=1e-9, max_iter=cap)
+            assert one.status == r.status[k] and one.n_iter == r.n_iter[k]
+            np.testing.assert_allclose(r.marginal_error[k], one.marginal_error, rtol=1e-9, atol=2e-14)
+            np.testing.assert_allclose(r.cost[k], one.cost, rtol=1e-10)
+
+
+def test_shared_batch_float32(rng):
+    # float32 in, float32 out; the shared kernel is computed in double, so reg = M.max() / 150
+    # (exp(-150) is below float32's range) still takes the batched path and agrees with float64.
+    a, b, M = _histogram_batch(rng, 20, 64, 48)
+    for reg in (0.02, 1 / 150):
+        r64 = emd.sinkhorn(a, b, M, reg, tol=1e-10)
+        r32 = emd.sinkhorn(a.astype(np.float32), b.astype(np.float32), M.astype(np.float32), reg, tol=1e-5)
+        assert r32.potential_a.dtype == np.float32 and r32.cost.dtype == np.float32
+        assert np.all(r32.status == "converged")
+        # float32 resolves each exponent (f_i + g_j - C_ij) / reg only to 3 half-ulps of
+        # values up to 1 over reg (as in test_float32_small_reg_...): 3 * 6e-8 / reg bounds
+        # the relative error of every plan entry, hence of the cost (measured 5.9e-6 at 1 / 150).
+        np.testing.assert_allclose(r32.cost, r64.cost, rtol=3 * 6e-8 / reg)
+        one = emd.sinkhorn(a[3].astype(np.float32), b[3].astype(np.float32), M.astype(np.float32), reg, tol=1e-5)
+        assert one.n_iter == r32.n_iter[3]
+        np.testing.assert_allclose(one.cost, r32.cost[3], rtol=F32_RTOL)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shared_batch_small_reg_takes_the_per_problem_loop(rng, dtype):
+    # (max M - min M) / reg = 1000: exp(-M / reg) would underflow, so the batch
+    # runs the log-stabilized per-problem loop: bit for bit the looped solves.
+    a, b, M = _histogram_batch(rng, 5, 24, 24)
+    a, b, M = a.astype(dtype), b.astype(dtype), M.astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-9
+    r = emd.sinkhorn(a, b, M, 1e-3, tol=tol, max_iter=50_000)
+    assert np.all(r.status == "converged") and np.all(np.isfinite(r.potential_a))
+    for k in range(len(a)):
+        one = emd.sinkhorn(a[k], b[k], M, 1e-3, tol=tol, max_iter=50_000)
+        assert r.n_iter[k] == one.n_iter and r.cost[k] == one.cost
+        assert np.array_equal(r.potential_a[k], one.potential_a)
+
+
+def test_shared_batch_is_deterministic_whatever_the_block(rng):
+    # Every product entry adds its terms in one order whatever the other problems
+    # in its block or the thread: a problem solved among 100 or among 7 gives the same bits.
+    a, b, M = _histogram_batch(rng, 100, 40, 40, zeros=4)
+    big = emd.sinkhorn(a, b, M, 0.01, tol=1e-9)
+    small = emd.sinkhorn(a[50:57], b[50:57], M, 0.01, tol=1e-9)
+    again = emd.sinkhorn(a, b, M, 0.01, tol=1e-9)
+    assert np.array_equal(big.cost, again.cost) and np.array_equal(big.potential_a, again.potential_a)
+    assert np.array_equal(big.cost[50:57], small.cost) and np.array_equal(big.potential_b[50:57], small.potential_b)
+    assert np.array_equal(big.n_iter[50:57], small.n_iter)
+
+
+def test_shared_batch_init_and_negative_costs(rng):
+    # The shift c_min = min M makes K0 <= 1 for any sign of the cost; warm starts
+    # from the solution itself stop at once with the same cost.
+    a, b, M = _histogram_batch(rng, 8, 32, 32)
+    M = M - 0.3
+    r = emd.sinkhorn(a, b, M, 0.01, tol=1e-10)
+    for k in (0, 7):
+        one = emd.sinkhorn(a[k], b[k], M, 0.01, tol=1e-10)
+        np.testing.assert_allclose(r.cost[k], one.cost, rtol=1e-12)
+    warm = emd.sinkhorn(a, b, M, 0.01, tol=1e-10, init=(r.potential_a, r.potential_b))
+    assert np.all(warm.n_iter <= 2) and np.all(warm.status == "converged")
+    np.testing.assert_allclose(warm.cost, r.cost, rtol=1e-9)
 
 
 def test_batched_per_problem_stopping(rng):
@@ -644,6 +786,10 @@ timer.start()
 try:
     if sys.argv[1] == "dense":
         emd.sinkhorn(a, b, C, 1e-4, tol=1e-300, max_iter=10**9)
+    elif sys.argv[1] == "shared_batch":  # many small problems on one cost: the batched products
+        A = rng.random((20_000, 64)) + 0.1
+        emd.sinkhorn(A / A.sum(1, keepdims=True), None, C[:64, :64], C[:64, :64].max() / 290, tol=1e-300,
+                     max_iter=10**9)
     else:
         emd.sinkhorn_samples(x, y, 1e-4, tol=1e-300, max_iter=10**9)
     print("returned")
@@ -652,7 +798,7 @@ except KeyboardInterrupt:
 """
 
 
-@pytest.mark.parametrize("kind", ["dense", "samples"])
+@pytest.mark.parametrize("kind", ["dense", "samples", "shared_batch"])
 def test_ctrl_c_interrupts_a_long_solve(kind):
     # SIGINT while the solve runs with the GIL released: the kernel polls emd::Interrupt
     # between iterations and the binding raises KeyboardInterrupt, well before max_iter.

@@ -120,11 +120,14 @@ EMD_INLINE double fast_log(double x) {
     return ed * 6.93147180369123816490e-01 + (2.0 * s + 2.0 * s * s2 * p + ed * 1.90821492927058770002e-10);
 }
 
+// exp(t) - 1 by its series to t^4, for |t| < kExpm1Series (truncation < 1e-17 relative there).
+constexpr double kExpm1Series = 1e-3;
+EMD_INLINE double expm1_series(double t) { return t * (1.0 + t * (0.5 + t * (1.0 / 6 + t * (1.0 / 24)))); }
+
 // |exp(t) - 1| for the marginal error: the series where exp(t) - 1 would cancel.
 EMD_INLINE double abs_expm1(double t) {
-    const double series = t * (1.0 + t * (0.5 + t * (1.0 / 6 + t * (1.0 / 24))));
     const double direct = fast_exp(t) - 1.0;
-    return std::fabs(pick(std::fabs(t) < 1e-3, series, direct));
+    return std::fabs(pick(std::fabs(t) < kExpm1Series, expm1_series(t), direct));
 }
 
 }  // namespace

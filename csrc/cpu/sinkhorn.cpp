@@ -4,6 +4,7 @@
 //   sinkhorn/vector_ops.hpp    products with K, scaled weights, transposes
 //   sinkhorn/costs.hpp         DenseCost, SampleCost, the log-domain softmin
 //   sinkhorn/kernel_cache.hpp  the kernel (scaling) form, the rate estimate
+//   sinkhorn/shared_batch.hpp  many small problems on one cost: products with a shared kernel
 //   emd/sinkhorn_control.hpp   every decision of the loop (shared with CUDA)
 //   this file                  the loop, the objective, batches, entry points
 #include "emd/sinkhorn.hpp"
@@ -21,6 +22,7 @@
 #include "fast_math.hpp"
 #include "sinkhorn/costs.hpp"
 #include "sinkhorn/kernel_cache.hpp"
+#include "sinkhorn/shared_batch.hpp"
 #include "sinkhorn/vector_ops.hpp"
 
 namespace emd {
@@ -31,14 +33,6 @@ struct ProblemResult {
     std::int64_t n_iter = 0;
     SolveStatus status = SolveStatus::max_iter_reached;
 };
-
-// Problems up to this many cost entries (2 MB of float64 kernel) estimate the
-// over-relaxation factor from the kernel (KernelCache::rate_estimate), if both
-// sides have at least kEstimateMinSide points: on smaller clouds the spectrum
-// of the first iterate's plan predicted the rate no better than the probe
-// (30 random problems per size: sometimes more iterations, sometimes fewer).
-constexpr std::int64_t kEstimateEntries = std::int64_t(1) << 18;
-constexpr std::int64_t kEstimateMinSide = 32;
 
 // One problem's potentials and their updates: the f-update (softmin over
 // rows) and the g-update (over columns), through the kernel form when the cost
@@ -73,31 +67,9 @@ class SinkhornUpdates {
         return false;
     }
 
-    // The row marginal error ||P 1 - a||_1 of (f, g) from the f-update f_new
-    // ((P 1)_i = a_i exp((f_i - f_new_i) / eps)), and sum_i a_i |f_i| (for
-    // the controller's resolution floor).
+    // The row marginal error ||P 1 - a||_1 of (f, g) and sum_i a_i |f_i| (row_marginal_error).
     double marginal_error(double eps, double& weighted_abs_f) {
-        const double inv_eps = 1.0 / eps;
-        const T* f = f_;
-        const T* fn = f_new_.data();
-        const T* a = a_;
-        double* re = row_err_.data();
-        double wf = 0.0;
-#pragma omp simd reduction(+ : wf)
-        for (std::int64_t i = 0; i < n_; ++i) {
-            const double x = (double(f[i]) - double(fn[i])) * inv_eps;
-            const double t = pick(x < 700.0, x, 700.0);
-            re[i] = double(a[i]) * abs_expm1(t);
-            wf += double(a[i]) * std::fabs(double(f[i]));
-        }
-        weighted_abs_f = wf;
-        // Four partial sums in a fixed order: the same bits for any thread count.
-        double e4[4] = {0, 0, 0, 0};
-        std::int64_t i = 0;
-        for (; i + 4 <= n_; i += 4)
-            for (int l = 0; l < 4; ++l) e4[l] += re[i + l];
-        for (; i < n_; ++i) e4[0] += re[i];
-        return (e4[0] + e4[1]) + (e4[2] + e4[3]);
+        return row_marginal_error(a_, f_, f_new_.data(), n_, eps, row_err_.data(), weighted_abs_f);
     }
 
     // Plain Sinkhorn's linear rate from a cache-resident kernel, right after
@@ -126,11 +98,9 @@ class SinkhornUpdates {
             return;
         }
         const double inv_eps = 1.0 / eps;
-        for (std::int64_t i = 0; i < n_; ++i)
-            f_[i] = T(relaxed(double(f_[i]), double(f_new_[i]), omega, inv_eps, omega_floor));
+        relax_potential(f_, f_new_.data(), n_, omega, inv_eps, omega_floor);
         update_g(eps, g_new_.data(), summed, omega);
-        for (std::int64_t j = 0; j < m_; ++j)
-            g_[j] = T(relaxed(double(g_[j]), double(g_new_[j]), omega, inv_eps, omega_floor));
+        relax_potential(g_, g_new_.data(), m_, omega, inv_eps, omega_floor);
     }
 
     // The symmetric problem (C = C^T, a = b, g = f throughout): accept the
@@ -316,13 +286,17 @@ ProblemResult solve_one(const Cost& cost, const T* a, const T* b, std::int64_t n
     return res;
 }
 
+void check_params(const SinkhornParams& params) {
+    if (!(params.reg > 0.0) || !std::isfinite(params.reg)) throw std::invalid_argument("reg must be > 0 and finite");
+    if (!(params.tol > 0.0)) throw std::invalid_argument("tol must be > 0");
+    if (params.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
+}
+
 template <class T, class MakeCost>
 void run_batch(const T* a, const T* b, std::int64_t num_problems, std::int64_t n, std::int64_t m,
                const SinkhornParams& params, const T* f_init, const T* g_init, const SinkhornOutput<T>& out,
                Interrupt& interrupt, std::int64_t parallel_entries, MakeCost&& make_cost) {
-    if (!(params.reg > 0.0) || !std::isfinite(params.reg)) throw std::invalid_argument("reg must be > 0 and finite");
-    if (!(params.tol > 0.0)) throw std::invalid_argument("tol must be > 0");
-    if (params.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
+    check_params(params);
     auto solve = [&](std::int64_t p, bool parallel, bool may_poll) {
         T* f = out.f + p * n;
         T* g = out.g + p * m;
@@ -427,6 +401,14 @@ void sinkhorn_dense(const T* a, const T* b, const T* cost, std::int64_t num_prob
                     std::int64_t m, bool shared_cost, const SinkhornParams& params, const T* f_init,
                     const T* g_init, const SinkhornOutput<T>& out, Interrupt& interrupt) {
     if (params.symmetric) throw std::invalid_argument("symmetric solves are for sinkhorn_samples only");
+    check_params(params);
+    // Many small problems on one cost, in range: the batched products (shared_batch.hpp).
+    double c_min = 0.0;
+    const bool scaling = params.eps_scaling > 0.0 && params.eps_scaling < 1.0;
+    if (shared_cost && num_problems > 1 && !scaling && shared_batch_fits(cost, n, m, params.reg, c_min)) {
+        solve_shared_batch<T>(a, b, cost, num_problems, n, m, c_min, params, f_init, g_init, out, interrupt);
+        return;
+    }
     LazyTranspose<T> shared_ct(cost, n, m);
     double shared_scale = 0;
     if (shared_cost && params.eps_scaling > 0.0) shared_scale = max_abs(cost, n * m);

@@ -290,7 +290,13 @@ def sinkhorn(
     with the GIL released) in the log domain: each is a log-sum-exp, or, while
     its sums stay in range, the same update through the stabilized kernel
     :math:`K_{ij} = e^{(\hat f_i + \hat g_j - M_{ij})/\varepsilon}` around reference
-    potentials (a matrix-vector product; Schmitzer 2019). So any ``reg`` works in
+    potentials (a matrix-vector product; Schmitzer 2019). A batch of small problems
+    on one 2-D ``M`` (at most :math:`2^{16}` entries, :math:`(\max M - \min M) / \varepsilon \le 300`,
+    no ``eps_scaling``) runs its updates as matrix products with the one kernel
+    :math:`e^{-(M - \min M)/\varepsilon}`, each problem shifted so that its sums stay in
+    range, stopping on its own criterion (the same decisions as looped solves,
+    hence in practice the same iterations; results equal to rounding, not bit for
+    bit). So any ``reg`` works in
     float32 and float64 without overflow; zero weights drop out of the sums while
     their own potentials stay finite (defined by the softmin). Memory beside ``M``:
     the n x m kernel per problem in flight, and ``M``'s transpose only if a

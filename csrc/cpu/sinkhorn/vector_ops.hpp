@@ -14,6 +14,7 @@
 
 #include "../fast_math.hpp"
 #include "emd/simd.hpp"
+#include "emd/sinkhorn_control.hpp"
 
 namespace emd {
 namespace {
@@ -161,18 +162,67 @@ void sub_scaled(T* __restrict x, double c, const T* __restrict y, std::int64_t l
 // out_i = log(w_i) (-inf on zero weights: exp(-inf) = 0 drops them); returns sum_i w_i.
 // The vectorized log first, then libm's for the few weights below the normal
 // range (zeros, subnormals), where fast_log is not defined.
-template <class T>
-double log_weights(const T* __restrict w, std::int64_t len, T* __restrict out) {
+template <class T, class U>
+double log_weights(const T* __restrict w, std::int64_t len, U* __restrict out) {
     double mass = 0;
 #pragma omp simd reduction(+ : mass)
     for (std::int64_t i = 0; i < len; ++i) {
         const double x = double(w[i]);
-        out[i] = T(fast_log(x));
+        out[i] = U(fast_log(x));
         mass += x;
     }
     for (std::int64_t i = 0; i < len; ++i)
-        if (!(double(w[i]) >= std::numeric_limits<double>::min())) out[i] = T(std::log(double(w[i])));
+        if (!(double(w[i]) >= std::numeric_limits<double>::min())) out[i] = U(std::log(double(w[i])));
     return mass;
+}
+
+// h <- relaxed(h, h_new) entrywise (emd::relaxed: omega, with the ascent
+// clamp at `floor`); a copy when omega = 1. Restrict pointers and the
+// parameters in locals: read through a struct, GCC left the loop scalar.
+template <class T>
+void relax_potential(T* __restrict h, const T* __restrict h_new, std::int64_t len, double omega, double inv_eps,
+                     double floor) {
+    if (omega == 1.0) {
+        std::copy(h_new, h_new + len, h);
+        return;
+    }
+#pragma omp simd
+    for (std::int64_t j = 0; j < len; ++j) h[j] = T(relaxed(double(h[j]), double(h_new[j]), omega, inv_eps, floor));
+}
+
+// The row marginal error ||P 1 - a||_1 of (f, g) from the f-update f_new
+// ((P 1)_i = a_i exp((f_i - f_new_i) / eps)), and sum_i a_i |f_i| (for the
+// controller's resolution floor), through `row_err` (n entries of scratch).
+template <class T>
+double row_marginal_error(const T* __restrict a, const T* __restrict f, const T* __restrict fn, std::int64_t n,
+                          double eps, double* __restrict row_err, double& weighted_abs_f) {
+    const double inv_eps = 1.0 / eps;
+    double wf = 0.0, big = 0.0;
+    // Near the solution every |t| is below abs_expm1's series threshold: the
+    // series alone then gives abs_expm1's bits without its exp (most iterations).
+#pragma omp simd reduction(+ : wf) reduction(max : big)
+    for (std::int64_t i = 0; i < n; ++i) {
+        const double t = (double(f[i]) - double(fn[i])) * inv_eps;
+        row_err[i] = double(a[i]) * std::fabs(expm1_series(t));
+        wf += double(a[i]) * std::fabs(double(f[i]));
+        big = std::max(big, std::fabs(t));
+    }
+    weighted_abs_f = wf;
+    if (!(big < kExpm1Series)) {
+#pragma omp simd
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double x = (double(f[i]) - double(fn[i])) * inv_eps;
+            const double t = pick(x < 700.0, x, 700.0);
+            row_err[i] = double(a[i]) * abs_expm1(t);
+        }
+    }
+    // Four partial sums in a fixed order: the same bits for any thread count.
+    double e4[4] = {0, 0, 0, 0};
+    std::int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int l = 0; l < 4; ++l) e4[l] += row_err[i + l];
+    for (; i < n; ++i) e4[0] += row_err[i];
+    return (e4[0] + e4[1]) + (e4[2] + e4[3]);
 }
 
 template <class T>
