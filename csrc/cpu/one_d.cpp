@@ -807,8 +807,8 @@ void gradient_walk(const SortedSide<T>& u, const SortedSide<T>& v, double p, dou
 // (the last is 1 whatever the weights). Written through perm to the row's order.
 template <class T>
 void weight_gradient(const T* w, const double* g, std::int64_t n, const std::int64_t* perm, T* out) {
-    double s = 0.0;
-    for (std::int64_t i = 0; i < n; ++i) s += double(w[i]);
+    // The same total, summed the same way, as the walk that made the value.
+    const double s = weight_sum(WeightedRow<T>{nullptr, w, n}, 0, n);
     double a = 0.0, mean = 0.0;
     for (std::int64_t i = 0; i + 1 < n; ++i) {
         a += double(w[i]);
