@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,9 +55,10 @@ double scaled_segment_min(const T* __restrict c, const double* __restrict p, ind
 // Lanewise min of c_k + q_k over k < len, len a positive multiple of the
 // vector width: four independent chains of minima where the row allows, so a
 // row costs about its loads and adds rather than the latency of one chain.
-inline simd::Vec<double>::type lanewise_sum_min(const double* __restrict c, const double* __restrict q, index_t len) {
-    using V = simd::Vec<double>::type;
-    constexpr int L = simd::Vec<double>::lanes;
+template <class U>
+inline typename simd::Vec<U>::type lanewise_sum_min(const U* __restrict c, const U* __restrict q, index_t len) {
+    using V = typename simd::Vec<U>::type;
+    constexpr int L = simd::Vec<U>::lanes;
     V v0 = simd::load(c) + simd::load(q);
     index_t k = L;
     if (len >= 4 * L) {
@@ -127,26 +129,33 @@ struct RowsMin {
     index_t row = -1;
 };
 
-inline RowsMin rows_min(const double* __restrict c, index_t m, const double* __restrict q,
-                        const double* __restrict p, double tol, index_t rows) {
-    using V = simd::Vec<double>::type;
-    using I = simd::Vec<std::int64_t>::type;
-    constexpr int L = simd::Vec<double>::lanes;
-    static_assert(simd::Vec<std::int64_t>::lanes == L, "one index lane per value lane");
+//
+// U = float: the same on the float32 copies of the folded costs and of q
+// (TransportSimplex::cost_tol_f_), twice the lanes and half the bytes; the
+// shift is rounded to float once per row. Only a screen: the caller checks
+// the winner exactly.
+template <class U>
+inline RowsMin rows_min(const U* __restrict c, index_t m, const U* __restrict q, const double* __restrict p,
+                        double tol, index_t rows) {
+    using Idx = std::conditional_t<sizeof(U) == 4, std::int32_t, std::int64_t>;
+    using V = typename simd::Vec<U>::type;
+    using I = typename simd::Vec<Idx>::type;
+    constexpr int L = simd::Vec<U>::lanes;
+    static_assert(simd::Vec<Idx>::lanes == L, "one index lane per value lane");
     RowsMin r;
     if (rows <= 0) return r;
-    V acc = V{} + std::numeric_limits<double>::infinity();
+    V acc = V{} + std::numeric_limits<U>::infinity();
     I at = I{} - 1;
     for (index_t i = 0; i < rows; ++i) {
         V v = lanewise_sum_min(c + i * m, q, m);
-        v += p[i] + tol * std::fabs(p[i]);
+        v += U(p[i] + tol * std::fabs(p[i]));
         const auto lt = v < acc;
         acc = lt ? v : acc;
-        at = lt ? I{} + i : at;
+        at = lt ? I{} + Idx(i) : at;
     }
-    for (int t = 0; t < L; ++t) r.value = acc[t] < r.value ? acc[t] : r.value;
+    for (int t = 0; t < L; ++t) r.value = double(acc[t]) < r.value ? double(acc[t]) : r.value;
     for (int t = 0; t < L; ++t) {
-        const index_t cand = acc[t] == r.value ? index_t(at[t]) : rows;
+        const index_t cand = double(acc[t]) == r.value ? index_t(at[t]) : rows;
         r.row = cand < r.row || r.row < 0 ? cand : r.row;
     }
     return r;
