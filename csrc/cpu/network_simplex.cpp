@@ -27,6 +27,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "emd/parallel.hpp"
@@ -463,8 +464,14 @@ class TransportSimplex {
         for (index_t i = 0; i < n_ && alive > 0; ++i) {
             const T* row = M_ + i * m_;
             while (ra[i] > 0 && alive > 0) {
-                const double best = masked_row_min(row, dead.data(), m_);
                 index_t jb = -1;
+                if constexpr (std::is_same_v<T, double>) {
+                    if (m_ % simd::Vec<double>::lanes == 0) {  // the same first cheapest sink, in one pass
+                        allocate(i, sum_segment_min_at(row, dead.data(), m_).at);
+                        continue;
+                    }
+                }
+                const double best = masked_row_min(row, dead.data(), m_);
                 for (index_t j = 0; j < m_; ++j) {
                     if (double(row[j]) + dead[j] == best) {
                         jb = j;
@@ -606,10 +613,10 @@ class TransportSimplex {
         const index_t i = second ? r1.row : i0 + r0.row;
         const double* row = cost_tol_.data() + i * m_;
         const double* q = pi_tol_.data() + n_;
-        const double row_min = sum_segment_min(row, q, m_);
-        const double best = row_min + (pi_[i] + k_rc_tol * std::fabs(pi_[i]));
+        const SegmentMin sm = sum_segment_min_at(row, q, m_);
+        const double best = sm.value + (pi_[i] + k_rc_tol * std::fabs(pi_[i]));
         if (best < 0.0) {
-            const index_t k = sum_segment_argmin(row, q, m_, row_min);
+            const index_t k = sm.at;
             if (!is_tree_arc(i, k)) {
                 Scan r;
                 r.best = best;
@@ -639,9 +646,14 @@ class TransportSimplex {
             const bool second = r1.value < r0.value;
             if (!((second ? r1.value : r0.value) < 0.0)) return r;
             best_i = second ? r1.row : i0 + r0.row;
-            best_seg = m_;
-            best_min = sum_segment_min(cost_tol_.data() + best_i * m_, q, m_);
+            const SegmentMin sm = sum_segment_min_at(cost_tol_.data() + best_i * m_, q, m_);
             r.best = second ? r1.value : r0.value;
+            if (!is_tree_arc(best_i, sm.at)) {
+                r.e = best_i * m_ + sm.at;
+                return r;
+            }
+            best_seg = m_;
+            best_min = sm.value;
         } else {
             for_each_row_segment(lin, len, [&](index_t i, index_t j, index_t seg) {
                 const double shift = pi_[i] + k_rc_tol * std::fabs(pi_[i]);

@@ -103,6 +103,34 @@ inline double sum_segment_min(const double* __restrict c, const double* __restri
     return mn;
 }
 
+// min_k (c_k + q_k) and the first k attaining it, len a positive multiple of
+// the vector width: one vector pass (lanewise_sum_min), then only the lanes
+// holding the minimum are searched, each along its own stride (len / L
+// candidates), instead of a second pass comparing every entry lane by lane
+// (whose lane extractions cost more than the pass). One add rounds the same
+// in a vector lane as here, so the minimum is always found.
+struct SegmentMin {
+    double value;
+    index_t at;
+};
+inline SegmentMin sum_segment_min_at(const double* __restrict c, const double* __restrict q, index_t len) {
+    constexpr int L = simd::Vec<double>::lanes;
+    const simd::Vec<double>::type v = lanewise_sum_min(c, q, len);
+    double mn = v[0];
+    for (int t = 1; t < L; ++t) mn = v[t] < mn ? v[t] : mn;
+    index_t at = len;
+    for (int t = 0; t < L; ++t) {
+        if (!(v[t] == mn)) continue;
+        for (index_t k = t; k < at; k += L) {
+            if (c[k] + q[k] == mn) {
+                at = k;
+                break;
+            }
+        }
+    }
+    return {mn, at};
+}
+
 // First k with c_k + q_k == value (value: sum_segment_min's result; one add
 // rounds the same in a vector lane as here, so it is always found).
 inline index_t sum_segment_argmin(const double* __restrict c, const double* __restrict q, index_t len, double value) {
