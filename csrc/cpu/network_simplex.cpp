@@ -336,7 +336,9 @@ class TransportSimplex {
     // Small problems (up to k_small_max_arcs arcs, no shortlist): the scaled
     // reduced cost c - p_j + tol (|c| + |p_j|) of the dense scan, split as
     // cost_tol_[e] = c + tol |c| (fixed) plus pi_tol_[u] = tol |pi_u| - pi_u
-    // (kept in step with pi_ by recompute_potentials and update_potential),
+    // (read for the sinks only: refreshed from pi_ for those m nodes at the
+    // start of each pricing call, see refresh_sink_shares, which was cheaper than
+    // keeping it in step in every potential update),
     // so the scan costs one add per arc instead of six operations. The split
     // rounds differently from the whole expression by a few ulps of the
     // terms, 2^-12 of the tolerance itself: the same acceptance test. Empty
@@ -742,10 +744,11 @@ class TransportSimplex {
         return r;
     }
 
-    // The sinks' float copy of pi_tol_ for the screen, once per pricing (the
-    // potentials do not move during one): m conversions, cheaper than
-    // keeping a copy in step in every pivot's potential update (measured).
-    void refresh_screen() {
+    // The sinks' pi_tol_ (and its float copy while screening), once per
+    // pricing call (the potentials do not move during one): m updates,
+    // cheaper than keeping them in step in every pivot's potential update
+    // (benchmarks/RESULTS.md, "..., second round").
+    void refresh_sink_shares() {
         if (pi_tol_.empty()) return;
         const double* p = pi_.data() + n_;
         double* q = pi_tol_.data() + n_;
@@ -758,7 +761,7 @@ class TransportSimplex {
     // Block search (Grigoriadis 1986): scan `block_` arcs from where the last
     // search stopped, take the most violated one if any, else the next block.
     bool find_entering_arc() {
-        refresh_screen();
+        refresh_sink_shares();
         for (index_t swept = 0; swept < nm_;) {
             const index_t len = std::min(block_, nm_ - swept);
             const Scan r = scan_range(next_lin_, len);
@@ -776,7 +779,7 @@ class TransportSimplex {
     // the helper's thread: the entering arc is the serial search's.
     bool find_entering_arc(PricingHelper* helper) {
         if (!helper) return find_entering_arc();
-        refresh_screen();
+        refresh_sink_shares();
         for (index_t swept = 0; swept < nm_;) {
             const index_t len0 = std::min(block_, nm_ - swept);
             const index_t len1 = std::min(block_, nm_ - swept - len0);
