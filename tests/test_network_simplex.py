@@ -483,6 +483,44 @@ def test_small_problems_price_wide_blocks(rng):
     assert cold.n_iter.mean() < 260
 
 
+# While m is a multiple of the float vector width (16 on AVX-512, 8 on AVX2), the whole-row
+# scan first runs on float32 copies of the folded costs and only screens: a row is taken
+# below -2^-20 of the magnitudes and its arc checked in double; a sweep that finds nothing
+# hands over to the exact scan, which alone declares optimality.
+
+
+def test_small_problems_below_the_float_screen(rng):
+    # Costs 1e-9 * D beside one unit cost: every reduced cost lies below 2^-20 of the
+    # magnitudes, so the float screen finds nothing and the optimum must come from the
+    # exact scan (a screen that declared optimality would stop at the start basis).
+    # linprog on the rescaled costs (its tolerances are absolute, ~1e-9: unscaled, it came
+    # out 5x off; POT, whose tolerance is absolute too, differs by ~2e-16, 5e-6 relative).
+    n, m = 64, 32
+    M = 1e-9 * emd.cost_matrix(rng.random((n, 2)), rng.random((m, 2)))
+    M[0, 0] = 1.0
+    A = rng.dirichlet(np.ones(n), size=6)
+    Bw = rng.dirichlet(np.ones(m), size=6)
+    res = emd.solve(A, Bw, M, return_plan=True)
+    for k in range(len(A)):
+        certify(_batch_item(res, k), A[k], Bw[k], M)
+        np.testing.assert_allclose(res.cost[k], 1e-9 * linprog_cost(A[k], Bw[k], M / 1e-9), rtol=COST_RTOL)
+
+
+@pytest.mark.parametrize("n,m", [(64, 16), (16, 64), (33, 48), (128, 128)])
+def test_small_screened_sizes_tied_and_zero_weights(n, m, rng):
+    # Sizes where the float screen applies, with costs in {0, 1, 2} (tree arcs tie with the
+    # rows' minima) and zero weights in some problems (those go to the cold solver).
+    M = rng.integers(0, 3, size=(n, m)).astype(np.float64)
+    A = rng.dirichlet(np.ones(n), size=8)
+    Bw = rng.dirichlet(np.ones(m), size=8)
+    A[::3, : n // 4] = 0.0
+    A /= A.sum(1, keepdims=True)
+    res = emd.solve(A, Bw, M, return_plan=True)
+    for k in range(len(A)):
+        certify(_batch_item(res, k), A[k], Bw[k], M)
+        np.testing.assert_allclose(res.cost[k], linprog_cost(A[k], Bw[k], M), rtol=COST_RTOL, atol=1e-15)
+
+
 def test_ctrl_c_interrupts_a_long_solve():
     # ~0.4 s of solve at n = 3000, d = 32 with Dirichlet weights, interrupted after 50 ms.
     setup = """

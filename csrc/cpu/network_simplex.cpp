@@ -27,6 +27,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "emd/parallel.hpp"
@@ -155,6 +156,17 @@ class TransportSimplex {
         }
         pi_tol_.assign(std::size_t(num_nodes_), 0.0);
         block_ = m_ * std::max<index_t>(k_small_block_arcs / m_, 1);  // whole rows (scan_range_small)
+        if (m_ % simd::Vec<float>::lanes == 0) {  // the float32 screen (see small_screen_)
+            cost_tol_f_.resize(std::size_t(nm_));
+            double cmax = 0.0;
+            for (index_t e = 0; e < nm_; ++e) {
+                cost_tol_f_[e] = float(cost_tol_[e]);
+                cmax = std::max(cmax, std::fabs(cost_tol_[e]));
+            }
+            cost_max_ = cmax;
+            pi_tol_f_.assign(std::size_t(num_nodes_), 0.0f);  // the sinks' part is used
+            small_screen_ = true;
+        }
     }
 
     // The float32 copy for screening (see screening_), where it pays.
@@ -209,6 +221,7 @@ class TransportSimplex {
                 // Optimal anyway if nothing can enter (exact pricing on all of M).
                 shortlist_ = false;
                 screening_ = false;
+                small_screen_ = false;
                 recompute_potentials();
                 return find_entering_arc() ? SolveStatus::max_iter_reached : SolveStatus::optimal;
             }
@@ -233,8 +246,9 @@ class TransportSimplex {
     // from the tree, and exact costs find nothing.
     Priced price_dense(PricingHelper* helper) {
         if (find_entering_arc(helper)) return Priced::entering;
-        if (screening_) {  // nothing more on the float32 copy: price exactly from now on
+        if (screening_ || small_screen_) {  // nothing more on the float32 copy: price exactly from now on
             screening_ = false;
+            small_screen_ = false;
             return Priced::again;
         }
         recompute();
@@ -322,13 +336,27 @@ class TransportSimplex {
     // Small problems (up to k_small_max_arcs arcs, no shortlist): the scaled
     // reduced cost c - p_j + tol (|c| + |p_j|) of the dense scan, split as
     // cost_tol_[e] = c + tol |c| (fixed) plus pi_tol_[u] = tol |pi_u| - pi_u
-    // (kept in step with pi_ by recompute_potentials and update_potential),
+    // (read for the sinks only: refreshed from pi_ for those m nodes at the
+    // start of each pricing call, see refresh_sink_shares, which was cheaper than
+    // keeping it in step in every potential update),
     // so the scan costs one add per arc instead of six operations. The split
     // rounds differently from the whole expression by a few ulps of the
     // terms, 2^-12 of the tolerance itself: the same acceptance test. Empty
     // otherwise. (Measured: benchmarks/RESULTS.md, "Issue 19, batched small
     // exact problems".)
     std::vector<double> cost_tol_, pi_tol_;
+    // Small problems whose m is a multiple of the float vector width: while
+    // small_screen_, the whole-row scan runs on float32 copies of cost_tol_
+    // and pi_tol_ (twice the lanes, half the bytes) and only screens: a row
+    // is taken only if its float minimum is below -screen_thr_ (2^-20 of the
+    // magnitudes, well above float32's rounding of the sum), and its entering
+    // arc is then found and checked on the exact (double) values; should the
+    // check fail, the block is scanned exactly. A full sweep that finds
+    // nothing ends the screen for that solve, so optimality is always decided
+    // by the exact scan. Empty otherwise.
+    std::vector<float> cost_tol_f_, pi_tol_f_;
+    bool small_screen_ = false;
+    double cost_max_ = 0.0, screen_thr_ = 0.0;
     index_t next_lin_ = 0;  // where the pricing resumes (row-major arc index)
     // Shortlist phase (Gottschlich and Schuhmacher, "The shortlist method for
     // fast computation of the Earth Mover's Distance and finding optimal
@@ -438,8 +466,14 @@ class TransportSimplex {
         for (index_t i = 0; i < n_ && alive > 0; ++i) {
             const T* row = M_ + i * m_;
             while (ra[i] > 0 && alive > 0) {
-                const double best = masked_row_min(row, dead.data(), m_);
                 index_t jb = -1;
+                if constexpr (std::is_same_v<T, double>) {
+                    if (m_ % simd::Vec<double>::lanes == 0) {  // the same first cheapest sink, in one pass
+                        allocate(i, sum_segment_min_at(row, dead.data(), m_).at);
+                        continue;
+                    }
+                }
+                const double best = masked_row_min(row, dead.data(), m_);
                 for (index_t j = 0; j < m_; ++j) {
                     if (double(row[j]) + dead[j] == best) {
                         jb = j;
@@ -544,6 +578,13 @@ class TransportSimplex {
         }
         if (!pi_tol_.empty())
             for (index_t u = 0; u < num_nodes_; ++u) pi_tol_[u] = pi_tol(pi_[u]);
+        if (!pi_tol_f_.empty()) {
+            double pi_max = 0.0;
+            for (index_t u = 0; u < num_nodes_; ++u) pi_max = std::max(pi_max, std::fabs(pi_[u]));
+            // Potentials drift between rebuilds; the threshold only decides
+            // what the screen may miss (found by the exact sweep after it).
+            screen_thr_ = 0x1p-20 * (cost_max_ + 2.0 * pi_max);
+        }
     }
 
     static double pi_tol(double p) { return k_rc_tol * std::fabs(p) - p; }
@@ -556,8 +597,36 @@ class TransportSimplex {
         // Screening also asks for a tiny absolute margin: float32 flushes
         // costs below ~1e-38 to zero, which no relative tolerance covers.
         if (screening_) return scan_range_in(Mf_.data(), k_rc_tol_screen, -1e-37, lin, len);
+        if (small_screen_) return scan_range_small_screen(lin, len);
         if (!cost_tol_.empty()) return scan_range_small(lin, len);
         return scan_range_in(M_, k_rc_tol, 0.0, lin, len);
+    }
+
+    // scan_range_small on the float32 copies (see small_screen_): whole-row
+    // blocks only; the winner's row is searched and checked exactly.
+    Scan scan_range_small_screen(index_t lin, index_t len) const {
+        if (lin % m_ != 0 || len % m_ != 0) return scan_range_small(lin, len);
+        const index_t i0 = lin / m_, rows = len / m_, first = std::min(rows, n_ - i0);
+        const float* qf = pi_tol_f_.data() + n_;
+        const RowsMin r0 = rows_min(cost_tol_f_.data() + i0 * m_, m_, qf, pi_.data() + i0, k_rc_tol, first);
+        const RowsMin r1 = rows_min(cost_tol_f_.data(), m_, qf, pi_.data(), k_rc_tol, rows - first);
+        const bool second = r1.value < r0.value;
+        if (!((second ? r1.value : r0.value) < -screen_thr_)) return Scan{};
+        const index_t i = second ? r1.row : i0 + r0.row;
+        const double* row = cost_tol_.data() + i * m_;
+        const double* q = pi_tol_.data() + n_;
+        const SegmentMin sm = sum_segment_min_at(row, q, m_);
+        const double best = sm.value + (pi_[i] + k_rc_tol * std::fabs(pi_[i]));
+        if (best < 0.0) {
+            const index_t k = sm.at;
+            if (!is_tree_arc(i, k)) {
+                Scan r;
+                r.best = best;
+                r.e = i * m_ + k;
+                return r;
+            }
+        }
+        return scan_range_small(lin, len);
     }
 
     // scan_range_in on the folded costs (see cost_tol_): the same test, one
@@ -579,9 +648,14 @@ class TransportSimplex {
             const bool second = r1.value < r0.value;
             if (!((second ? r1.value : r0.value) < 0.0)) return r;
             best_i = second ? r1.row : i0 + r0.row;
-            best_seg = m_;
-            best_min = sum_segment_min(cost_tol_.data() + best_i * m_, q, m_);
+            const SegmentMin sm = sum_segment_min_at(cost_tol_.data() + best_i * m_, q, m_);
             r.best = second ? r1.value : r0.value;
+            if (!is_tree_arc(best_i, sm.at)) {
+                r.e = best_i * m_ + sm.at;
+                return r;
+            }
+            best_seg = m_;
+            best_min = sm.value;
         } else {
             for_each_row_segment(lin, len, [&](index_t i, index_t j, index_t seg) {
                 const double shift = pi_[i] + k_rc_tol * std::fabs(pi_[i]);
@@ -670,9 +744,24 @@ class TransportSimplex {
         return r;
     }
 
+    // The sinks' pi_tol_ (and its float copy while screening), once per
+    // pricing call (the potentials do not move during one): m updates,
+    // cheaper than keeping them in step in every pivot's potential update
+    // (benchmarks/RESULTS.md, "..., second round").
+    void refresh_sink_shares() {
+        if (pi_tol_.empty()) return;
+        const double* p = pi_.data() + n_;
+        double* q = pi_tol_.data() + n_;
+        for (index_t j = 0; j < m_; ++j) q[j] = pi_tol(p[j]);
+        if (!small_screen_) return;
+        float* qf = pi_tol_f_.data() + n_;
+        for (index_t j = 0; j < m_; ++j) qf[j] = float(q[j]);
+    }
+
     // Block search (Grigoriadis 1986): scan `block_` arcs from where the last
     // search stopped, take the most violated one if any, else the next block.
     bool find_entering_arc() {
+        refresh_sink_shares();
         for (index_t swept = 0; swept < nm_;) {
             const index_t len = std::min(block_, nm_ - swept);
             const Scan r = scan_range(next_lin_, len);
@@ -690,6 +779,7 @@ class TransportSimplex {
     // the helper's thread: the entering arc is the serial search's.
     bool find_entering_arc(PricingHelper* helper) {
         if (!helper) return find_entering_arc();
+        refresh_sink_shares();
         for (index_t swept = 0; swept < nm_;) {
             const index_t len0 = std::min(block_, nm_ - swept);
             const index_t len1 = std::min(block_, nm_ - swept - len0);
@@ -1103,18 +1193,6 @@ class TransportSimplex {
             // subtrees of hundreds of nodes).
             const index_t* rth = rev_thread_.data();
             index_t a = u_in_, z = last_succ_[u_in_];
-            if (!pi_tol_.empty()) {  // the same walk, keeping pi_tol_ in step
-                double* pt = pi_tol_.data();
-                while (true) {
-                    pt[a] = pi_tol(pi[a] += sigma);
-                    if (a == z) break;
-                    pt[z] = pi_tol(pi[z] += sigma);
-                    a = th[a];
-                    if (a == z) break;
-                    z = rth[z];
-                }
-                return;
-            }
             while (true) {
                 pi[a] += sigma;
                 if (a == z) break;
@@ -1136,11 +1214,6 @@ class TransportSimplex {
             }
             for (; a != u_in_; a = th[a]) pi[a] -= sigma;
             for (; z != root_; z = th[z]) pi[z] -= sigma;
-            if (!pi_tol_.empty()) {  // a second walk: rare (the subtree is usually the smaller side)
-                double* pt = pi_tol_.data();
-                for (a = root_; a != u_in_; a = th[a]) pt[a] = pi_tol(pi[a]);
-                for (z = end; z != root_; z = th[z]) pt[z] = pi_tol(pi[z]);
-            }
         }
     }
 

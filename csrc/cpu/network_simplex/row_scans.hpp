@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,9 +55,10 @@ double scaled_segment_min(const T* __restrict c, const double* __restrict p, ind
 // Lanewise min of c_k + q_k over k < len, len a positive multiple of the
 // vector width: four independent chains of minima where the row allows, so a
 // row costs about its loads and adds rather than the latency of one chain.
-inline simd::Vec<double>::type lanewise_sum_min(const double* __restrict c, const double* __restrict q, index_t len) {
-    using V = simd::Vec<double>::type;
-    constexpr int L = simd::Vec<double>::lanes;
+template <class U>
+inline typename simd::Vec<U>::type lanewise_sum_min(const U* __restrict c, const U* __restrict q, index_t len) {
+    using V = typename simd::Vec<U>::type;
+    constexpr int L = simd::Vec<U>::lanes;
     V v0 = simd::load(c) + simd::load(q);
     index_t k = L;
     if (len >= 4 * L) {
@@ -101,6 +103,34 @@ inline double sum_segment_min(const double* __restrict c, const double* __restri
     return mn;
 }
 
+// min_k (c_k + q_k) and the first k attaining it, len a positive multiple of
+// the vector width: one vector pass (lanewise_sum_min), then only the lanes
+// holding the minimum are searched, each along its own stride (len / L
+// candidates), instead of a second pass comparing every entry lane by lane
+// (whose lane extractions cost more than the pass). One add rounds the same
+// in a vector lane as here, so the minimum is always found.
+struct SegmentMin {
+    double value;
+    index_t at;
+};
+inline SegmentMin sum_segment_min_at(const double* __restrict c, const double* __restrict q, index_t len) {
+    constexpr int L = simd::Vec<double>::lanes;
+    const simd::Vec<double>::type v = lanewise_sum_min(c, q, len);
+    double mn = v[0];
+    for (int t = 1; t < L; ++t) mn = v[t] < mn ? v[t] : mn;
+    index_t at = len;
+    for (int t = 0; t < L; ++t) {
+        if (!(v[t] == mn)) continue;
+        for (index_t k = t; k < at; k += L) {
+            if (c[k] + q[k] == mn) {
+                at = k;
+                break;
+            }
+        }
+    }
+    return {mn, at};
+}
+
 // First k with c_k + q_k == value (value: sum_segment_min's result; one add
 // rounds the same in a vector lane as here, so it is always found).
 inline index_t sum_segment_argmin(const double* __restrict c, const double* __restrict q, index_t len, double value) {
@@ -127,26 +157,33 @@ struct RowsMin {
     index_t row = -1;
 };
 
-inline RowsMin rows_min(const double* __restrict c, index_t m, const double* __restrict q,
-                        const double* __restrict p, double tol, index_t rows) {
-    using V = simd::Vec<double>::type;
-    using I = simd::Vec<std::int64_t>::type;
-    constexpr int L = simd::Vec<double>::lanes;
-    static_assert(simd::Vec<std::int64_t>::lanes == L, "one index lane per value lane");
+//
+// U = float: the same on the float32 copies of the folded costs and of q
+// (TransportSimplex::cost_tol_f_), twice the lanes and half the bytes; the
+// shift is rounded to float once per row. Only a screen: the caller checks
+// the winner exactly.
+template <class U>
+inline RowsMin rows_min(const U* __restrict c, index_t m, const U* __restrict q, const double* __restrict p,
+                        double tol, index_t rows) {
+    using Idx = std::conditional_t<sizeof(U) == 4, std::int32_t, std::int64_t>;
+    using V = typename simd::Vec<U>::type;
+    using I = typename simd::Vec<Idx>::type;
+    constexpr int L = simd::Vec<U>::lanes;
+    static_assert(simd::Vec<Idx>::lanes == L, "one index lane per value lane");
     RowsMin r;
     if (rows <= 0) return r;
-    V acc = V{} + std::numeric_limits<double>::infinity();
+    V acc = V{} + std::numeric_limits<U>::infinity();
     I at = I{} - 1;
     for (index_t i = 0; i < rows; ++i) {
         V v = lanewise_sum_min(c + i * m, q, m);
-        v += p[i] + tol * std::fabs(p[i]);
+        v += U(p[i] + tol * std::fabs(p[i]));
         const auto lt = v < acc;
         acc = lt ? v : acc;
-        at = lt ? I{} + i : at;
+        at = lt ? I{} + Idx(i) : at;
     }
-    for (int t = 0; t < L; ++t) r.value = acc[t] < r.value ? acc[t] : r.value;
+    for (int t = 0; t < L; ++t) r.value = double(acc[t]) < r.value ? double(acc[t]) : r.value;
     for (int t = 0; t < L; ++t) {
-        const index_t cand = acc[t] == r.value ? index_t(at[t]) : rows;
+        const index_t cand = double(acc[t]) == r.value ? index_t(at[t]) : rows;
         r.row = cand < r.row || r.row < 0 ? cand : r.row;
     }
     return r;

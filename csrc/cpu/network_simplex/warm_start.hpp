@@ -98,6 +98,7 @@ class WarmStart {
         // try_initial_tree accumulates subtree sizes from these values (as
         // after construction); the row rule alone is the fallback, as in
         // build_initial_tree.
+        s.small_screen_ = !s.cost_tol_f_.empty();  // each solve screens first, as a cold one
         bool built = false;
         for (const bool greedy : {true, false}) {
             std::fill(s.succ_num_.begin(), s.succ_num_.end(), index_t(1));
