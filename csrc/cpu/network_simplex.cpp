@@ -154,7 +154,7 @@ class TransportSimplex {
             const double c = double(M_[e]);
             cost_tol_[e] = c + k_rc_tol * std::fabs(c);
         }
-        pi_tol_.assign(std::size_t(num_nodes_), 0.0);
+        pi_tol_.assign(std::size_t(m_), 0.0);
         block_ = m_ * std::max<index_t>(k_small_block_arcs / m_, 1);  // whole rows (scan_range_small)
         if (m_ % simd::Vec<float>::lanes == 0) {  // the float32 screen (see small_screen_)
             cost_tol_f_.resize(std::size_t(nm_));
@@ -164,7 +164,7 @@ class TransportSimplex {
                 cmax = std::max(cmax, std::fabs(cost_tol_[e]));
             }
             cost_max_ = cmax;
-            pi_tol_f_.assign(std::size_t(num_nodes_), 0.0f);  // the sinks' part is used
+            pi_tol_f_.assign(std::size_t(m_), 0.0f);
             small_screen_ = true;
         }
     }
@@ -335,9 +335,9 @@ class TransportSimplex {
     std::vector<float> Mf_;
     // Small problems (up to k_small_max_arcs arcs, no shortlist): the scaled
     // reduced cost c - p_j + tol (|c| + |p_j|) of the dense scan, split as
-    // cost_tol_[e] = c + tol |c| (fixed) plus pi_tol_[u] = tol |pi_u| - pi_u
-    // (read for the sinks only: refreshed from pi_ for those m nodes at the
-    // start of each pricing call, see refresh_sink_shares, which was cheaper than
+    // cost_tol_[e] = c + tol |c| (fixed) plus, for sink j, pi_tol_[j] =
+    // tol |p_j| - p_j (p_j = pi_[n + j]; refreshed from pi_ at the start of
+    // each pricing call, see refresh_sink_shares, which was cheaper than
     // keeping it in step in every potential update),
     // so the scan costs one add per arc instead of six operations. The split
     // rounds differently from the whole expression by a few ulps of the
@@ -576,8 +576,6 @@ class TransportSimplex {
             const double c = arc_cost(pred_[u]);
             pi_[u] = forward_[u] ? pi_[p] - c : pi_[p] + c;
         }
-        if (!pi_tol_.empty())
-            for (index_t u = 0; u < num_nodes_; ++u) pi_tol_[u] = pi_tol(pi_[u]);
         if (!pi_tol_f_.empty()) {
             double pi_max = 0.0;
             for (index_t u = 0; u < num_nodes_; ++u) pi_max = std::max(pi_max, std::fabs(pi_[u]));
@@ -607,14 +605,14 @@ class TransportSimplex {
     Scan scan_range_small_screen(index_t lin, index_t len) const {
         if (lin % m_ != 0 || len % m_ != 0) return scan_range_small(lin, len);
         const index_t i0 = lin / m_, rows = len / m_, first = std::min(rows, n_ - i0);
-        const float* qf = pi_tol_f_.data() + n_;
+        const float* qf = pi_tol_f_.data();
         const RowsMin r0 = rows_min(cost_tol_f_.data() + i0 * m_, m_, qf, pi_.data() + i0, k_rc_tol, first);
         const RowsMin r1 = rows_min(cost_tol_f_.data(), m_, qf, pi_.data(), k_rc_tol, rows - first);
         const bool second = r1.value < r0.value;
         if (!((second ? r1.value : r0.value) < -screen_thr_)) return Scan{};
         const index_t i = second ? r1.row : i0 + r0.row;
         const double* row = cost_tol_.data() + i * m_;
-        const double* q = pi_tol_.data() + n_;
+        const double* q = pi_tol_.data();
         const SegmentMin sm = sum_segment_min_at(row, q, m_);
         const double best = sm.value + (pi_[i] + k_rc_tol * std::fabs(pi_[i]));
         if (best < 0.0) {
@@ -635,7 +633,7 @@ class TransportSimplex {
     // segment that improves on the best so far is no longer searched on the
     // spot: on wide blocks that happened several times per scan).
     Scan scan_range_small(index_t lin, index_t len) const {
-        const double* q = pi_tol_.data() + n_;
+        const double* q = pi_tol_.data();
         Scan r;
         index_t best_i = -1, best_j = 0, best_seg = 0;
         double best_min = 0.0;
@@ -751,11 +749,9 @@ class TransportSimplex {
     void refresh_sink_shares() {
         if (pi_tol_.empty()) return;
         const double* p = pi_.data() + n_;
-        double* q = pi_tol_.data() + n_;
-        for (index_t j = 0; j < m_; ++j) q[j] = pi_tol(p[j]);
+        for (index_t j = 0; j < m_; ++j) pi_tol_[j] = pi_tol(p[j]);
         if (!small_screen_) return;
-        float* qf = pi_tol_f_.data() + n_;
-        for (index_t j = 0; j < m_; ++j) qf[j] = float(q[j]);
+        for (index_t j = 0; j < m_; ++j) pi_tol_f_[j] = float(pi_tol_[j]);
     }
 
     // Block search (Grigoriadis 1986): scan `block_` arcs from where the last

@@ -145,6 +145,11 @@ inline index_t sum_segment_argmin(const double* __restrict c, const double* __re
     return k;
 }
 
+struct RowsMin {
+    double value = std::numeric_limits<double>::infinity();
+    index_t row = -1;
+};
+
 // The least c_rk + q_k + shift(p_r) over the rows r < rows of a C-contiguous
 // (rows, m) block, m a multiple of the vector width, shift(p) = p + tol |p|:
 // the small problems' scan of whole rows (TransportSimplex::scan_range_small).
@@ -152,12 +157,6 @@ inline index_t sum_segment_argmin(const double* __restrict c, const double* __re
 // row index, so no row pays a horizontal reduction; only the final vector
 // does. Returns the least value (+inf for no rows) and its row (the first
 // such row in each lane, the least row over tied lanes).
-struct RowsMin {
-    double value = std::numeric_limits<double>::infinity();
-    index_t row = -1;
-};
-
-//
 // U = float: the same on the float32 copies of the folded costs and of q
 // (TransportSimplex::cost_tol_f_), twice the lanes and half the bytes; the
 // shift is rounded to float once per row. Only a screen: the caller checks

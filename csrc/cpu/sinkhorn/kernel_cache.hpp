@@ -48,7 +48,7 @@ void tridiagonal_max_eigenvalues(const double* d, const double* e, const int* le
 #pragma omp simd
         for (int c = 0; c < count; ++c) {
             mid_p[c] = 0.5 * (lo_p[c] + hi_p[c]);
-            double p = (d[c] - mid_p[c]) - 0.0;
+            double p = d[c] - mid_p[c];
             p = p == 0.0 ? 1e-300 : p;
             piv_p[c] = p;
             above_p[c] = int(p > 0.0) & int(len[c] > 0);

@@ -506,12 +506,6 @@ void solve_shared_block(const SharedKernel& kern, const T* a, const T* b, std::i
     shared_objectives(kern, finished, obj_work, out.cost, out.objective);  // interrupted ones keep NaN
 }
 
-}  // namespace
-}  // namespace emd
-
-namespace emd {
-namespace {
-
 // The whole batch on the shared path: blocks of kSharedBlock problems, threads over the blocks.
 template <class T>
 void solve_shared_batch(const T* a, const T* b, const T* cost, std::int64_t num_problems, std::int64_t n,

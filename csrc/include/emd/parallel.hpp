@@ -1,4 +1,5 @@
-// Thin OpenMP helpers so kernels compile (serially) without OpenMP.
+// Thin OpenMP helpers so kernels compile (serially) without OpenMP, and
+// claim_each: work shared with helper threads whose late start costs nothing.
 #pragma once
 #include <atomic>
 #include <condition_variable>
