@@ -33,6 +33,17 @@ SortFunction numpy_sort(int type_num) {
     return reinterpret_cast<SortFunction>(f);
 }
 
+// The sorts wasserstein_1d<T> uses: T's, and the uint64 one for weighted rows
+// (none when the rows come sorted).
+template <class T>
+SortFunctions sorts_for(bool assume_sorted, bool weighted) {
+    SortFunctions sorts;
+    if (assume_sorted) return sorts;
+    (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
+    if (weighted) sorts.sort_u64 = numpy_sort(NPY_UINT64);
+    return sorts;
+}
+
 // The checks both entry points share: shapes, weights, pairs in range, p.
 template <class T>
 void check_pairs(const carray<T>& u, const std::optional<carray<T>>& u_weights, const carray<T>& v,
@@ -72,11 +83,7 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
     check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
     const std::int64_t num_pairs = pair_u.shape(0);
     const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
-    SortFunctions sorts;  // only T's sort and the uint64 one are used
-    if (!assume_sorted) {
-        (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
-        if (u_weights || v_weights) sorts.sort_u64 = numpy_sort(NPY_UINT64);
-    }
+    const SortFunctions sorts = sorts_for<T>(assume_sorted, u_weights || v_weights);
     carray<T> out(num_pairs);
     T* o = out.mutable_data();
     {
@@ -129,11 +136,7 @@ py::object pair_distance(PyArrayObject* u, PyArrayObject* v, PyArrayObject* uw, 
     const auto data = [](PyArrayObject* a) { return a ? static_cast<const T*>(PyArray_DATA(a)) : nullptr; };
     Rows<T> ru{data(u), data(uw), 1, n};
     Rows<T> rv{data(v), data(vw), 1, m};
-    SortFunctions sorts;
-    if (!assume_sorted) {
-        (sizeof(T) == 8 ? sorts.sort_f64 : sorts.sort_f32) = numpy_sort(sizeof(T) == 8 ? NPY_FLOAT64 : NPY_FLOAT32);
-        if (uw || vw) sorts.sort_u64 = numpy_sort(NPY_UINT64);
-    }
+    const SortFunctions sorts = sorts_for<T>(assume_sorted, uw || vw);
     const std::int64_t pair = 0;
     T out;
     unsigned flaws = 0;

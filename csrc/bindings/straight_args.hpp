@@ -4,10 +4,35 @@
 // after <numpy/arrayobject.h>: each of those files keeps its own NumPy API
 // table, so these stay private to each (anonymous namespace).
 #pragma once
+#include <limits>
+#include <optional>
+
 #include "bindings.hpp"
 
 namespace emd::bindings {
 namespace {
+
+// The order p a straight path (one extension call for the common case of a
+// public function, None for anything else) takes: an exact Python float or
+// int (not bool, not a NumPy scalar), finite and >= 1. Anything else, NaN and
+// ints beyond the double range included, is nullopt: the full path's check_p
+// then names the problem.
+std::optional<double> straight_order(py::handle p) {
+    double pf;
+    if (PyFloat_CheckExact(p.ptr())) {
+        pf = PyFloat_AS_DOUBLE(p.ptr());
+    } else if (PyLong_CheckExact(p.ptr())) {
+        pf = PyLong_AsDouble(p.ptr());
+        if (pf == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return std::nullopt;
+        }
+    } else {
+        return std::nullopt;
+    }
+    if (!(pf >= 1.0 && pf <= std::numeric_limits<double>::max())) return std::nullopt;  // NaN, < 1 or inf
+    return pf;
+}
 
 // The NumPy type of `h` when it is an exact ndarray of float64 or float32,
 // else -1: the dtype a straight path works in.

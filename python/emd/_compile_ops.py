@@ -19,8 +19,8 @@ n + m - 1 entries (the most a basic optimal plan has; unused entries have
 value 0 and contribute nothing); ``emd::sinkhorn_divergence`` returns the
 potentials of its three solves and the normalized weights; its backward calls
 ``emd::sinkhorn_samples_gradient``, a custom op over the C++ kernel
-``_core.sinkhorn_gradient_samples`` (the blockwise torch rebuild for the
-metrics the kernel lacks).
+``_core.sinkhorn_gradient_samples`` (the losses' costs, ||x - y||^p, are all
+metrics it takes).
 """
 
 from __future__ import annotations
@@ -30,11 +30,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ._backend.torch import (
-    _CREATE_GRAPH_REFUSED,
-    _EXACT_WEIGHTS_REFUSED,
-    samples_gradients,
-)
+from ._backend.torch import _CREATE_GRAPH_REFUSED, _EXACT_WEIGHTS_REFUSED
 from ._backend.torch_ops import numpy_view, paired_wasserstein_1d
 from ._dispatch import CPU_BACKEND
 from ._metrics import METRIC_CODES
@@ -66,8 +62,7 @@ def sliced_traceable(x: torch.Tensor, y: torch.Tensor, xw: Any, yw: Any, theta: 
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or theta.ndim != 2 or theta.shape[0] != x.shape[1]:
         raise ValueError(f"`fake` {tuple(x.shape)}, `real` {tuple(y.shape)} and `projections` {tuple(theta.shape)}"
                          " must be (n, d), (m, d) and (d, L)")
-    dtype = torch.promote_types(x.dtype, y.dtype)
-    dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
+    dtype = _float_dtype(x, y)
     th = theta.to(torch.float64)
     th = th / th.abs().amax(0)
     th = (th / torch.linalg.vector_norm(th, dim=0)).to(dtype)
@@ -203,16 +198,12 @@ def _(x: torch.Tensor, y: torch.Tensor, x_weights: Optional[torch.Tensor], y_wei
 def sinkhorn_samples_gradient(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, b: torch.Tensor, f: torch.Tensor,
                               g: torch.Tensor, reg: float, p: float) -> torch.Tensor:
     """sum_j P_ij grad_x c(x_i, y_j) (n, d) for P_ij = a_i b_j exp((f_i + g_j - c(x_i, y_j)) / reg)
-    and c = ||x - y||^p, matrix-free: the CPU backend's kernel
-    (``_core.sinkhorn_gradient_samples``), the blockwise torch rebuild where it has none."""
+    and c = ||x - y||^p, matrix-free: the CPU backend's kernel (``_core.sinkhorn_gradient_samples``,
+    which takes both metrics c can be)."""
     metric, power = ("sqeuclidean", 1.0) if p == 2.0 else ("euclidean", p)
-    code = METRIC_CODES[metric]
     xn, yn, an, bn, fn, gn = (numpy_view(t) for t in (x, y, a, b, f, g))
-    problem = SampleSinkhorn(xn, yn, an, bn, code, power, reg, tol=0.0, max_iter=1, eps_scaling=0.0)
-    out = CPU_BACKEND.sinkhorn_gradient_samples(problem, fn, gn)
-    if out is None:
-        return samples_gradients(x, y, a, b, f, g, reg, metric, power)[0]
-    return torch.from_numpy(out)
+    problem = SampleSinkhorn(xn, yn, an, bn, METRIC_CODES[metric], power, reg, tol=0.0, max_iter=1, eps_scaling=0.0)
+    return torch.from_numpy(CPU_BACKEND.sinkhorn_gradient_samples(problem, fn, gn))
 
 
 @sinkhorn_samples_gradient.register_fake

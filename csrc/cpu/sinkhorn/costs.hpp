@@ -67,7 +67,6 @@ template <class T>
 struct DenseCost {
     static constexpr bool kKernelMode = true;  // the n x m kernel fits beside C
     static constexpr bool kFusedScores = false;  // C is read, not computed
-    bool fusable() const { return false; }
     // Threads over rows from this many entries: an update costs ~0.2 ns per entry
     // (a product), and a parallel region's barriers cost far more than that on a
     // busy machine.

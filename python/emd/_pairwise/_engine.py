@@ -172,14 +172,12 @@ class MemorySink:
                 if lo < c1:
                     base = condensed_index(n, i) - i - 1
                     self.array[base + lo : base + c1] = tile[i - r0, lo - c0 :]
-        elif isinstance(tile, TileCandidates):  # reduced on a Dask worker
+        else:  # top-k: a raw tile is reduced here as a Dask worker reduces its own
+            if not isinstance(tile, TileCandidates):
+                tile = reduce_tile(g, I, J, tile, self.topk.k)
             self.topk.merge_candidates(r0, *tile.rows)
             if tile.cols is not None:
                 self.topk.merge_candidates(c0, *tile.cols)
-        else:
-            self.topk.merge(r0, c0, tile)
-            if mirror:
-                self.topk.merge(c0, r0, tile.T)
 
     def result(self) -> Any:
         if self.output == "topk":
