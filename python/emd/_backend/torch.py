@@ -39,7 +39,7 @@ import torch
 from .._problems import Critic, DenseSinkhorn, Exact, ExactSolution, OneD, SampleSinkhorn, SinkhornSolution
 from .._metrics import METRIC_CODES
 from .base import Backend
-from .torch_ops import one_d_rebuild, paired_wasserstein_1d, safe_root
+from .torch_ops import one_d_rebuild, paired_rows, paired_wasserstein_1d, safe_root
 
 __all__ = ["Torch", "TArray"]
 
@@ -692,16 +692,10 @@ def _one_d_rebuilt(u: torch.Tensor, uw: Any, v: torch.Tensor, vw: Any, pr: OneD)
     """W_p of the problem's pairs as torch operations on the rows u (U, n), v (V, m)
     and their weights ((U, n), (n,) shared, or None): :func:`one_d_rebuild` of the
     paired rows, then the root with a zero subgradient at 0."""
-    iu = torch.from_numpy(pr.pair_u).to(u.device)
-    iv = torch.from_numpy(pr.pair_v).to(v.device)
-    k = iu.shape[0]
-
-    def paired(w: Any, idx: torch.Tensor) -> Any:
-        if w is None:
-            return None
-        return w.expand(k, w.shape[-1]) if w.ndim == 1 else w[idx]
-
-    return safe_root(one_d_rebuild(u[iu], paired(uw, iu), v[iv], paired(vw, iv), pr.p), pr.p)
+    k = len(pr.pair_u)
+    u, uw = (paired_rows(a, pr.pair_u, k, True) for a in (u, uw))
+    v, vw = (paired_rows(a, pr.pair_v, k, True) for a in (v, vw))
+    return safe_root(one_d_rebuild(u, uw, v, vw, pr.p), pr.p)
 
 
 class Torch(Backend):
@@ -822,17 +816,13 @@ class Torch(Backend):
             return self._wrap(self.inner.wasserstein_1d(_views(pr)))
         if self.inner.host:
             # The kernel's gradients, from the walk that computes the value (torch_ops.py):
-            # rows paired k with k, so broadcast rows are gathered first (autograd of the
-            # gather sums their gradients); a weight row (n,) shared by every pair stays one.
-            def paired(x: Any, pairs: np.ndarray) -> Any:
-                if x is None or x.ndim == 1 or (x.shape[0] == len(pairs) and
-                                                np.array_equal(pairs, np.arange(len(pairs)))):
-                    return x
-                return x[torch.from_numpy(pairs).to(x.device)]
-
+            # rows paired k with k, so broadcast rows are gathered first; a weight row
+            # (n,) shared by every pair stays one.
             u, uw, v, vw = (_t_or_none(a) for a in (pr.u, pr.u_weights, pr.v, pr.v_weights))
-            return TArray(paired_wasserstein_1d(paired(u, pr.pair_u), paired(uw, pr.pair_u), paired(v, pr.pair_v),
-                                                paired(vw, pr.pair_v), pr.p))
+            k = len(pr.pair_u)
+            u, uw = (paired_rows(a, pr.pair_u, k, False) for a in (u, uw))
+            v, vw = (paired_rows(a, pr.pair_v, k, False) for a in (v, vw))
+            return TArray(paired_wasserstein_1d(u, uw, v, vw, pr.p))
         value = self._wrap(self.inner.wasserstein_1d(_views(pr)))
         return TArray(attach(value.t, _one_d_rebuilt(pr.u.t, _t_or_none(pr.u_weights), pr.v.t,
                                                      _t_or_none(pr.v_weights), pr)))

@@ -26,7 +26,7 @@ import torch
 from .. import _core
 
 __all__ = ["wasserstein_1d_with_gradients", "paired_wasserstein_1d", "kernel_threads", "one_d_rebuild", "safe_root",
-           "numpy_view"]
+           "numpy_view", "paired_rows"]
 
 
 def numpy_view(t: Any) -> Any:
@@ -40,6 +40,21 @@ def kernel_threads() -> int:
     so that emd's OpenMP team and torch's add up to what the user allowed instead of
     each taking every core. Read when the op runs (inside the op, not in traced code)."""
     return torch.get_num_threads()
+
+
+def paired_rows(x: Any, pairs: Optional[np.ndarray], k: int, expand_shared: bool) -> Any:
+    """Row ``pairs[i]`` of x (R, n) for each of the k pairs (``pairs`` None: row i
+    itself). A row (n,) shared by every pair is expanded to (k, n) when
+    ``expand_shared`` (the rebuild pairs rows elementwise), else kept: the kernel
+    reads it once and its gradient stays one row. None stays None. The gather is
+    differentiable: a row used by several pairs sums their gradients."""
+    if x is None:
+        return None
+    if x.ndim == 1:
+        return x.expand(k, x.shape[-1]) if expand_shared else x
+    if pairs is None or (x.shape[0] == k and np.array_equal(pairs, np.arange(k))):
+        return x
+    return x[torch.from_numpy(pairs).to(x.device)]
 
 
 def safe_root(w: torch.Tensor, p: float) -> torch.Tensor:
@@ -137,11 +152,10 @@ def _backward(ctx: Any, grad: torch.Tensor, *unused: Any) -> tuple:
         inputs = (u, uw, v, vw)
         wanted = [t for t, n in zip(inputs, need) if n]
 
-        def paired(w: Any) -> Any:
-            return None if w is None else w.expand(u.shape[0], w.shape[-1])
-
+        k = u.shape[0]
         with torch.enable_grad():
-            rebuilt = safe_root(one_d_rebuild(u, paired(uw), v, paired(vw), ctx.p), ctx.p)
+            rebuilt = safe_root(one_d_rebuild(u, paired_rows(uw, None, k, True), v, paired_rows(vw, None, k, True),
+                                              ctx.p), ctx.p)
             grads = iter(torch.autograd.grad(rebuilt, wanted, grad, create_graph=True, allow_unused=True))
         out = [next(grads) if n else None for n in need]
         out = [torch.zeros_like(t) if n and g is None else g for g, n, t in zip(out, need, inputs)]
