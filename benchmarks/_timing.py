@@ -48,6 +48,32 @@ def median_time(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, syn
     return statistics.median(times)
 
 
+def per_call_times(fns: list[Callable[[], Any]], *, inner: int = 1, repeats: int = 5,
+                   clock: Callable[[], float] = time.perf_counter, settle: float = SETTLE_S) -> list[float]:
+    """Median time of one call of each of ``fns``, in seconds, over ``repeats`` rounds
+    after one warm-up round. Each round runs every function ``inner`` times in turn
+    (a call of a few microseconds is timed in runs of many: reading the clock costs
+    about as much), so that on a shared machine, whose load drifts within seconds,
+    every function gets the same share of it. ``clock``: time.perf_counter (wall) or
+    time.process_time (CPU)."""
+    time.sleep(settle)
+    times: list[list[float]] = [[] for _ in fns]
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(repeats + 1):
+            for k, fn in enumerate(fns):
+                t0 = clock()
+                for _ in range(inner):
+                    fn()
+                if r:
+                    times[k].append((clock() - t0) / inner)
+    finally:
+        if gc_was:
+            gc.enable()
+    return [statistics.median(t) for t in times]
+
+
 def fmt_time(t: float) -> str:
     if t >= 1:
         return f"{t:8.3f} s "

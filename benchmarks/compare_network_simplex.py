@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-from _timing import SETTLE_S, median_time, print_table
+from _timing import median_time, per_call_times, print_table
 
 import emd
 
@@ -130,21 +129,6 @@ def run_batched(quick: bool, repeats: int) -> None:
 CLOUD_SIZES = (16, 64, 256)
 
 
-def _interleaved(fns: list, *, repeats: int, clock) -> list[float]:
-    """Median time of each of ``fns`` over ``repeats`` rounds, each round timing
-    every function once in turn (after one warm-up round): on a shared machine
-    the load drifts within seconds, and interleaving gives every function the
-    same share of it. ``clock``: time.perf_counter (wall) or time.process_time."""
-    times: list[list[float]] = [[] for _ in fns]
-    for r in range(repeats + 1):
-        for k, fn in enumerate(fns):
-            t0 = clock()
-            fn()
-            if r:
-                times[k].append(clock() - t0)
-    return [statistics.median(t) for t in times]
-
-
 def run_clouds(repeats: int = 11, cpu_time: bool = False) -> None:
     """emd.wasserstein on small point clouds (n, 2) against POT's
     ``ot.emd2(a, b, ot.dist(x, y))``, and against emd's own full path (the
@@ -152,7 +136,7 @@ def run_clouds(repeats: int = 11, cpu_time: bool = False) -> None:
     straight path of issue 19), in this one process. Uniform weights; y is x's
     distribution shifted by 0.5. Each time is the median of ``repeats`` runs of
     many calls (a 16-point call lasts a few microseconds), the three calls
-    timed in turn in each round (_interleaved), per call: wall time,
+    timed in turn in each round (_timing.per_call_times), per call: wall time,
     or with ``cpu_time`` the process's CPU time (run with OMP_NUM_THREADS=1, as
     ``--clouds`` does for its second table: on a shared machine a call waits
     for a core, which wall time counts and CPU time does not)."""
@@ -162,18 +146,8 @@ def run_clouds(repeats: int = 11, cpu_time: bool = False) -> None:
     from emd._wasserstein import _wasserstein
 
     def per_call(fns: list, n: int) -> list[float]:
-        inner = max(1, 4096 // n)
-
-        def many(fn):
-            def run():
-                for _ in range(inner):
-                    fn()
-
-            return run
-
         clock = time.process_time if cpu_time else time.perf_counter
-        time.sleep(SETTLE_S)
-        return [t / inner for t in _interleaved([many(f) for f in fns], repeats=repeats, clock=clock)]
+        return per_call_times(fns, inner=max(1, 4096 // n), repeats=repeats, clock=clock)
 
     rows = []
     rng = np.random.default_rng(4)

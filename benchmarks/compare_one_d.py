@@ -18,7 +18,7 @@ import sys
 import time
 
 import numpy as np
-from _timing import median_time, print_table
+from _timing import median_time, per_call_times, print_table
 
 import emd
 
@@ -110,14 +110,8 @@ def _per_call(fn, n: int) -> float:
     """Median wall time of one call. Calls on a few thousand points or fewer are
     timed in runs of many (reading the clock costs about as much as a 2-point
     call), 51 runs; larger ones alone, 7 runs (5 from 10^6 points on)."""
-    inner = max(1, 20_000 // (n + 100))
     repeats = 51 if n <= 4096 else 7 if n < 1_000_000 else 5
-
-    def run():
-        for _ in range(inner):
-            fn()
-
-    return median_time(run, repeats=repeats) / inner
+    return per_call_times([fn], inner=max(1, 20_000 // (n + 100)), repeats=repeats)[0]
 
 
 def _sizes(rows: list, quick: bool) -> None:
