@@ -75,6 +75,90 @@ void tridiagonal_max_eigenvalues(const double* d, const double* e, const int* le
     std::copy(lo.begin(), lo.end(), out);
 }
 
+// The Lanczos steps of the rate estimate (KernelCache::rate_estimate) on A A^T,
+// A = D_r^{-1/2} P D_c^{-1/2} = diag(alpha) K diag(beta) for a plan P =
+// diag(y) K diag(x) with row sums r and column sums c. The vectors live in
+// caller-owned storage and the products with K and K^T are the caller's, so
+// that one problem's solve and a batch sharing one kernel (shared_batch.hpp)
+// run the same steps. A step: q = next(k); the caller forms
+// K (beta^2 * K^T (alpha * q)) with in() and mid() around its two products;
+// take(k, that) adds the step (false: the Krylov space is exhausted).
+template <int kSteps>
+struct RateLanczos {
+    std::int64_t n = 0, m = 0, stride = 0;  // q holds kSteps vectors of n, `stride` apart
+    double *alpha = nullptr, *s = nullptr, *w = nullptr, *q = nullptr, *beta2 = nullptr;
+    double diag[kSteps] = {}, off[kSteps] = {};  // read to kSteps by tridiagonal_max_eigenvalues
+    double norm = 0.0;
+    int done = 0;
+
+    // alpha, beta^2 and s = sqrt(r) / |sqrt(r)| (A's top left singular vector,
+    // singular value 1) from x, y, kx = K x and kty = K^T y: r_i = y_i (K x)_i,
+    // c_j = x_j (K^T y)_j. Sums outside (lo, hi) count as 0 (rows or columns
+    // the kernel lost to under- or overflow). False when no row sum is left.
+    template <class P>
+    bool weigh(const P* y, const P* kx, const P* x, const P* kty, double lo, double hi) {
+        double ss = 0.0;
+#pragma omp simd reduction(+ : ss)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double r = double(y[i]) * double(kx[i]);
+            const bool ok = r > lo && r < hi;
+            alpha[i] = ok ? double(y[i]) / std::sqrt(r) : 0.0;
+            s[i] = ok ? std::sqrt(r) : 0.0;
+            ss += ok ? r : 0.0;
+        }
+#pragma omp simd
+        for (std::int64_t j = 0; j < m; ++j) {
+            const double c = double(x[j]) * double(kty[j]);
+            beta2[j] = c > lo && c < hi ? double(x[j]) / c * double(x[j]) : 0.0;
+        }
+        if (!(ss > 0.0)) return false;
+        const double inv_norm_s = 1.0 / std::sqrt(ss);
+        for (std::int64_t i = 0; i < n; ++i) s[i] *= inv_norm_s;
+        return true;
+    }
+    // The start vector s * dir(i) (dir: the last f-update's step, rich in the slow modes).
+    template <class Dir>
+    void start(Dir dir) {
+        for (std::int64_t i = 0; i < n; ++i) w[i] = dir(i) * s[i];
+        norm = orthogonalize(0);
+    }
+    bool running() const { return norm > 0.0 && std::isfinite(norm); }
+    const double* next(int step) {
+        double* qk = q + std::size_t(step) * std::size_t(stride);
+        for (std::int64_t i = 0; i < n; ++i) qk[i] = w[i] / norm;
+        return qk;
+    }
+    template <class P>
+    void in(const double* qk, P* vn) const {  // alpha * q, the input of K^T
+        for (std::int64_t i = 0; i < n; ++i) vn[i] = P(alpha[i] * qk[i]);
+    }
+    template <class P>
+    void mid(P* vm) const {  // beta^2 * K^T (alpha * q), the input of K
+        for (std::int64_t j = 0; j < m; ++j) vm[j] = P(beta2[j] * double(vm[j]));
+    }
+    template <class P>
+    bool take(int step, const P* kv) {  // kv = K (beta^2 * K^T (alpha * q_step))
+        const double* qk = q + std::size_t(step) * std::size_t(stride);
+        for (std::int64_t i = 0; i < n; ++i) w[i] = alpha[i] * double(kv[i]);
+        diag[step] = dot(w, qk, n);
+        done = step + 1;
+        norm = orthogonalize(done);
+        off[step] = norm;
+        return norm > 1e-12;
+    }
+    // Orthogonalize w against s (eigenvalue 1, which rounding would otherwise
+    // bring back) and the basis so far (full reorthogonalization: a few steps,
+    // so it is cheap); returns its norm.
+    double orthogonalize(int count) {
+        sub_scaled(w, dot(w, s, n), s, n);
+        for (int c = 0; c < count; ++c) {
+            const double* qc = q + std::size_t(c) * std::size_t(stride);
+            sub_scaled(w, dot(w, qc, n), qc, n);
+        }
+        return std::sqrt(dot(w, w, n));
+    }
+};
+
 // The kernel (scaling) form of the same updates, for costs that can afford an
 // n x m buffer. Around reference potentials (fh, gh) it stores
 // K_ij = exp((fh_i + gh_j - C_ij) / eps), so that the softmin becomes a
@@ -314,58 +398,28 @@ struct KernelCache {
         if (!(scaled_weights(b, g, gh.data(), inv, m, bv.data()) <= kDrift)) return -1.0;
         row_products(k.data(), n, m, bv.data(), xn.data(), parallel);
         column_products(k.data(), n, m, av.data(), ym.data(), parallel);
-        // A = diag(alpha) K diag(beta): alpha_i = av_i / sqrt(r_i), beta_j = bv_j / sqrt(c_j).
-        double ss = 0.0;
-#pragma omp simd reduction(+ : ss)
-        for (std::int64_t i = 0; i < n; ++i) {
-            const double r = double(av[i]) * double(xn[i]);
-            const bool ok = r > kTiny && r < kHuge;
-            alpha[i] = ok ? double(av[i]) / std::sqrt(r) : 0.0;
-            s[i] = ok ? std::sqrt(r) : 0.0;
-            ss += r * double(ok);
-        }
-#pragma omp simd
-        for (std::int64_t j = 0; j < m; ++j) {
-            const double c = double(bv[j]) * double(ym[j]);
-            beta2[j] = c > kTiny && c < kHuge ? double(bv[j]) / c * double(bv[j]) : 0.0;
-        }
-        if (!(ss > 0.0)) return -1.0;
-        const double inv_norm_s = 1.0 / std::sqrt(ss);
-        for (std::int64_t i = 0; i < n; ++i) s[i] *= inv_norm_s;
-        // Orthogonalize against sqrt(r) (eigenvalue 1, which rounding would
-        // otherwise bring back) and the basis so far (full reorthogonalization:
-        // a few steps, so it is cheap); returns the norm.
-        auto orthogonalize = [&](double* v, int count) {
-            sub_scaled(v, dot(v, s.data(), n), s.data(), n);
-            for (int c = 0; c < count; ++c) {
-                const double* qc = q.data() + std::size_t(c) * std::size_t(n);
-                sub_scaled(v, dot(v, qc, n), qc, n);
-            }
-            return std::sqrt(dot(v, v, n));
-        };
-        for (std::int64_t i = 0; i < n; ++i) w[i] = double(dir[i]) * s[i];
-        double norm = orthogonalize(w.data(), 0);
+        RateLanczos<kSteps> l;
+        l.n = n;
+        l.m = m;
+        l.stride = n;
+        l.alpha = alpha.data();
+        l.s = s.data();
+        l.w = w.data();
+        l.q = q.data();
+        l.beta2 = beta2.data();
+        if (!l.weigh(av.data(), xn.data(), bv.data(), ym.data(), kTiny, kHuge)) return -1.0;
+        l.start([&](std::int64_t i) { return double(dir[i]); });
         const int steps = int(std::min<std::int64_t>(kSteps, std::min(n, m) - 1));
-        double diag[kSteps] = {}, off[kSteps] = {};  // read to kSteps by tridiagonal_max_eigenvalues
-        int done = 0;
-        for (int step = 0; step < steps && norm > 0.0 && std::isfinite(norm); ++step) {
-            double* qk = q.data() + std::size_t(step) * std::size_t(n);
-            for (std::int64_t i = 0; i < n; ++i) qk[i] = w[i] / norm;
-            // w = A A^T q_k = alpha * K (beta^2 * K^T (alpha * q_k))
-            for (std::int64_t i = 0; i < n; ++i) xn[i] = T(alpha[i] * qk[i]);
+        for (int step = 0; step < steps && l.running(); ++step) {
+            l.in(l.next(step), xn.data());
             column_products(k.data(), n, m, xn.data(), ym.data(), parallel);
-            for (std::int64_t j = 0; j < m; ++j) ym[j] = T(beta2[j] * double(ym[j]));
+            l.mid(ym.data());
             row_products(k.data(), n, m, ym.data(), xn.data(), parallel);
-            for (std::int64_t i = 0; i < n; ++i) w[i] = alpha[i] * double(xn[i]);
-            diag[step] = dot(w.data(), qk, n);
-            done = step + 1;
-            norm = orthogonalize(w.data(), done);
-            off[step] = norm;
-            if (!(norm > 1e-12)) break;
+            if (!l.take(step, xn.data())) break;
         }
-        if (done == 0) return -1.0;
+        if (l.done == 0) return -1.0;
         double kappa = -1.0;
-        tridiagonal_max_eigenvalues<kSteps>(diag, off, &done, 1, 1.0, &kappa);
+        tridiagonal_max_eigenvalues<kSteps>(l.diag, l.off, &l.done, 1, 1.0, &kappa);
         return kappa >= 0.0 && kappa < 1.0 ? kappa : -1.0;
     }
 };

@@ -208,17 +208,17 @@ void shared_rate_estimates(const SharedKernel& kern, std::vector<SharedProblem<T
     AlignedVector<double> work(std::size_t(per * count));
     std::vector<const double*> in(static_cast<std::size_t>(count));
     std::vector<double*> out(static_cast<std::size_t>(count));
-    struct Lanczos {
-        double *alpha, *s, *w, *q, *beta2, *vn, *vm, *pn;
-        double diag[kSteps], off[kSteps];
-        double norm;
-        int done;
+    struct Lanczos : RateLanczos<kSteps> {
+        double *vn, *vm, *pn;
         bool alive;
     };
     std::vector<Lanczos> lz(static_cast<std::size_t>(count));
     for (std::int64_t c = 0; c < count; ++c) {
         double* base = work.data() + c * per;
         Lanczos& l = lz[std::size_t(c)];
+        l.n = n;
+        l.m = m;
+        l.stride = np;
         l.alpha = base;
         l.s = base + np;
         l.w = base + 2 * np;
@@ -227,7 +227,6 @@ void shared_rate_estimates(const SharedKernel& kern, std::vector<SharedProblem<T
         l.vn = l.beta2 + mp;  // n_pad
         l.vm = l.vn + np;     // m_pad
         l.pn = l.vm + mp;     // n_pad
-        l.done = 0;
         l.alive = true;
         SharedProblem<T>& p = *group[std::size_t(c)];
         p.kappa = -1.0;
@@ -245,79 +244,41 @@ void shared_rate_estimates(const SharedKernel& kern, std::vector<SharedProblem<T
         out[std::size_t(c)] = lz[std::size_t(c)].vm;
     }
     shared_products(kern.cols_k.data(), mp, n, in.data(), out.data(), count);
+    constexpr double inf = std::numeric_limits<double>::infinity();
     for (std::int64_t c = 0; c < count; ++c) {
         Lanczos& l = lz[std::size_t(c)];
         SharedProblem<T>& p = *group[std::size_t(c)];
-        double ss = 0.0;
-        for (std::int64_t i = 0; i < n; ++i) {
-            const double r = p.y[i] * l.pn[i];
-            const bool ok = r > 0.0 && r < std::numeric_limits<double>::infinity();
-            l.alpha[i] = ok ? p.y[i] / std::sqrt(r) : 0.0;
-            l.s[i] = ok ? std::sqrt(r) : 0.0;
-            ss += ok ? r : 0.0;
-        }
-        for (std::int64_t j = 0; j < m; ++j) {
-            const double cj = p.x[j] * l.vm[j];
-            l.beta2[j] = cj > 0.0 && cj < std::numeric_limits<double>::infinity() ? p.x[j] / cj * p.x[j] : 0.0;
-        }
-        if (!(ss > 0.0)) {
-            l.alive = false;
-            continue;
-        }
-        const double inv_norm_s = 1.0 / std::sqrt(ss);
-        for (std::int64_t i = 0; i < n; ++i) l.s[i] *= inv_norm_s;
-    }
-    auto orthogonalize = [&](Lanczos& l, double* v, int upto) {
-        sub_scaled(v, dot(v, l.s, n), l.s, n);
-        for (int c = 0; c < upto; ++c) {
-            const double* qc = l.q + std::size_t(c) * std::size_t(np);
-            sub_scaled(v, dot(v, qc, n), qc, n);
-        }
-        return std::sqrt(dot(v, v, n));
-    };
-    for (std::int64_t c = 0; c < count; ++c) {
-        Lanczos& l = lz[std::size_t(c)];
-        if (!l.alive) continue;
-        SharedProblem<T>& p = *group[std::size_t(c)];
+        l.alive = l.weigh(p.y, l.pn, p.x, l.vm, 0.0, inf);
         // The start vector sqrt(r) * (f_new - f), the last f-update's step.
-        for (std::int64_t i = 0; i < n; ++i) l.w[i] = (double(p.f_new[i]) - double(p.f[i])) * l.s[i];
-        l.norm = orthogonalize(l, l.w, 0);
+        if (l.alive) l.start([&](std::int64_t i) { return double(p.f_new[i]) - double(p.f[i]); });
     }
     const int steps = int(std::min<std::int64_t>(kSteps, std::min(n, m) - 1));
     std::vector<Lanczos*> live;
     for (int step = 0; step < steps; ++step) {
         live.clear();
         for (auto& l : lz)
-            if (l.alive && l.norm > 0.0 && std::isfinite(l.norm)) live.push_back(&l);
+            if (l.alive && l.running()) live.push_back(&l);
             else l.alive = false;
         if (live.empty()) break;
         const std::int64_t lc = std::int64_t(live.size());
         // w = A A^T q_k = alpha * K0 (beta^2 * K0^T (alpha * q_k))
         for (std::int64_t c = 0; c < lc; ++c) {
             Lanczos& l = *live[std::size_t(c)];
-            double* qk = l.q + std::size_t(step) * std::size_t(np);
-            for (std::int64_t i = 0; i < n; ++i) qk[i] = l.w[i] / l.norm;
-            for (std::int64_t i = 0; i < n; ++i) l.vn[i] = l.alpha[i] * qk[i];
+            l.in(l.next(step), l.vn);
             in[std::size_t(c)] = l.vn;
             out[std::size_t(c)] = l.vm;
         }
         shared_products(kern.cols_k.data(), mp, n, in.data(), out.data(), lc);
         for (std::int64_t c = 0; c < lc; ++c) {
             Lanczos& l = *live[std::size_t(c)];
-            for (std::int64_t j = 0; j < m; ++j) l.vm[j] *= l.beta2[j];
+            l.mid(l.vm);
             in[std::size_t(c)] = l.vm;
             out[std::size_t(c)] = l.pn;
         }
         shared_products(kern.rows_k.data(), np, m, in.data(), out.data(), lc);
         for (std::int64_t c = 0; c < lc; ++c) {
             Lanczos& l = *live[std::size_t(c)];
-            const double* qk = l.q + std::size_t(step) * std::size_t(np);
-            for (std::int64_t i = 0; i < n; ++i) l.w[i] = l.alpha[i] * l.pn[i];
-            l.diag[step] = dot(l.w, qk, n);
-            l.done = step + 1;
-            l.norm = orthogonalize(l, l.w, l.done);
-            l.off[step] = l.norm;
-            if (!(l.norm > 1e-12)) l.alive = false;
+            l.alive = l.take(step, l.pn);
         }
     }
     // The Ritz values, all bisections interleaved (SoA: entry k of matrix c at k * count + c).
