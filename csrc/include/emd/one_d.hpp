@@ -38,6 +38,15 @@ enum InputFlaw : unsigned {
     v_weights_flaw = 8u,
 };
 
+// How wasserstein_1d sorts a single pair of weighted float64 rows (one row of
+// u, one of v, both weighted; other calls ignore it). whole_rows: each row as
+// one sort of (key bits | index) keys, then a gather. buckets: both rows cut
+// by shared splitters into cache-sized buckets, each sorted by itself; a pair
+// whose values cluster into one bucket falls back to whole_rows. automatic:
+// buckets from 2^16 points of the pair on. The answers agree to rounding (the
+// sorted rows are equal but for the order of equal values).
+enum class WeightedSort { automatic, whole_rows, buckets };
+
 // out[k] = W_p(u[pair_u[k]], v[pair_v[k]]) for k < num_pairs.
 //
 // p == 1 with weights on either side integrates |F_u - F_v| over the line (the
@@ -52,7 +61,8 @@ enum InputFlaw : unsigned {
 template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
-                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws = nullptr);
+                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws = nullptr,
+                    WeightedSort weighted_sort = WeightedSort::automatic);
 
 // Where wasserstein_1d_gradients writes: value (num_pairs,) as wasserstein_1d;
 // d_u (num_pairs, u.n) and d_v (num_pairs, v.n) the derivatives of W_p with
