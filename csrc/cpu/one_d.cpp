@@ -6,12 +6,15 @@
 #include "emd/one_d.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "emd/buffer.hpp"
 #include "emd/parallel.hpp"
@@ -126,10 +129,13 @@ struct MergeState {
 
 // How many points of u the merge has taken after k steps (0 < k, and both
 // sides still have points then). The merge takes u's head on ties, so after k
-// steps it has taken u[i'] for every i' with u[i'] <= v[k - i' - 1].
+// steps it has taken u[i'] for every i' with u[i'] <= v[k - i' - 1]. The merge
+// is known to have taken u[:i_from] and v[:j_from] (only the rows from there
+// on are read).
 template <class U, class V>
-std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t k) {
-    std::int64_t lo = std::max<std::int64_t>(0, k - m), hi = std::min(k, n);
+std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t k,
+                           std::int64_t i_from = 0, std::int64_t j_from = 0) {
+    std::int64_t lo = std::max(i_from, k - m), hi = std::min(k - j_from, n);
     while (lo < hi) {  // u[i] <= v[j - 1] means u[i] comes first: more of u is taken
         const std::int64_t i = lo + (hi - lo) / 2;
         if (u.value(i) <= v.value(k - i - 1)) lo = i + 1;
@@ -141,42 +147,47 @@ std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t 
 // W_1 = int |F_u(t) - F_v(t)| dt over the merged sample points, with F_u, F_v
 // the running weight sums. While both sides have points, each step waits for
 // the previous one (which head is next depends on the loads it chose); the
-// E steps are therefore cut into `segments` pieces of equal length, each
+// steps from `first` (the merge state after first.i + first.j steps) up to
+// `steps` are therefore cut into `segments` pieces of equal length, each
 // started from its own merge state (found by bisection, its cumulative
 // weights by vectorized sums), and advanced in lockstep so the CPU overlaps
 // their chains. The cut depends on the sizes only, so the result is the same
 // for any number of threads; the pieces' integrals are added in order.
 // Without a data-dependent branch: for overlapping samples the next side is a
 // coin flip, and a mispredicted branch per point cost more than the rest of
-// the step. Returns the state after the E steps, and each side's total
-// weight in su, sv.
+// the step. Returns the state after the steps. Each side's total weight is in
+// su, sv: given (totals_given) or summed here from first.cu, first.cv.
 template <int segments, class U, class V>
 MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t steps,
-                    double& su, double& sv, CompensatedSum& total) {
+                    const MergeState& first, bool totals_given, double& su, double& sv, CompensatedSum& total) {
     MergeState st[segments];
     std::int64_t len[segments];
+    const std::int64_t k0 = first.i + first.j, span = steps - k0;
     for (int s = 0; s < segments; ++s) {
-        const std::int64_t k = steps * s / segments;
-        const std::int64_t i = s == 0 ? 0 : merge_co_rank(u, n, v, m, k), j = k - i;
+        const std::int64_t k = k0 + span * s / segments;
+        const std::int64_t i = s == 0 ? first.i : merge_co_rank(u, n, v, m, k, first.i, first.j), j = k - i;
         // The point taken last before step k: the larger of the two heads' predecessors.
-        const double prev = s == 0 ? std::min(u.value(0), v.value(0))
-                            : i == 0 ? v.value(j - 1)
-                            : j == 0 ? u.value(i - 1)
-                                     : std::max(u.value(i - 1), v.value(j - 1));
-        st[s] = {i, j, 0.0, 0.0, prev, {}};
-        len[s] = steps * (s + 1) / segments - k;
+        // (Points before `first` are not read: past them, the other side's predecessor is the larger.)
+        const double prev = s == 0 || (i == first.i && j == first.j) ? first.prev
+                            : i == first.i                          ? v.value(j - 1)
+                            : j == first.j                          ? u.value(i - 1)
+                                                                    : std::max(u.value(i - 1), v.value(j - 1));
+        st[s] = {i, j, first.cu, first.cv, prev, {}};
+        len[s] = k0 + span * (s + 1) / segments - k;
     }
-    // Each piece's starting cumulative weights, and the totals, from one pass
+    // Each piece's starting cumulative weights (and the totals) from one pass
     // over each side's weights cut at the pieces' starts.
-    double cu = 0.0, cv = 0.0;
-    for (int s = 0; s < segments; ++s) {
+    double cu = first.cu, cv = first.cv;
+    for (int s = 1; s < segments; ++s) {
+        cu += weight_sum(u, st[s - 1].i, st[s].i);
+        cv += weight_sum(v, st[s - 1].j, st[s].j);
         st[s].cu = cu;
         st[s].cv = cv;
-        cu += weight_sum(u, st[s].i, s + 1 < segments ? st[s + 1].i : u.n);
-        cv += weight_sum(v, st[s].j, s + 1 < segments ? st[s + 1].j : v.n);
     }
-    su = cu;
-    sv = cv;
+    if (!totals_given) {
+        su = cu + weight_sum(u, st[segments - 1].i, u.n);
+        sv = cv + weight_sum(v, st[segments - 1].j, v.n);
+    }
     const double iu = 1.0 / su, iv = 1.0 / sv;
     // The terms gap * (x - prev) are >= 0: each piece adds them plainly in
     // blocks of 256 (within 256 ulp of exact) and compensates across blocks,
@@ -215,11 +226,13 @@ MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std:
 }
 
 // The number of merge steps while both sides have points: all of the side
-// whose last point comes first, and the other side's points before it.
+// whose last point comes first, and the other side's points before it, of
+// which u[:i_from] and v[:j_from] are known to be (and are not read).
 template <class U, class V>
-std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std::int64_t m) {
+std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t i_from = 0,
+                                    std::int64_t j_from = 0) {
     const double lu = u.value(n - 1), lv = v.value(m - 1);
-    std::int64_t lo = 0, hi = lu <= lv ? m : n;
+    std::int64_t lo = lu <= lv ? j_from : i_from, hi = lu <= lv ? m : n;
     // u ends first (ties: u's head is taken first): v's points < u's last.
     // Otherwise u's points <= v's last.
     while (lo < hi) {
@@ -252,10 +265,11 @@ double w1_weighted(const U& u, const V& v) {
     const std::int64_t steps = merge_steps_both_sides(u, n, v, m);
     double su, sv;
     CompensatedSum acc;
+    const MergeState first{0, 0, 0.0, 0.0, std::min(u.value(0), v.value(0)), {}};
     // Below a few thousand steps the pieces' bisections are not worth it.
     const MergeState t = steps >= k_merge_pieces_min_steps
-                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, su, sv, acc)
-                             : w1_merge<1>(u, n, v, m, steps, su, sv, acc);
+                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, first, false, su, sv, acc)
+                             : w1_merge<1>(u, n, v, m, steps, first, false, su, sv, acc);
     // One side is exhausted (F = 1 exactly); the gap 1 - F of the other is its
     // remaining weight over its total, summed backwards from its last point.
     // 1 - (running sum) * (1 / total) lost the gap's leading digits to
@@ -668,6 +682,7 @@ struct BucketedRow {
     Buffer<std::uint32_t> histogram;      // points per prefix
     Buffer<std::int64_t> start;           // bucket -> its first record (num_buckets + 1)
     Buffer<ValueWeight<double>> records;  // the row in bucket order, then in value order
+    Buffer<double> bucket_weight;         // each bucket's weight sum (in the row's order)
 
     // The key range and the values' flaws, in one pass.
     void find_range() {
@@ -718,10 +733,14 @@ struct BucketedRow {
         const std::uint32_t* bucket_of = split.bucket_of.data();
         const std::uint64_t kmin = split.kmin;
         const int shift = split.shift;
+        bucket_weight.resize(std::size_t(split.num_buckets));
+        double* sums = bucket_weight.data();
+        std::fill(sums, sums + split.num_buckets, 0.0);
         RowScan<double> s = scan;
         for (std::int64_t i = 0; i < n; ++i) {
             const std::uint32_t t = bucket_of[BucketSplit::prefix(x[i], kmin, shift)];
             out[next[t]++] = {x[i], w[i]};
+            sums[t] += w[i];
             s.weight(w[i]);
         }
         scan = s;
@@ -734,7 +753,7 @@ struct BucketScratch {
     Buffer<ValueWeight<double>> sorted;
 };
 
-// A bucket's records, sorted in place with NumPy's key-only uint64 sort: each
+// A bucket's records, sorted with NumPy's key-only uint64 sort: each
 // point packed as its key's offset from the bucket's smallest key over its
 // local index, exact where offset and index fit in 64 bits together (the
 // offsets of a bucket's keys span far fewer bits than whole keys); the gather
@@ -745,16 +764,18 @@ struct BucketScratch {
 // against 8.5 ns for a 31,000-point bucket): the scalar histogram and scatter
 // passes in cache cost more than they saved (45 ms against 29 ms for the
 // buckets of a 10^6 + 10^6 pair, one thread, load ~2).
-void sort_bucket(ValueWeight<double>* records, std::int64_t count, BucketScratch& scratch,
-                 const SortFunctions& sorts) {
-    if (count < 2) return;
+// Returns where the sorted bucket is: `records` itself (fewer than two
+// points, or all equal) or scratch.sorted.
+const ValueWeight<double>* sort_bucket(const ValueWeight<double>* records, std::int64_t count, BucketScratch& scratch,
+                                       const SortFunctions& sorts) {
+    if (count < 2) return records;
     std::uint64_t lo = ~std::uint64_t(0), hi = 0;
     for (std::int64_t i = 0; i < count; ++i) {
         const std::uint64_t k = float_to_key(records[i].value);
         lo = std::min(lo, k);
         hi = std::max(hi, k);
     }
-    if (lo == hi) return;  // all equal: in order already
+    if (lo == hi) return records;  // all equal: in order already
     scratch.packed.resize(std::size_t(count));
     scratch.sorted.resize(std::size_t(count));
     std::uint64_t* packed = scratch.packed.data();
@@ -763,7 +784,7 @@ void sort_bucket(ValueWeight<double>* records, std::int64_t count, BucketScratch
     for (std::int64_t i = 0; i < count; ++i)
         packed[i] = ((float_to_key(records[i].value) - lo) >> cut) << b | std::uint64_t(i);
     sort_packed_records(packed, records, count, b, cut > 0, scratch.sorted.data(), sorts);
-    std::memcpy(records, scratch.sorted.data(), std::size_t(count) * sizeof(ValueWeight<double>));
+    return scratch.sorted.data();
 }
 
 // Groups the prefixes, in order, into buckets of about k_bucket_points points
@@ -814,8 +835,10 @@ struct PhaseClock {
 struct PhaseClock {};
 #define EMD_LAP(name) (void)0
 #endif
+template <class BeforeSort, class AfterSort>
 BucketOutcome sort_pair_by_buckets(BucketedRow& ru, BucketedRow& rv, bool scan_flaws, int threads,
-                                   const SortFunctions& sorts) {
+                                   const SortFunctions& sorts, const BeforeSort& before_sort,
+                                   const AfterSort& after_sort) {
     [[maybe_unused]] PhaseClock clock;
     BucketedRow* rows[2] = {&ru, &rv};
     const auto each_row = [&](auto&& fn) {
@@ -846,22 +869,154 @@ BucketOutcome sort_pair_by_buckets(BucketedRow& ru, BucketedRow& rv, bool scan_f
     each_row([&](BucketedRow& r) { r.scatter(split); });
     EMD_LAP("scatter");
     if (scan_flaws && (ru.scan.bad_weight | rv.scan.bad_weight)) return BucketOutcome::flawed;
-    // Bucket k / 2 of row k % 2: neighbouring jobs read neighbouring memory.
-    const std::int64_t K = split.num_buckets;
-    claim_each(2 * K, threads - 1, [&] {
-        return [&, scratch = BucketScratch{}](std::int64_t k) mutable {
-            BucketedRow& r = *rows[k % 2];
-            const std::int64_t t = k / 2, s = r.start[std::size_t(t)];
-            sort_bucket(r.records.data() + s, r.start[std::size_t(t + 1)] - s, scratch, sorts);
+    before_sort(split);
+    // Bucket t of both rows is one job: after_sort(t, u's, v's) gets both
+    // sorted, in cache, and says whether it is done with them; if not, they
+    // are copied back in place.
+    claim_each(split.num_buckets, threads - 1, [&] {
+        return [&, scratch = std::array<BucketScratch, 2>{}](std::int64_t t) mutable {
+            const ValueWeight<double>* sorted[2];
+            for (int r = 0; r < 2; ++r) {
+                const std::int64_t s = rows[r]->start[std::size_t(t)];
+                sorted[r] = sort_bucket(rows[r]->records.data() + s, rows[r]->start[std::size_t(t + 1)] - s,
+                                        scratch[std::size_t(r)], sorts);
+            }
+            if (after_sort(t, sorted[0], sorted[1])) return;
+            for (int r = 0; r < 2; ++r) {
+                const std::int64_t s = rows[r]->start[std::size_t(t)], c = rows[r]->start[std::size_t(t + 1)] - s;
+                ValueWeight<double>* place = rows[r]->records.data() + s;
+                if (sorted[r] != place) std::memcpy(place, sorted[r], std::size_t(c) * sizeof(ValueWeight<double>));
+            }
         };
     });
     EMD_LAP("buckets");
     return BucketOutcome::done;
 }
 
+// The integral of |F_u - F_v| over the rest of one row r's points [begin,
+// end) of its bucket, once the other row's points of the bucket are taken:
+// the other's F stays at `other` (its cumulative weight over its total); r's
+// cumulative weight runs on from c.
+template <class R>
+void one_side_w1(const R& r, std::int64_t begin, std::int64_t end, double c, double inv_total, double other,
+                 double prev, CompensatedSum& acc) {
+    double b = 0.0;
+    for (std::int64_t k = begin; k < end; ++k) {
+        const double x = r.value(k);
+        b += std::fabs(c * inv_total - other) * (x - prev);
+        prev = x;
+        c += r.weight(k);
+    }
+    acc.add(b);
+}
+
+// W_1 of the pair whose buckets are sorted, walked bucket by bucket: the
+// buckets below the first one that holds a row's last positive weight are
+// merged each by itself, in parallel, each from its cumulative weights (the
+// sums of the earlier buckets' weights); the segments between buckets and
+// the rest, where a row runs out (an exhausted row's F is exactly 1, and the
+// other's gap is summed backwards, as in w1_weighted), are added after, in
+// bucket order, so the result does not depend on the thread count.
+struct BucketWalk {
+    const BucketedRow &u, &v;
+    std::int64_t num_buckets = 0, merged = 0;  // buckets [0, merged) are merged in parallel
+    std::vector<double> cu, cv;               // cumulative weights at each bucket's start
+    std::vector<double> inside;               // each merged bucket's integral
+    std::vector<double> lowest, highest;      // each merged bucket's smallest and largest value
+    double su = 0.0, sv = 0.0;
+
+    BucketWalk(const BucketedRow& ru, const BucketedRow& rv, std::int64_t K)
+        : u(ru),
+          v(rv),
+          num_buckets(K),
+          cu(std::size_t(K + 1)),
+          cv(std::size_t(K + 1)),
+          inside(std::size_t(K)),
+          lowest(std::size_t(K)),
+          highest(std::size_t(K)) {
+        std::int64_t last_u = -1, last_v = -1;  // the last bucket with a positive weight
+        for (std::int64_t t = 0; t < K; ++t) {
+            cu[std::size_t(t + 1)] = cu[std::size_t(t)] + u.bucket_weight[std::size_t(t)];
+            cv[std::size_t(t + 1)] = cv[std::size_t(t)] + v.bucket_weight[std::size_t(t)];
+            if (u.bucket_weight[std::size_t(t)] > 0.0) last_u = t;
+            if (v.bucket_weight[std::size_t(t)] > 0.0) last_v = t;
+        }
+        su = cu[std::size_t(K)];
+        sv = cv[std::size_t(K)];
+        merged = std::max<std::int64_t>(0, std::min(last_u, last_v));
+    }
+    static std::int64_t count(const BucketedRow& r, std::int64_t t) {
+        return r.start[std::size_t(t + 1)] - r.start[std::size_t(t)];
+    }
+    // Bucket t's integral from its first point to its last, from its sorted
+    // records (xu, xv); false, for the buckets from `merged` on, which
+    // finish() walks in place.
+    bool merge_bucket(std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
+        if (t >= merged) return false;
+        const RecordRow<double> pu{xu, count(u, t)}, pv{xv, count(v, t)};
+        if (pu.n + pv.n == 0) return true;
+        lowest[std::size_t(t)] = pu.n == 0 ? pv.value(0) : pv.n == 0 ? pu.value(0) : std::min(pu.value(0), pv.value(0));
+        highest[std::size_t(t)] = pu.n == 0   ? pv.value(pv.n - 1)
+                                  : pv.n == 0 ? pu.value(pu.n - 1)
+                                              : std::max(pu.value(pu.n - 1), pv.value(pv.n - 1));
+        CompensatedSum acc;
+        const double iu = 1.0 / su, iv = 1.0 / sv;
+        if (pu.n == 0 || pv.n == 0) {
+            if (pu.n > 0) one_side_w1(pu, 0, pu.n, cu[std::size_t(t)], iu, cv[std::size_t(t)] * iv, pu.value(0), acc);
+            if (pv.n > 0) one_side_w1(pv, 0, pv.n, cv[std::size_t(t)], iv, cu[std::size_t(t)] * iu, pv.value(0), acc);
+            inside[std::size_t(t)] = acc.value();
+            return true;
+        }
+        const std::int64_t steps = merge_steps_both_sides(pu, pu.n, pv, pv.n);
+        const MergeState first{0, 0, cu[std::size_t(t)], cv[std::size_t(t)], std::min(pu.value(0), pv.value(0)), {}};
+        double tu = su, tv = sv;
+        const MergeState e = steps >= k_merge_pieces_min_steps
+                                 ? w1_merge<k_merge_pieces>(pu, pu.n, pv, pv.n, steps, first, true, tu, tv, acc)
+                                 : w1_merge<1>(pu, pu.n, pv, pv.n, steps, first, true, tu, tv, acc);
+        // One piece is used up; the other's points after it, against the used-up row's F.
+        if (e.i < pu.n) one_side_w1(pu, e.i, pu.n, e.cu, iu, e.cv * iv, e.prev, acc);
+        if (e.j < pv.n) one_side_w1(pv, e.j, pv.n, e.cv, iv, e.cu * iu, e.prev, acc);
+        inside[std::size_t(t)] = acc.value();
+        return true;
+    }
+    // The total, once buckets [0, merged) are merged and the others sorted in
+    // place (the records of the merged ones are left in bucket order: this
+    // reads none of them).
+    double finish() const {
+        const RecordRow<double> ru{u.records.data(), u.n}, rv{v.records.data(), v.n};
+        CompensatedSum acc;
+        const std::int64_t i0 = u.start[std::size_t(merged)], j0 = v.start[std::size_t(merged)];
+        // The last point below bucket `merged` (the first point if none).
+        double prev = i0 == 0 && j0 == 0 ? std::min(ru.value(0), rv.value(0)) : 0.0;
+        bool seen = false;
+        for (std::int64_t t = 0; t < merged; ++t) {
+            if (count(u, t) + count(v, t) == 0) continue;
+            // From the last point below bucket t to its first.
+            if (seen)
+                acc.add(std::fabs(cu[std::size_t(t)] / su - cv[std::size_t(t)] / sv) * (lowest[std::size_t(t)] - prev));
+            acc.add(inside[std::size_t(t)]);
+            prev = highest[std::size_t(t)];
+            seen = true;
+        }
+        // From bucket `merged` on: w1_weighted's walk, from the state there.
+        const std::int64_t n = last_positive(ru), m = last_positive(rv);
+        const std::int64_t steps = merge_steps_both_sides(ru, n, rv, m, i0, j0);
+        const MergeState first{i0, j0, cu[std::size_t(merged)], cv[std::size_t(merged)], prev, {}};
+        double tu = su, tv = sv;
+        const MergeState e = steps - (i0 + j0) >= k_merge_pieces_min_steps
+                                 ? w1_merge<k_merge_pieces>(ru, n, rv, m, steps, first, true, tu, tv, acc)
+                                 : w1_merge<1>(ru, n, rv, m, steps, first, true, tu, tv, acc);
+        tail_w1(ru, e.i, n, e.prev, su, acc);
+        tail_w1(rv, e.j, m, e.prev, sv, acc);
+        return acc.value();
+    }
+};
+
 // W_p of the single weighted float64 pair (u, v) through the bucket sort;
 // false (nothing written) when the pair is skewed (see sort_pair_by_buckets):
-// the caller then sorts the rows whole.
+// the caller then sorts the rows whole. W_1 of values inside 2^994 in
+// magnitude is walked bucket by bucket (BucketWalk), in the threads that
+// sort the buckets; other pairs are walked whole once sorted.
 bool bucketed_pair_distance(const Rows<double>& u, const Rows<double>& v, double p, int threads,
                             const SortFunctions& sorts, double* out, unsigned* flaws) {
     BucketedRow ru, rv;
@@ -871,7 +1026,17 @@ bool bucketed_pair_distance(const Rows<double>& u, const Rows<double>& v, double
     rv.x = v.values;
     rv.w = v.weights;
     rv.n = v.n;
-    const BucketOutcome outcome = sort_pair_by_buckets(ru, rv, flaws != nullptr, threads, sorts);
+    std::unique_ptr<BucketWalk> walk;
+    const auto before_sort = [&](const BucketSplit& split) {
+        // The range test of wasserstein_pair for weighted rows (values within 2^994).
+        const double big = std::max(std::fabs(key_to_float<double>(split.kmin)), std::fabs(key_to_float<double>(split.kmax)));
+        if (p == 1.0 && big <= 0x1p994) walk = std::make_unique<BucketWalk>(ru, rv, split.num_buckets);
+    };
+    const auto after_sort = [&](std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
+        return walk && walk->merge_bucket(t, xu, xv);
+    };
+    const BucketOutcome outcome =
+        sort_pair_by_buckets(ru, rv, flaws != nullptr, threads, sorts, before_sort, after_sort);
     if (outcome == BucketOutcome::skewed) return false;
     if (flaws) {
         // Flawed values stop the sort before the weights are scanned.
@@ -881,7 +1046,8 @@ bool bucketed_pair_distance(const Rows<double>& u, const Rows<double>& v, double
         if (*flaws != 0) return true;
     }
     [[maybe_unused]] PhaseClock clock;
-    *out = wasserstein_pair(RecordRow<double>{ru.records.data(), u.n}, RecordRow<double>{rv.records.data(), v.n}, p);
+    *out = walk ? walk->finish()
+                : wasserstein_pair(RecordRow<double>{ru.records.data(), u.n}, RecordRow<double>{rv.records.data(), v.n}, p);
     EMD_LAP("walk");
 #ifdef EMD_BUCKET_TIMING
     std::fprintf(stderr, "\n");
