@@ -639,33 +639,38 @@ double pair_distance(bool u_weighted, bool v_weighted, UW uw, UU uu, VW vw, VU v
 // cache, so after the buckets are sorted each row is sorted as a whole. The
 // splitters come from an exact histogram of the keys' 16-bit prefixes
 // (key - kmin) >> shift (shift from the pair's key range), whose prefixes are
-// grouped, in order, into buckets of about k_bucket_points points of both rows.
-// Inside a bucket the keys share their upper bits, so the key's offset from
-// the bucket's first key usually fits beside the point's index in one uint64:
-// the key-only sort is then exact, with no tie fix-up.
+// grouped, in order, into k_num_buckets buckets of about equal counts of both
+// rows. Inside a bucket the keys share their upper bits, so the key's offset
+// from the bucket's smallest key usually fits beside the point's index in one
+// uint64: the key-only sort is then exact, with no tie fix-up. The W_1 walk
+// then runs bucket by bucket, in the threads that sort them (BucketWalk).
 
 constexpr int k_prefix_bits = 16;
-// Buckets of the pair: a scatter
-// into more places at once was 2-3x slower per point on the 2-core Xeon of
-// RESULTS.md (17 ms for 10^6 records into 275 buckets, 3.5 ms into 35, 3.2 ms
-// for a plain copy), as if each open place cost a TLB entry.
+// Buckets of the pair. A scatter into more places at once was 2-5x slower per
+// point on the 2-core Xeon of RESULTS.md (10^6 records: 17 ms into 275
+// buckets, 3.5 ms into 35, 3.2 ms for a plain copy), as if each open place
+// cost a TLB entry; fewer buckets make larger sorts (NumPy's uint64 sort: 8.5
+// ns a point for 31,000 points, 11 ns for 10^6).
 constexpr std::int64_t k_num_buckets = 32;
 // A bucket of a row above a quarter of the row (and this many points) is the
 // mark of clustered or repeated values: the pair then takes the whole-row sort.
 constexpr std::int64_t k_skew_min_points = 4096;
-// From this many points of the pair on, WeightedSort::automatic takes the buckets.
-constexpr std::int64_t k_bucket_min_points = std::int64_t(1) << 16;
+// From this many points of the pair on, WeightedSort::automatic takes the
+// buckets (benchmarks/ab_weighted_buckets.py, two threads: 1.23x-1.24x faster
+// at 1e6 + 1e6 points; 1.22x or 0.95x at 5e5 + 5e5 and 4e5 + 4e5 by the load;
+// 0.99x at 2.5e5 + 2.5e5, 0.90x at 1e5 + 1e5).
+constexpr std::int64_t k_bucket_min_points = std::int64_t(1) << 20;
 
 // The number of bits of r (0 for 0).
 inline int bit_width_u64(std::uint64_t r) { return r == 0 ? 0 : 64 - __builtin_clzll(r); }
 
 // The splitters shared by both rows: prefix p = (key - kmin) >> shift goes to
-// bucket bucket_of[p]; bucket t starts at prefix first_prefix[t].
+// bucket bucket_of[p].
 struct BucketSplit {
     std::uint64_t kmin = 0, kmax = 0;
     int shift = 0;
     std::int64_t num_prefixes = 0, num_buckets = 0;
-    Buffer<std::uint32_t> bucket_of, first_prefix;
+    Buffer<std::uint32_t> bucket_of;
 
     // The prefix of value x (keys from kmin up, cut by shift).
     static std::uint32_t prefix(double x, std::uint64_t kmin, int shift) {
@@ -759,13 +764,14 @@ struct BucketScratch {
 // offsets of a bucket's keys span far fewer bits than whole keys); the gather
 // then reads the bucket, in cache, instead of the whole row.
 //
+// Returns where the sorted bucket is: `records` itself (fewer than two
+// points, or all equal) or scratch.sorted.
+//
 // Tried and slower: splitting a bucket further by a counting pass down to
 // leaves of <= 256 points (where NumPy's sort is a network, 3 ns a point
 // against 8.5 ns for a 31,000-point bucket): the scalar histogram and scatter
 // passes in cache cost more than they saved (45 ms against 29 ms for the
 // buckets of a 10^6 + 10^6 pair, one thread, load ~2).
-// Returns where the sorted bucket is: `records` itself (fewer than two
-// points, or all equal) or scratch.sorted.
 const ValueWeight<double>* sort_bucket(const ValueWeight<double>* records, std::int64_t count, BucketScratch& scratch,
                                        const SortFunctions& sorts) {
     if (count < 2) return records;
@@ -787,20 +793,18 @@ const ValueWeight<double>* sort_bucket(const ValueWeight<double>* records, std::
     return scratch.sorted.data();
 }
 
-// Groups the prefixes, in order, into buckets of about k_bucket_points points
-// of both rows (a prefix is never split: one that holds more makes a bucket
-// of its own).
+// Groups the prefixes, in order, into buckets of about (n + m) / k_num_buckets
+// points of both rows (a prefix is never split: one that holds more makes a
+// bucket of its own).
 void group_prefixes(const BucketedRow& u, const BucketedRow& v, BucketSplit& split) {
     const std::int64_t P = split.num_prefixes;
     const std::int64_t target = (u.n + v.n + k_num_buckets - 1) / k_num_buckets;
     split.bucket_of.resize(std::size_t(P));
-    split.first_prefix.resize(std::size_t(P + 1));
     std::int64_t bucket = 0, held = 0;
-    split.first_prefix[0] = 0;
     for (std::int64_t p = 0; p < P; ++p) {
         const std::int64_t c = std::int64_t(u.histogram[std::size_t(p)]) + v.histogram[std::size_t(p)];
         if (held > 0 && held + c > target) {
-            split.first_prefix[std::size_t(++bucket)] = std::uint32_t(p);
+            ++bucket;
             held = 0;
         }
         split.bucket_of[std::size_t(p)] = std::uint32_t(bucket);
@@ -813,39 +817,20 @@ enum class BucketOutcome { done, flawed, skewed };
 
 // Sorts the rows of one weighted float64 pair (u, v) by shared buckets into
 // ru.records and rv.records, on up to `threads` threads; the rows' flaws in
-// their scans. `skewed` (nothing sorted) when one bucket would hold more
-// than an eighth of a row: clustered or repeated values, which the bucket
-// sort cannot split (one prefix is one bucket).
-#ifdef EMD_BUCKET_TIMING
-}  // namespace
-}  // namespace emd
-#include <chrono>
-#include <cstdio>
-namespace emd { namespace {
-struct PhaseClock {
-    std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
-    void lap(const char* what) {
-        const auto now = std::chrono::steady_clock::now();
-        std::fprintf(stderr, "%s %.3f ", what, std::chrono::duration<double, std::milli>(now - t).count());
-        t = now;
-    }
-};
-#define EMD_LAP(name) clock.lap(name)
-#else
-struct PhaseClock {};
-#define EMD_LAP(name) (void)0
-#endif
+// their scans. before_sort(split) runs once the buckets are filled;
+// after_sort, in the job of each bucket, as said below. `skewed` (nothing
+// sorted) when one bucket would hold more than a quarter of a row: clustered
+// or repeated values, which the buckets cannot split (one prefix is one
+// bucket). `flawed`: a scan found a flaw (InputFlaw); the sort stopped there.
 template <class BeforeSort, class AfterSort>
 BucketOutcome sort_pair_by_buckets(BucketedRow& ru, BucketedRow& rv, bool scan_flaws, int threads,
                                    const SortFunctions& sorts, const BeforeSort& before_sort,
                                    const AfterSort& after_sort) {
-    [[maybe_unused]] PhaseClock clock;
     BucketedRow* rows[2] = {&ru, &rv};
     const auto each_row = [&](auto&& fn) {
         claim_each(2, threads - 1, [&] { return [&](std::int64_t r) { fn(*rows[r]); }; });
     };
     each_row([](BucketedRow& r) { r.find_range(); });
-    EMD_LAP("range");
     if (scan_flaws && (ru.scan.bad_value | rv.scan.bad_value)) return BucketOutcome::flawed;
     BucketSplit split;
     split.kmin = std::min(ru.kmin, rv.kmin);
@@ -853,21 +838,12 @@ BucketOutcome sort_pair_by_buckets(BucketedRow& ru, BucketedRow& rv, bool scan_f
     split.shift = std::max(0, bit_width_u64(split.kmax - split.kmin) - k_prefix_bits);
     split.num_prefixes = std::int64_t((split.kmax - split.kmin) >> split.shift) + 1;
     each_row([&](BucketedRow& r) { r.count_prefixes(split); });
-    EMD_LAP("count");
     group_prefixes(ru, rv, split);
     const std::int64_t largest_u = ru.place_buckets(split), largest_v = rv.place_buckets(split);
-    EMD_LAP("group");
     if (largest_u > std::max<std::int64_t>(k_skew_min_points, ru.n / 4) ||
         largest_v > std::max<std::int64_t>(k_skew_min_points, rv.n / 4))
         return BucketOutcome::skewed;
-#ifdef EMD_BUCKET_TIMING
-    if (std::getenv("EMD_TOUCH")) {
-    each_row([&](BucketedRow& r) { r.records.resize(std::size_t(r.n)); std::memset((void*)r.records.data(), 0, r.n * 16); });
-    EMD_LAP("touch");
-    }
-#endif
     each_row([&](BucketedRow& r) { r.scatter(split); });
-    EMD_LAP("scatter");
     if (scan_flaws && (ru.scan.bad_weight | rv.scan.bad_weight)) return BucketOutcome::flawed;
     before_sort(split);
     // Bucket t of both rows is one job: after_sort(t, u's, v's) gets both
@@ -889,7 +865,6 @@ BucketOutcome sort_pair_by_buckets(BucketedRow& ru, BucketedRow& rv, bool scan_f
             }
         };
     });
-    EMD_LAP("buckets");
     return BucketOutcome::done;
 }
 
@@ -1045,13 +1020,8 @@ bool bucketed_pair_distance(const Rows<double>& u, const Rows<double>& v, double
                  rv.scan.flaws(v.n, weights_scanned, v_values_flaw, v_weights_flaw);
         if (*flaws != 0) return true;
     }
-    [[maybe_unused]] PhaseClock clock;
     *out = walk ? walk->finish()
                 : wasserstein_pair(RecordRow<double>{ru.records.data(), u.n}, RecordRow<double>{rv.records.data(), v.n}, p);
-    EMD_LAP("walk");
-#ifdef EMD_BUCKET_TIMING
-    std::fprintf(stderr, "\n");
-#endif
     return true;
 }
 
@@ -1390,7 +1360,9 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
         throw std::invalid_argument("wasserstein_1d needs T's sort, and the uint64 sort for weighted rows");
 
     if constexpr (std::is_same_v<T, double>) {
-        const bool one_weighted_pair = u.num_rows == 1 && v.num_rows == 1 && u.weights && v.weights;
+        // (The prefix histograms count in uint32.)
+        const bool one_weighted_pair = u.num_rows == 1 && v.num_rows == 1 && u.weights && v.weights &&
+                                       u.n < (std::int64_t(1) << 31) && v.n < (std::int64_t(1) << 31);
         const bool buckets = weighted_sort == WeightedSort::buckets ||
                              (weighted_sort == WeightedSort::automatic && u.n + v.n >= k_bucket_min_points);
         if (one_weighted_pair && buckets) {

@@ -40,11 +40,12 @@ enum InputFlaw : unsigned {
 
 // How wasserstein_1d sorts a single pair of weighted float64 rows (one row of
 // u, one of v, both weighted; other calls ignore it). whole_rows: each row as
-// one sort of (key bits | index) keys, then a gather. buckets: both rows cut
-// by shared splitters into cache-sized buckets, each sorted by itself; a pair
-// whose values cluster into one bucket falls back to whole_rows. automatic:
-// buckets from 2^16 points of the pair on. The answers agree to rounding (the
-// sorted rows are equal but for the order of equal values).
+// one sort of (key bits | index) keys, then a gather, then one walk. buckets:
+// both rows cut by shared splitters into 32 buckets, each sorted by itself in
+// cache and (p = 1) walked right after, buckets spread over the threads; a
+// pair whose values crowd into one bucket falls back to whole_rows.
+// automatic: buckets from 2^20 points of the pair on. The answers agree
+// to rounding (the weight sums are added in another order).
 enum class WeightedSort { automatic, whole_rows, buckets };
 
 // out[k] = W_p(u[pair_u[k]], v[pair_v[k]]) for k < num_pairs.
@@ -57,7 +58,8 @@ enum class WeightedSort { automatic, whole_rows, buckets };
 // std::invalid_argument if they are missing); sums are accumulated in double
 // for both T. With `flaws` non-null every row is scanned as InputFlaw says and
 // *flaws receives the bits of the flagged arguments; when it is not 0, out is
-// left unwritten.
+// left unwritten. weighted_sort picks the sort of a single weighted float64
+// pair (WeightedSort).
 template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
