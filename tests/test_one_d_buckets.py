@@ -33,6 +33,20 @@ def _w(u, v, uw, vw, how, p=1.0):
     return float(_core.wasserstein_1d(*rows, _PAIR, _PAIR, p, False, how)[0])
 
 
+def _exact_w1(u, v, uw, vw):
+    """W_1 in exact rational arithmetic (the float64 inputs are dyadic rationals)."""
+    from fractions import Fraction
+
+    su, sv = sum(map(Fraction, uw.tolist())), sum(map(Fraction, vw.tolist()))
+    points = sorted([(x, Fraction(a) / su) for x, a in zip(u.tolist(), uw.tolist())]
+                    + [(x, -Fraction(a) / sv) for x, a in zip(v.tolist(), vw.tolist())])
+    F, total = Fraction(0), Fraction(0)
+    for (x, dF), (x_next, _) in zip(points, points[1:]):
+        F += dF
+        total += abs(F) * (Fraction(x_next) - Fraction(x))
+    return float(total)
+
+
 def _cases(rng):
     n = 20_000
     normal = rng.normal(size=n)
@@ -49,7 +63,11 @@ def _cases(rng):
         "huge range": (rng.normal(size=n) * 1e200, rng.normal(size=n) * 1e-200),
         "sorted": (np.sort(normal), np.sort(rng.normal(size=n))),
         "reversed": (np.sort(normal)[::-1], np.sort(rng.normal(size=n))[::-1]),
+        # The splitters see every 4th point here (~4096 of 20,000): the last
+        # index is not among them, so these outliers lie outside the sampled
+        # range and are clamped into the end buckets.
         "one outlier 1e300": (np.r_[normal[:-1], 1e300], rng.normal(size=n)),
+        "outliers at both ends": (np.r_[normal[:-2], -1e250, 3e-5], np.r_[rng.normal(size=n - 1), 1e250]),
         "one outlier 1e200": (np.r_[normal[:-1], 1e200], rng.normal(size=n)),
         "integers": (rng.integers(0, 50, n).astype(float), rng.integers(0, 60, n).astype(float)),
         "disjoint, u below": (normal, rng.normal(100.0, 1.0, n)),
@@ -66,7 +84,10 @@ def test_buckets_match_whole_rows_and_scipy(rng, name):
     uw, vw = rng.random(u.size) + 0.01, rng.random(v.size) + 0.01
     got = _w(u, v, uw, vw, "buckets")
     assert got == pytest.approx(_w(u, v, uw, vw, "whole_rows"), rel=rtol(np.float64), abs=0.0)
-    assert got == pytest.approx(wasserstein_distance(u, v, uw, vw), rel=rtol(np.float64), abs=1e-300)
+    # A far outlier's W_1 is its mass times the distance, its mass 1 - F of the
+    # rest: scipy's forward cumsum leaves 1e-12 there, so exact rationals.
+    want = _exact_w1(u, v, uw, vw) if "outlier" in name else wasserstein_distance(u, v, uw, vw)
+    assert got == pytest.approx(want, rel=rtol(np.float64), abs=1e-300)
 
 
 @pytest.mark.parametrize("n,m", [(1, 1), (1, 2), (2, 3), (17, 9), (1000, 777), (5000, 7001), (40_001, 39_999)])
@@ -107,20 +128,6 @@ def test_clusters_far_apart(rng):
     ref = wasserstein_distance(u, v, uw, vw)
     assert ref > 1.0
     assert _w(u, v, uw, vw, "buckets") == pytest.approx(ref, rel=rtol(np.float64))
-
-
-def _exact_w1(u, v, uw, vw):
-    """W_1 in exact rational arithmetic (the float64 inputs are dyadic rationals)."""
-    from fractions import Fraction
-
-    su, sv = sum(map(Fraction, uw.tolist())), sum(map(Fraction, vw.tolist()))
-    points = sorted([(x, Fraction(a) / su) for x, a in zip(u.tolist(), uw.tolist())]
-                    + [(x, -Fraction(a) / sv) for x, a in zip(v.tolist(), vw.tolist())])
-    F, total = Fraction(0), Fraction(0)
-    for (x, dF), (x_next, _) in zip(points, points[1:]):
-        F += dF
-        total += abs(F) * (Fraction(x_next) - Fraction(x))
-    return float(total)
 
 
 @pytest.mark.parametrize(
