@@ -79,8 +79,12 @@ template <class T>
 carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_weights,
                          const carray<T>& v, const std::optional<carray<T>>& v_weights,
                          const carray<std::int64_t>& pair_u, const carray<std::int64_t>& pair_v,
-                         double p, bool assume_sorted) {
+                         double p, bool assume_sorted, const std::string& weighted_sort) {
     check_pairs(u, u_weights, v, v_weights, pair_u, pair_v, p);
+    WeightedSort how = WeightedSort::automatic;
+    if (weighted_sort == "whole_rows") how = WeightedSort::whole_rows;
+    else if (weighted_sort == "buckets") how = WeightedSort::buckets;
+    else require(weighted_sort == "automatic", "weighted_sort must be 'automatic', 'whole_rows' or 'buckets'");
     const std::int64_t num_pairs = pair_u.shape(0);
     const Rows<T> ru = rows_of(u, u_weights), rv = rows_of(v, v_weights);
     const SortFunctions sorts = sorts_for<T>(assume_sorted, u_weights || v_weights);
@@ -88,7 +92,8 @@ carray<T> wasserstein_1d(const carray<T>& u, const std::optional<carray<T>>& u_w
     T* o = out.mutable_data();
     {
         py::gil_scoped_release release;
-        emd::wasserstein_1d<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, assume_sorted, sorts, o);
+        emd::wasserstein_1d<T>(ru, rv, pair_u.data(), pair_v.data(), num_pairs, p, assume_sorted, sorts, o, nullptr,
+                               how);
     }
     return out;
 }
@@ -186,11 +191,15 @@ py::object wasserstein_1d_pair(py::handle u, py::handle v, py::handle u_weights,
 
 void bind_one_d(py::module_& m) {
     if (_import_array() < 0) throw py::error_already_set();
-    const char* doc = "W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays.";
+    const char* doc =
+        "W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays. weighted_sort "
+        "('automatic', 'whole_rows', 'buckets') picks the sort of a single weighted float64 pair (emd::WeightedSort).";
     m.def("wasserstein_1d", &wasserstein_1d<float>, doc, py::arg("u"), py::arg("u_weights"), py::arg("v"),
-          py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
+          py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"),
+          py::arg("weighted_sort") = "automatic");
     m.def("wasserstein_1d", &wasserstein_1d<double>, doc, py::arg("u"), py::arg("u_weights"), py::arg("v"),
-          py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"));
+          py::arg("v_weights"), py::arg("pair_u"), py::arg("pair_v"), py::arg("p"), py::arg("assume_sorted"),
+          py::arg("weighted_sort") = "automatic");
     const char* grad_doc =
         "(W_p, dW/du, dW/dv, dW/du_weights, dW/dv_weights) for each pair, the derivatives per pair in the "
         "rows' own order, each None unless `gradients` (u, v, u_weights, v_weights) asks for it; "

@@ -6,12 +6,15 @@
 #include "emd/one_d.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "emd/buffer.hpp"
 #include "emd/parallel.hpp"
@@ -126,10 +129,13 @@ struct MergeState {
 
 // How many points of u the merge has taken after k steps (0 < k, and both
 // sides still have points then). The merge takes u's head on ties, so after k
-// steps it has taken u[i'] for every i' with u[i'] <= v[k - i' - 1].
+// steps it has taken u[i'] for every i' with u[i'] <= v[k - i' - 1]. The merge
+// is known to have taken u[:i_from] and v[:j_from] (only the rows from there
+// on are read).
 template <class U, class V>
-std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t k) {
-    std::int64_t lo = std::max<std::int64_t>(0, k - m), hi = std::min(k, n);
+std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t k,
+                           std::int64_t i_from = 0, std::int64_t j_from = 0) {
+    std::int64_t lo = std::max(i_from, k - m), hi = std::min(k - j_from, n);
     while (lo < hi) {  // u[i] <= v[j - 1] means u[i] comes first: more of u is taken
         const std::int64_t i = lo + (hi - lo) / 2;
         if (u.value(i) <= v.value(k - i - 1)) lo = i + 1;
@@ -141,42 +147,47 @@ std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t 
 // W_1 = int |F_u(t) - F_v(t)| dt over the merged sample points, with F_u, F_v
 // the running weight sums. While both sides have points, each step waits for
 // the previous one (which head is next depends on the loads it chose); the
-// E steps are therefore cut into `segments` pieces of equal length, each
+// steps from `first` (the merge state after first.i + first.j steps) up to
+// `steps` are therefore cut into `segments` pieces of equal length, each
 // started from its own merge state (found by bisection, its cumulative
 // weights by vectorized sums), and advanced in lockstep so the CPU overlaps
 // their chains. The cut depends on the sizes only, so the result is the same
 // for any number of threads; the pieces' integrals are added in order.
 // Without a data-dependent branch: for overlapping samples the next side is a
 // coin flip, and a mispredicted branch per point cost more than the rest of
-// the step. Returns the state after the E steps, and each side's total
-// weight in su, sv.
+// the step. Returns the state after the steps. Each side's total weight is in
+// su, sv: given (totals_given) or summed here from first.cu, first.cv.
 template <int segments, class U, class V>
 MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t steps,
-                    double& su, double& sv, CompensatedSum& total) {
+                    const MergeState& first, bool totals_given, double& su, double& sv, CompensatedSum& total) {
     MergeState st[segments];
     std::int64_t len[segments];
+    const std::int64_t k0 = first.i + first.j, span = steps - k0;
     for (int s = 0; s < segments; ++s) {
-        const std::int64_t k = steps * s / segments;
-        const std::int64_t i = s == 0 ? 0 : merge_co_rank(u, n, v, m, k), j = k - i;
+        const std::int64_t k = k0 + span * s / segments;
+        const std::int64_t i = s == 0 ? first.i : merge_co_rank(u, n, v, m, k, first.i, first.j), j = k - i;
         // The point taken last before step k: the larger of the two heads' predecessors.
-        const double prev = s == 0 ? std::min(u.value(0), v.value(0))
-                            : i == 0 ? v.value(j - 1)
-                            : j == 0 ? u.value(i - 1)
-                                     : std::max(u.value(i - 1), v.value(j - 1));
-        st[s] = {i, j, 0.0, 0.0, prev, {}};
-        len[s] = steps * (s + 1) / segments - k;
+        // (Points before `first` are not read: past them, the other side's predecessor is the larger.)
+        const double prev = s == 0 || (i == first.i && j == first.j) ? first.prev
+                            : i == first.i                          ? v.value(j - 1)
+                            : j == first.j                          ? u.value(i - 1)
+                                                                    : std::max(u.value(i - 1), v.value(j - 1));
+        st[s] = {i, j, first.cu, first.cv, prev, {}};
+        len[s] = k0 + span * (s + 1) / segments - k;
     }
-    // Each piece's starting cumulative weights, and the totals, from one pass
+    // Each piece's starting cumulative weights (and the totals) from one pass
     // over each side's weights cut at the pieces' starts.
-    double cu = 0.0, cv = 0.0;
-    for (int s = 0; s < segments; ++s) {
+    double cu = first.cu, cv = first.cv;
+    for (int s = 1; s < segments; ++s) {
+        cu += weight_sum(u, st[s - 1].i, st[s].i);
+        cv += weight_sum(v, st[s - 1].j, st[s].j);
         st[s].cu = cu;
         st[s].cv = cv;
-        cu += weight_sum(u, st[s].i, s + 1 < segments ? st[s + 1].i : u.n);
-        cv += weight_sum(v, st[s].j, s + 1 < segments ? st[s + 1].j : v.n);
     }
-    su = cu;
-    sv = cv;
+    if (!totals_given) {
+        su = cu + weight_sum(u, st[segments - 1].i, u.n);
+        sv = cv + weight_sum(v, st[segments - 1].j, v.n);
+    }
     const double iu = 1.0 / su, iv = 1.0 / sv;
     // The terms gap * (x - prev) are >= 0: each piece adds them plainly in
     // blocks of 256 (within 256 ulp of exact) and compensates across blocks,
@@ -215,11 +226,13 @@ MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std:
 }
 
 // The number of merge steps while both sides have points: all of the side
-// whose last point comes first, and the other side's points before it.
+// whose last point comes first, and the other side's points before it, of
+// which u[:i_from] and v[:j_from] are known to be (and are not read).
 template <class U, class V>
-std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std::int64_t m) {
+std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t i_from = 0,
+                                    std::int64_t j_from = 0) {
     const double lu = u.value(n - 1), lv = v.value(m - 1);
-    std::int64_t lo = 0, hi = lu <= lv ? m : n;
+    std::int64_t lo = lu <= lv ? j_from : i_from, hi = lu <= lv ? m : n;
     // u ends first (ties: u's head is taken first): v's points < u's last.
     // Otherwise u's points <= v's last.
     while (lo < hi) {
@@ -252,10 +265,11 @@ double w1_weighted(const U& u, const V& v) {
     const std::int64_t steps = merge_steps_both_sides(u, n, v, m);
     double su, sv;
     CompensatedSum acc;
+    const MergeState first{0, 0, 0.0, 0.0, std::min(u.value(0), v.value(0)), {}};
     // Below a few thousand steps the pieces' bisections are not worth it.
     const MergeState t = steps >= k_merge_pieces_min_steps
-                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, su, sv, acc)
-                             : w1_merge<1>(u, n, v, m, steps, su, sv, acc);
+                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, first, false, su, sv, acc)
+                             : w1_merge<1>(u, n, v, m, steps, first, false, su, sv, acc);
     // One side is exhausted (F = 1 exactly); the gap 1 - F of the other is its
     // remaining weight over its total, summed backwards from its last point.
     // 1 - (running sum) * (1 / total) lost the gap's leading digits to
@@ -501,6 +515,38 @@ inline int index_bits(std::int64_t n) {
 // 2^-(52 - b) of each other) land next to each other in index order; those runs
 // are then put in value order, which is a check of order only, unless values
 // differ below the cut.
+// packed[i] holds point i's ordered key bits above its b-bit index i, for
+// i < n: sorts them with the key-only uint64 sort and gathers records into out
+// in value order. `truncated`: the key bits were cut, so points whose packed
+// upper bits agree (ties, or values that differ only below the cut) land next
+// to each other in index order; those runs are then put in value order, which
+// is a check of order only, unless values differ below the cut.
+void sort_packed_records(std::uint64_t* packed, const ValueWeight<double>* records, std::int64_t n, int b,
+                         bool truncated, ValueWeight<double>* out, const SortFunctions& sorts) {
+    const std::uint64_t low = (std::uint64_t(1) << b) - 1;
+    sorts.sort_u64(packed, n, nullptr);
+    bool has_runs = false;
+    constexpr std::int64_t ahead = 32;  // reads in flight: the gather waits on memory, not on work
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (i + ahead < n) __builtin_prefetch(records + (packed[i + ahead] & low));
+        out[i] = records[packed[i] & low];
+        has_runs |= i > 0 && (packed[i] ^ packed[i - 1]) <= low;
+    }
+    if (!truncated || !has_runs) return;
+    const auto by_value = [](const ValueWeight<double>& l, const ValueWeight<double>& r) { return l.value < r.value; };
+    for (std::int64_t s = 0; s < n;) {
+        std::int64_t e = s + 1;
+        while (e < n && (packed[e] ^ packed[s]) <= low) ++e;
+        if (e - s > 1 && !std::is_sorted(out + s, out + e, by_value)) std::sort(out + s, out + e, by_value);
+        s = e;
+    }
+}
+
+// float64 (value, weight) pairs sorted by value with a key-only uint64 sort:
+// each point is packed as its key's top 64 - b bits over its b-bit index, so
+// that the sort orders by the top bits and the index finds the point again.
+// The records are first copied side by side so that finding a point is one
+// random 16-byte read, not two (the reads cost as much as the sort).
 template <class Scan>
 void sort_records_f64(const double* values, const double* weights, std::int64_t n, ValueWeight<double>* out,
                       ValueWeight<double>* records, std::uint64_t* packed, const SortFunctions& sorts, Scan& scan) {
@@ -512,22 +558,7 @@ void sort_records_f64(const double* values, const double* weights, std::int64_t 
         scan.value(values[i]);
         scan.weight(weights[i]);
     }
-    sorts.sort_u64(packed, n, nullptr);
-    bool has_runs = false;
-    constexpr std::int64_t ahead = 32;  // reads in flight: the gather waits on memory, not on work
-    for (std::int64_t i = 0; i < n; ++i) {
-        if (i + ahead < n) __builtin_prefetch(records + (packed[i + ahead] & low));
-        out[i] = records[packed[i] & low];
-        has_runs |= i > 0 && (packed[i] ^ packed[i - 1]) <= low;
-    }
-    if (!has_runs) return;
-    const auto by_value = [](const ValueWeight<double>& l, const ValueWeight<double>& r) { return l.value < r.value; };
-    for (std::int64_t s = 0; s < n;) {
-        std::int64_t e = s + 1;
-        while (e < n && (packed[e] ^ packed[s]) <= low) ++e;
-        if (e - s > 1 && !std::is_sorted(out + s, out + e, by_value)) std::sort(out + s, out + e, by_value);
-        s = e;
-    }
+    sort_packed_records(packed, records, n, b, true, out, sorts);
 }
 
 template <class T>
@@ -598,6 +629,416 @@ double pair_distance(bool u_weighted, bool v_weighted, UW uw, UU uu, VW vw, VU v
     if (u_weighted) return wasserstein_pair(uw(), vu(), p);
     if (v_weighted) return wasserstein_pair(uu(), vw(), p);
     return wasserstein_pair(uu(), vu(), p);
+}
+
+// --- one weighted float64 pair by buckets (issue 19) ---------------------------------------
+//
+// Both rows are cut into buckets by the SAME splitters on their order-preserving
+// keys: bucket t of u and bucket t of v cover one value range, and bucket t's
+// range lies below bucket t + 1's. Each bucket is then sorted by itself, in
+// cache, so after the buckets are sorted each row is sorted as a whole. The
+// splitters come from an exact histogram of the keys' 16-bit prefixes
+// (key - kmin) >> shift (shift from the pair's key range), whose prefixes are
+// grouped, in order, into k_num_buckets buckets of about equal counts of both
+// rows. Inside a bucket the keys share their upper bits, so the key's offset
+// from the bucket's smallest key usually fits beside the point's index in one
+// uint64: the key-only sort is then exact, with no tie fix-up. The W_1 walk
+// then runs bucket by bucket, in the threads that sort them (BucketWalk).
+
+constexpr int k_prefix_bits = 16;
+// Buckets of the pair. A scatter into more places at once was 2-5x slower per
+// point on the 2-core Xeon of RESULTS.md (10^6 records: 17 ms into 275
+// buckets, 3.5 ms into 35, 3.2 ms for a plain copy), as if each open place
+// cost a TLB entry; fewer buckets make larger sorts (NumPy's uint64 sort: 8.5
+// ns a point for 31,000 points, 11 ns for 10^6).
+constexpr std::int64_t k_num_buckets = 32;
+// A bucket of a row above a quarter of the row (and this many points) is the
+// mark of clustered or repeated values: the pair then takes the whole-row sort.
+constexpr std::int64_t k_skew_min_points = 4096;
+// From this many points of the pair on, WeightedSort::automatic takes the
+// buckets (benchmarks/ab_weighted_buckets.py, two threads: 1.23x-1.24x faster
+// at 1e6 + 1e6 points; 1.22x or 0.95x at 5e5 + 5e5 and 4e5 + 4e5 by the load;
+// 0.99x at 2.5e5 + 2.5e5, 0.90x at 1e5 + 1e5).
+constexpr std::int64_t k_bucket_min_points = std::int64_t(1) << 20;
+
+// The number of bits of r (0 for 0).
+inline int bit_width_u64(std::uint64_t r) { return r == 0 ? 0 : 64 - __builtin_clzll(r); }
+
+// The splitters shared by both rows: prefix p = (key - kmin) >> shift goes to
+// bucket bucket_of[p].
+struct BucketSplit {
+    std::uint64_t kmin = 0, kmax = 0;
+    int shift = 0;
+    std::int64_t num_prefixes = 0, num_buckets = 0;
+    Buffer<std::uint32_t> bucket_of;
+
+    // The prefix of key k (keys from kmin up, cut by shift); keys outside
+    // [kmin, kmax] (a sampled range) go to the first or last prefix, which
+    // keeps the buckets in order.
+    static std::uint32_t prefix(std::uint64_t k, std::uint64_t kmin, std::uint64_t kmax, int shift) {
+        return std::uint32_t((std::min(std::max(k, kmin), kmax) - kmin) >> shift);
+    }
+};
+
+// One row on its way through the buckets.
+struct BucketedRow {
+    const double *x = nullptr, *w = nullptr;
+    std::int64_t n = 0;
+    std::uint64_t kmin = 0, kmax = 0;  // the sampled key range, then the exact one
+    RowScan<double> scan;
+    Buffer<std::uint32_t> histogram;      // points per prefix
+    Buffer<std::int64_t> start;           // bucket -> its first record (num_buckets + 1)
+    Buffer<ValueWeight<double>> records;  // the row in bucket order, then in value order
+    Buffer<double> bucket_weight;         // each bucket's weight sum (in the row's order)
+
+    // The key range of about 4096 evenly spaced points: the splitters need no
+    // more (the prefixes clamp the keys outside it), and a whole pass over
+    // the values for the exact range cost 1.1 ns a point.
+    void sample_range() {
+        const std::int64_t stride = std::max<std::int64_t>(1, n / 4096);
+        std::uint64_t lo = ~std::uint64_t(0), hi = 0;
+        for (std::int64_t i = 0; i < n; i += stride) {
+            const std::uint64_t k = float_to_key(x[i]);
+            lo = std::min(lo, k);
+            hi = std::max(hi, k);
+        }
+        kmin = lo;
+        kmax = hi;
+    }
+    // The prefix histogram, the exact key range and the values' flaws, in one
+    // pass. The loops below read everything they use from locals: the counters
+    // they store to could alias members (a uint64 may alias an int64), which
+    // kept the compiler reloading and storing them every point (2-3x slower).
+    void count_prefixes(const BucketSplit& split) {
+        histogram.resize(std::size_t(split.num_prefixes));
+        std::uint32_t* h = histogram.data();
+        std::fill(h, h + split.num_prefixes, 0u);
+        const std::uint64_t smin = split.kmin, smax = split.kmax;
+        const int shift = split.shift;
+        std::uint64_t lo = ~std::uint64_t(0), hi = 0;
+        RowScan<double> s = scan;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const std::uint64_t k = float_to_key(x[i]);
+            lo = std::min(lo, k);
+            hi = std::max(hi, k);
+            s.value(x[i]);
+            ++h[BucketSplit::prefix(k, smin, smax, shift)];
+        }
+        scan = s;
+        kmin = lo;
+        kmax = hi;
+    }
+    // Bucket starts from the prefix counts; returns the largest bucket.
+    std::int64_t place_buckets(const BucketSplit& split) {
+        start.resize(std::size_t(split.num_buckets + 1));
+        std::fill(start.data(), start.data() + split.num_buckets + 1, std::int64_t(0));
+        for (std::int64_t p = 0; p < split.num_prefixes; ++p)
+            start[split.bucket_of[std::size_t(p)] + 1] += histogram[std::size_t(p)];
+        std::int64_t largest = 0;
+        for (std::int64_t t = 0; t < split.num_buckets; ++t) {
+            largest = std::max(largest, start[std::size_t(t + 1)]);
+            start[std::size_t(t + 1)] += start[std::size_t(t)];
+        }
+        return largest;
+    }
+    // (value, weight) records into bucket order (each bucket in the row's
+    // order); the weights' flaws on the way.
+    void scatter(const BucketSplit& split) {
+        records.resize(std::size_t(n));
+        Buffer<std::int64_t> cursor(std::size_t(split.num_buckets));
+        std::copy(start.data(), start.data() + split.num_buckets, cursor.data());
+        ValueWeight<double>* out = records.data();
+        std::int64_t* next = cursor.data();
+        const std::uint32_t* bucket_of = split.bucket_of.data();
+        const std::uint64_t smin = split.kmin, smax = split.kmax;
+        const int shift = split.shift;
+        bucket_weight.resize(std::size_t(split.num_buckets));
+        double* sums = bucket_weight.data();
+        std::fill(sums, sums + split.num_buckets, 0.0);
+        RowScan<double> s = scan;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const std::uint32_t t = bucket_of[BucketSplit::prefix(float_to_key(x[i]), smin, smax, shift)];
+            out[next[t]++] = {x[i], w[i]};
+            sums[t] += w[i];
+            s.weight(w[i]);
+        }
+        scan = s;
+    }
+};
+
+// One thread's buffers for sorting buckets.
+struct BucketScratch {
+    Buffer<std::uint64_t> packed;
+    Buffer<ValueWeight<double>> sorted;
+};
+
+// A bucket's records, sorted with NumPy's key-only uint64 sort: each
+// point packed as its key's offset from the bucket's smallest key over its
+// local index, exact where offset and index fit in 64 bits together (the
+// offsets of a bucket's keys span far fewer bits than whole keys); the gather
+// then reads the bucket, in cache, instead of the whole row.
+//
+// Returns where the sorted bucket is: `records` itself (fewer than two
+// points, or all equal) or scratch.sorted.
+//
+// Tried and slower: splitting a bucket further by a counting pass down to
+// leaves of <= 256 points (where NumPy's sort is a network, 3 ns a point
+// against 8.5 ns for a 31,000-point bucket): the scalar histogram and scatter
+// passes in cache cost more than they saved (45 ms against 29 ms for the
+// buckets of a 10^6 + 10^6 pair, one thread, load ~2).
+const ValueWeight<double>* sort_bucket(const ValueWeight<double>* records, std::int64_t count, BucketScratch& scratch,
+                                       const SortFunctions& sorts) {
+    if (count < 2) return records;
+    std::uint64_t lo = ~std::uint64_t(0), hi = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+        const std::uint64_t k = float_to_key(records[i].value);
+        lo = std::min(lo, k);
+        hi = std::max(hi, k);
+    }
+    if (lo == hi) return records;  // all equal: in order already
+    scratch.packed.resize(std::size_t(count));
+    scratch.sorted.resize(std::size_t(count));
+    std::uint64_t* packed = scratch.packed.data();
+    const int b = index_bits(count);
+    const int cut = std::max(0, bit_width_u64(hi - lo) + b - 64);
+    for (std::int64_t i = 0; i < count; ++i)
+        packed[i] = ((float_to_key(records[i].value) - lo) >> cut) << b | std::uint64_t(i);
+    sort_packed_records(packed, records, count, b, cut > 0, scratch.sorted.data(), sorts);
+    return scratch.sorted.data();
+}
+
+// Groups the prefixes, in order, into buckets of about (n + m) / k_num_buckets
+// points of both rows (a prefix is never split: one that holds more makes a
+// bucket of its own).
+void group_prefixes(const BucketedRow& u, const BucketedRow& v, BucketSplit& split) {
+    const std::int64_t P = split.num_prefixes;
+    const std::int64_t target = (u.n + v.n + k_num_buckets - 1) / k_num_buckets;
+    split.bucket_of.resize(std::size_t(P));
+    std::int64_t bucket = 0, held = 0;
+    for (std::int64_t p = 0; p < P; ++p) {
+        const std::int64_t c = std::int64_t(u.histogram[std::size_t(p)]) + v.histogram[std::size_t(p)];
+        if (held > 0 && held + c > target) {
+            ++bucket;
+            held = 0;
+        }
+        split.bucket_of[std::size_t(p)] = std::uint32_t(bucket);
+        held += c;
+    }
+    split.num_buckets = bucket + 1;
+}
+
+enum class BucketOutcome { done, flawed, skewed };
+
+// Sorts the rows of one weighted float64 pair (u, v) by shared buckets into
+// ru.records and rv.records, on up to `threads` threads; the rows' flaws in
+// their scans. before_sort(split) runs once the buckets are filled;
+// after_sort, in the job of each bucket, as said below. `skewed` (nothing
+// sorted) when one bucket would hold more than a quarter of a row: clustered
+// or repeated values, which the buckets cannot split (one prefix is one
+// bucket). `flawed`: a scan found a flaw (InputFlaw); the sort stopped there.
+template <class BeforeSort, class AfterSort>
+BucketOutcome sort_pair_by_buckets(BucketedRow& ru, BucketedRow& rv, bool scan_flaws, int threads,
+                                   const SortFunctions& sorts, const BeforeSort& before_sort,
+                                   const AfterSort& after_sort) {
+    BucketedRow* rows[2] = {&ru, &rv};
+    const auto each_row = [&](auto&& fn) {
+        claim_each(2, threads - 1, [&] { return [&](std::int64_t r) { fn(*rows[r]); }; });
+    };
+    ru.sample_range();
+    rv.sample_range();
+    BucketSplit split;
+    split.kmin = std::min(ru.kmin, rv.kmin);
+    split.kmax = std::max(ru.kmax, rv.kmax);
+    split.shift = std::max(0, bit_width_u64(split.kmax - split.kmin) - k_prefix_bits);
+    split.num_prefixes = std::int64_t((split.kmax - split.kmin) >> split.shift) + 1;
+    each_row([&](BucketedRow& r) { r.count_prefixes(split); });
+    if (scan_flaws && (ru.scan.bad_value | rv.scan.bad_value)) return BucketOutcome::flawed;
+    group_prefixes(ru, rv, split);
+    const std::int64_t largest_u = ru.place_buckets(split), largest_v = rv.place_buckets(split);
+    if (largest_u > std::max<std::int64_t>(k_skew_min_points, ru.n / 4) ||
+        largest_v > std::max<std::int64_t>(k_skew_min_points, rv.n / 4))
+        return BucketOutcome::skewed;
+    each_row([&](BucketedRow& r) { r.scatter(split); });
+    if (scan_flaws && (ru.scan.bad_weight | rv.scan.bad_weight)) return BucketOutcome::flawed;
+    before_sort(split);
+    // Bucket t of both rows is one job: after_sort(t, u's, v's) gets both
+    // sorted, in cache, and says whether it is done with them; if not, they
+    // are copied back in place.
+    claim_each(split.num_buckets, threads - 1, [&] {
+        return [&, scratch = std::array<BucketScratch, 2>{}](std::int64_t t) mutable {
+            const ValueWeight<double>* sorted[2];
+            for (int r = 0; r < 2; ++r) {
+                const std::int64_t s = rows[r]->start[std::size_t(t)];
+                sorted[r] = sort_bucket(rows[r]->records.data() + s, rows[r]->start[std::size_t(t + 1)] - s,
+                                        scratch[std::size_t(r)], sorts);
+            }
+            if (after_sort(t, sorted[0], sorted[1])) return;
+            for (int r = 0; r < 2; ++r) {
+                const std::int64_t s = rows[r]->start[std::size_t(t)], c = rows[r]->start[std::size_t(t + 1)] - s;
+                ValueWeight<double>* place = rows[r]->records.data() + s;
+                if (sorted[r] != place) std::memcpy(place, sorted[r], std::size_t(c) * sizeof(ValueWeight<double>));
+            }
+        };
+    });
+    return BucketOutcome::done;
+}
+
+// The integral of |F_u - F_v| over the rest of one row r's points [begin,
+// end) of its bucket, once the other row's points of the bucket are taken:
+// the other's F stays at `other` (its cumulative weight over its total); r's
+// cumulative weight runs on from c.
+template <class R>
+void one_side_w1(const R& r, std::int64_t begin, std::int64_t end, double c, double inv_total, double other,
+                 double prev, CompensatedSum& acc) {
+    double b = 0.0;
+    for (std::int64_t k = begin; k < end; ++k) {
+        const double x = r.value(k);
+        b += std::fabs(c * inv_total - other) * (x - prev);
+        prev = x;
+        c += r.weight(k);
+    }
+    acc.add(b);
+}
+
+// W_1 of the pair whose buckets are sorted, walked bucket by bucket: the
+// buckets below the first one that holds a row's last positive weight are
+// merged each by itself, in parallel, each from its cumulative weights (the
+// sums of the earlier buckets' weights); the segments between buckets and
+// the rest, where a row runs out (an exhausted row's F is exactly 1, and the
+// other's gap is summed backwards, as in w1_weighted), are added after, in
+// bucket order, so the result does not depend on the thread count.
+struct BucketWalk {
+    const BucketedRow &u, &v;
+    std::int64_t num_buckets = 0, merged = 0;  // buckets [0, merged) are merged in parallel
+    std::vector<double> cu, cv;               // cumulative weights at each bucket's start
+    std::vector<double> inside;               // each merged bucket's integral
+    std::vector<double> lowest, highest;      // each merged bucket's smallest and largest value
+    double su = 0.0, sv = 0.0;
+
+    BucketWalk(const BucketedRow& ru, const BucketedRow& rv, std::int64_t K)
+        : u(ru),
+          v(rv),
+          num_buckets(K),
+          cu(std::size_t(K + 1)),
+          cv(std::size_t(K + 1)),
+          inside(std::size_t(K)),
+          lowest(std::size_t(K)),
+          highest(std::size_t(K)) {
+        std::int64_t last_u = -1, last_v = -1;  // the last bucket with a positive weight
+        for (std::int64_t t = 0; t < K; ++t) {
+            cu[std::size_t(t + 1)] = cu[std::size_t(t)] + u.bucket_weight[std::size_t(t)];
+            cv[std::size_t(t + 1)] = cv[std::size_t(t)] + v.bucket_weight[std::size_t(t)];
+            if (u.bucket_weight[std::size_t(t)] > 0.0) last_u = t;
+            if (v.bucket_weight[std::size_t(t)] > 0.0) last_v = t;
+        }
+        su = cu[std::size_t(K)];
+        sv = cv[std::size_t(K)];
+        merged = std::max<std::int64_t>(0, std::min(last_u, last_v));
+    }
+    static std::int64_t count(const BucketedRow& r, std::int64_t t) {
+        return r.start[std::size_t(t + 1)] - r.start[std::size_t(t)];
+    }
+    // Bucket t's integral from its first point to its last, from its sorted
+    // records (xu, xv); false, for the buckets from `merged` on, which
+    // finish() walks in place.
+    bool merge_bucket(std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
+        if (t >= merged) return false;
+        const RecordRow<double> pu{xu, count(u, t)}, pv{xv, count(v, t)};
+        if (pu.n + pv.n == 0) return true;
+        lowest[std::size_t(t)] = pu.n == 0 ? pv.value(0) : pv.n == 0 ? pu.value(0) : std::min(pu.value(0), pv.value(0));
+        highest[std::size_t(t)] = pu.n == 0   ? pv.value(pv.n - 1)
+                                  : pv.n == 0 ? pu.value(pu.n - 1)
+                                              : std::max(pu.value(pu.n - 1), pv.value(pv.n - 1));
+        CompensatedSum acc;
+        const double iu = 1.0 / su, iv = 1.0 / sv;
+        if (pu.n == 0 || pv.n == 0) {
+            if (pu.n > 0) one_side_w1(pu, 0, pu.n, cu[std::size_t(t)], iu, cv[std::size_t(t)] * iv, pu.value(0), acc);
+            if (pv.n > 0) one_side_w1(pv, 0, pv.n, cv[std::size_t(t)], iv, cu[std::size_t(t)] * iu, pv.value(0), acc);
+            inside[std::size_t(t)] = acc.value();
+            return true;
+        }
+        const std::int64_t steps = merge_steps_both_sides(pu, pu.n, pv, pv.n);
+        const MergeState first{0, 0, cu[std::size_t(t)], cv[std::size_t(t)], std::min(pu.value(0), pv.value(0)), {}};
+        double tu = su, tv = sv;
+        const MergeState e = steps >= k_merge_pieces_min_steps
+                                 ? w1_merge<k_merge_pieces>(pu, pu.n, pv, pv.n, steps, first, true, tu, tv, acc)
+                                 : w1_merge<1>(pu, pu.n, pv, pv.n, steps, first, true, tu, tv, acc);
+        // One piece is used up; the other's points after it, against the used-up row's F.
+        if (e.i < pu.n) one_side_w1(pu, e.i, pu.n, e.cu, iu, e.cv * iv, e.prev, acc);
+        if (e.j < pv.n) one_side_w1(pv, e.j, pv.n, e.cv, iv, e.cu * iu, e.prev, acc);
+        inside[std::size_t(t)] = acc.value();
+        return true;
+    }
+    // The total, once buckets [0, merged) are merged and the others sorted in
+    // place (the records of the merged ones are left in bucket order: this
+    // reads none of them).
+    double finish() const {
+        const RecordRow<double> ru{u.records.data(), u.n}, rv{v.records.data(), v.n};
+        CompensatedSum acc;
+        const std::int64_t i0 = u.start[std::size_t(merged)], j0 = v.start[std::size_t(merged)];
+        // The last point below bucket `merged` (the first point if none).
+        double prev = i0 == 0 && j0 == 0 ? std::min(ru.value(0), rv.value(0)) : 0.0;
+        bool seen = false;
+        for (std::int64_t t = 0; t < merged; ++t) {
+            if (count(u, t) + count(v, t) == 0) continue;
+            // From the last point below bucket t to its first.
+            if (seen)
+                acc.add(std::fabs(cu[std::size_t(t)] / su - cv[std::size_t(t)] / sv) * (lowest[std::size_t(t)] - prev));
+            acc.add(inside[std::size_t(t)]);
+            prev = highest[std::size_t(t)];
+            seen = true;
+        }
+        // From bucket `merged` on: w1_weighted's walk, from the state there.
+        const std::int64_t n = last_positive(ru), m = last_positive(rv);
+        const std::int64_t steps = merge_steps_both_sides(ru, n, rv, m, i0, j0);
+        const MergeState first{i0, j0, cu[std::size_t(merged)], cv[std::size_t(merged)], prev, {}};
+        double tu = su, tv = sv;
+        const MergeState e = steps - (i0 + j0) >= k_merge_pieces_min_steps
+                                 ? w1_merge<k_merge_pieces>(ru, n, rv, m, steps, first, true, tu, tv, acc)
+                                 : w1_merge<1>(ru, n, rv, m, steps, first, true, tu, tv, acc);
+        tail_w1(ru, e.i, n, e.prev, su, acc);
+        tail_w1(rv, e.j, m, e.prev, sv, acc);
+        return acc.value();
+    }
+};
+
+// W_p of the single weighted float64 pair (u, v) through the bucket sort;
+// false (nothing written) when the pair is skewed (see sort_pair_by_buckets):
+// the caller then sorts the rows whole. W_1 of values inside 2^994 in
+// magnitude is walked bucket by bucket (BucketWalk), in the threads that
+// sort the buckets; other pairs are walked whole once sorted.
+bool bucketed_pair_distance(const Rows<double>& u, const Rows<double>& v, double p, int threads,
+                            const SortFunctions& sorts, double* out, unsigned* flaws) {
+    BucketedRow ru, rv;
+    ru.x = u.values;
+    ru.w = u.weights;
+    ru.n = u.n;
+    rv.x = v.values;
+    rv.w = v.weights;
+    rv.n = v.n;
+    std::unique_ptr<BucketWalk> walk;
+    const auto before_sort = [&](const BucketSplit& split) {
+        // The range test of wasserstein_pair for weighted rows (values within 2^994).
+        const double big = std::max(std::fabs(key_to_float<double>(std::min(ru.kmin, rv.kmin))),
+                                    std::fabs(key_to_float<double>(std::max(ru.kmax, rv.kmax))));
+        if (p == 1.0 && big <= 0x1p994) walk = std::make_unique<BucketWalk>(ru, rv, split.num_buckets);
+    };
+    const auto after_sort = [&](std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
+        return walk && walk->merge_bucket(t, xu, xv);
+    };
+    const BucketOutcome outcome =
+        sort_pair_by_buckets(ru, rv, flaws != nullptr, threads, sorts, before_sort, after_sort);
+    if (outcome == BucketOutcome::skewed) return false;
+    if (flaws) {
+        // Flawed values stop the sort before the weights are scanned.
+        const bool weights_scanned = outcome == BucketOutcome::done || !(ru.scan.bad_value | rv.scan.bad_value);
+        *flaws = ru.scan.flaws(u.n, weights_scanned, u_values_flaw, u_weights_flaw) |
+                 rv.scan.flaws(v.n, weights_scanned, v_values_flaw, v_weights_flaw);
+        if (*flaws != 0) return true;
+    }
+    *out = walk ? walk->finish()
+                : wasserstein_pair(RecordRow<double>{ru.records.data(), u.n}, RecordRow<double>{rv.records.data(), v.n}, p);
+    return true;
 }
 
 // --- gradients ----------------------------------------------------------------------------
@@ -893,7 +1334,8 @@ unsigned row_flaws(const Rows<T>& u, const Rows<T>& v, std::int64_t r, const Row
 template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
-                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws) {
+                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws,
+                    WeightedSort weighted_sort) {
     // Small calls stay off OpenMP altogether: even a team of one
     // (parallel if (false)) cost a measurable part of a 64-point call.
     const bool many_pairs = num_pairs > 1 && num_pairs * (u.n + v.n) >= k_parallel_min_points;
@@ -933,6 +1375,21 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
     if (sort_of<T>(sorts) == nullptr || ((u.weights || v.weights) && sorts.sort_u64 == nullptr))
         throw std::invalid_argument("wasserstein_1d needs T's sort, and the uint64 sort for weighted rows");
 
+    if constexpr (std::is_same_v<T, double>) {
+        // (The prefix histograms count in uint32.)
+        const bool one_weighted_pair = u.num_rows == 1 && v.num_rows == 1 && u.weights && v.weights &&
+                                       u.n < (std::int64_t(1) << 31) && v.n < (std::int64_t(1) << 31);
+        const bool buckets = weighted_sort == WeightedSort::buckets ||
+                             (weighted_sort == WeightedSort::automatic && u.n + v.n >= k_bucket_min_points);
+        if (one_weighted_pair && buckets) {
+            const int threads = u.n + v.n >= k_parallel_min_points ? max_threads() : 1;
+            double w = 0.0;
+            if (bucketed_pair_distance(u, v, p, threads, sorts, &w, flaws)) {
+                if (!flaws || *flaws == 0) std::fill(out, out + num_pairs, w);  // every pair is (0, 0)
+                return;
+            }
+        }
+    }
     SortedRows<T> su(u), sv(v);
     const auto sort_row = [&](std::int64_t r, ThreadScratch<T>& scratch) {
         const auto [rows, i] = row_of(r);
@@ -970,9 +1427,9 @@ void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair
 
 template void wasserstein_1d<float>(const Rows<float>&, const Rows<float>&, const std::int64_t*,
                                     const std::int64_t*, std::int64_t, double, bool, const SortFunctions&,
-                                    float*, unsigned*);
+                                    float*, unsigned*, WeightedSort);
 template void wasserstein_1d<double>(const Rows<double>&, const Rows<double>&, const std::int64_t*,
                                      const std::int64_t*, std::int64_t, double, bool, const SortFunctions&,
-                                     double*, unsigned*);
+                                     double*, unsigned*, WeightedSort);
 
 }  // namespace emd

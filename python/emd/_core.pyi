@@ -246,14 +246,14 @@ def status_names() -> typing.Annotated[list[str], "FixedSize(6)"]:
     The names of emd::SolveStatus, indexed by the status codes the solvers return.
     """
 @typing.overload
-def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float32]:
+def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool, weighted_sort: str = 'automatic') -> numpy.typing.NDArray[numpy.float32]:
     """
-    W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays.
+    W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays. weighted_sort ('automatic', 'whole_rows', 'buckets') picks the sort of a single weighted float64 pair (emd::WeightedSort).
     """
 @typing.overload
-def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool) -> numpy.typing.NDArray[numpy.float64]:
+def wasserstein_1d(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, assume_sorted: bool, weighted_sort: str = 'automatic') -> numpy.typing.NDArray[numpy.float64]:
     """
-    W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays.
+    W_p for each (u[pair_u[k]], v[pair_v[k]]); rows are (num_rows, n) float arrays. weighted_sort ('automatic', 'whole_rows', 'buckets') picks the sort of a single weighted float64 pair (emd::WeightedSort).
     """
 @typing.overload
 def wasserstein_1d_gradients(u: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], u_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], v_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None, pair_u: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], pair_v: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], p: typing.SupportsFloat | typing.SupportsIndex, gradients: typing.Annotated[collections.abc.Sequence[bool], "FixedSize(4)"], num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:

@@ -38,6 +38,16 @@ enum InputFlaw : unsigned {
     v_weights_flaw = 8u,
 };
 
+// How wasserstein_1d sorts a single pair of weighted float64 rows (one row of
+// u, one of v, both weighted; other calls ignore it). whole_rows: each row as
+// one sort of (key bits | index) keys, then a gather, then one walk. buckets:
+// both rows cut by shared splitters into 32 buckets, each sorted by itself in
+// cache and (p = 1) walked right after, buckets spread over the threads; a
+// pair whose values crowd into one bucket falls back to whole_rows.
+// automatic: buckets from 2^20 points of the pair on. The answers agree
+// to rounding (the weight sums are added in another order).
+enum class WeightedSort { automatic, whole_rows, buckets };
+
 // out[k] = W_p(u[pair_u[k]], v[pair_v[k]]) for k < num_pairs.
 //
 // p == 1 with weights on either side integrates |F_u - F_v| over the line (the
@@ -48,11 +58,13 @@ enum InputFlaw : unsigned {
 // std::invalid_argument if they are missing); sums are accumulated in double
 // for both T. With `flaws` non-null every row is scanned as InputFlaw says and
 // *flaws receives the bits of the flagged arguments; when it is not 0, out is
-// left unwritten.
+// left unwritten. weighted_sort picks the sort of a single weighted float64
+// pair (WeightedSort).
 template <class T>
 void wasserstein_1d(const Rows<T>& u, const Rows<T>& v, const std::int64_t* pair_u,
                     const std::int64_t* pair_v, std::int64_t num_pairs, double p,
-                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws = nullptr);
+                    bool assume_sorted, const SortFunctions& sorts, T* out, unsigned* flaws = nullptr,
+                    WeightedSort weighted_sort = WeightedSort::automatic);
 
 // Where wasserstein_1d_gradients writes: value (num_pairs,) as wasserstein_1d;
 // d_u (num_pairs, u.n) and d_v (num_pairs, v.n) the derivatives of W_p with
