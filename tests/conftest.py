@@ -67,6 +67,47 @@ def rtol(dtype) -> float:
     return RTOL[np.dtype(dtype)]
 
 
+def exact_w1(u, v, uw, vw) -> float:
+    """W_1 of weighted 1-D samples in exact rational arithmetic (float64 inputs
+    are dyadic rationals): the integral of |F_u - F_v| over the merged points."""
+    from fractions import Fraction
+
+    su, sv = sum(map(Fraction, uw.tolist())), sum(map(Fraction, vw.tolist()))
+    points = sorted([(x, Fraction(a) / su) for x, a in zip(u.tolist(), uw.tolist())]
+                    + [(x, -Fraction(a) / sv) for x, a in zip(v.tolist(), vw.tolist())])
+    F, total = Fraction(0), Fraction(0)
+    for (x, dF), (x_next, _) in zip(points, points[1:]):
+        F += dF
+        total += abs(F) * (Fraction(x_next) - Fraction(x))
+    return float(total)
+
+
+def exact_wpp(u, v, uw, vw, p: int) -> float:
+    """W_p^p (integer p) of weighted 1-D samples in exact rational arithmetic: the
+    integral over the merged quantile levels of |F_u^{-1} - F_v^{-1}|^p."""
+    from fractions import Fraction
+
+    def levels(x, w):
+        order = np.argsort(x, kind="stable")
+        total, c, out = sum(map(Fraction, w.tolist())), Fraction(0), []
+        for a in w[order].tolist():
+            c += Fraction(a)
+            out.append(c / total)
+        return [Fraction(t) for t in x[order].tolist()], out
+
+    xu, lu = levels(u, uw)
+    xv, lv = levels(v, vw)
+    i = j = 0
+    q = total = Fraction(0)
+    while i < len(xu) and j < len(xv):
+        nxt = min(lu[i], lv[j])
+        total += (nxt - q) * abs(xu[i] - xv[j]) ** p
+        q = nxt
+        i += lu[i] == q
+        j += lv[j] == q
+    return float(total)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261121)

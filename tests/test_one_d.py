@@ -11,7 +11,7 @@ from scipy.optimize import linprog
 from scipy.stats import wasserstein_distance
 
 import emd
-from conftest import NEAR_RANGE_CASES, RESCALED_CASES, rtol
+from conftest import NEAR_RANGE_CASES, RESCALED_CASES, exact_w1, exact_wpp, rtol
 
 SIZES = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 5), (17, 9), (100, 101), (1000, 777)]
 
@@ -31,6 +31,40 @@ def test_scipy_docstring_cases():
     )
     assert emd.wasserstein_1d([0.0, 1.0], [0.0], [1, 1], [1]) == 0.5
     assert emd.wasserstein_1d([0.0, 1.0], [0.0], [3, 1], [1]) == 0.25
+
+
+def _light_far_points(rng, n):
+    """Normal samples with light points far out on both sides: between 1e6 and
+    1e7 both distribution functions are within 1e-15 of 1."""
+    u, v, uw, vw = _sample(rng, n, n)
+    u[0], uw[0] = 1e6, 1e-12
+    v[:2], vw[:2] = [-1e6, 1e7], [1e-12, 1e-13]
+    return u, v, uw, vw
+
+
+@pytest.mark.parametrize("case", ["light far points", "cauchy"])
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_tails_keep_their_digits(rng, case, p):
+    # Where W_p lies in far, light tails, F (or the level q) is near 1 and the
+    # gaps are small differences of numbers near 1: the walks sum 1 - F from
+    # the right above the median, so they keep their digits. Summed from the
+    # left, p = 1 was 1e-8 off here and p = 2 four times too large (levels near
+    # 1 rounded together). Against exact rational arithmetic; every path:
+    # the public call, presorted rows, a batch of pairs.
+    if case == "cauchy":
+        u, v = rng.standard_cauchy(1500), rng.standard_cauchy(1700)
+        uw, vw = rng.random(1500), rng.random(1700)
+    else:
+        u, v, uw, vw = _light_far_points(rng, 1500)
+    want = exact_w1(u, v, uw, vw) if p == 1 else exact_wpp(u, v, uw, vw, p) ** (1.0 / p)
+    tol = rtol(np.float64)
+    assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(want, rel=tol)
+    ou, ov = np.argsort(u), np.argsort(v)
+    got = emd.wasserstein_1d(u[ou], v[ov], uw[ou], vw[ov], p=p, assume_sorted=True)
+    assert got == pytest.approx(want, rel=tol)
+    batch = emd.wasserstein_1d(np.stack([u, u]), np.stack([v[::-1], v]), np.stack([uw, uw]),
+                               np.stack([vw[::-1], vw]), p=p)
+    np.testing.assert_allclose(batch, want, rtol=tol)
 
 
 @pytest.mark.parametrize("p", [1.0, 1.5, 2.0, 3.0])

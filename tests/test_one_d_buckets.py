@@ -18,7 +18,7 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 import emd
-from conftest import rtol
+from conftest import exact_w1, rtol
 from emd import _core
 
 # WeightedSort::automatic takes the buckets from this many points of the pair on
@@ -31,20 +31,6 @@ def _w(u, v, uw, vw, how, p=1.0):
     """W_p of one weighted float64 pair through the kernel's `how` sort."""
     rows = [np.ascontiguousarray(a, dtype=np.float64)[None] for a in (u, uw, v, vw)]
     return float(_core.wasserstein_1d(*rows, _PAIR, _PAIR, p, False, how)[0])
-
-
-def _exact_w1(u, v, uw, vw):
-    """W_1 in exact rational arithmetic (the float64 inputs are dyadic rationals)."""
-    from fractions import Fraction
-
-    su, sv = sum(map(Fraction, uw.tolist())), sum(map(Fraction, vw.tolist()))
-    points = sorted([(x, Fraction(a) / su) for x, a in zip(u.tolist(), uw.tolist())]
-                    + [(x, -Fraction(a) / sv) for x, a in zip(v.tolist(), vw.tolist())])
-    F, total = Fraction(0), Fraction(0)
-    for (x, dF), (x_next, _) in zip(points, points[1:]):
-        F += dF
-        total += abs(F) * (Fraction(x_next) - Fraction(x))
-    return float(total)
 
 
 def _cases(rng):
@@ -86,7 +72,7 @@ def test_buckets_match_whole_rows_and_scipy(rng, name):
     assert got == pytest.approx(_w(u, v, uw, vw, "whole_rows"), rel=rtol(np.float64), abs=0.0)
     # A far outlier's W_1 is its mass times the distance, its mass 1 - F of the
     # rest: scipy's forward cumsum leaves 1e-12 there, so exact rationals.
-    want = _exact_w1(u, v, uw, vw) if "outlier" in name else wasserstein_distance(u, v, uw, vw)
+    want = exact_w1(u, v, uw, vw) if "outlier" in name else wasserstein_distance(u, v, uw, vw)
     assert got == pytest.approx(want, rel=rtol(np.float64), abs=1e-300)
 
 
@@ -132,13 +118,16 @@ def test_clusters_far_apart(rng):
 
 @pytest.mark.parametrize(
     "name",
-    ["trailing zero weights far away", "leading zero weight far away", "light far points", "mostly zero weights"],
+    ["trailing zero weights far away", "leading zero weight far away", "light far points",
+     "light far points on both sides", "mostly zero weights"],
 )
 def test_zero_and_light_weights_at_the_ends(rng, name):
-    # After a row's last positive weight the walk runs as in w1_weighted: that
-    # row's F is exactly 1 and the other's gap is summed backwards, so a light
-    # point far beyond the other row keeps its digits (scipy's forward cumsum
-    # loses them). Against W_1 in exact arithmetic.
+    # Above the lower weighted median both paths sum 1 - F from the right (the
+    # buckets above the median's bucket, and that bucket above the median): a
+    # row's 1 - F is exactly 0 after its last positive weight, and light far
+    # points keep their digits where F_u and F_v are both near 1 (a forward
+    # cumsum, scipy's and the walk's before, was 1e-8 off on the both-sides
+    # case). Against W_1 in exact arithmetic.
     n = 3000
     u, v = rng.normal(size=n), rng.normal(size=n)
     uw, vw = rng.random(n), rng.random(n)
@@ -149,11 +138,14 @@ def test_zero_and_light_weights_at_the_ends(rng, name):
     elif name == "light far points":
         u[0], uw[0] = -1e6, 1e-12  # below v: F_u alone, no cancellation
         v[0], vw[0] = 1e7, 1e-13  # beyond u: in v's backward tail
+    elif name == "light far points on both sides":
+        u[0], uw[0] = 1e6, 1e-12  # between 1e6 and 1e7 both F are near 1
+        v[:2], vw[:2] = [-1e6, 1e7], [1e-12, 1e-13]
     else:
         uw[rng.random(n) < 0.99] = 0.0
         vw[rng.random(n) < 0.99] = 0.0
         uw[0] = vw[0] = 1.0
-    want = _exact_w1(u, v, uw, vw)
+    want = exact_w1(u, v, uw, vw)
     assert _w(u, v, uw, vw, "buckets") == pytest.approx(want, rel=rtol(np.float64))
     assert _w(u, v, uw, vw, "whole_rows") == pytest.approx(want, rel=rtol(np.float64))
 

@@ -98,14 +98,58 @@ double total_weight(const R& r) {
     return r.weighted() ? weight_sum(r, 0, r.n) : double(r.n);
 }
 
-// Trailing zero-weight points carry no mass; dropping them keeps the level-1
-// step of the quantile walk off them (a far zero-weight point changes nothing).
+// A row read from its far end: point i is the row's point last - i, negated.
+// The integral of |F_u - F_v| over t > t* equals that over t < -t* of the
+// reflected rows' distribution functions, whose running weights are then the
+// weights beyond t summed from the far end: 1 - F kept as a sum of what is
+// left, not as 1 minus a sum of what was taken, which loses its leading
+// digits where F nears 1 (light far points, heavy tails).
 template <class R>
-std::int64_t last_positive(const R& r) {
-    std::int64_t n = r.n;
-    if (r.weighted())
-        while (n > 1 && r.weight(n - 1) == 0.0) --n;
-    return n;
+struct Reflected {
+    R r;
+    std::int64_t last;  // the row's point read as point 0
+    std::int64_t n;
+    double value(std::int64_t i) const { return -r.value(last - i); }
+    auto key(std::int64_t i) const { return -r.key(last - i); }
+    double weight(std::int64_t i) const { return r.weight(last - i); }
+    bool weighted() const { return r.weighted(); }
+};
+template <class R>
+Reflected<R> reflected(const R& r, std::int64_t n) {
+    return {r, n - 1, n};
+}
+
+// The number of r[:n]'s points below t (strictly: `below`), or at most t.
+template <class R>
+std::int64_t count_until(const R& r, std::int64_t n, double t, bool strictly) {
+    std::int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        if (strictly ? r.value(mid) < t : r.value(mid) <= t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+// The first of r[:n]'s points at which `before` plus the running weight
+// reaches half of `total` (the weighted median when before = 0); the last
+// point if rounding keeps the sum short of it.
+template <class R>
+double half_weight_point(const R& r, std::int64_t n, double before, double total) {
+    const double half = 0.5 * total;
+    constexpr std::int64_t block = 1024;
+    double c = before;
+    std::int64_t i = 0;
+    for (; i + block <= n; i += block) {  // whole blocks by the vectorized sum
+        const double s = weight_sum(r, i, i + block);
+        if (c + s >= half) break;
+        c += s;
+    }
+    for (; i < n; ++i) {
+        c += r.weight(i);
+        if (c >= half) return r.value(i);
+    }
+    return r.value(n - 1);
 }
 
 // Four pieces need 16 registers of state: with AVX-512's 32 vector registers
@@ -243,39 +287,85 @@ std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std:
     return lu <= lv ? n + lo : m + lo;
 }
 
-// The integral over r's points [begin, end) once the other side is
-// exhausted: sum_k (weight of r[k:end]) / total * (r_k - r_{k-1}), with
-// r_{begin-1} = prev. A division, not the reciprocal: w / (2 w) is exactly
-// 0.5, w * (1 / (2 w)) need not be.
+// The integral of |F_r - F_other| over r's points [begin, end) once the
+// other side's points are taken: the other's F stays at `other`; r's running
+// weight goes on from c, and is returned.
 template <class R>
-void tail_w1(const R& r, std::int64_t begin, std::int64_t end, double prev, double total, CompensatedSum& acc) {
-    double rest = 0.0;
-    for (std::int64_t k = end - 1; k >= begin; --k) {
-        rest += r.weight(k);
-        acc.add(rest / total * (r.value(k) - (k > begin ? r.value(k - 1) : prev)));
+double one_side_w1(const R& r, std::int64_t begin, std::int64_t end, double c, double inv_total, double other,
+                   double prev, CompensatedSum& acc) {
+    double b = 0.0;
+    for (std::int64_t k = begin; k < end; ++k) {
+        const double x = r.value(k);
+        b += std::fabs(c * inv_total - other) * (x - prev);
+        prev = x;
+        c += r.weight(k);
+    }
+    acc.add(b);
+    return c;
+}
+
+// The integral of |F_u - F_v| from the first to the last point of a stretch
+// of the line holding u[:n] and v[:m] (n + m > 0), with F_u = (cu + u's
+// weight up to t) / su, F_v likewise: cu and cv are the weights before the
+// stretch, and come back as the weights through it.
+template <class U, class V>
+void w1_stretch(const U& u, std::int64_t n, const V& v, std::int64_t m, double& cu, double& cv, double su, double sv,
+                CompensatedSum& acc) {
+    const double iu = 1.0 / su, iv = 1.0 / sv;
+    if (n == 0 || m == 0) {
+        if (n > 0) cu = one_side_w1(u, 0, n, cu, iu, cv * iv, u.value(0), acc);
+        if (m > 0) cv = one_side_w1(v, 0, m, cv, iv, cu * iu, v.value(0), acc);
+        return;
+    }
+    const std::int64_t steps = merge_steps_both_sides(u, n, v, m);
+    const MergeState first{0, 0, cu, cv, std::min(u.value(0), v.value(0)), {}};
+    double tu = su, tv = sv;
+    // Below a few thousand steps the pieces' bisections are not worth it.
+    const MergeState e = steps >= k_merge_pieces_min_steps
+                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, first, true, tu, tv, acc)
+                             : w1_merge<1>(u, n, v, m, steps, first, true, tu, tv, acc);
+    cu = e.cu;
+    cv = e.cv;
+    // One side is used up; the other's points after it, against the used-up side's F.
+    if (e.i < n) cu = one_side_w1(u, e.i, n, cu, iu, cv * iv, e.prev, acc);
+    if (e.j < m) cv = one_side_w1(v, e.j, m, cv, iv, cu * iu, e.prev, acc);
+}
+
+// The integral of |F_u - F_v| over a stretch holding u[:n] and v[:m], cut at
+// the point `mid` of the stretch: below it from the stretch's first point
+// with the weights before the stretch (cu, cv), above it from the last point
+// with the weights beyond the stretch (ru, rv), each side's sums running
+// toward mid. With mid the lower of the two weighted medians, every F summed
+// from the left stays below 1/2 and every 1 - F summed from the right does
+// as long as the other side's does not exceed it by more than the gap
+// itself, so each gap |F_u - F_v| keeps its digits to about an ulp of 1/2.
+template <class U, class V>
+void w1_around(const U& u, std::int64_t n, const V& v, std::int64_t m, double mid, double cu, double cv, double ru,
+               double rv, double su, double sv, CompensatedSum& acc) {
+    const std::int64_t nu = count_until(u, n, mid, true), nv = count_until(v, m, mid, true);
+    if (nu + nv > 0) {
+        w1_stretch(u, nu, v, nv, cu, cv, su, sv, acc);
+        const double last = nu == 0 ? v.value(nv - 1) : nv == 0 ? u.value(nu - 1) : std::max(u.value(nu - 1), v.value(nv - 1));
+        acc.add(std::fabs(cu / su - cv / sv) * (mid - last));
+    }
+    const std::int64_t au = n - count_until(u, n, mid, false), av = m - count_until(v, m, mid, false);
+    if (au + av > 0) {
+        w1_stretch(reflected(u, n), au, reflected(v, m), av, ru, rv, su, sv, acc);
+        const double first = au == 0 ? v.value(m - av) : av == 0 ? u.value(n - au) : std::min(u.value(n - au), v.value(m - av));
+        acc.add(std::fabs(ru / su - rv / sv) * (first - mid));
     }
 }
 
+// W_1 = int |F_u - F_v| dt, from the left up to the lower weighted median and
+// from the right down to it (w1_around). Zero weights at either end count
+// exactly nothing: F = 0 before a side's first positive weight and 1 - F = 0
+// after its last, so a far zero-weight point changes nothing.
 template <class U, class V>
 double w1_weighted(const U& u, const V& v) {
-    // Trailing zero-weight points are dropped, and an exhausted side counts
-    // as exactly F = 1: a far zero-weight point then changes nothing, where a
-    // rounded F = 1 - 1e-16 would multiply its distance.
-    const std::int64_t n = last_positive(u), m = last_positive(v);
-    const std::int64_t steps = merge_steps_both_sides(u, n, v, m);
-    double su, sv;
+    const double su = total_weight(u), sv = total_weight(v);
+    const double mid = std::min(half_weight_point(u, u.n, 0.0, su), half_weight_point(v, v.n, 0.0, sv));
     CompensatedSum acc;
-    const MergeState first{0, 0, 0.0, 0.0, std::min(u.value(0), v.value(0)), {}};
-    // Below a few thousand steps the pieces' bisections are not worth it.
-    const MergeState t = steps >= k_merge_pieces_min_steps
-                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, first, false, su, sv, acc)
-                             : w1_merge<1>(u, n, v, m, steps, first, false, su, sv, acc);
-    // One side is exhausted (F = 1 exactly); the gap 1 - F of the other is its
-    // remaining weight over its total, summed backwards from its last point.
-    // 1 - (running sum) * (1 / total) lost the gap's leading digits to
-    // cancellation near the end, where heavy tails put most of W_1.
-    tail_w1(u, t.i, n, t.prev, su, acc);
-    tail_w1(v, t.j, m, t.prev, sv, acc);
+    w1_around(u, u.n, v, v.n, mid, 0.0, 0.0, 0.0, 0.0, su, sv, acc);
     return acc.value();
 }
 
@@ -333,20 +423,20 @@ double wpp_uniform(const U& u, const V& v, Pow pw) {
     return acc.value() / (double(n) * double(m));
 }
 
+// int_0^{1/2} |F_u^{-1}(q) - F_v^{-1}(q)|^p dq over rows u[:n], v[:m] with
+// totals 1 / inv_su, 1 / inv_sv, the levels summed from q = 0. The last level
+// of each row is forced to 1, so the walk reaches 1/2 whatever the rounding
+// of the running sums.
 template <class U, class V, class Pow>
-double wpp_weighted(const U& u, const V& v, Pow pw) {
-    const std::int64_t n = last_positive(u), m = last_positive(v);
-    const double inv_su = 1.0 / total_weight(u), inv_sv = 1.0 / total_weight(v);
-    // Cumulative levels in [0, 1]; the last level of each row is forced to 1 so
-    // both walks end together whatever the rounding of the running sums.
+double wpp_lower_half(const U& u, std::int64_t n, const V& v, std::int64_t m, double inv_su, double inv_sv, Pow pw) {
     double cu = u.weight(0), cv = v.weight(0);
     std::int64_t i = 0, j = 0;
     double q = 0.0;
     CompensatedSum acc;
-    while (i < n && j < m) {
+    while (q < 0.5 && i < n && j < m) {
         const double next_u = (i == n - 1) ? 1.0 : std::min(cu * inv_su, 1.0);
         const double next_v = (j == m - 1) ? 1.0 : std::min(cv * inv_sv, 1.0);
-        const double next = std::min(next_u, next_v);
+        const double next = std::min(std::min(next_u, next_v), 0.5);
         if (next > q) {
             acc.add((next - q) * pw(u.value(i) - v.value(j)));
             q = next;
@@ -355,6 +445,16 @@ double wpp_weighted(const U& u, const V& v, Pow pw) {
         if (next_v <= q && ++j < m) cv += v.weight(j);
     }
     return acc.value();
+}
+
+// W_p^p = int_0^1 |F_u^{-1}(q) - F_v^{-1}(q)|^p dq: levels below 1/2 summed
+// from the left, those above from the right (the reflected rows' levels
+// 1 - q: see Reflected), so that a level near 1 keeps its digits.
+template <class U, class V, class Pow>
+double wpp_weighted(const U& u, const V& v, Pow pw) {
+    const double inv_su = 1.0 / total_weight(u), inv_sv = 1.0 / total_weight(v);
+    return wpp_lower_half(u, u.n, v, v.n, inv_su, inv_sv, pw) +
+           wpp_lower_half(reflected(u, u.n), u.n, reflected(v, v.n), v.n, inv_su, inv_sv, pw);
 }
 
 // The largest quantile gap, for the rescaled walk: records max |d| and adds nothing.
@@ -883,121 +983,101 @@ BucketOutcome sort_pair_by_buckets(BucketedRow& ru, BucketedRow& rv, bool scan_f
     return BucketOutcome::done;
 }
 
-// The integral of |F_u - F_v| over the rest of one row r's points [begin,
-// end) of its bucket, once the other row's points of the bucket are taken:
-// the other's F stays at `other` (its cumulative weight over its total); r's
-// cumulative weight runs on from c.
-template <class R>
-void one_side_w1(const R& r, std::int64_t begin, std::int64_t end, double c, double inv_total, double other,
-                 double prev, CompensatedSum& acc) {
-    double b = 0.0;
-    for (std::int64_t k = begin; k < end; ++k) {
-        const double x = r.value(k);
-        b += std::fabs(c * inv_total - other) * (x - prev);
-        prev = x;
-        c += r.weight(k);
-    }
-    acc.add(b);
-}
-
-// W_1 of the pair whose buckets are sorted, walked bucket by bucket: the
-// buckets below the first one that holds a row's last positive weight are
-// merged each by itself, in parallel, each from its cumulative weights (the
-// sums of the earlier buckets' weights); the segments between buckets and
-// the rest, where a row runs out (an exhausted row's F is exactly 1, and the
-// other's gap is summed backwards, as in w1_weighted), are added after, in
-// bucket order, so the result does not depend on the thread count.
+// W_1 of the pair whose buckets are sorted, walked bucket by bucket, each in
+// the job that sorts it: the buckets below the one holding the lower of the
+// two weighted medians from their weights before them (F summed from the
+// left), those above it from their weights beyond them (1 - F summed from the
+// right, as w1_weighted does beyond its median), that one around the median
+// (w1_around). The segments between buckets and the buckets' integrals are
+// added after, in bucket order, so the result does not depend on the thread
+// count.
 struct BucketWalk {
     const BucketedRow &u, &v;
-    std::int64_t num_buckets = 0, merged = 0;  // buckets [0, merged) are merged in parallel
-    std::vector<double> cu, cv;               // cumulative weights at each bucket's start
-    std::vector<double> inside;               // each merged bucket's integral
-    std::vector<double> lowest, highest;      // each merged bucket's smallest and largest value
+    std::int64_t num_buckets = 0, split = 0;  // the bucket walked around the median
+    std::vector<double> cu, cv;               // weights before each bucket (cu[t]: buckets [0, t))
+    std::vector<double> ru, rv;               // weights from each bucket on (ru[t]: buckets [t, K)), summed from the right
+    std::vector<double> inside;               // each bucket's integral
+    std::vector<double> lowest, highest;      // each bucket's smallest and largest value
     double su = 0.0, sv = 0.0;
 
-    BucketWalk(const BucketedRow& ru, const BucketedRow& rv, std::int64_t K)
-        : u(ru),
-          v(rv),
+    BucketWalk(const BucketedRow& bu, const BucketedRow& bv, std::int64_t K)
+        : u(bu),
+          v(bv),
           num_buckets(K),
           cu(std::size_t(K + 1)),
           cv(std::size_t(K + 1)),
+          ru(std::size_t(K + 1)),
+          rv(std::size_t(K + 1)),
           inside(std::size_t(K)),
           lowest(std::size_t(K)),
           highest(std::size_t(K)) {
-        std::int64_t last_u = -1, last_v = -1;  // the last bucket with a positive weight
         for (std::int64_t t = 0; t < K; ++t) {
             cu[std::size_t(t + 1)] = cu[std::size_t(t)] + u.bucket_weight[std::size_t(t)];
             cv[std::size_t(t + 1)] = cv[std::size_t(t)] + v.bucket_weight[std::size_t(t)];
-            if (u.bucket_weight[std::size_t(t)] > 0.0) last_u = t;
-            if (v.bucket_weight[std::size_t(t)] > 0.0) last_v = t;
+        }
+        for (std::int64_t t = K - 1; t >= 0; --t) {
+            ru[std::size_t(t)] = ru[std::size_t(t + 1)] + u.bucket_weight[std::size_t(t)];
+            rv[std::size_t(t)] = rv[std::size_t(t + 1)] + v.bucket_weight[std::size_t(t)];
         }
         su = cu[std::size_t(K)];
         sv = cv[std::size_t(K)];
-        merged = std::max<std::int64_t>(0, std::min(last_u, last_v));
+        split = std::min(median_bucket(cu, su), median_bucket(cv, sv));
+    }
+    // The first bucket through which a row's weights reach half its total.
+    std::int64_t median_bucket(const std::vector<double>& c, double total) const {
+        std::int64_t t = 0;
+        while (t + 1 < num_buckets && c[std::size_t(t + 1)] < 0.5 * total) ++t;
+        return t;
     }
     static std::int64_t count(const BucketedRow& r, std::int64_t t) {
         return r.start[std::size_t(t + 1)] - r.start[std::size_t(t)];
     }
     // Bucket t's integral from its first point to its last, from its sorted
-    // records (xu, xv); false, for the buckets from `merged` on, which
-    // finish() walks in place.
-    bool merge_bucket(std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
-        if (t >= merged) return false;
+    // records (xu, xv).
+    bool walk_bucket(std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
         const RecordRow<double> pu{xu, count(u, t)}, pv{xv, count(v, t)};
         if (pu.n + pv.n == 0) return true;
-        lowest[std::size_t(t)] = pu.n == 0 ? pv.value(0) : pv.n == 0 ? pu.value(0) : std::min(pu.value(0), pv.value(0));
-        highest[std::size_t(t)] = pu.n == 0   ? pv.value(pv.n - 1)
-                                  : pv.n == 0 ? pu.value(pu.n - 1)
-                                              : std::max(pu.value(pu.n - 1), pv.value(pv.n - 1));
+        const std::size_t k = std::size_t(t);
+        lowest[k] = pu.n == 0 ? pv.value(0) : pv.n == 0 ? pu.value(0) : std::min(pu.value(0), pv.value(0));
+        highest[k] = pu.n == 0   ? pv.value(pv.n - 1)
+                     : pv.n == 0 ? pu.value(pu.n - 1)
+                                 : std::max(pu.value(pu.n - 1), pv.value(pv.n - 1));
         CompensatedSum acc;
-        const double iu = 1.0 / su, iv = 1.0 / sv;
-        if (pu.n == 0 || pv.n == 0) {
-            if (pu.n > 0) one_side_w1(pu, 0, pu.n, cu[std::size_t(t)], iu, cv[std::size_t(t)] * iv, pu.value(0), acc);
-            if (pv.n > 0) one_side_w1(pv, 0, pv.n, cv[std::size_t(t)], iv, cu[std::size_t(t)] * iu, pv.value(0), acc);
-            inside[std::size_t(t)] = acc.value();
-            return true;
+        double a, b;
+        if (t < split) {
+            a = cu[k], b = cv[k];
+            w1_stretch(pu, pu.n, pv, pv.n, a, b, su, sv, acc);
+        } else if (t > split) {
+            a = ru[k + 1], b = rv[k + 1];
+            w1_stretch(reflected(pu, pu.n), pu.n, reflected(pv, pv.n), pv.n, a, b, su, sv, acc);
+        } else {
+            // The lower median among the rows whose median lies in this bucket.
+            const double inf = std::numeric_limits<double>::infinity();
+            const double mu = pu.n > 0 && median_bucket(cu, su) == t ? half_weight_point(pu, pu.n, cu[k], su) : inf;
+            const double mv = pv.n > 0 && median_bucket(cv, sv) == t ? half_weight_point(pv, pv.n, cv[k], sv) : inf;
+            w1_around(pu, pu.n, pv, pv.n, std::min(mu, mv), cu[k], cv[k], ru[k + 1], rv[k + 1], su, sv, acc);
         }
-        const std::int64_t steps = merge_steps_both_sides(pu, pu.n, pv, pv.n);
-        const MergeState first{0, 0, cu[std::size_t(t)], cv[std::size_t(t)], std::min(pu.value(0), pv.value(0)), {}};
-        double tu = su, tv = sv;
-        const MergeState e = steps >= k_merge_pieces_min_steps
-                                 ? w1_merge<k_merge_pieces>(pu, pu.n, pv, pv.n, steps, first, true, tu, tv, acc)
-                                 : w1_merge<1>(pu, pu.n, pv, pv.n, steps, first, true, tu, tv, acc);
-        // One piece is used up; the other's points after it, against the used-up row's F.
-        if (e.i < pu.n) one_side_w1(pu, e.i, pu.n, e.cu, iu, e.cv * iv, e.prev, acc);
-        if (e.j < pv.n) one_side_w1(pv, e.j, pv.n, e.cv, iv, e.cu * iu, e.prev, acc);
-        inside[std::size_t(t)] = acc.value();
+        inside[k] = acc.value();
         return true;
     }
-    // The total, once buckets [0, merged) are merged and the others sorted in
-    // place (the records of the merged ones are left in bucket order: this
-    // reads none of them).
+    // The total, once every bucket is walked: each bucket's integral and the
+    // segments between buckets, F from the left below the median's bucket
+    // and 1 - F from the right above it.
     double finish() const {
-        const RecordRow<double> ru{u.records.data(), u.n}, rv{v.records.data(), v.n};
         CompensatedSum acc;
-        const std::int64_t i0 = u.start[std::size_t(merged)], j0 = v.start[std::size_t(merged)];
-        // The last point below bucket `merged` (the first point if none).
-        double prev = i0 == 0 && j0 == 0 ? std::min(ru.value(0), rv.value(0)) : 0.0;
+        double prev = 0.0;
         bool seen = false;
-        for (std::int64_t t = 0; t < merged; ++t) {
+        for (std::int64_t t = 0; t < num_buckets; ++t) {
+            const std::size_t k = std::size_t(t);
             if (count(u, t) + count(v, t) == 0) continue;
-            // From the last point below bucket t to its first.
-            if (seen)
-                acc.add(std::fabs(cu[std::size_t(t)] / su - cv[std::size_t(t)] / sv) * (lowest[std::size_t(t)] - prev));
-            acc.add(inside[std::size_t(t)]);
-            prev = highest[std::size_t(t)];
+            if (seen) {  // from the last point below bucket t to its first
+                const double gap = t <= split ? std::fabs(cu[k] / su - cv[k] / sv) : std::fabs(ru[k] / su - rv[k] / sv);
+                acc.add(gap * (lowest[k] - prev));
+            }
+            acc.add(inside[k]);
+            prev = highest[k];
             seen = true;
         }
-        // From bucket `merged` on: w1_weighted's walk, from the state there.
-        const std::int64_t n = last_positive(ru), m = last_positive(rv);
-        const std::int64_t steps = merge_steps_both_sides(ru, n, rv, m, i0, j0);
-        const MergeState first{i0, j0, cu[std::size_t(merged)], cv[std::size_t(merged)], prev, {}};
-        double tu = su, tv = sv;
-        const MergeState e = steps - (i0 + j0) >= k_merge_pieces_min_steps
-                                 ? w1_merge<k_merge_pieces>(ru, n, rv, m, steps, first, true, tu, tv, acc)
-                                 : w1_merge<1>(ru, n, rv, m, steps, first, true, tu, tv, acc);
-        tail_w1(ru, e.i, n, e.prev, su, acc);
-        tail_w1(rv, e.j, m, e.prev, sv, acc);
         return acc.value();
     }
 };
@@ -1024,7 +1104,7 @@ bool bucketed_pair_distance(const Rows<double>& u, const Rows<double>& v, double
         if (p == 1.0 && big <= 0x1p994) walk = std::make_unique<BucketWalk>(ru, rv, split.num_buckets);
     };
     const auto after_sort = [&](std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
-        return walk && walk->merge_bucket(t, xu, xv);
+        return walk && walk->walk_bucket(t, xu, xv);
     };
     const BucketOutcome outcome =
         sort_pair_by_buckets(ru, rv, flaws != nullptr, threads, sorts, before_sort, after_sort);
