@@ -24,6 +24,7 @@
 #include <exception>
 #include <memory>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -387,6 +388,26 @@ class TransportSimplex {
     std::vector<signed char> forward_;  // 1: u's tree arc points from u to its parent
     std::vector<double> pi_, pred_flow_, supply_;
     std::vector<index_t> dirty_revs_;
+    // try_initial_tree's scratch: kept by the instance, so that the solves
+    // of a warm chain (one instance per thread of a batch, WarmStart) build
+    // their start bases without allocating fourteen vectors each (with the
+    // seeds' ranking, see CostRanking: 1.04x on 1000 problems of 64 x 64,
+    // benchmarks/RESULTS.md, "..., third round").
+    struct StartScratch {
+        struct Alloc {
+            index_t i, j;
+            double x;
+        };
+        std::vector<double> ra, rb, dead, adj_flow;
+        std::vector<Alloc> allocs;
+        std::vector<index_t> num_arcs_sink, start, adj_node, adj_arc, fill, order, stack;
+        std::vector<char> seen;
+        std::vector<std::pair<double, index_t>> by_key;
+    };
+    StartScratch start_scratch_;
+    // The greedy start takes the listed arcs in their stored order (a warm
+    // start's seeds, already cheapest first) instead of sorting short_key_.
+    bool seeds_in_order_ = false;
 
     // Pivot state.
     index_t in_arc_ = -1, join_ = -1, u_in_ = -1, v_in_ = -1, u_out_ = -1;
@@ -420,21 +441,24 @@ class TransportSimplex {
     }
 
     bool try_initial_tree(const double* supply, const double* demand, bool greedy) {
-        std::vector<double> ra(supply, supply + n_), rb(demand, demand + m_);
+        StartScratch& w = start_scratch_;
+        const std::size_t N = std::size_t(num_nodes_);
+        w.ra.assign(supply, supply + n_);
+        w.rb.assign(demand, demand + m_);
+        double* ra = w.ra.data();
+        double* rb = w.rb.data();
         // +inf once sink j is exhausted; before, -g_j with a guide, so that the
         // row rule ships to the sink of least estimated reduced cost (by raw
         // cost, the sources left over by the greedy went to their near
         // neighbours, the wrong sinks between measures apart).
-        std::vector<double> dead(std::size_t(m_), 0.0);
+        w.dead.assign(std::size_t(m_), 0.0);
+        double* dead = w.dead.data();
         if (!guide_g_.empty())
             for (index_t j = 0; j < m_; ++j) dead[j] = -guide_g_[j];
-        struct Alloc {
-            index_t i, j;
-            double x;
-        };
-        std::vector<Alloc> allocs;
-        allocs.reserve(std::size_t(n_ + m_));
-        std::vector<index_t> num_arcs_sink(std::size_t(m_), 0);
+        auto& allocs = w.allocs;
+        allocs.clear();
+        w.num_arcs_sink.assign(std::size_t(m_), 0);
+        index_t* num_arcs_sink = w.num_arcs_sink.data();
         index_t alive = m_;
         const double inf = std::numeric_limits<double>::infinity();
         auto allocate = [&](index_t i, index_t jb) {
@@ -452,15 +476,22 @@ class TransportSimplex {
         };
         if (greedy) {
             const index_t total = index_t(short_row_.size());
-            std::vector<std::pair<double, index_t>> order(static_cast<std::size_t>(total));
-            for (index_t q = 0; q < total; ++q) order[q] = {short_key_[q], q};
-            // By estimated reduced cost (by cost without a guide), ties by
-            // position (row-major): deterministic.
-            std::sort(order.begin(), order.end());
-            for (index_t t = 0; t < total && alive > 0; ++t) {
-                const index_t q = order[t].second;
+            auto take = [&](index_t q) {
                 const index_t i = short_row_[q], j = short_col_[q];
                 if (ra[i] > 0 && rb[j] > 0) allocate(i, j);
+            };
+            if (seeds_in_order_) {
+                // Already cheapest first (a warm start's seeds, ordered by the
+                // batch's ranking of M: see CostRanking).
+                for (index_t q = 0; q < total && alive > 0; ++q) take(q);
+            } else {
+                auto& order = w.by_key;
+                order.resize(std::size_t(total));
+                for (index_t q = 0; q < total; ++q) order[q] = {short_key_[q], q};
+                // By estimated reduced cost (by cost without a guide), ties by
+                // position (row-major): deterministic.
+                std::sort(order.begin(), order.end());
+                for (index_t t = 0; t < total && alive > 0; ++t) take(order[t].second);
             }
         }
         for (index_t i = 0; i < n_ && alive > 0; ++i) {
@@ -469,11 +500,11 @@ class TransportSimplex {
                 index_t jb = -1;
                 if constexpr (std::is_same_v<T, double>) {
                     if (m_ % simd::Vec<double>::lanes == 0) {  // the same first cheapest sink, in one pass
-                        allocate(i, sum_segment_min_at(row, dead.data(), m_).at);
+                        allocate(i, sum_segment_min_at(row, dead, m_).at);
                         continue;
                     }
                 }
-                const double best = masked_row_min(row, dead.data(), m_);
+                const double best = masked_row_min(row, dead, m_);
                 for (index_t j = 0; j < m_; ++j) {
                     if (double(row[j]) + dead[j] == best) {
                         jb = j;
@@ -495,33 +526,38 @@ class TransportSimplex {
         }
 
         // Adjacency (CSR) of the forest.
-        const std::size_t N = std::size_t(num_nodes_);
-        std::vector<index_t> start(N + 1, 0), adj_node(2 * allocs.size()), adj_arc(2 * allocs.size());
-        std::vector<double> adj_flow(2 * allocs.size());
-        for (const Alloc& al : allocs) {
+        w.start.assign(N + 1, 0);
+        index_t* start = w.start.data();
+        w.adj_node.resize(2 * allocs.size());
+        w.adj_arc.resize(2 * allocs.size());
+        w.adj_flow.resize(2 * allocs.size());
+        for (const auto& al : allocs) {
             ++start[al.i + 1];
             ++start[n_ + al.j + 1];
         }
         for (std::size_t k = 0; k < N; ++k) start[k + 1] += start[k];
         {
-            std::vector<index_t> fill(start.begin(), start.end() - 1);
-            for (const Alloc& al : allocs) {
+            w.fill.assign(start, start + N);
+            index_t* fill = w.fill.data();
+            for (const auto& al : allocs) {
                 const index_t e = al.i * m_ + al.j;
                 index_t s = al.i, t = n_ + al.j;
-                adj_node[fill[s]] = t, adj_arc[fill[s]] = e, adj_flow[fill[s]] = al.x, ++fill[s];
-                adj_node[fill[t]] = s, adj_arc[fill[t]] = e, adj_flow[fill[t]] = al.x, ++fill[t];
+                w.adj_node[fill[s]] = t, w.adj_arc[fill[s]] = e, w.adj_flow[fill[s]] = al.x, ++fill[s];
+                w.adj_node[fill[t]] = s, w.adj_arc[fill[t]] = e, w.adj_flow[fill[t]] = al.x, ++fill[t];
             }
         }
 
         // Depth-first preorder from the root; components entered first from
         // the sources holding leftover supply (highest-numbered first), then
         // from the other sources.
-        std::vector<index_t> order;
-        order.reserve(N);
+        auto& order = w.order;
+        order.clear();
         order.push_back(root_);
-        std::vector<char> seen(N, 0);
+        w.seen.assign(N, 0);
+        char* seen = w.seen.data();
         seen[root_] = 1;
-        std::vector<index_t> stack;
+        auto& stack = w.stack;
+        stack.clear();
         for (int pass = 0; pass < 2; ++pass) {
             for (index_t s0 = n_ - 1; s0 >= 0; --s0) {
                 if (seen[s0] || (pass == 0 && !(ra[s0] > 0))) continue;
@@ -537,14 +573,14 @@ class TransportSimplex {
                     order.push_back(u);
                     if (u != s0 && u < n_ && ra[u] > 0) return false;  // a second leftover here
                     for (index_t k = start[u]; k < start[u + 1]; ++k) {
-                        const index_t w = adj_node[k];
-                        if (seen[w]) continue;
-                        seen[w] = 1;
-                        parent_[w] = u;
-                        pred_[w] = adj_arc[k];
-                        forward_[w] = (w < n_) ? 1 : 0;  // arcs point source -> sink
-                        pred_flow_[w] = adj_flow[k];
-                        stack.push_back(w);
+                        const index_t v = w.adj_node[k];
+                        if (seen[v]) continue;
+                        seen[v] = 1;
+                        parent_[v] = u;
+                        pred_[v] = w.adj_arc[k];
+                        forward_[v] = (v < n_) ? 1 : 0;  // arcs point source -> sink
+                        pred_flow_[v] = w.adj_flow[k];
+                        stack.push_back(v);
                     }
                 }
             }
@@ -552,9 +588,9 @@ class TransportSimplex {
         if (index_t(order.size()) != num_nodes_) return false;
 
         for (std::size_t k = 0; k < N; ++k) {
-            const index_t u = order[k], w = order[(k + 1) % N];
-            thread_[u] = w;
-            rev_thread_[w] = u;
+            const index_t u = order[k], v = order[(k + 1) % N];
+            thread_[u] = v;
+            rev_thread_[v] = u;
         }
         for (std::size_t k = N; k-- > 0;) {
             const index_t u = order[k];
@@ -1382,6 +1418,14 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
     const bool warm = shared_cost && params.max_iter < 0 && n * m <= k_warm_max_arcs;
     const index_t chunk = warm ? k_warm_chunk : 1;
     const index_t num_chunks = (num_problems + chunk - 1) / chunk;
+    std::unique_ptr<const CostRanking> ranking;
+    if (warm) {
+        try {
+            ranking = std::make_unique<const CostRanking>(M, n * m);
+        } catch (const std::bad_alloc&) {
+            // every problem cold
+        }
+    }
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp parallel
 #endif
@@ -1392,12 +1436,12 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
 #pragma omp for schedule(dynamic, 1)
 #endif
         for (index_t c = 0; c < num_chunks; ++c) {
-            if (warm && !interrupt.poll(thread_id() == 0)) {
+            if (ranking && !interrupt.poll(thread_id() == 0)) {
                 try {
                     if (chain) {
                         chain->restart();
                     } else {
-                        chain = std::make_unique<WarmStart<T>>(M, n, m);
+                        chain = std::make_unique<WarmStart<T>>(M, n, m, *ranking);
                     }
                 } catch (...) {
                     chain.reset();  // cold solves for this chunk
