@@ -1075,69 +1075,68 @@ class TransportSimplex {
         return false;
     }
 
-    void find_join_node() {
-        index_t u = arc_source(in_arc_), v = arc_target(in_arc_);
+    // The join node (the apex of the cycle the entering arc closes) and the
+    // leaving arc, in one climb of the two paths: the side with the smaller
+    // subtree climbs (it cannot be the join), and each side keeps its own
+    // least blocking flow as it goes. Cunningham's rule: of the blocking
+    // arcs, the last one met when walking the cycle from the join node in
+    // the direction of the entering arc (join, down to its source, across,
+    // up from its target to the join): on the target's path the least one
+    // nearest the join (<= while climbing), if it is no larger than the
+    // source path's least one nearest the source (strict <); this keeps the
+    // tree strongly feasible and rules out cycling in degenerate pivots.
+    // Each path is climbed in the same order as by LEMON's separate walks
+    // after the join search, so the same arc leaves (the walk it saves was
+    // ~4% of a 64 x 64 batch).
+    bool find_join_and_leaving_arc() {
+        const index_t first = arc_source(in_arc_), second = arc_target(in_arc_);
+        const double inf = std::numeric_limits<double>::infinity();
+        double d1 = inf, d2 = inf;
+        index_t out1 = -1, out2 = -1;
+        index_t u = first, v = second;
         while (u != v) {
             if (succ_num_[u] < succ_num_[v]) {
+                const double d = forward_[u] ? pred_flow_[u] : inf;
+                if (d < d1) d1 = d, out1 = u;
                 u = parent_[u];
             } else {
+                const double d = forward_[v] ? inf : pred_flow_[v];
+                if (d <= d2) d2 = d, out2 = v;
                 v = parent_[v];
             }
         }
         join_ = u;
-    }
-
-    // Cunningham's rule: of the blocking arcs, the last one met when walking
-    // the cycle from the join node in the direction of the entering arc
-    // (strict < on the first path, <= on the second); this keeps the tree
-    // strongly feasible and rules out cycling in degenerate pivots.
-    bool find_leaving_arc() {
-        const index_t first = arc_source(in_arc_), second = arc_target(in_arc_);
-        const double inf = std::numeric_limits<double>::infinity();
-        delta_ = inf;
-        int result = 0;
-        for (index_t u = first; u != join_; u = parent_[u]) {
-            const double d = forward_[u] ? pred_flow_[u] : inf;
-            if (d < delta_) {
-                delta_ = d;
-                u_out_ = u;
-                result = 1;
-            }
-        }
-        for (index_t u = second; u != join_; u = parent_[u]) {
-            const double d = forward_[u] ? inf : pred_flow_[u];
-            if (d <= delta_) {
-                delta_ = d;
-                u_out_ = u;
-                result = 2;
-            }
-        }
-        if (result == 1) {
-            u_in_ = first;
-            v_in_ = second;
-        } else {
+        if (out2 >= 0 && d2 <= d1) {
+            delta_ = d2, u_out_ = out2;
             u_in_ = second;
             v_in_ = first;
+            return true;
         }
-        return result != 0;
-    }
-
-    void change_flow() {
-        if (delta_ > 0) {
-            const double val = delta_;
-            for (index_t u = arc_source(in_arc_); u != join_; u = parent_[u])
-                pred_flow_[u] += forward_[u] ? -val : val;
-            for (index_t u = arc_target(in_arc_); u != join_; u = parent_[u])
-                pred_flow_[u] += forward_[u] ? val : -val;
-        }
-        // The leaving arc reaches exactly 0 (x - x); the others stay >= 0
-        // because rounding is monotone and they were >= delta.
+        if (out1 < 0) return false;
+        delta_ = d1, u_out_ = out1;
+        u_in_ = first;
+        v_in_ = second;
+        return true;
     }
 
     // Re-hang the subtree: LEMON's update of parent, thread, rev_thread,
     // succ_num and last_succ along the stem from u_in to u_out, with the
     // tree-arc flows (stored per child node) moved along with pred.
+    //
+    // The flow change around the cycle is done here too, in the walks that
+    // visit the cycle's arcs anyway (LEMON walks both paths once more for
+    // it first): the stem's arcs as they move, the rest of u_in's side
+    // (v_out to the join) and v_in's side (v_in to the join) with succ_num.
+    // An arc on the path from the entering arc's source gains delta against
+    // its direction (x -= delta where it points up, to the join); on the
+    // path from its target, with it. The leaving arc reaches 0 and leaves.
+    // Each flow gets the same single addition as in a separate pass, so
+    // the result is the same to the bit; the others stay >= 0 because
+    // rounding is monotone and they were >= delta.
     void update_tree_structure() {
+        // +delta for an arc pointing up on u_in's side of the cycle, and
+        // the opposite sign on v_in's side (see above).
+        const double up_in = (u_in_ == arc_source(in_arc_)) ? -delta_ : delta_;
         index_t u, w;
         const index_t old_rev_thread = rev_thread_[u_out_];
         const index_t old_succ_num = succ_num_[u_out_];
@@ -1181,7 +1180,7 @@ class TransportSimplex {
         for (u = u_out_; u != u_in_; u = w) {
             w = parent_[u];
             pred_[u] = pred_[w];
-            pred_flow_[u] = pred_flow_[w];
+            pred_flow_[u] = pred_flow_[w] + (forward_[w] ? up_in : -up_in);  // forward_[w]: still w's old arc
             forward_[u] = !forward_[w];
             tmp_sc += succ_num_[u] - succ_num_[w];
             succ_num_[u] = tmp_sc;
@@ -1192,23 +1191,43 @@ class TransportSimplex {
         forward_[u_in_] = (u_in_ == arc_source(in_arc_));
         succ_num_[u_in_] = old_succ_num;
 
-        index_t up_limit_in = -1, up_limit_out = -1;
-        if (last_succ_[join_] == v_in_) {
-            up_limit_out = join_;
-        } else {
-            up_limit_in = join_;
+        // last_succ, succ_num and the flows on the two paths to the join, in
+        // one walk per path (LEMON walks each twice): last_succ changes on
+        // a prefix of each path (while it equals v_in, resp. the old
+        // last_succ of u_out), which may run on above the join, on one
+        // path at most (the one whose prefix reaches the join's last_succ).
+        const index_t new_last = last_succ_[u_out_];
+        const bool in_past_join = last_succ_[join_] == v_in_;
+        bool in_prefix = true;
+        for (u = v_in_; u != join_; u = parent_[u]) {
+            if (in_prefix) {
+                if (last_succ_[u] == v_in_) {
+                    last_succ_[u] = new_last;
+                } else {
+                    in_prefix = false;
+                }
+            }
+            succ_num_[u] += old_succ_num;
+            pred_flow_[u] += forward_[u] ? -up_in : up_in;
         }
-        for (u = v_in_; u != up_limit_in && last_succ_[u] == v_in_; u = parent_[u])
-            last_succ_[u] = last_succ_[u_out_];
-        if (join_ != old_rev_thread && v_in_ != old_rev_thread) {
-            for (u = v_out; u != up_limit_out && last_succ_[u] == old_last_succ; u = parent_[u])
-                last_succ_[u] = old_rev_thread;
-        } else {
-            for (u = v_out; u != up_limit_out && last_succ_[u] == old_last_succ; u = parent_[u])
-                last_succ_[u] = last_succ_[u_out_];
+        if (in_prefix && in_past_join)
+            for (; u != -1 && last_succ_[u] == v_in_; u = parent_[u]) last_succ_[u] = new_last;
+        const index_t out_last =
+            (join_ != old_rev_thread && v_in_ != old_rev_thread) ? old_rev_thread : new_last;
+        bool out_prefix = true;
+        for (u = v_out; u != join_; u = parent_[u]) {
+            if (out_prefix) {
+                if (last_succ_[u] == old_last_succ) {
+                    last_succ_[u] = out_last;
+                } else {
+                    out_prefix = false;
+                }
+            }
+            succ_num_[u] -= old_succ_num;
+            pred_flow_[u] += forward_[u] ? up_in : -up_in;
         }
-        for (u = v_in_; u != join_; u = parent_[u]) succ_num_[u] += old_succ_num;
-        for (u = v_out; u != join_; u = parent_[u]) succ_num_[u] -= old_succ_num;
+        if (out_prefix && !in_past_join)
+            for (; u != -1 && last_succ_[u] == old_last_succ; u = parent_[u]) last_succ_[u] = out_last;
     }
 
     void update_potential() {
@@ -1250,10 +1269,8 @@ class TransportSimplex {
     }
 
     bool pivot() {
-        find_join_node();
-        if (!find_leaving_arc()) return false;
-        change_flow();
-        update_tree_structure();
+        if (!find_join_and_leaving_arc()) return false;
+        update_tree_structure();  // with the flow change around the cycle
         update_potential();
         return true;
     }
