@@ -190,9 +190,13 @@ inline RowsMin rows_min(const U* __restrict c, index_t m, const U* __restrict q,
         at = lt ? I{} + Idx(i) : at;
     }
     for (int t = 0; t < L; ++t) r.value = double(acc[t]) < r.value ? double(acc[t]) : r.value;
+    // The least row among the lanes holding the minimum (-1, the lanes' start, where
+    // there were no rows below +inf), by selects: a branch here mispredicted
+    // about once a call.
+    r.row = rows;
     for (int t = 0; t < L; ++t) {
         const index_t cand = double(acc[t]) == r.value ? index_t(at[t]) : rows;
-        r.row = cand < r.row || r.row < 0 ? cand : r.row;
+        r.row = cand < r.row ? cand : r.row;
     }
     return r;
 }
