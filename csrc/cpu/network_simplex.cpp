@@ -610,7 +610,8 @@ class TransportSimplex {
         for (index_t u = thread_[root_]; u != root_; u = thread_[u]) {
             const index_t p = parent_[u];
             const double c = arc_cost(pred_[u]);
-            pi_[u] = forward_[u] ? pi_[p] - c : pi_[p] + c;
+            const double sign[2] = {1.0, -1.0};  // pi_p - c = pi_p + (-c) exactly: no branch on the direction
+            pi_[u] = pi_[p] + sign[forward_[u]] * c;
         }
         if (!pi_tol_f_.empty()) {
             double pi_max = 0.0;
@@ -1093,14 +1094,19 @@ class TransportSimplex {
         const double inf = std::numeric_limits<double>::infinity();
         double d1 = inf, d2 = inf;
         index_t out1 = -1, out2 = -1;
+        // An arc blocks where it points against the cycle's flow change: up
+        // on the source's path, down on the target's. Its flow, else +inf,
+        // as the max with a looked-up 0 or +inf (flows are >= 0): no branch
+        // on the direction.
+        const double blocks_if_up[2] = {inf, 0.0}, blocks_if_down[2] = {0.0, inf};
         index_t u = first, v = second;
         while (u != v) {
             if (succ_num_[u] < succ_num_[v]) {
-                const double d = forward_[u] ? pred_flow_[u] : inf;
+                const double d = std::max(pred_flow_[u], blocks_if_up[forward_[u]]);
                 if (d < d1) d1 = d, out1 = u;
                 u = parent_[u];
             } else {
-                const double d = forward_[v] ? inf : pred_flow_[v];
+                const double d = std::max(pred_flow_[v], blocks_if_down[forward_[v]]);
                 if (d <= d2) d2 = d, out2 = v;
                 v = parent_[v];
             }
@@ -1165,7 +1171,8 @@ class TransportSimplex {
             parent_[stem] = par_stem;
             par_stem = stem;
             stem = new_stem;
-            u = last_succ_[stem] == last_succ_[par_stem] ? rev_thread_[par_stem] : last_succ_[stem];
+            const index_t ls = last_succ_[stem], rt = rev_thread_[par_stem];  // both loaded: a select, not a branch
+            u = ls == last_succ_[par_stem] ? rt : ls;
             right = thread_[u];
         }
         parent_[u_out_] = par_stem;
@@ -1204,13 +1211,8 @@ class TransportSimplex {
         const bool in_past_join = last_succ_[join_] == v_in_;
         bool in_prefix = true;
         for (u = v_in_; u != join_; u = parent_[u]) {
-            if (in_prefix) {
-                if (last_succ_[u] == v_in_) {
-                    last_succ_[u] = new_last;
-                } else {
-                    in_prefix = false;
-                }
-            }
+            in_prefix = in_prefix && last_succ_[u] == v_in_;
+            last_succ_[u] = in_prefix ? new_last : last_succ_[u];
             succ_num_[u] += old_succ_num;
             pred_flow_[u] += on_v_in_side[forward_[u]];
         }
@@ -1220,13 +1222,8 @@ class TransportSimplex {
             (join_ != old_rev_thread && v_in_ != old_rev_thread) ? old_rev_thread : new_last;
         bool out_prefix = true;
         for (u = v_out; u != join_; u = parent_[u]) {
-            if (out_prefix) {
-                if (last_succ_[u] == old_last_succ) {
-                    last_succ_[u] = out_last;
-                } else {
-                    out_prefix = false;
-                }
-            }
+            out_prefix = out_prefix && last_succ_[u] == old_last_succ;
+            last_succ_[u] = out_prefix ? out_last : last_succ_[u];
             succ_num_[u] -= old_succ_num;
             pred_flow_[u] += on_in_side[forward_[u]];
         }
