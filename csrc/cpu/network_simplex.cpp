@@ -1140,8 +1140,9 @@ class TransportSimplex {
     // the result is the same to the bit; the others stay >= 0 because
     // rounding is monotone and they were >= delta.
     void update_tree_structure() {
-        // +delta for an arc pointing up on u_in's side of the cycle, and
-        // the opposite sign on v_in's side (see above).
+        // The change of an arc pointing up (to the join) on u_in's side of
+        // the cycle: -delta on the source's path, +delta on the target's;
+        // the opposite for an arc pointing down, and on v_in's side.
         const double up_in = (u_in_ == arc_source(in_arc_)) ? -delta_ : delta_;
         // The change of an arc's flow by its direction (forward_, 0 or 1),
         // looked up rather than branched on: the directions along a path
