@@ -7,7 +7,8 @@ weights, one shared squared-euclidean cost between 2-D points, seed 1): ``emd.em
 with the other build's ``_core`` (copied into ``DIR/emd_old/`` beside an empty ``__init__.py``)
 and with the installed one, and the loop of ``ot.emd2``, alternating in rounds (three calls of
 each build, one POT loop), so all three face the same machine load. Wall time, or CPU time with
-``OMP_NUM_THREADS=1``; prints median and min per side.
+``OMP_NUM_THREADS=1``; prints median and min per side. Its C++ side, for builds of the kernel
+alone (no Python, no OpenMP, one thread): ``ab_network_simplex_batched.cpp`` beside it.
 """
 
 import os

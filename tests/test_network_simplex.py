@@ -521,6 +521,63 @@ def test_small_screened_sizes_tied_and_zero_weights(n, m, rng):
         np.testing.assert_allclose(res.cost[k], linprog_cost(A[k], Bw[k], M), rtol=COST_RTOL, atol=1e-15)
 
 
+@pytest.mark.parametrize("n,m", [(32, 32), (24, 20), (16, 48)])
+def test_warm_chain_degenerate_pivots_certified(n, m, rng):
+    # Dyadic weights (integers over a power of two: exact in binary) on costs in {0, 1, 2, 3}: many
+    # pivots move no flow (delta = 0) and blocking arcs tie, which exercises Cunningham's
+    # rule as the join search applies it (each side's least flow kept while climbing) and
+    # the flow change done inside the tree update. Problems repeat, so some start from
+    # their own optimal tree's arcs. 32 x 32 is screened (whole rows), 24 x 20 scans row
+    # segments, 16 x 48 has n != m.
+    M = rng.integers(0, 4, size=(n, m)).astype(np.float64)
+
+    def dyadic(k, size):
+        w = rng.integers(1, 4, size=(size, k)).astype(np.float64)
+        w[:, 0] += 2.0 ** np.ceil(np.log2(w.sum(1))) - w.sum(1)  # each row sums to a power of two
+        return w / w.sum(1, keepdims=True)
+
+    A, Bw = dyadic(n, 12), dyadic(m, 12)
+    A[6:9], Bw[6:9] = A[5], Bw[5]
+    res = emd.solve(A, Bw, M, return_plan=True)
+    for k in range(len(A)):
+        certify(_batch_item(res, k), A[k], Bw[k], M)
+        np.testing.assert_allclose(res.cost[k], linprog_cost(A[k], Bw[k], M), rtol=COST_RTOL, atol=1e-15)
+        np.testing.assert_allclose(res.cost[k], emd.solve(A[k], Bw[k], M).cost, rtol=COST_RTOL, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_warm_chain_problems_with_different_supports(dtype, rng):
+    # One chain whose problems have different supports: zero-weight bins at other places
+    # in each (those go to the cold solver, the chain keeps its tree), full-support ones in
+    # between (they start from the last full problem's tree, through the batch's ranking of
+    # M and the chain's reused start-basis scratch), n != m.
+    n, m, B = 48, 32, 40
+    M = emd.cost_matrix(rng.random((n, 2)), rng.random((m, 2)))
+    A = rng.dirichlet(np.ones(n), size=B)
+    Bw = rng.dirichlet(np.ones(m), size=B)
+    for k in range(0, B, 3):
+        A[k, rng.choice(n, size=n // 3, replace=False)] = 0.0
+    for k in range(1, B, 4):
+        Bw[k, rng.choice(m, size=m // 4, replace=False)] = 0.0
+    A /= A.sum(1, keepdims=True)
+    Bw /= Bw.sum(1, keepdims=True)
+    A, Bw, M = A.astype(dtype), Bw.astype(dtype), M.astype(dtype)
+    res = emd.solve(A, Bw, M, return_plan=True)
+    A64, B64, M64 = A.astype(np.float64), Bw.astype(np.float64), M.astype(np.float64)
+    ref = np.array([ot.emd2(A64[k], B64[k], M64, numItermax=10**9) for k in range(B)])
+    looped = np.array([emd.solve(A[k], Bw[k], M).cost for k in range(B)])
+    if dtype == np.float64:
+        np.testing.assert_allclose(res.cost, ref, rtol=COST_RTOL, atol=1e-15)
+        np.testing.assert_allclose(res.cost, looped, rtol=COST_RTOL, atol=1e-15)
+        for k in range(B):
+            certify(_batch_item(res, k), A[k], Bw[k], M)
+    else:  # as test_small_batch_float32_against_pot: one float32 rounding of each result
+        np.testing.assert_allclose(res.cost.astype(np.float64), ref, rtol=2e-7)
+        np.testing.assert_allclose(res.cost, looped, rtol=2e-7)
+        for k in range(B):
+            certify(_batch_item(res, k), A[k], Bw[k], M, marginal_atol=1e-7, dual_rtol=3e-7, cost_rtol=1e-6)
+
+
 def test_ctrl_c_interrupts_a_long_solve():
     # ~0.4 s of solve at n = 3000, d = 32 with Dirichlet weights, interrupted after 50 ms.
     setup = """

@@ -24,6 +24,7 @@
 #include <exception>
 #include <memory>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -387,6 +388,26 @@ class TransportSimplex {
     std::vector<signed char> forward_;  // 1: u's tree arc points from u to its parent
     std::vector<double> pi_, pred_flow_, supply_;
     std::vector<index_t> dirty_revs_;
+    // try_initial_tree's scratch: kept by the instance, so that the solves
+    // of a warm chain (one instance per thread of a batch, WarmStart) build
+    // their start bases without allocating fourteen vectors each (with the
+    // seeds' ranking, see CostRanking: 1.04x on 1000 problems of 64 x 64,
+    // benchmarks/RESULTS.md, "..., third round").
+    struct StartScratch {
+        struct Alloc {
+            index_t i, j;
+            double x;
+        };
+        std::vector<double> ra, rb, dead, adj_flow;
+        std::vector<Alloc> allocs;
+        std::vector<index_t> num_arcs_sink, start, adj_node, adj_arc, fill, order, stack;
+        std::vector<char> seen;
+        std::vector<std::pair<double, index_t>> by_key;
+    };
+    StartScratch start_scratch_;
+    // The greedy start takes the listed arcs in their stored order (a warm
+    // start's seeds, already cheapest first) instead of sorting short_key_.
+    bool seeds_in_order_ = false;
 
     // Pivot state.
     index_t in_arc_ = -1, join_ = -1, u_in_ = -1, v_in_ = -1, u_out_ = -1;
@@ -420,21 +441,24 @@ class TransportSimplex {
     }
 
     bool try_initial_tree(const double* supply, const double* demand, bool greedy) {
-        std::vector<double> ra(supply, supply + n_), rb(demand, demand + m_);
+        StartScratch& w = start_scratch_;
+        const std::size_t N = std::size_t(num_nodes_);
+        w.ra.assign(supply, supply + n_);
+        w.rb.assign(demand, demand + m_);
+        double* ra = w.ra.data();
+        double* rb = w.rb.data();
         // +inf once sink j is exhausted; before, -g_j with a guide, so that the
         // row rule ships to the sink of least estimated reduced cost (by raw
         // cost, the sources left over by the greedy went to their near
         // neighbours, the wrong sinks between measures apart).
-        std::vector<double> dead(std::size_t(m_), 0.0);
+        w.dead.assign(std::size_t(m_), 0.0);
+        double* dead = w.dead.data();
         if (!guide_g_.empty())
             for (index_t j = 0; j < m_; ++j) dead[j] = -guide_g_[j];
-        struct Alloc {
-            index_t i, j;
-            double x;
-        };
-        std::vector<Alloc> allocs;
-        allocs.reserve(std::size_t(n_ + m_));
-        std::vector<index_t> num_arcs_sink(std::size_t(m_), 0);
+        auto& allocs = w.allocs;
+        allocs.clear();
+        w.num_arcs_sink.assign(std::size_t(m_), 0);
+        index_t* num_arcs_sink = w.num_arcs_sink.data();
         index_t alive = m_;
         const double inf = std::numeric_limits<double>::infinity();
         auto allocate = [&](index_t i, index_t jb) {
@@ -452,15 +476,22 @@ class TransportSimplex {
         };
         if (greedy) {
             const index_t total = index_t(short_row_.size());
-            std::vector<std::pair<double, index_t>> order(static_cast<std::size_t>(total));
-            for (index_t q = 0; q < total; ++q) order[q] = {short_key_[q], q};
-            // By estimated reduced cost (by cost without a guide), ties by
-            // position (row-major): deterministic.
-            std::sort(order.begin(), order.end());
-            for (index_t t = 0; t < total && alive > 0; ++t) {
-                const index_t q = order[t].second;
+            auto take = [&](index_t q) {
                 const index_t i = short_row_[q], j = short_col_[q];
                 if (ra[i] > 0 && rb[j] > 0) allocate(i, j);
+            };
+            if (seeds_in_order_) {
+                // Already cheapest first (a warm start's seeds, ordered by the
+                // batch's ranking of M: see CostRanking).
+                for (index_t q = 0; q < total && alive > 0; ++q) take(q);
+            } else {
+                auto& order = w.by_key;
+                order.resize(std::size_t(total));
+                for (index_t q = 0; q < total; ++q) order[q] = {short_key_[q], q};
+                // By estimated reduced cost (by cost without a guide), ties by
+                // position (row-major): deterministic.
+                std::sort(order.begin(), order.end());
+                for (index_t t = 0; t < total && alive > 0; ++t) take(order[t].second);
             }
         }
         for (index_t i = 0; i < n_ && alive > 0; ++i) {
@@ -469,11 +500,11 @@ class TransportSimplex {
                 index_t jb = -1;
                 if constexpr (std::is_same_v<T, double>) {
                     if (m_ % simd::Vec<double>::lanes == 0) {  // the same first cheapest sink, in one pass
-                        allocate(i, sum_segment_min_at(row, dead.data(), m_).at);
+                        allocate(i, sum_segment_min_at(row, dead, m_).at);
                         continue;
                     }
                 }
-                const double best = masked_row_min(row, dead.data(), m_);
+                const double best = masked_row_min(row, dead, m_);
                 for (index_t j = 0; j < m_; ++j) {
                     if (double(row[j]) + dead[j] == best) {
                         jb = j;
@@ -495,33 +526,38 @@ class TransportSimplex {
         }
 
         // Adjacency (CSR) of the forest.
-        const std::size_t N = std::size_t(num_nodes_);
-        std::vector<index_t> start(N + 1, 0), adj_node(2 * allocs.size()), adj_arc(2 * allocs.size());
-        std::vector<double> adj_flow(2 * allocs.size());
-        for (const Alloc& al : allocs) {
+        w.start.assign(N + 1, 0);
+        index_t* start = w.start.data();
+        w.adj_node.resize(2 * allocs.size());
+        w.adj_arc.resize(2 * allocs.size());
+        w.adj_flow.resize(2 * allocs.size());
+        for (const auto& al : allocs) {
             ++start[al.i + 1];
             ++start[n_ + al.j + 1];
         }
         for (std::size_t k = 0; k < N; ++k) start[k + 1] += start[k];
         {
-            std::vector<index_t> fill(start.begin(), start.end() - 1);
-            for (const Alloc& al : allocs) {
+            w.fill.assign(start, start + N);
+            index_t* fill = w.fill.data();
+            for (const auto& al : allocs) {
                 const index_t e = al.i * m_ + al.j;
                 index_t s = al.i, t = n_ + al.j;
-                adj_node[fill[s]] = t, adj_arc[fill[s]] = e, adj_flow[fill[s]] = al.x, ++fill[s];
-                adj_node[fill[t]] = s, adj_arc[fill[t]] = e, adj_flow[fill[t]] = al.x, ++fill[t];
+                w.adj_node[fill[s]] = t, w.adj_arc[fill[s]] = e, w.adj_flow[fill[s]] = al.x, ++fill[s];
+                w.adj_node[fill[t]] = s, w.adj_arc[fill[t]] = e, w.adj_flow[fill[t]] = al.x, ++fill[t];
             }
         }
 
         // Depth-first preorder from the root; components entered first from
         // the sources holding leftover supply (highest-numbered first), then
         // from the other sources.
-        std::vector<index_t> order;
-        order.reserve(N);
+        auto& order = w.order;
+        order.clear();
         order.push_back(root_);
-        std::vector<char> seen(N, 0);
+        w.seen.assign(N, 0);
+        char* seen = w.seen.data();
         seen[root_] = 1;
-        std::vector<index_t> stack;
+        auto& stack = w.stack;
+        stack.clear();
         for (int pass = 0; pass < 2; ++pass) {
             for (index_t s0 = n_ - 1; s0 >= 0; --s0) {
                 if (seen[s0] || (pass == 0 && !(ra[s0] > 0))) continue;
@@ -537,14 +573,14 @@ class TransportSimplex {
                     order.push_back(u);
                     if (u != s0 && u < n_ && ra[u] > 0) return false;  // a second leftover here
                     for (index_t k = start[u]; k < start[u + 1]; ++k) {
-                        const index_t w = adj_node[k];
-                        if (seen[w]) continue;
-                        seen[w] = 1;
-                        parent_[w] = u;
-                        pred_[w] = adj_arc[k];
-                        forward_[w] = (w < n_) ? 1 : 0;  // arcs point source -> sink
-                        pred_flow_[w] = adj_flow[k];
-                        stack.push_back(w);
+                        const index_t v = w.adj_node[k];
+                        if (seen[v]) continue;
+                        seen[v] = 1;
+                        parent_[v] = u;
+                        pred_[v] = w.adj_arc[k];
+                        forward_[v] = (v < n_) ? 1 : 0;  // arcs point source -> sink
+                        pred_flow_[v] = w.adj_flow[k];
+                        stack.push_back(v);
                     }
                 }
             }
@@ -552,9 +588,9 @@ class TransportSimplex {
         if (index_t(order.size()) != num_nodes_) return false;
 
         for (std::size_t k = 0; k < N; ++k) {
-            const index_t u = order[k], w = order[(k + 1) % N];
-            thread_[u] = w;
-            rev_thread_[w] = u;
+            const index_t u = order[k], v = order[(k + 1) % N];
+            thread_[u] = v;
+            rev_thread_[v] = u;
         }
         for (std::size_t k = N; k-- > 0;) {
             const index_t u = order[k];
@@ -574,7 +610,8 @@ class TransportSimplex {
         for (index_t u = thread_[root_]; u != root_; u = thread_[u]) {
             const index_t p = parent_[u];
             const double c = arc_cost(pred_[u]);
-            pi_[u] = forward_[u] ? pi_[p] - c : pi_[p] + c;
+            const double sign[2] = {1.0, -1.0};  // pi_p - c = pi_p + (-c) exactly: no branch on the direction
+            pi_[u] = pi_[p] + sign[forward_[u]] * c;
         }
         if (!pi_tol_f_.empty()) {
             double pi_max = 0.0;
@@ -1039,69 +1076,78 @@ class TransportSimplex {
         return false;
     }
 
-    void find_join_node() {
-        index_t u = arc_source(in_arc_), v = arc_target(in_arc_);
+    // The join node (the apex of the cycle the entering arc closes) and the
+    // leaving arc, in one climb of the two paths: the side with the smaller
+    // subtree climbs (it cannot be the join), and each side keeps its own
+    // least blocking flow as it goes. Cunningham's rule: of the blocking
+    // arcs, the last one met when walking the cycle from the join node in
+    // the direction of the entering arc (join, down to its source, across,
+    // up from its target to the join): on the target's path the least one
+    // nearest the join (<= while climbing), if it is no larger than the
+    // source path's least one nearest the source (strict <); this keeps the
+    // tree strongly feasible and rules out cycling in degenerate pivots.
+    // Each path is climbed in the same order as by LEMON's separate walks
+    // after the join search, so the same arc leaves (the walk it saves was
+    // ~4% of a 64 x 64 batch).
+    bool find_join_and_leaving_arc() {
+        const index_t first = arc_source(in_arc_), second = arc_target(in_arc_);
+        const double inf = std::numeric_limits<double>::infinity();
+        double d1 = inf, d2 = inf;
+        index_t out1 = -1, out2 = -1;
+        // An arc blocks where it points against the cycle's flow change: up
+        // on the source's path, down on the target's. Its flow, else +inf,
+        // as the max with a looked-up 0 or +inf (flows are >= 0): no branch
+        // on the direction.
+        const double blocks_if_up[2] = {inf, 0.0}, blocks_if_down[2] = {0.0, inf};
+        index_t u = first, v = second;
         while (u != v) {
             if (succ_num_[u] < succ_num_[v]) {
+                const double d = std::max(pred_flow_[u], blocks_if_up[forward_[u]]);
+                if (d < d1) d1 = d, out1 = u;
                 u = parent_[u];
             } else {
+                const double d = std::max(pred_flow_[v], blocks_if_down[forward_[v]]);
+                if (d <= d2) d2 = d, out2 = v;
                 v = parent_[v];
             }
         }
         join_ = u;
-    }
-
-    // Cunningham's rule: of the blocking arcs, the last one met when walking
-    // the cycle from the join node in the direction of the entering arc
-    // (strict < on the first path, <= on the second); this keeps the tree
-    // strongly feasible and rules out cycling in degenerate pivots.
-    bool find_leaving_arc() {
-        const index_t first = arc_source(in_arc_), second = arc_target(in_arc_);
-        const double inf = std::numeric_limits<double>::infinity();
-        delta_ = inf;
-        int result = 0;
-        for (index_t u = first; u != join_; u = parent_[u]) {
-            const double d = forward_[u] ? pred_flow_[u] : inf;
-            if (d < delta_) {
-                delta_ = d;
-                u_out_ = u;
-                result = 1;
-            }
-        }
-        for (index_t u = second; u != join_; u = parent_[u]) {
-            const double d = forward_[u] ? inf : pred_flow_[u];
-            if (d <= delta_) {
-                delta_ = d;
-                u_out_ = u;
-                result = 2;
-            }
-        }
-        if (result == 1) {
-            u_in_ = first;
-            v_in_ = second;
-        } else {
+        if (out2 >= 0 && d2 <= d1) {
+            delta_ = d2, u_out_ = out2;
             u_in_ = second;
             v_in_ = first;
+            return true;
         }
-        return result != 0;
-    }
-
-    void change_flow() {
-        if (delta_ > 0) {
-            const double val = delta_;
-            for (index_t u = arc_source(in_arc_); u != join_; u = parent_[u])
-                pred_flow_[u] += forward_[u] ? -val : val;
-            for (index_t u = arc_target(in_arc_); u != join_; u = parent_[u])
-                pred_flow_[u] += forward_[u] ? val : -val;
-        }
-        // The leaving arc reaches exactly 0 (x - x); the others stay >= 0
-        // because rounding is monotone and they were >= delta.
+        if (out1 < 0) return false;
+        delta_ = d1, u_out_ = out1;
+        u_in_ = first;
+        v_in_ = second;
+        return true;
     }
 
     // Re-hang the subtree: LEMON's update of parent, thread, rev_thread,
     // succ_num and last_succ along the stem from u_in to u_out, with the
     // tree-arc flows (stored per child node) moved along with pred.
+    //
+    // The flow change around the cycle is done here too, in the walks that
+    // visit the cycle's arcs anyway (LEMON walks both paths once more for
+    // it first): the stem's arcs as they move, the rest of u_in's side
+    // (v_out to the join) and v_in's side (v_in to the join) with succ_num.
+    // An arc on the path from the entering arc's source gains delta against
+    // its direction (x -= delta where it points up, to the join); on the
+    // path from its target, with it. The leaving arc reaches 0 and leaves.
+    // Each flow gets the same single addition as in a separate pass, so
+    // the result is the same to the bit; the others stay >= 0 because
+    // rounding is monotone and they were >= delta.
     void update_tree_structure() {
+        // The change of an arc pointing up (to the join) on u_in's side of
+        // the cycle: -delta on the source's path, +delta on the target's;
+        // the opposite for an arc pointing down, and on v_in's side.
+        const double up_in = (u_in_ == arc_source(in_arc_)) ? -delta_ : delta_;
+        // The change of an arc's flow by its direction (forward_, 0 or 1),
+        // looked up rather than branched on: the directions along a path
+        // are data, and a branch on them mispredicted about once a path.
+        const double on_in_side[2] = {-up_in, up_in}, on_v_in_side[2] = {up_in, -up_in};
         index_t u, w;
         const index_t old_rev_thread = rev_thread_[u_out_];
         const index_t old_succ_num = succ_num_[u_out_];
@@ -1126,7 +1172,8 @@ class TransportSimplex {
             parent_[stem] = par_stem;
             par_stem = stem;
             stem = new_stem;
-            u = last_succ_[stem] == last_succ_[par_stem] ? rev_thread_[par_stem] : last_succ_[stem];
+            const index_t ls = last_succ_[stem], rt = rev_thread_[par_stem];  // both loaded: a select, not a branch
+            u = ls == last_succ_[par_stem] ? rt : ls;
             right = thread_[u];
         }
         parent_[u_out_] = par_stem;
@@ -1145,7 +1192,7 @@ class TransportSimplex {
         for (u = u_out_; u != u_in_; u = w) {
             w = parent_[u];
             pred_[u] = pred_[w];
-            pred_flow_[u] = pred_flow_[w];
+            pred_flow_[u] = pred_flow_[w] + on_in_side[forward_[w]];  // forward_[w]: still w's old arc
             forward_[u] = !forward_[w];
             tmp_sc += succ_num_[u] - succ_num_[w];
             succ_num_[u] = tmp_sc;
@@ -1156,23 +1203,33 @@ class TransportSimplex {
         forward_[u_in_] = (u_in_ == arc_source(in_arc_));
         succ_num_[u_in_] = old_succ_num;
 
-        index_t up_limit_in = -1, up_limit_out = -1;
-        if (last_succ_[join_] == v_in_) {
-            up_limit_out = join_;
-        } else {
-            up_limit_in = join_;
+        // last_succ, succ_num and the flows on the two paths to the join, in
+        // one walk per path (LEMON walks each twice): last_succ changes on
+        // a prefix of each path (while it equals v_in, resp. the old
+        // last_succ of u_out), which may run on above the join, on one
+        // path at most (the one whose prefix reaches the join's last_succ).
+        const index_t new_last = last_succ_[u_out_];
+        const bool in_past_join = last_succ_[join_] == v_in_;
+        bool in_prefix = true;
+        for (u = v_in_; u != join_; u = parent_[u]) {
+            in_prefix = in_prefix && last_succ_[u] == v_in_;
+            last_succ_[u] = in_prefix ? new_last : last_succ_[u];
+            succ_num_[u] += old_succ_num;
+            pred_flow_[u] += on_v_in_side[forward_[u]];
         }
-        for (u = v_in_; u != up_limit_in && last_succ_[u] == v_in_; u = parent_[u])
-            last_succ_[u] = last_succ_[u_out_];
-        if (join_ != old_rev_thread && v_in_ != old_rev_thread) {
-            for (u = v_out; u != up_limit_out && last_succ_[u] == old_last_succ; u = parent_[u])
-                last_succ_[u] = old_rev_thread;
-        } else {
-            for (u = v_out; u != up_limit_out && last_succ_[u] == old_last_succ; u = parent_[u])
-                last_succ_[u] = last_succ_[u_out_];
+        if (in_prefix && in_past_join)
+            for (; u != -1 && last_succ_[u] == v_in_; u = parent_[u]) last_succ_[u] = new_last;
+        const index_t out_last =
+            (join_ != old_rev_thread && v_in_ != old_rev_thread) ? old_rev_thread : new_last;
+        bool out_prefix = true;
+        for (u = v_out; u != join_; u = parent_[u]) {
+            out_prefix = out_prefix && last_succ_[u] == old_last_succ;
+            last_succ_[u] = out_prefix ? out_last : last_succ_[u];
+            succ_num_[u] -= old_succ_num;
+            pred_flow_[u] += on_in_side[forward_[u]];
         }
-        for (u = v_in_; u != join_; u = parent_[u]) succ_num_[u] += old_succ_num;
-        for (u = v_out; u != join_; u = parent_[u]) succ_num_[u] -= old_succ_num;
+        if (out_prefix && !in_past_join)
+            for (; u != -1 && last_succ_[u] == old_last_succ; u = parent_[u]) last_succ_[u] = out_last;
     }
 
     void update_potential() {
@@ -1214,10 +1271,8 @@ class TransportSimplex {
     }
 
     bool pivot() {
-        find_join_node();
-        if (!find_leaving_arc()) return false;
-        change_flow();
-        update_tree_structure();
+        if (!find_join_and_leaving_arc()) return false;
+        update_tree_structure();  // with the flow change around the cycle
         update_potential();
         return true;
     }
@@ -1382,6 +1437,14 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
     const bool warm = shared_cost && params.max_iter < 0 && n * m <= k_warm_max_arcs;
     const index_t chunk = warm ? k_warm_chunk : 1;
     const index_t num_chunks = (num_problems + chunk - 1) / chunk;
+    std::unique_ptr<const CostRanking> ranking;
+    if (warm) {
+        try {
+            ranking = std::make_unique<const CostRanking>(M, n * m);
+        } catch (const std::bad_alloc&) {
+            // every problem cold
+        }
+    }
 #if defined(EMD_HAVE_OPENMP)
 #pragma omp parallel
 #endif
@@ -1392,12 +1455,12 @@ void network_simplex_batch(const T* a, const T* b, const T* M, std::int64_t num_
 #pragma omp for schedule(dynamic, 1)
 #endif
         for (index_t c = 0; c < num_chunks; ++c) {
-            if (warm && !interrupt.poll(thread_id() == 0)) {
+            if (ranking && !interrupt.poll(thread_id() == 0)) {
                 try {
                     if (chain) {
                         chain->restart();
                     } else {
-                        chain = std::make_unique<WarmStart<T>>(M, n, m);
+                        chain = std::make_unique<WarmStart<T>>(M, n, m, *ranking);
                     }
                 } catch (...) {
                     chain.reset();  // cold solves for this chunk

@@ -104,29 +104,38 @@ inline double sum_segment_min(const double* __restrict c, const double* __restri
 }
 
 // min_k (c_k + q_k) and the first k attaining it, len a positive multiple of
-// the vector width: one vector pass (lanewise_sum_min), then only the lanes
-// holding the minimum are searched, each along its own stride (len / L
-// candidates), instead of a second pass comparing every entry lane by lane
-// (whose lane extractions cost more than the pass). One add rounds the same
-// in a vector lane as here, so the minimum is always found.
+// the vector width: one vector pass keeping each lane's least value and its
+// first index (a compare and two blends per vector), then the least value
+// over the lanes and the least index among the lanes holding it. Once per
+// pivot (the winning row) and per allocation of the row-minimum start; it
+// replaced a pass of minima followed by a strided search of the winning
+// lanes, whose data-dependent exits cost more (6.5% of a 64 x 64 batch
+// against 8.5%, benchmarks/RESULTS.md, "..., third round").
 struct SegmentMin {
     double value;
     index_t at;
 };
 inline SegmentMin sum_segment_min_at(const double* __restrict c, const double* __restrict q, index_t len) {
+    using V = simd::Vec<double>::type;
+    using I = simd::Vec<std::int64_t>::type;
     constexpr int L = simd::Vec<double>::lanes;
-    const simd::Vec<double>::type v = lanewise_sum_min(c, q, len);
-    double mn = v[0];
-    for (int t = 1; t < L; ++t) mn = v[t] < mn ? v[t] : mn;
+    static_assert(simd::Vec<std::int64_t>::lanes == L, "one index lane per value lane");
+    I lane{};
+    for (int t = 0; t < L; ++t) lane[t] = t;
+    V best = simd::load(c) + simd::load(q);
+    I idx = lane;
+    for (index_t k = L; k < len; k += L) {
+        const V w = simd::load(c + k) + simd::load(q + k);
+        const auto lt = w < best;  // strict: each lane keeps its first minimum
+        best = lt ? w : best;
+        idx = lt ? lane + k : idx;
+    }
+    double mn = best[0];
+    for (int t = 1; t < L; ++t) mn = best[t] < mn ? best[t] : mn;
     index_t at = len;
     for (int t = 0; t < L; ++t) {
-        if (!(v[t] == mn)) continue;
-        for (index_t k = t; k < at; k += L) {
-            if (c[k] + q[k] == mn) {
-                at = k;
-                break;
-            }
-        }
+        const index_t cand = best[t] == mn ? index_t(idx[t]) : len;
+        at = cand < at ? cand : at;
     }
     return {mn, at};
 }
@@ -181,9 +190,13 @@ inline RowsMin rows_min(const U* __restrict c, index_t m, const U* __restrict q,
         at = lt ? I{} + Idx(i) : at;
     }
     for (int t = 0; t < L; ++t) r.value = double(acc[t]) < r.value ? double(acc[t]) : r.value;
+    // The least row among the lanes holding the minimum (-1, the lanes' start, where
+    // there were no rows below +inf), by selects: a branch here mispredicted
+    // about once a call.
+    r.row = rows;
     for (int t = 0; t < L; ++t) {
         const index_t cand = double(acc[t]) == r.value ? index_t(at[t]) : rows;
-        r.row = cand < r.row || r.row < 0 ? cand : r.row;
+        r.row = cand < r.row ? cand : r.row;
     }
     return r;
 }

@@ -31,6 +31,7 @@
 // Included by csrc/cpu/network_simplex.cpp after TransportSimplex (this class
 // is its friend: it gives the same tree another start).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -47,12 +48,33 @@ constexpr index_t k_warm_max_arcs = index_t(1) << 16;
 // problem's start, so the results do not depend on the number of threads.
 constexpr index_t k_warm_chunk = 32;
 
+// The arcs of the batch's shared M ranked by (cost, arc id), made once per
+// batch call and read by every thread's chain: a warm start's seeds (the
+// last optimal tree's arcs) are put cheapest first by marking their ranks in
+// a bitmap and reading it in order, instead of sorting (cost, index) pairs
+// per problem; ties go by arc id (row-major), as the shortlist's greedy.
+struct CostRanking {
+    std::vector<std::int32_t> arc;   // arc[r]: the arc of rank r
+    std::vector<std::int32_t> rank;  // rank[e]: the rank of arc e
+
+    template <class T>
+    CostRanking(const T* M, index_t nm) : arc(std::size_t(nm)), rank(std::size_t(nm)) {
+        for (index_t e = 0; e < nm; ++e) arc[e] = std::int32_t(e);
+        std::sort(arc.begin(), arc.end(), [M](std::int32_t x, std::int32_t y) {
+            return M[x] < M[y] || (M[x] == M[y] && x < y);
+        });
+        for (index_t r = 0; r < nm; ++r) rank[arc[r]] = std::int32_t(r);
+    }
+};
+
 template <class T>
 class WarmStart {
    public:
     // M (n, m), C-contiguous, shared by the batch.
-    WarmStart(const T* M, index_t n, index_t m)
-        : M_(M), n_(n), m_(m), s_(M, n, m, uniform(n).data(), uniform(m).data(), false) {
+    WarmStart(const T* M, index_t n, index_t m, const CostRanking& ranking)
+        : M_(M), n_(n), m_(m), ranking_(ranking), s_(M, n, m, uniform(n).data(), uniform(m).data(), false) {
+        s_.seeds_in_order_ = true;
+        seed_bits_.assign(std::size_t((n * m + 63) / 64), 0);
         supply_buf_.resize(std::size_t(n));
         demand_buf_.resize(std::size_t(m));
         potential_.resize(std::size_t(n + m));
@@ -75,19 +97,25 @@ class WarmStart {
             if (!(b[j] > 0)) return false;
             sb += double(b[j]);
         }
-        // The seeds: the last optimal tree's real arcs, by node.
+        // The seeds: the last optimal tree's real arcs, cheapest first (their
+        // ranks marked in seed_bits_, read back in order and cleared).
         s.short_row_.clear();
         s.short_col_.clear();
-        s.short_cost_.clear();
-        s.short_key_.clear();  // the greedy's order: the cost (no guide on these sizes)
         if (seeded_) {
+            std::uint64_t* bits = seed_bits_.data();
             for (index_t u = 0; u < s.root_; ++u) {
                 const index_t e = s.pred_[u];
                 if (e >= s.nm_) continue;  // an artificial root arc
-                s.short_row_.push_back(std::int32_t(e / m_));
-                s.short_col_.push_back(std::int32_t(e % m_));
-                s.short_cost_.push_back(double(M_[e]));
-                s.short_key_.push_back(double(M_[e]));
+                const std::int32_t r = ranking_.rank[e];
+                bits[r >> 6] |= std::uint64_t(1) << (r & 63);
+            }
+            for (std::size_t k = 0; k < seed_bits_.size(); ++k) {
+                for (std::uint64_t word = bits[k]; word != 0; word &= word - 1) {
+                    const index_t e = ranking_.arc[(k << 6) + std::size_t(__builtin_ctzll(word))];
+                    s.short_row_.push_back(std::int32_t(e / m_));
+                    s.short_col_.push_back(std::int32_t(e % m_));
+                }
+                bits[k] = 0;
             }
         }
         seeded_ = false;
@@ -151,7 +179,9 @@ class WarmStart {
 
     const T* M_;
     index_t n_, m_;
+    const CostRanking& ranking_;
     TransportSimplex<T> s_;
+    std::vector<std::uint64_t> seed_bits_;  // by rank: the seeds of the next start (zero between solves)
     bool seeded_ = false;  // s_ holds the last problem's optimal tree
     std::vector<double> supply_buf_, demand_buf_, potential_;  // per-problem scratch
 };
