@@ -267,3 +267,58 @@ def test_the_custom_op_passes_opcheck(weights, dtype):
     args = (u, uw, v, vw, 1.5, True, not weights, weights, weights)
     result = torch.library.opcheck(torch.ops.emd.wasserstein_1d_gradients.default, args)
     assert set(result.values()) == {"SUCCESS"}, result
+
+
+def _exact_value_gradients(u, v, uw, vw, p):
+    """d(W_p^p)/du and d(W_p^p)/dv (integer p) in exact rational arithmetic: each
+    point's share of the merged quantile levels times p |d|^(p-1) sign(d)."""
+    from fractions import Fraction
+
+    def levels(x, w):
+        order = np.argsort(x, kind="stable")
+        total, c, out = sum(map(Fraction, w.tolist())), Fraction(0), []
+        for a in w[order].tolist():
+            c += Fraction(a)
+            out.append(c / total)
+        return order, [Fraction(t) for t in x[order].tolist()], out
+
+    ou, xu, lu = levels(u, uw)
+    ov, xv, lv = levels(v, vw)
+    gu, gv = [Fraction(0)] * len(u), [Fraction(0)] * len(v)
+    i = j = 0
+    q = Fraction(0)
+    while i < len(xu) and j < len(xv):
+        nxt = min(lu[i], lv[j])
+        d = xu[i] - xv[j]
+        g = (nxt - q) * p * abs(d) ** (p - 1) * ((d > 0) - (d < 0))
+        gu[ou[i]] += g
+        gv[ov[j]] -= g
+        q = nxt
+        i += lu[i] == q
+        j += lv[j] == q
+    return np.array([float(x) for x in gu]), np.array([float(x) for x in gv])
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_gradients_of_light_far_points(rng, p):
+    # Light points far out on both sides: between 1e6 and 1e7 every level is
+    # within 1e-15 of 1. The walk sums the levels above 1/2 from the right, so
+    # each far point's share of them keeps its digits (summed from the left,
+    # u's far point got 2900 times its derivative at p = 2). Against exact
+    # rational arithmetic, entry by entry.
+    from conftest import exact_w1, exact_wpp
+
+    n = 700
+    u, v = rng.normal(size=n), rng.normal(1.0, 2.0, size=n)
+    uw, vw = rng.random(n) + 0.01, rng.random(n) + 0.01
+    u[0], uw[0] = 1e6, 1e-12
+    v[:2], vw[:2] = [-1e6, 1e7], [1e-12, 1e-13]
+    W = exact_w1(u, v, uw, vw) if p == 1 else exact_wpp(u, v, uw, vw, p) ** (1.0 / p)
+    gu, gv = _exact_value_gradients(u, v, uw, vw, p)
+    gu, gv = gu / (p * W ** (p - 1)), gv / (p * W ** (p - 1))  # dW = d(W^p) / (p W^(p-1))
+    tu, tv = torch.tensor(u, requires_grad=True), torch.tensor(v, requires_grad=True)
+    value = emd.wasserstein_1d(tu, tv, torch.tensor(uw), torch.tensor(vw), p=p)
+    value.backward()
+    assert value.item() == pytest.approx(W, rel=rtol(np.float64))
+    for got, want in ((tu.grad.numpy(), gu), (tv.grad.numpy(), gv)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())

@@ -289,14 +289,16 @@ std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std:
 
 // The integral of |F_r - F_other| over r's points [begin, end) once the
 // other side's points are taken: the other's F stays at `other`; r's running
-// weight goes on from c, and is returned.
+// weight goes on from c, and is returned. Divisions, not the reciprocal:
+// w / (2 w) is exactly 0.5, w * (1 / (2 w)) need not be (subnormal weights
+// are scaled by a power of two, but not to one).
 template <class R>
-double one_side_w1(const R& r, std::int64_t begin, std::int64_t end, double c, double inv_total, double other,
+double one_side_w1(const R& r, std::int64_t begin, std::int64_t end, double c, double total, double other,
                    double prev, CompensatedSum& acc) {
     double b = 0.0;
     for (std::int64_t k = begin; k < end; ++k) {
         const double x = r.value(k);
-        b += std::fabs(c * inv_total - other) * (x - prev);
+        b += std::fabs(c / total - other) * (x - prev);
         prev = x;
         c += r.weight(k);
     }
@@ -311,10 +313,9 @@ double one_side_w1(const R& r, std::int64_t begin, std::int64_t end, double c, d
 template <class U, class V>
 void w1_stretch(const U& u, std::int64_t n, const V& v, std::int64_t m, double& cu, double& cv, double su, double sv,
                 CompensatedSum& acc) {
-    const double iu = 1.0 / su, iv = 1.0 / sv;
     if (n == 0 || m == 0) {
-        if (n > 0) cu = one_side_w1(u, 0, n, cu, iu, cv * iv, u.value(0), acc);
-        if (m > 0) cv = one_side_w1(v, 0, m, cv, iv, cu * iu, v.value(0), acc);
+        if (n > 0) cu = one_side_w1(u, 0, n, cu, su, cv / sv, u.value(0), acc);
+        if (m > 0) cv = one_side_w1(v, 0, m, cv, sv, cu / su, v.value(0), acc);
         return;
     }
     const std::int64_t steps = merge_steps_both_sides(u, n, v, m);
@@ -327,8 +328,8 @@ void w1_stretch(const U& u, std::int64_t n, const V& v, std::int64_t m, double& 
     cu = e.cu;
     cv = e.cv;
     // One side is used up; the other's points after it, against the used-up side's F.
-    if (e.i < n) cu = one_side_w1(u, e.i, n, cu, iu, cv * iv, e.prev, acc);
-    if (e.j < m) cv = one_side_w1(v, e.j, m, cv, iv, cu * iu, e.prev, acc);
+    if (e.i < n) cu = one_side_w1(u, e.i, n, cu, su, cv / sv, e.prev, acc);
+    if (e.j < m) cv = one_side_w1(v, e.j, m, cv, sv, cu / su, e.prev, acc);
 }
 
 // The integral of |F_u - F_v| over a stretch holding u[:n] and v[:m], cut at
@@ -1248,6 +1249,112 @@ struct RelativePower {
     }
 };
 
+// The walk of gradient_walk over the states (i, j) of the merged quantile
+// functions, in two halves so that every level keeps its digits (as in
+// wpp_weighted): the levels q below 1/2 summed from the left, those above as
+// 1 - q summed from the right. The state holding level 1/2, (i_mid, j_mid),
+// is where the left half stops; the right half walks back to it, so each
+// level's crossing belongs to exactly one half (u's levels below i_mid and
+// v's below j_mid to the left one) whatever the rounding of the two sums.
+template <class T>
+struct LevelWalk {
+    const SortedSide<T>& u;
+    const SortedSide<T>& v;
+    double su, sv;
+    RelativePower rp;
+    double *gu, *gv, *gl_u, *gl_v;
+
+    void lower_half(std::int64_t& i_mid, std::int64_t& j_mid) const {
+        const std::int64_t n = u.n, m = v.n;
+        const bool levels = gl_u != nullptr || gl_v != nullptr;
+        double cu = u.weight(0), cv = v.weight(0), q = 0.0;
+        std::int64_t i = 0, j = 0, left_u = -1, left_v = -1;
+        while (true) {
+            const double lu = i == n - 1 ? 1.0 : std::min(cu / su, 1.0);
+            const double lv = j == m - 1 ? 1.0 : std::min(cv / sv, 1.0);
+            const double next = std::min(std::min(lu, lv), 0.5);
+            const double d = double(u.x[i]) - double(v.x[j]);
+            double c = 0.0;
+            if (levels) {  // the state entered: its cost leaves the level crossed into it
+                c = rp.cost(d);
+                if (left_u >= 0 && gl_u) gl_u[left_u] -= c;
+                if (left_v >= 0 && gl_v) gl_v[left_v] -= c;
+                left_u = left_v = -1;
+            }
+            if (next > q) {
+                const double g = (next - q) * rp.slope(d);
+                gu[i] += g;
+                gv[j] -= g;
+                q = next;
+            }
+            if (q >= 0.5) break;  // the crossings from here on are the right half's
+            const bool step_u = lu <= next, step_v = lv <= next;
+            if (step_u) {  // the state left: its cost joins the level crossed out of it
+                if (gl_u) gl_u[i] += c;
+                left_u = i;
+                if (++i < n) cu += u.weight(i);
+            }
+            if (step_v) {
+                if (gl_v && !step_u) {  // both at once: the change is u's level's
+                    gl_v[j] += c;
+                    left_v = j;
+                }
+                if (++j < m) cv += v.weight(j);
+            }
+        }
+        i_mid = i;
+        j_mid = j;
+    }
+
+    // From the far ends down to (i_mid, j_mid): state (i, j) holds the levels
+    // 1 - q between the weights beyond it and those from it on. Crossing u's
+    // level i - 1 from above, d(W^p)/d(level) = cost(state below) - cost(state above).
+    void upper_half(std::int64_t i_mid, std::int64_t j_mid) const {
+        const std::int64_t n = u.n, m = v.n;
+        const bool levels = gl_u != nullptr || gl_v != nullptr;
+        constexpr double never = std::numeric_limits<double>::infinity();
+        std::int64_t i = n - 1, j = m - 1, left_u = -1, left_v = -1;
+        double ru = u.weight(i), rv = v.weight(j), r = 0.0;
+        while (true) {
+            const double lu = i == i_mid ? never : std::min(ru / su, 1.0);
+            const double lv = j == j_mid ? never : std::min(rv / sv, 1.0);
+            const double next = std::min(std::min(lu, lv), 0.5);
+            const double d = double(u.x[i]) - double(v.x[j]);
+            double c = 0.0;
+            if (levels) {  // the state entered, below the level crossed into it
+                c = rp.cost(d);
+                if (left_u >= 0 && gl_u) gl_u[left_u] += c;
+                if (left_v >= 0 && gl_v) gl_v[left_v] += c;
+                left_u = left_v = -1;
+            }
+            if (next > r) {
+                const double g = (next - r) * rp.slope(d);
+                gu[i] += g;
+                gv[j] -= g;
+                r = next;
+            }
+            if (i == i_mid && j == j_mid) break;
+            // Past 1/2 before (i_mid, j_mid) only by rounding: the states in
+            // between then hold no levels, but their crossings are still this half's.
+            const bool done = r >= 0.5;
+            const bool step_u = i > i_mid && (lu <= next || done);
+            const bool step_v = j > j_mid && (lv <= next || (done && !step_u));
+            if (step_u) {  // the state left, above the level crossed out of it
+                if (gl_u) gl_u[i - 1] -= c;
+                left_u = i - 1;
+                ru += u.weight(--i);
+            }
+            if (step_v) {
+                if (gl_v && !step_u) {
+                    gl_v[j - 1] -= c;
+                    left_v = j - 1;
+                }
+                rv += v.weight(--j);
+            }
+        }
+    }
+};
+
 // dW/d(sorted values) into gu (n) and gv (m); when gl_u / gl_v are given,
 // dW/d(level) of each sorted point's cumulative level into them (the last
 // level, 1, is a constant and gets nothing that is used).
@@ -1277,45 +1384,14 @@ void gradient_walk(const SortedSide<T>& u, const SortedSide<T>& v, double p, dou
         }
         return;
     }
-    const bool levels = gl_u != nullptr || gl_v != nullptr;
     // Levels as divisions: equal rationals (i + 1) / n = (j + 1) / m of uniform
     // rows round to equal doubles, so shared levels are found exactly.
     const double su = u.w ? weight_sum(WeightedRow<T>{u.x, u.w, n}, 0, n) : double(n);
     const double sv = v.w ? weight_sum(WeightedRow<T>{v.x, v.w, m}, 0, m) : double(m);
-    double cu = u.weight(0), cv = v.weight(0), q = 0.0;
-    std::int64_t i = 0, j = 0, left_u = -1, left_v = -1;
-    while (i < n && j < m) {
-        const double lu = i == n - 1 ? 1.0 : std::min(cu / su, 1.0);
-        const double lv = j == m - 1 ? 1.0 : std::min(cv / sv, 1.0);
-        const double next = std::min(lu, lv);
-        const double d = double(u.x[i]) - double(v.x[j]);
-        double c = 0.0;
-        if (levels) {
-            c = rp.cost(d);
-            if (left_u >= 0 && gl_u) gl_u[left_u] -= c;
-            if (left_v >= 0 && gl_v) gl_v[left_v] -= c;
-            left_u = left_v = -1;
-        }
-        if (next > q) {
-            const double g = (next - q) * rp.slope(d);
-            gu[i] += g;
-            gv[j] -= g;
-            q = next;
-        }
-        const bool step_u = lu <= next, step_v = lv <= next;
-        if (step_u) {
-            if (gl_u) gl_u[i] += c;
-            left_u = i;
-            if (++i < n) cu += u.weight(i);
-        }
-        if (step_v) {
-            if (gl_v && !step_u) {
-                gl_v[j] += c;
-                left_v = j;
-            }
-            if (++j < m) cv += v.weight(j);
-        }
-    }
+    const LevelWalk<T> walk{u, v, su, sv, rp, gu, gv, gl_u, gl_v};
+    std::int64_t i_mid, j_mid;
+    walk.lower_half(i_mid, j_mid);
+    walk.upper_half(i_mid, j_mid);
     // d(W^p)/dlevel times dW/d(W^p) = W^(1-p) / p, the costs being relative to W^p.
     const double scale = W / p;
     if (gl_u) for (std::int64_t k = 0; k < n; ++k) gl_u[k] *= scale;
