@@ -133,15 +133,17 @@ std::int64_t count_until(const R& r, std::int64_t n, double t, bool strictly) {
 
 // The first of r[:n]'s points at which `before` plus the running weight
 // reaches half of `total` (the weighted median when before = 0); the last
-// point if rounding keeps the sum short of it.
+// point if rounding keeps the sum short of it. `block_sums`, if given, holds
+// the sums of r's blocks of kWeightBlock points (weight_sums), so that only
+// the block holding the median is read again.
+constexpr std::int64_t kWeightBlock = 1024;
 template <class R>
-double half_weight_point(const R& r, std::int64_t n, double before, double total) {
+double half_weight_point(const R& r, std::int64_t n, double before, double total, const double* block_sums = nullptr) {
     const double half = 0.5 * total;
-    constexpr std::int64_t block = 1024;
     double c = before;
     std::int64_t i = 0;
-    for (; i + block <= n; i += block) {  // whole blocks by the vectorized sum
-        const double s = weight_sum(r, i, i + block);
+    for (std::int64_t k = 0; i + kWeightBlock <= n; ++k, i += kWeightBlock) {  // whole blocks by their sums
+        const double s = block_sums ? block_sums[k] : weight_sum(r, i, i + kWeightBlock);
         if (c + s >= half) break;
         c += s;
     }
@@ -150,6 +152,21 @@ double half_weight_point(const R& r, std::int64_t n, double before, double total
         if (c >= half) return r.value(i);
     }
     return r.value(n - 1);
+}
+
+// The total of r's weights, and into `sums` (n / kWeightBlock entries) the
+// sums of its whole blocks of kWeightBlock points: one pass for the total and
+// the weighted median.
+template <class R>
+double weight_sums(const R& r, std::vector<double>& sums) {
+    sums.resize(std::size_t(r.n / kWeightBlock));
+    double total = 0.0;
+    std::int64_t i = 0;
+    for (std::size_t k = 0; k < sums.size(); ++k, i += kWeightBlock) {
+        sums[k] = weight_sum(r, i, i + kWeightBlock);
+        total += sums[k];
+    }
+    return total + weight_sum(r, i, r.n);
 }
 
 // Four pieces need 16 registers of state: with AVX-512's 32 vector registers
@@ -363,8 +380,11 @@ void w1_around(const U& u, std::int64_t n, const V& v, std::int64_t m, double mi
 // after its last, so a far zero-weight point changes nothing.
 template <class U, class V>
 double w1_weighted(const U& u, const V& v) {
-    const double su = total_weight(u), sv = total_weight(v);
-    const double mid = std::min(half_weight_point(u, u.n, 0.0, su), half_weight_point(v, v.n, 0.0, sv));
+    std::vector<double> blocks_u, blocks_v;  // empty below kWeightBlock points: no allocation
+    const double su = u.weighted() ? weight_sums(u, blocks_u) : double(u.n);
+    const double sv = v.weighted() ? weight_sums(v, blocks_v) : double(v.n);
+    const double mid = std::min(half_weight_point(u, u.n, 0.0, su, u.weighted() ? blocks_u.data() : nullptr),
+                                half_weight_point(v, v.n, 0.0, sv, v.weighted() ? blocks_v.data() : nullptr));
     CompensatedSum acc;
     w1_around(u, u.n, v, v.n, mid, 0.0, 0.0, 0.0, 0.0, su, sv, acc);
     return acc.value();
@@ -423,6 +443,7 @@ double wpp_uniform(const U& u, const V& v, Pow pw) {
     }
     return acc.value() / (double(n) * double(m));
 }
+
 
 // int_0^{1/2} |F_u^{-1}(q) - F_v^{-1}(q)|^p dq over rows u[:n], v[:m] with
 // totals 1 / inv_su, 1 / inv_sv, the levels summed from q = 0. The last level
