@@ -82,21 +82,26 @@ def exact_w1(u, v, uw, vw) -> float:
     return float(total)
 
 
+def exact_levels(x, w):
+    """A weighted sample's sorting order, its sorted values and their cumulative
+    levels (weight through each point over the total), as exact rationals."""
+    from fractions import Fraction
+
+    order = np.argsort(x, kind="stable")
+    total, c, levels = sum(map(Fraction, w.tolist())), Fraction(0), []
+    for a in w[order].tolist():
+        c += Fraction(a)
+        levels.append(c / total)
+    return order, [Fraction(t) for t in x[order].tolist()], levels
+
+
 def exact_wpp(u, v, uw, vw, p: int) -> float:
     """W_p^p (integer p) of weighted 1-D samples in exact rational arithmetic: the
     integral over the merged quantile levels of |F_u^{-1} - F_v^{-1}|^p."""
     from fractions import Fraction
 
-    def levels(x, w):
-        order = np.argsort(x, kind="stable")
-        total, c, out = sum(map(Fraction, w.tolist())), Fraction(0), []
-        for a in w[order].tolist():
-            c += Fraction(a)
-            out.append(c / total)
-        return [Fraction(t) for t in x[order].tolist()], out
-
-    xu, lu = levels(u, uw)
-    xv, lv = levels(v, vw)
+    _, xu, lu = exact_levels(u, uw)
+    _, xv, lv = exact_levels(v, vw)
     i = j = 0
     q = total = Fraction(0)
     while i < len(xu) and j < len(xv):

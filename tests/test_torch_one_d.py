@@ -274,16 +274,10 @@ def _exact_value_gradients(u, v, uw, vw, p):
     point's share of the merged quantile levels times p |d|^(p-1) sign(d)."""
     from fractions import Fraction
 
-    def levels(x, w):
-        order = np.argsort(x, kind="stable")
-        total, c, out = sum(map(Fraction, w.tolist())), Fraction(0), []
-        for a in w[order].tolist():
-            c += Fraction(a)
-            out.append(c / total)
-        return order, [Fraction(t) for t in x[order].tolist()], out
+    from conftest import exact_levels
 
-    ou, xu, lu = levels(u, uw)
-    ov, xv, lv = levels(v, vw)
+    ou, xu, lu = exact_levels(u, uw)
+    ov, xv, lv = exact_levels(v, vw)
     gu, gv = [Fraction(0)] * len(u), [Fraction(0)] * len(v)
     i = j = 0
     q = Fraction(0)
