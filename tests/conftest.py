@@ -82,21 +82,34 @@ def exact_w1(u, v, uw, vw) -> float:
     return float(total)
 
 
+def light_far_points(rng, n):
+    """Weighted normal samples (u, v, u_weights, v_weights) with light points far out
+    on both sides: between 1e6 and 1e7 both distribution functions are within 1e-15
+    of 1, where the walks' tails must keep their digits."""
+    u, v = rng.normal(size=n), rng.normal(1.0, 2.0, size=n)
+    uw, vw = rng.random(n) + 0.01, rng.random(n) + 0.01
+    u[0], uw[0] = 1e6, 1e-12
+    v[:2], vw[:2] = [-1e6, 1e7], [1e-12, 1e-13]
+    return u, v, uw, vw
+
+
 def exact_levels(x, w):
     """A weighted sample's sorting order, its sorted values and their cumulative
-    levels (weight through each point over the total), as exact rationals."""
+    levels (weight through each point over the total), as exact rationals; w:
+    floats or Fractions."""
     from fractions import Fraction
 
     order = np.argsort(x, kind="stable")
-    total, c, levels = sum(map(Fraction, w.tolist())), Fraction(0), []
-    for a in w[order].tolist():
-        c += Fraction(a)
+    w = [Fraction(a) for a in (w.tolist() if isinstance(w, np.ndarray) else w)]
+    total, c, levels = sum(w), Fraction(0), []
+    for k in order:
+        c += w[k]
         levels.append(c / total)
     return order, [Fraction(t) for t in x[order].tolist()], levels
 
 
-def exact_wpp(u, v, uw, vw, p: int) -> float:
-    """W_p^p (integer p) of weighted 1-D samples in exact rational arithmetic: the
+def exact_wpp_rational(u, v, uw, vw, p: int):
+    """W_p^p (integer p) of weighted 1-D samples as an exact rational: the
     integral over the merged quantile levels of |F_u^{-1} - F_v^{-1}|^p."""
     from fractions import Fraction
 
@@ -110,7 +123,12 @@ def exact_wpp(u, v, uw, vw, p: int) -> float:
         q = nxt
         i += lu[i] == q
         j += lv[j] == q
-    return float(total)
+    return total
+
+
+def exact_wpp(u, v, uw, vw, p: int) -> float:
+    """W_p^p (integer p) of weighted 1-D samples, rounded from exact_wpp_rational."""
+    return float(exact_wpp_rational(u, v, uw, vw, p))
 
 
 @pytest.fixture

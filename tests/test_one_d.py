@@ -11,7 +11,7 @@ from scipy.optimize import linprog
 from scipy.stats import wasserstein_distance
 
 import emd
-from conftest import NEAR_RANGE_CASES, RESCALED_CASES, exact_w1, exact_wpp, rtol
+from conftest import NEAR_RANGE_CASES, RESCALED_CASES, exact_w1, exact_wpp, light_far_points, rtol
 
 SIZES = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 5), (17, 9), (100, 101), (1000, 777)]
 
@@ -33,15 +33,6 @@ def test_scipy_docstring_cases():
     assert emd.wasserstein_1d([0.0, 1.0], [0.0], [3, 1], [1]) == 0.25
 
 
-def _light_far_points(rng, n):
-    """Normal samples with light points far out on both sides: between 1e6 and
-    1e7 both distribution functions are within 1e-15 of 1."""
-    u, v, uw, vw = _sample(rng, n, n)
-    u[0], uw[0] = 1e6, 1e-12
-    v[:2], vw[:2] = [-1e6, 1e7], [1e-12, 1e-13]
-    return u, v, uw, vw
-
-
 @pytest.mark.parametrize("case", ["light far points", "cauchy"])
 @pytest.mark.parametrize("p", [1, 2, 3])
 def test_tails_keep_their_digits(rng, case, p):
@@ -55,7 +46,7 @@ def test_tails_keep_their_digits(rng, case, p):
         u, v = rng.standard_cauchy(1500), rng.standard_cauchy(1700)
         uw, vw = rng.random(1500), rng.random(1700)
     else:
-        u, v, uw, vw = _light_far_points(rng, 1500)
+        u, v, uw, vw = light_far_points(rng, 1500)
     want = exact_w1(u, v, uw, vw) if p == 1 else exact_wpp(u, v, uw, vw, p) ** (1.0 / p)
     tol = rtol(np.float64)
     assert emd.wasserstein_1d(u, v, uw, vw, p=p) == pytest.approx(want, rel=tol)

@@ -300,13 +300,9 @@ def test_gradients_of_light_far_points(rng, p):
     # each far point's share of them keeps its digits (summed from the left,
     # u's far point got 2900 times its derivative at p = 2). Against exact
     # rational arithmetic, entry by entry.
-    from conftest import exact_w1, exact_wpp
+    from conftest import exact_w1, exact_wpp, light_far_points
 
-    n = 700
-    u, v = rng.normal(size=n), rng.normal(1.0, 2.0, size=n)
-    uw, vw = rng.random(n) + 0.01, rng.random(n) + 0.01
-    u[0], uw[0] = 1e6, 1e-12
-    v[:2], vw[:2] = [-1e6, 1e7], [1e-12, 1e-13]
+    u, v, uw, vw = light_far_points(rng, 700)
     W = exact_w1(u, v, uw, vw) if p == 1 else exact_wpp(u, v, uw, vw, p) ** (1.0 / p)
     gu, gv = _exact_value_gradients(u, v, uw, vw, p)
     gu, gv = gu / (p * W ** (p - 1)), gv / (p * W ** (p - 1))  # dW = d(W^p) / (p W^(p-1))
@@ -316,3 +312,30 @@ def test_gradients_of_light_far_points(rng, p):
     assert value.item() == pytest.approx(W, rel=rtol(np.float64))
     for got, want in ((tu.grad.numpy(), gu), (tv.grad.numpy(), gv)):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_weight_gradients_of_light_far_points(rng, p):
+    # The weights' derivatives, d W / d w_l = (sum_{i >= l} g_i - sum_i g_i level_i) / S:
+    # the level next to a light far point has a huge g_i, which multiplied by a
+    # level near 1 cancelled against itself in every other weight's derivative
+    # (2e-3 off); levels near 1 enter as 1 - R_i with R_i summed from the right.
+    # Against exact difference quotients of W_p^p in rational arithmetic (W_p^p is
+    # a rational function of the weights between level crossings: h = 1e-40 crosses none).
+    from fractions import Fraction
+
+    from conftest import exact_wpp_rational, light_far_points
+
+    u, v, uw, vw = light_far_points(rng, 300)
+    base = exact_wpp_rational(u, v, uw, vw, p)
+    W = float(base) ** (1.0 / p)
+    tuw, tvw = torch.tensor(uw, requires_grad=True), torch.tensor(vw, requires_grad=True)
+    emd.wasserstein_1d(torch.tensor(u), torch.tensor(v), tuw, tvw, p=p).backward()
+    h = Fraction(1, 10**40)
+    for side, l in (("u", 0), ("u", 1), ("u", 7), ("v", 0), ("v", 1), ("v", 9)):
+        w = [Fraction(a) for a in (uw if side == "u" else vw).tolist()]
+        w[l] += h
+        moved = exact_wpp_rational(u, v, w, vw, p) if side == "u" else exact_wpp_rational(u, v, uw, w, p)
+        want = float((moved - base) / h) / (p * W ** (p - 1))  # dW = d(W^p) / (p W^(p-1))
+        got = (tuw if side == "u" else tvw).grad[l].item()
+        assert got == pytest.approx(want, rel=1e-12), (side, l)

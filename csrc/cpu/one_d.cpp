@@ -1423,20 +1423,39 @@ void gradient_walk(const SortedSide<T>& u, const SortedSide<T>& v, double p, dou
 // derivatives g: level_i = A_i / S with A_i = w_0 + ... + w_i and S = A_{n-1}, so
 // dW/dw_l = (sum_{i >= l} g_i - sum_i g_i level_i) / S over the levels i < n - 1
 // (the last is 1 whatever the weights). Written through perm to the row's order.
+// A level near 1 enters as 1 - R_i, R_i the weights beyond i over S summed from
+// the right (as the walk does): from b, the first level at or above 1/2,
+//     S dW/dw_l = sum_{l <= i < b} g_i (l <= b), or -sum_{b <= i < l} g_i (l > b),
+//                 - sum_{i < b} g_i level_i + sum_{i >= b} g_i R_i,
+// so that a large g_i of a level near 1 (a light far point) is multiplied by its
+// small R_i instead of cancelling against itself in every other weight's sum.
 template <class T>
 void weight_gradient(const T* w, const double* g, std::int64_t n, const std::int64_t* perm, T* out) {
     // The same total, summed the same way, as the walk that made the value.
     const double s = weight_sum(WeightedRow<T>{nullptr, w, n}, 0, n);
-    double a = 0.0, mean = 0.0;
-    for (std::int64_t i = 0; i + 1 < n; ++i) {
-        a += double(w[i]);
-        mean += g[i] * (a / s);
+    const std::int64_t last = n - 1;  // levels i < last
+    std::int64_t b = 0;
+    double a = 0.0, constant = 0.0;
+    for (; b < last; ++b) {
+        a += double(w[b]);
+        if (a / s >= 0.5) break;
+        constant -= g[b] * (a / s);
     }
-    out[perm[n - 1]] = T(-mean / s);
-    double suffix = 0.0;
-    for (std::int64_t l = n - 2; l >= 0; --l) {
-        suffix += g[l];
-        out[perm[l]] = T((suffix - mean) / s);
+    double rest = 0.0;
+    for (std::int64_t i = last - 1; i >= b; --i) {
+        rest += double(w[i + 1]);
+        constant += g[i] * (rest / s);
+    }
+    double partial = 0.0;
+    out[perm[b]] = T(constant / s);
+    for (std::int64_t l = b - 1; l >= 0; --l) {
+        partial += g[l];
+        out[perm[l]] = T((partial + constant) / s);
+    }
+    partial = 0.0;
+    for (std::int64_t l = b + 1; l <= last; ++l) {
+        partial -= g[l - 1];
+        out[perm[l]] = T((partial + constant) / s);
     }
 }
 
