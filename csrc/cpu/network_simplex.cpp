@@ -293,6 +293,7 @@ class TransportSimplex {
 
    public:
     index_t n_iter() const { return n_iter_; }
+    index_t num_sinks() const { return m_; }
 
     // Exact potentials of the final tree, in the transport LP's sign.
     void potentials(double* u, double* v) {
@@ -1280,6 +1281,36 @@ class TransportSimplex {
 
 // Solve one problem on the active (positive-weight) bins. Buffers are the
 // caller's; `sub` is per-thread scratch for a compacted cost matrix.
+// The plan of a solved tree, read with the demands unshrunk: b * ratio,
+// ratio = sa / sb (`demand`: room for the tree's columns). With the shrunk
+// ones the few ulps of excess must leave each source through real arcs to
+// the source that hangs from the root, so identical clouds came out at
+// ~1e-15 instead of 0 (and W_p = cost^(1/p) magnifies that: 0.02 at p = 8).
+// The tree stays optimal (its potentials do not depend on the demands);
+// only arcs whose flow was within those ulps of 0 can turn negative, and
+// they are left out of the plan (for_each_plan_entry keeps flows > 0).
+// row(r), col(c): the problem's row and column of the tree's source r and
+// sink c. Writes the plan, its size and its cost into `out`; returns the cost.
+template <class T, class Row, class Col>
+double write_plan(TransportSimplex<T>& simplex, const T* M, index_t m, const T* b, double ratio, double* demand,
+                  Row row, Col col, NetworkSimplexOutput<T>& out) {
+    for (index_t c = 0; c < simplex.num_sinks(); ++c) demand[c] = double(b[col(c)]) * ratio;
+    simplex.set_demands(demand);
+    double cost = 0.0;
+    index_t k = 0;
+    simplex.for_each_plan_entry([&](index_t r, index_t c, double f) {
+        const index_t i = row(r), j = col(c);
+        out.plan_rows[k] = i;
+        out.plan_cols[k] = j;
+        out.plan_values[k] = T(f);
+        cost += f * double(M[i * m + j]);
+        ++k;
+    });
+    out.num_plan = k;
+    out.cost = cost;
+    return cost;
+}
+
 template <class T>
 void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const NetworkSimplexParams& params,
                NetworkSimplexOutput<T>& out, Interrupt& interrupt, bool may_call_back, bool allow_threads,
@@ -1314,13 +1345,10 @@ void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const N
         Ms = sub.data();
     }
 
-    // Supplies in double. The demands are scaled to total slightly below the
-    // supplies (by a few ulps, or by the caller's tolerated imbalance), so
-    // round-off leaves excess only at sources, where the zero-cost root arcs
-    // absorb it, and never a demand the real arcs cannot meet.
+    // Supplies in double; the demands scaled a few ulps short of them (shrunk_demand_scale).
     std::vector<double> supply(static_cast<std::size_t>(na)), demand(static_cast<std::size_t>(mb));
     for (index_t r = 0; r < na; ++r) supply[r] = double(a[ia[r]]);
-    const double scale = (sa / sb) * (1.0 - 8.0 * std::numeric_limits<double>::epsilon());
+    const double scale = shrunk_demand_scale(sa, sb);
     for (index_t c = 0; c < mb; ++c) demand[c] = double(b[ib[c]]) * scale;
 
     // Two pricing threads pay off once a block (sqrt(n m) arcs) outweighs a
@@ -1334,28 +1362,8 @@ void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const N
     std::vector<double> u(static_cast<std::size_t>(na)), v(static_cast<std::size_t>(mb));
     simplex.potentials(u.data(), v.data());
 
-    // The plan from the final tree with the demands unshrunk. With the shrunk
-    // ones the few ulps of excess must leave each source through real arcs to
-    // the source that hangs from the root, so identical clouds came out at
-    // ~1e-15 instead of 0 (and W_p = cost^(1/p) magnifies that: 0.02 at p = 8).
-    // The tree stays optimal (its potentials do not depend on the demands);
-    // only arcs whose flow was within those ulps of 0 can turn negative, and
-    // they are left out of the plan (for_each_plan_entry keeps flows > 0).
-    for (index_t c = 0; c < mb; ++c) demand[c] = double(b[ib[c]]) * (sa / sb);
-    simplex.set_demands(demand.data());
-
-    double cost = 0.0;
-    index_t k = 0;
-    simplex.for_each_plan_entry([&](index_t r, index_t c, double f) {
-        const index_t i = ia[r], j = ib[c];
-        out.plan_rows[k] = i;
-        out.plan_cols[k] = j;
-        out.plan_values[k] = T(f);
-        cost += f * double(M[i * m + j]);
-        ++k;
-    });
-    out.num_plan = k;
-    out.cost = cost;
+    const double cost = write_plan(simplex, M, m, b, sa / sb, demand.data(), [&](index_t r) { return ia[r]; },
+                                   [&](index_t c) { return ib[c]; }, out);
 
     // Potentials of the full problem. Zero-weight sources get the largest
     // feasible value against the active sinks, then zero-weight sinks against

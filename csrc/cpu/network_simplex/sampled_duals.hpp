@@ -58,9 +58,17 @@ inline std::vector<std::int64_t> stride_sample(std::int64_t n) {
     return idx;
 }
 
-// The sampled subproblem: its costs (rows S, columns T of M) and weights.
-// The demands are scaled to total slightly below the supplies, as for every
-// solve (solve_one in network_simplex.cpp), so round-off leaves excess only at sources.
+// The scale of every solve's demands b (solve_one, the warm starts, the
+// sample below): b * (sa / sb) would total the supplies' sa; shrunk by a few
+// ulps, round-off leaves excess only at sources, where the zero-cost root
+// arcs absorb it, and never a demand the real arcs cannot meet. The plan is
+// read back with the unshrunk demands (solve_one).
+inline double shrunk_demand_scale(double sa, double sb) {
+    return (sa / sb) * (1.0 - 8.0 * std::numeric_limits<double>::epsilon());
+}
+
+// The sampled subproblem: its costs (rows S, columns T of M) and weights,
+// the demands scaled by shrunk_demand_scale.
 template <class T>
 struct SampledProblem {
     std::vector<std::int64_t> rows, cols;
@@ -79,7 +87,7 @@ struct SampledProblem {
         double sa = 0.0, sb = 0.0;
         for (const std::int64_t i : rows) supply.push_back(supply_full[i]), sa += supply_full[i];
         for (const std::int64_t j : cols) demand.push_back(demand_full[j]), sb += demand_full[j];
-        const double scale = (sa / sb) * (1.0 - 8.0 * std::numeric_limits<double>::epsilon());
+        const double scale = shrunk_demand_scale(sa, sb);
         for (double& d : demand) d *= scale;
     }
 };

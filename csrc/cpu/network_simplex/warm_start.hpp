@@ -120,7 +120,7 @@ class WarmStart {
         }
         seeded_ = false;
         // Supplies and slightly shrunk demands exactly as solve_one sets them.
-        const double scale = (sa / sb) * (1.0 - 8.0 * std::numeric_limits<double>::epsilon());
+        const double scale = shrunk_demand_scale(sa, sb);
         for (index_t i = 0; i < n_; ++i) s.supply_[i] = supply_buf_[i] = double(a[i]);
         for (index_t j = 0; j < m_; ++j) s.supply_[n_ + j] = -(demand_buf_[j] = double(b[j]) * scale);
         // try_initial_tree accumulates subtree sizes from these values (as
@@ -145,19 +145,10 @@ class WarmStart {
         if (s.run(-1, interrupt, false, false) != SolveStatus::optimal) return false;
         seeded_ = true;
 
-        // The plan with the demands unshrunk (see solve_one), its cost, the
+        // The plan with the demands unshrunk (write_plan), its cost, the
         // tree's potentials and the duality gap.
-        for (index_t j = 0; j < m_; ++j) demand_buf_[j] = double(b[j]) * (sa / sb);
-        s.set_demands(demand_buf_.data());
-        double cost = 0.0;
-        index_t k = 0;
-        s.for_each_plan_entry([&](index_t i, index_t j, double f) {
-            out.plan_rows[k] = i;
-            out.plan_cols[k] = j;
-            out.plan_values[k] = T(f);
-            cost += f * double(M_[i * m_ + j]);
-            ++k;
-        });
+        const auto same = [](index_t k) { return k; };
+        const double cost = write_plan(s, M_, m_, b, sa / sb, demand_buf_.data(), same, same, out);
         double* u = potential_.data();
         double* v = u + n_;
         s.potentials(u, v);
@@ -166,8 +157,6 @@ class WarmStart {
         for (index_t j = 0; j < m_; ++j) dual += double(b[j]) * v[j];
         for (index_t i = 0; i < n_; ++i) out.potential_a[i] = T(u[i]);
         for (index_t j = 0; j < m_; ++j) out.potential_b[j] = T(v[j]);
-        out.num_plan = k;
-        out.cost = cost;
         out.duality_gap = std::fabs(cost - dual);
         out.n_iter = s.n_iter_ - first_pivot;
         out.status = SolveStatus::optimal;
