@@ -1279,8 +1279,6 @@ class TransportSimplex {
     }
 };
 
-// Solve one problem on the active (positive-weight) bins. Buffers are the
-// caller's; `sub` is per-thread scratch for a compacted cost matrix.
 // The plan of a solved tree, read with the demands unshrunk: b * ratio,
 // ratio = sa / sb (`demand`: room for the tree's columns). With the shrunk
 // ones the few ulps of excess must leave each source through real arcs to
@@ -1311,6 +1309,8 @@ double write_plan(TransportSimplex<T>& simplex, const T* M, index_t m, const T* 
     return cost;
 }
 
+// Solve one problem on the active (positive-weight) bins. Buffers are the
+// caller's; `sub` is per-thread scratch for a compacted cost matrix.
 template <class T>
 void solve_one(const T* a, const T* b, const T* M, index_t n, index_t m, const NetworkSimplexParams& params,
                NetworkSimplexOutput<T>& out, Interrupt& interrupt, bool may_call_back, bool allow_threads,

@@ -190,13 +190,10 @@ struct MergeState {
 
 // How many points of u the merge has taken after k steps (0 < k, and both
 // sides still have points then). The merge takes u's head on ties, so after k
-// steps it has taken u[i'] for every i' with u[i'] <= v[k - i' - 1]. The merge
-// is known to have taken u[:i_from] and v[:j_from] (only the rows from there
-// on are read).
+// steps it has taken u[i'] for every i' with u[i'] <= v[k - i' - 1].
 template <class U, class V>
-std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t k,
-                           std::int64_t i_from = 0, std::int64_t j_from = 0) {
-    std::int64_t lo = std::max(i_from, k - m), hi = std::min(k - j_from, n);
+std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t k) {
+    std::int64_t lo = std::max<std::int64_t>(0, k - m), hi = std::min(k, n);
     while (lo < hi) {  // u[i] <= v[j - 1] means u[i] comes first: more of u is taken
         const std::int64_t i = lo + (hi - lo) / 2;
         if (u.value(i) <= v.value(k - i - 1)) lo = i + 1;
@@ -205,49 +202,39 @@ std::int64_t merge_co_rank(const U& u, std::int64_t n, const V& v, std::int64_t 
     return lo;
 }
 
-// W_1 = int |F_u(t) - F_v(t)| dt over the merged sample points, with F_u, F_v
-// the running weight sums. While both sides have points, each step waits for
-// the previous one (which head is next depends on the loads it chose); the
-// steps from `first` (the merge state after first.i + first.j steps) up to
-// `steps` are therefore cut into `segments` pieces of equal length, each
-// started from its own merge state (found by bisection, its cumulative
-// weights by vectorized sums), and advanced in lockstep so the CPU overlaps
-// their chains. The cut depends on the sizes only, so the result is the same
-// for any number of threads; the pieces' integrals are added in order.
-// Without a data-dependent branch: for overlapping samples the next side is a
-// coin flip, and a mispredicted branch per point cost more than the rest of
-// the step. Returns the state after the steps. Each side's total weight is in
-// su, sv: given (totals_given) or summed here from first.cu, first.cv.
+// W_1 = int |F_u(t) - F_v(t)| dt over the merged sample points, with F_u =
+// (cu0 + u's running weight sum) / su, F_v likewise. While both sides have
+// points, each step waits for the previous one (which head is next depends on
+// the loads it chose); the `steps` steps are therefore cut into `segments`
+// pieces of equal length, each started from its own merge state (found by
+// bisection, its cumulative weights by vectorized sums), and advanced in
+// lockstep so the CPU overlaps their chains. The cut depends on the sizes
+// only, so the result is the same for any number of threads; the pieces'
+// integrals are added in order. Without a data-dependent branch: for
+// overlapping samples the next side is a coin flip, and a mispredicted branch
+// per point cost more than the rest of the step. Returns the state after the
+// steps.
 template <int segments, class U, class V>
-MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t steps,
-                    const MergeState& first, bool totals_given, double& su, double& sv, CompensatedSum& total) {
+MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t steps, double cu0,
+                    double cv0, double su, double sv, CompensatedSum& total) {
     MergeState st[segments];
     std::int64_t len[segments];
-    const std::int64_t k0 = first.i + first.j, span = steps - k0;
     for (int s = 0; s < segments; ++s) {
-        const std::int64_t k = k0 + span * s / segments;
-        const std::int64_t i = s == 0 ? first.i : merge_co_rank(u, n, v, m, k, first.i, first.j), j = k - i;
+        const std::int64_t k = steps * s / segments;
+        const std::int64_t i = k == 0 ? 0 : merge_co_rank(u, n, v, m, k), j = k - i;
         // The point taken last before step k: the larger of the two heads' predecessors.
-        // (Points before `first` are not read: past them, the other side's predecessor is the larger.)
-        const double prev = s == 0 || (i == first.i && j == first.j) ? first.prev
-                            : i == first.i                          ? v.value(j - 1)
-                            : j == first.j                          ? u.value(i - 1)
-                                                                    : std::max(u.value(i - 1), v.value(j - 1));
-        st[s] = {i, j, first.cu, first.cv, prev, {}};
-        len[s] = k0 + span * (s + 1) / segments - k;
+        const double prev = k == 0 ? std::min(u.value(0), v.value(0))
+                            : i == 0 ? v.value(j - 1)
+                            : j == 0 ? u.value(i - 1)
+                                     : std::max(u.value(i - 1), v.value(j - 1));
+        st[s] = {i, j, cu0, cv0, prev, {}};
+        len[s] = steps * (s + 1) / segments - k;
     }
-    // Each piece's starting cumulative weights (and the totals) from one pass
-    // over each side's weights cut at the pieces' starts.
-    double cu = first.cu, cv = first.cv;
+    // Each piece's starting cumulative weights from one pass over each side's
+    // weights cut at the pieces' starts.
     for (int s = 1; s < segments; ++s) {
-        cu += weight_sum(u, st[s - 1].i, st[s].i);
-        cv += weight_sum(v, st[s - 1].j, st[s].j);
-        st[s].cu = cu;
-        st[s].cv = cv;
-    }
-    if (!totals_given) {
-        su = cu + weight_sum(u, st[segments - 1].i, u.n);
-        sv = cv + weight_sum(v, st[segments - 1].j, v.n);
+        st[s].cu = st[s - 1].cu + weight_sum(u, st[s - 1].i, st[s].i);
+        st[s].cv = st[s - 1].cv + weight_sum(v, st[s - 1].j, st[s].j);
     }
     const double iu = 1.0 / su, iv = 1.0 / sv;
     // The terms gap * (x - prev) are >= 0: each piece adds them plainly in
@@ -287,13 +274,11 @@ MergeState w1_merge(const U& u, std::int64_t n, const V& v, std::int64_t m, std:
 }
 
 // The number of merge steps while both sides have points: all of the side
-// whose last point comes first, and the other side's points before it, of
-// which u[:i_from] and v[:j_from] are known to be (and are not read).
+// whose last point comes first, and the other side's points before it.
 template <class U, class V>
-std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std::int64_t m, std::int64_t i_from = 0,
-                                    std::int64_t j_from = 0) {
+std::int64_t merge_steps_both_sides(const U& u, std::int64_t n, const V& v, std::int64_t m) {
     const double lu = u.value(n - 1), lv = v.value(m - 1);
-    std::int64_t lo = lu <= lv ? j_from : i_from, hi = lu <= lv ? m : n;
+    std::int64_t lo = 0, hi = lu <= lv ? m : n;
     // u ends first (ties: u's head is taken first): v's points < u's last.
     // Otherwise u's points <= v's last.
     while (lo < hi) {
@@ -336,12 +321,10 @@ void w1_stretch(const U& u, std::int64_t n, const V& v, std::int64_t m, double& 
         return;
     }
     const std::int64_t steps = merge_steps_both_sides(u, n, v, m);
-    const MergeState first{0, 0, cu, cv, std::min(u.value(0), v.value(0)), {}};
-    double tu = su, tv = sv;
     // Below a few thousand steps the pieces' bisections are not worth it.
     const MergeState e = steps >= k_merge_pieces_min_steps
-                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, first, true, tu, tv, acc)
-                             : w1_merge<1>(u, n, v, m, steps, first, true, tu, tv, acc);
+                             ? w1_merge<k_merge_pieces>(u, n, v, m, steps, cu, cv, su, sv, acc)
+                             : w1_merge<1>(u, n, v, m, steps, cu, cv, su, sv, acc);
     cu = e.cu;
     cv = e.cv;
     // One side is used up; the other's points after it, against the used-up side's F.
@@ -443,7 +426,6 @@ double wpp_uniform(const U& u, const V& v, Pow pw) {
     }
     return acc.value() / (double(n) * double(m));
 }
-
 
 // int_0^{1/2} |F_u^{-1}(q) - F_v^{-1}(q)|^p dq over rows u[:n], v[:m] with
 // totals 1 / inv_su, 1 / inv_sv, the levels summed from q = 0. The last level
@@ -1056,9 +1038,9 @@ struct BucketWalk {
     }
     // Bucket t's integral from its first point to its last, from its sorted
     // records (xu, xv).
-    bool walk_bucket(std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
+    void walk_bucket(std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
         const RecordRow<double> pu{xu, count(u, t)}, pv{xv, count(v, t)};
-        if (pu.n + pv.n == 0) return true;
+        if (pu.n + pv.n == 0) return;
         const std::size_t k = std::size_t(t);
         lowest[k] = pu.n == 0 ? pv.value(0) : pv.n == 0 ? pu.value(0) : std::min(pu.value(0), pv.value(0));
         highest[k] = pu.n == 0   ? pv.value(pv.n - 1)
@@ -1080,7 +1062,6 @@ struct BucketWalk {
             w1_around(pu, pu.n, pv, pv.n, std::min(mu, mv), cu[k], cv[k], ru[k + 1], rv[k + 1], su, sv, acc);
         }
         inside[k] = acc.value();
-        return true;
     }
     // The total, once every bucket is walked: each bucket's integral and the
     // segments between buckets, F from the left below the median's bucket
@@ -1126,7 +1107,8 @@ bool bucketed_pair_distance(const Rows<double>& u, const Rows<double>& v, double
         if (p == 1.0 && big <= 0x1p994) walk = std::make_unique<BucketWalk>(ru, rv, split.num_buckets);
     };
     const auto after_sort = [&](std::int64_t t, const ValueWeight<double>* xu, const ValueWeight<double>* xv) {
-        return walk && walk->walk_bucket(t, xu, xv);
+        if (walk) walk->walk_bucket(t, xu, xv);
+        return walk != nullptr;  // walked: no copy back
     };
     const BucketOutcome outcome =
         sort_pair_by_buckets(ru, rv, flaws != nullptr, threads, sorts, before_sort, after_sort);
